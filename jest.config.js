@@ -1,0 +1,8 @@
+/** Jest runs the TypeScript tests directly through ts-jest (type-checking is done by `tsc` at build time). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  testTimeout: 120000,
+};

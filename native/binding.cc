@@ -1,0 +1,542 @@
+// The N-API binding: tensor handles (ObjectWrap) and one JS function per op. Arguments are
+// converted here; every check and every dispatch happens in ops.cc. Any C++ exception becomes a
+// JS Error, so a bad call never takes the process down.
+#include <napi.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/parallel.h"
+#include "cpu/peak_fma.h"
+#include "cuda_bridge.h"
+#include "ops.h"
+
+namespace fsnn {
+namespace {
+
+Napi::FunctionReference* g_handle_ctor = nullptr;
+
+class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "TensorHandle",
+                       {InstanceAccessor<&TensorHandle::GetShape>("shape"),
+                        InstanceAccessor<&TensorHandle::GetDevice>("device"),
+                        InstanceAccessor<&TensorHandle::GetDtype>("dtype"),
+                        InstanceAccessor<&TensorHandle::GetDisposed>("disposed"),
+                        InstanceAccessor<&TensorHandle::GetBytes>("byteSize"),
+                        InstanceMethod<&TensorHandle::Dispose>("dispose"),
+                        InstanceMethod<&TensorHandle::ToFloat32Array>("toFloat32Array"),
+                        InstanceMethod<&TensorHandle::ToInt32Array>("toInt32Array"),
+                        InstanceMethod<&TensorHandle::ReadAsync>("readAsync")});
+  }
+
+  explicit TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
+  ~TensorHandle() override { Release(nullptr); }
+
+  static Napi::Object Wrap(Napi::Env env, Tensor t, bool owns_new_storage = true) {
+    Napi::Object obj = g_handle_ctor->New({});
+    TensorHandle* h = Unwrap(obj);
+    h->tensor_ = std::move(t);
+    if (owns_new_storage && h->tensor_.storage) {
+      h->reported_ = static_cast<int64_t>(h->tensor_.storage->bytes);
+      Napi::MemoryManagement::AdjustExternalMemory(env, h->reported_);
+    }
+    return obj;
+  }
+
+  static Tensor& From(const Napi::Value& v, const char* what) {
+    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(g_handle_ctor->Value()))
+      throw Error(std::string(what) + ": expected a tensor handle");
+    return Unwrap(v.As<Napi::Object>())->tensor_;
+  }
+
+ private:
+  void Release(Napi::Env* env) {
+    tensor_.storage.reset();
+    if (reported_ && env) Napi::MemoryManagement::AdjustExternalMemory(*env, -reported_);
+    reported_ = 0;
+  }
+  void Finalize(Napi::Env env) override {
+    // The finalizer is the safety net for handles that were never disposed.
+    Release(&env);
+  }
+  Napi::Value GetShape(const Napi::CallbackInfo& info) {
+    Napi::Array a = Napi::Array::New(info.Env(), tensor_.shape.size());
+    for (size_t i = 0; i < tensor_.shape.size(); ++i) a[i] = Napi::Number::New(info.Env(), static_cast<double>(tensor_.shape[i]));
+    return a;
+  }
+  Napi::Value GetDevice(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_name(tensor_.device)); }
+  Napi::Value GetDtype(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), tensor_.dtype == DType::Int32 ? "int32" : "float32");
+  }
+  Napi::Value GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !tensor_.storage); }
+  Napi::Value GetBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), tensor_.storage ? static_cast<double>(tensor_.numel() * 4) : 0.0);
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Release(&env);
+    return env.Undefined();
+  }
+  Napi::Value ToFloat32Array(const Napi::CallbackInfo& info) {
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(tensor_.numel()));
+    ops::to_host(tensor_, out.Data());
+    return out;
+  }
+  Napi::Value ToInt32Array(const Napi::CallbackInfo& info) {
+    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), static_cast<size_t>(tensor_.numel()));
+    ops::to_host(tensor_, out.Data());
+    return out;
+  }
+  // Copies the data to the host on the libuv pool and resolves with a typed array.
+  Napi::Value ReadAsync(const Napi::CallbackInfo& info);
+
+  Tensor tensor_;
+  int64_t reported_ = 0;
+};
+
+class ReadWorker : public Napi::AsyncWorker {
+ public:
+  ReadWorker(Napi::Env env, Tensor t)
+      : Napi::AsyncWorker(env), tensor_(std::move(t)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      host_.resize(static_cast<size_t>(tensor_.numel()));
+      ops::to_host(tensor_, host_.data());
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (tensor_.dtype == DType::Int32) {
+      auto out = Napi::Int32Array::New(env, host_.size());
+      std::memcpy(out.Data(), host_.data(), host_.size() * 4);
+      deferred_.Resolve(out);
+    } else {
+      auto out = Napi::Float32Array::New(env, host_.size());
+      std::memcpy(out.Data(), host_.data(), host_.size() * 4);
+      deferred_.Resolve(out);
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Tensor tensor_;  // holds a reference to the storage while the copy runs
+  std::vector<float> host_;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value TensorHandle::ReadAsync(const Napi::CallbackInfo& info) {
+  if (!tensor_.storage) throw Error("data: the tensor was disposed; read it before calling dispose()");
+  auto* w = new ReadWorker(info.Env(), tensor_);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// ---- argument conversion ----
+Tensor& T(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (info.Length() <= i) throw Error(std::string(op) + ": missing tensor argument " + std::to_string(i));
+  return TensorHandle::From(info[i], op);
+}
+Tensor* OptT(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  return &TensorHandle::From(info[i], op);
+}
+double Num(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (info.Length() <= i || !info[i].IsNumber()) throw Error(std::string(op) + ": argument " + std::to_string(i) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+int64_t Int(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  const double d = Num(info, i, op);
+  if (d != std::floor(d)) throw Error(std::string(op) + ": argument " + std::to_string(i) + " must be an integer, got " + std::to_string(d));
+  return static_cast<int64_t>(d);
+}
+bool Bool(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean().Value(); }
+Shape ShapeArg(const Napi::Value& v, const char* op) {
+  if (!v.IsArray()) throw Error(std::string(op) + ": shape must be an array of integers");
+  Napi::Array a = v.As<Napi::Array>();
+  Shape s(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a[i];
+    if (!e.IsNumber()) throw Error(std::string(op) + ": shape entries must be integers");
+    const double d = e.As<Napi::Number>().DoubleValue();
+    if (d != std::floor(d)) throw Error(std::string(op) + ": shape entry " + std::to_string(d) + " is not an integer");
+    s[i] = static_cast<int64_t>(d);
+  }
+  return s;
+}
+std::vector<int32_t> IndexArg(const Napi::Value& v, const char* op) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Error(std::string(op) + ": indices must be an Int32Array (class labels and indices travel as Int32Array); convert with Int32Array.from(...)");
+  Napi::Int32Array a = v.As<Napi::Int32Array>();
+  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+Device DeviceArg(const Napi::Value& v, const char* op) {
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "cpu") return Device::CPU;
+  if (s == "cuda") return Device::CUDA;
+  throw Error(std::string(op) + ": unknown device '" + s + "'; use 'cpu' or 'cuda'");
+}
+double Field(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+bool BoolField(const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+}
+Napi::Object ObjArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (info.Length() <= i || !info[i].IsObject()) throw Error(std::string(op) + ": argument " + std::to_string(i) + " must be an options object");
+  return info[i].As<Napi::Object>();
+}
+Napi::Value W(const Napi::CallbackInfo& info, Tensor t) { return TensorHandle::Wrap(info.Env(), std::move(t)); }
+
+// Every exported function goes through Guard: C++ exceptions become JS Errors.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Guard(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), "out of memory: an allocation failed; free tensors with dispose() or tidy(), or use smaller batches");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+// ---- creation and movement ----
+Napi::Value FromFloat32(const Napi::CallbackInfo& info) {
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Error("tensor: data must be a Float32Array");
+  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  Shape s = ShapeArg(info[1], "tensor");
+  if (shape_numel(s) != static_cast<int64_t>(a.ElementLength()))
+    throw Error("tensor: " + std::to_string(a.ElementLength()) + " values do not fill shape " + format_shape(s) + " (" +
+                std::to_string(shape_numel(s)) + " elements); give a shape whose product is the data length");
+  return W(info, ops::from_host(a.Data(), s, DeviceArg(info[2], "tensor")));
+}
+Napi::Value FromInt32(const Napi::CallbackInfo& info) {
+  std::vector<int32_t> v = IndexArg(info[0], "tensor");
+  Shape s = ShapeArg(info[1], "tensor");
+  if (shape_numel(s) != static_cast<int64_t>(v.size())) throw Error("tensor: Int32Array length does not match shape " + format_shape(s));
+  return W(info, ops::from_host(v.data(), s, DeviceArg(info[2], "tensor"), DType::Int32));
+}
+Napi::Value Empty(const Napi::CallbackInfo& info) { return W(info, ops::empty(ShapeArg(info[0], "empty"), DeviceArg(info[1], "empty"))); }
+Napi::Value Full(const Napi::CallbackInfo& info) {
+  return W(info, ops::full(ShapeArg(info[0], "full"), static_cast<float>(Num(info, 1, "full")), DeviceArg(info[2], "full")));
+}
+Napi::Value Reshape(const Napi::CallbackInfo& info) {
+  return TensorHandle::Wrap(info.Env(), ops::reshape(T(info, 0, "reshape"), ShapeArg(info[1], "reshape")), false);
+}
+Napi::Value Clone(const Napi::CallbackInfo& info) { return W(info, ops::clone(T(info, 0, "clone"))); }
+Napi::Value To(const Napi::CallbackInfo& info) { return W(info, ops::to_device(T(info, 0, "to"), DeviceArg(info[1], "to"))); }
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  ops::copy_(T(info, 0, "copy_"), T(info, 1, "copy_"));
+  return info.Env().Undefined();
+}
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  ops::fill_(T(info, 0, "fill_"), static_cast<float>(Num(info, 1, "fill_")));
+  return info.Env().Undefined();
+}
+Napi::Value Axpy(const Napi::CallbackInfo& info) {
+  ops::axpy_(T(info, 0, "add_"), static_cast<float>(Num(info, 1, "add_")), T(info, 2, "add_"));
+  return info.Env().Undefined();
+}
+
+// ---- elementwise, reductions, linear algebra ----
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  return W(info, ops::unary(static_cast<UnaryOp>(Int(info, 0, "unary")), T(info, 1, "unary"),
+                            static_cast<float>(info.Length() > 2 ? Num(info, 2, "unary") : 0),
+                            static_cast<float>(info.Length() > 3 ? Num(info, 3, "unary") : 0)));
+}
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  return W(info, ops::binary(static_cast<BinaryOp>(Int(info, 0, "binary")), T(info, 1, "binary"), T(info, 2, "binary")));
+}
+Napi::Value Where(const Napi::CallbackInfo& info) {
+  return W(info, ops::where(T(info, 0, "where"), T(info, 1, "where"), T(info, 2, "where")));
+}
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  const bool want = Bool(info, 4);
+  auto r = ops::reduce(static_cast<ReduceOp>(Int(info, 0, "reduce")), T(info, 1, "reduce"), ShapeArg(info[2], "reduce"),
+                       Bool(info, 3), want);
+  if (!want) return W(info, std::move(r.first));
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a[0u] = W(info, std::move(r.first));
+  a[1u] = W(info, std::move(r.second));
+  return a;
+}
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  return W(info, ops::matmul(T(info, 0, "matmul"), T(info, 1, "matmul"), Bool(info, 2), Bool(info, 3)));
+}
+
+// ---- layout ----
+Napi::Value Permute(const Napi::CallbackInfo& info) { return W(info, ops::permute(T(info, 0, "permute"), ShapeArg(info[1], "permute"))); }
+Napi::Value Slice(const Napi::CallbackInfo& info) {
+  return W(info, ops::slice(T(info, 0, "slice"), Int(info, 1, "slice"), Int(info, 2, "slice"), Int(info, 3, "slice"), Int(info, 4, "slice")));
+}
+Napi::Value SliceBackward(const Napi::CallbackInfo& info) {
+  return W(info, ops::slice_backward(T(info, 0, "slice"), ShapeArg(info[1], "slice"), Int(info, 2, "slice"),
+                                     Int(info, 3, "slice"), Int(info, 4, "slice"), Int(info, 5, "slice")));
+}
+Napi::Value Concat(const Napi::CallbackInfo& info) {
+  if (!info[0].IsArray()) throw Error("concat: expected an array of tensors");
+  Napi::Array a = info[0].As<Napi::Array>();
+  std::vector<Tensor> xs;
+  for (uint32_t i = 0; i < a.Length(); ++i) xs.push_back(TensorHandle::From(a.Get(i), "concat"));
+  return W(info, ops::concat(xs, Int(info, 1, "concat")));
+}
+Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
+  return W(info, ops::index_select(T(info, 0, "indexSelect"), Int(info, 1, "indexSelect"), IndexArg(info[2], "indexSelect")));
+}
+Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
+  return W(info, ops::index_add(ShapeArg(info[0], "indexAdd"), Int(info, 1, "indexAdd"), IndexArg(info[2], "indexAdd"), T(info, 3, "indexAdd")));
+}
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  return W(info, ops::gather(T(info, 0, "gather"), Int(info, 1, "gather"), IndexArg(info[2], "gather"), ShapeArg(info[3], "gather")));
+}
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
+  return W(info, ops::scatter_add(ShapeArg(info[0], "scatterAdd"), Int(info, 1, "scatterAdd"), IndexArg(info[2], "scatterAdd"),
+                                  ShapeArg(info[3], "scatterAdd"), T(info, 4, "scatterAdd")));
+}
+
+// ---- neural-network ops ----
+Napi::Value Softmax(const Napi::CallbackInfo& info) { return W(info, ops::softmax(T(info, 0, "softmax"), Int(info, 1, "softmax"), Bool(info, 2))); }
+ops::Conv2dArgs ConvArgs(const Napi::Object& o) {
+  ops::Conv2dArgs a;
+  a.stride_h = static_cast<int64_t>(Field(o, "strideH", 1)); a.stride_w = static_cast<int64_t>(Field(o, "strideW", 1));
+  a.pad_h = static_cast<int64_t>(Field(o, "padH", 0)); a.pad_w = static_cast<int64_t>(Field(o, "padW", 0));
+  a.dil_h = static_cast<int64_t>(Field(o, "dilH", 1)); a.dil_w = static_cast<int64_t>(Field(o, "dilW", 1));
+  a.groups = static_cast<int64_t>(Field(o, "groups", 1));
+  return a;
+}
+ops::Pool2dArgs PoolArgs(const Napi::Object& o) {
+  ops::Pool2dArgs a;
+  a.kh = static_cast<int64_t>(Field(o, "kH", 2)); a.kw = static_cast<int64_t>(Field(o, "kW", 2));
+  a.stride_h = static_cast<int64_t>(Field(o, "strideH", a.kh)); a.stride_w = static_cast<int64_t>(Field(o, "strideW", a.kw));
+  a.pad_h = static_cast<int64_t>(Field(o, "padH", 0)); a.pad_w = static_cast<int64_t>(Field(o, "padW", 0));
+  a.count_include_pad = BoolField(o, "countIncludePad", true);
+  a.ceil_mode = BoolField(o, "ceilMode", false);
+  return a;
+}
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  return W(info, ops::conv2d(T(info, 0, "conv2d"), T(info, 1, "conv2d"), ConvArgs(ObjArg(info, 2, "conv2d"))));
+}
+Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {
+  return W(info, ops::conv2d_backward_input(T(info, 0, "conv2d"), T(info, 1, "conv2d"), ShapeArg(info[2], "conv2d"), ConvArgs(ObjArg(info, 3, "conv2d"))));
+}
+Napi::Value Conv2dBackwardWeight(const Napi::CallbackInfo& info) {
+  return W(info, ops::conv2d_backward_weight(T(info, 0, "conv2d"), T(info, 1, "conv2d"), ShapeArg(info[2], "conv2d"), ConvArgs(ObjArg(info, 3, "conv2d"))));
+}
+Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
+  auto r = ops::max_pool2d(T(info, 0, "maxPool2d"), PoolArgs(ObjArg(info, 1, "maxPool2d")));
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a[0u] = W(info, std::move(r.first));
+  a[1u] = W(info, std::move(r.second));
+  return a;
+}
+Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
+  return W(info, ops::max_pool2d_backward(T(info, 0, "maxPool2d"), T(info, 1, "maxPool2d"), ShapeArg(info[2], "maxPool2d"), PoolArgs(ObjArg(info, 3, "maxPool2d"))));
+}
+Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
+  return W(info, ops::avg_pool2d(T(info, 0, "avgPool2d"), PoolArgs(ObjArg(info, 1, "avgPool2d"))));
+}
+Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
+  return W(info, ops::avg_pool2d_backward(T(info, 0, "avgPool2d"), ShapeArg(info[1], "avgPool2d"), PoolArgs(ObjArg(info, 2, "avgPool2d"))));
+}
+Napi::Value Random(const Napi::CallbackInfo& info) {
+  const double seed = Num(info, 2, "random"), offset = Num(info, 3, "random");
+  if (seed < 0 || seed > 9007199254740991.0 || seed != std::floor(seed)) throw Error("random: seed must be an integer in [0, 2^53)");
+  return W(info, ops::random(static_cast<RandomKind>(Int(info, 0, "random")), ShapeArg(info[1], "random"),
+                             static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), static_cast<float>(Num(info, 4, "random")),
+                             DeviceArg(info[5], "random")));
+}
+
+// ---- the fractional neuron op ----
+struct KernelArg {
+  std::vector<double> K;
+};
+FractionalParams FracParams(const Napi::CallbackInfo& info, const Tensor& I, const Napi::Value& kv, const Napi::Object& o,
+                            KernelArg& k, const char* op) {
+  if (!kv.IsTypedArray() || kv.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Error(std::string(op) + ": the kernel K must be a Float64Array of length T + 1");
+  Napi::Float64Array ka = kv.As<Napi::Float64Array>();
+  k.K.assign(ka.Data(), ka.Data() + ka.ElementLength());
+  FractionalParams p;
+  if (!I.storage) throw Error(std::string(op) + ": the input current tensor was disposed");
+  p.T = I.dim() > 0 ? I.shape[0] : 0;
+  p.N = p.T > 0 ? I.numel() / p.T : 0;
+  if (static_cast<int64_t>(k.K.size()) < p.T + 1)
+    throw Error(std::string(op) + ": the kernel has " + std::to_string(k.K.size()) + " values but T = " + std::to_string(p.T) +
+                " steps need T + 1 = " + std::to_string(p.T + 1));
+  const std::string kind = o.Get("kind").IsString() ? o.Get("kind").As<Napi::String>().Utf8Value() : "lif";
+  if (kind != "lif" && kind != "if") throw Error(std::string(op) + ": neuron kind '" + kind + "' is unknown; use 'lif' or 'if'");
+  p.kind = kind == "if" ? NeuronKind::IF : NeuronKind::LIF;
+  const std::string sg = o.Get("surrogate").IsString() ? o.Get("surrogate").As<Napi::String>().Utf8Value() : "arctan";
+  if (sg == "arctan") p.surrogate = Surrogate::Arctan;
+  else if (sg == "sigmoid") p.surrogate = Surrogate::Sigmoid;
+  else if (sg == "piecewise_linear") p.surrogate = Surrogate::PiecewiseLinear;
+  else if (sg == "gaussian") p.surrogate = Surrogate::Gaussian;
+  else throw Error(std::string(op) + ": surrogate '" + sg + "' is unknown; use 'arctan', 'sigmoid', 'piecewise_linear' or 'gaussian'");
+  p.tau = static_cast<float>(Field(o, "tau", 0.5));
+  p.threshold = static_cast<float>(Field(o, "threshold", 1.0));
+  p.scale = static_cast<float>(Field(o, "scale", 5.0));
+  const double mem = Field(o, "memory", static_cast<double>(p.T + 1));
+  if (mem != std::floor(mem)) throw Error(std::string(op) + ": memory window must be an integer");
+  p.memory = static_cast<int64_t>(mem);
+  p.K = k.K.data();
+  (void)info;
+  return p;
+}
+Napi::Value FractionalForward(const Napi::CallbackInfo& info) {
+  const char* op = "fractionalNeuron";
+  Tensor& I = T(info, 0, op);
+  KernelArg k;
+  FractionalParams p = FracParams(info, I, info[1], ObjArg(info, 2, op), k, op);
+  ops::FractionalResult r = ops::fractional_forward(I, p, Bool(info, 3));
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("spikes", W(info, std::move(r.spikes)));
+  out.Set("v", r.v.storage ? W(info, std::move(r.v)) : info.Env().Null());
+  return out;
+}
+Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
+  const char* op = "fractionalNeuron.backward";
+  Tensor& I = T(info, 0, op);
+  KernelArg k;
+  FractionalParams p = FracParams(info, I, info[5], ObjArg(info, 6, op), k, op);
+  ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op), p);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("gI", W(info, std::move(g.gI)));
+  Napi::Float64Array gk = Napi::Float64Array::New(info.Env(), g.gK.size());
+  std::copy(g.gK.begin(), g.gK.end(), gk.Data());
+  out.Set("gK", gk);
+  out.Set("gTau", Napi::Number::New(info.Env(), g.gTau));
+  return out;
+}
+
+// ---- fused optimizer steps ----
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Napi::Object o = ObjArg(info, 5, "adam.step");
+  AdamParams a{};
+  a.lr = static_cast<float>(Field(o, "lr", 1e-3));
+  a.beta1 = static_cast<float>(Field(o, "beta1", 0.9));
+  a.beta2 = static_cast<float>(Field(o, "beta2", 0.999));
+  a.eps = static_cast<float>(Field(o, "eps", 1e-8));
+  a.weight_decay = static_cast<float>(Field(o, "weightDecay", 0));
+  a.decoupled = BoolField(o, "decoupled", false);
+  a.amsgrad = BoolField(o, "amsgrad", false);
+  a.maximize = BoolField(o, "maximize", false);
+  const double step = Field(o, "step", 1);
+  a.bias_correction1 = 1.0 - std::pow(static_cast<double>(a.beta1), step);
+  a.bias_correction2 = 1.0 - std::pow(static_cast<double>(a.beta2), step);
+  ops::adam_step(T(info, 0, "adam.step"), T(info, 1, "adam.step"), T(info, 2, "adam.step"), T(info, 3, "adam.step"),
+                 OptT(info, 4, "adam.step"), a);
+  return info.Env().Undefined();
+}
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  Napi::Object o = ObjArg(info, 3, "sgd.step");
+  SgdParams s{};
+  s.lr = static_cast<float>(Field(o, "lr", 1e-3));
+  s.momentum = static_cast<float>(Field(o, "momentum", 0));
+  s.dampening = static_cast<float>(Field(o, "dampening", 0));
+  s.weight_decay = static_cast<float>(Field(o, "weightDecay", 0));
+  s.nesterov = BoolField(o, "nesterov", false);
+  s.first_step = BoolField(o, "firstStep", false);
+  s.maximize = BoolField(o, "maximize", false);
+  ops::sgd_step(T(info, 0, "sgd.step"), T(info, 1, "sgd.step"), OptT(info, 2, "sgd.step"), s);
+  return info.Env().Undefined();
+}
+
+// ---- information ----
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("threads", cpu::num_threads());
+  o.Set("blas", cpu::blas_mode());
+  o.Set("openblas", cpu::has_openblas());
+  o.Set("cpu", backend_for(Device::CPU).info());
+  o.Set("cudaCompiled", cuda_bridge::compiled());
+  return o;
+}
+Napi::Value LiveBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(ops::live_bytes(DeviceArg(info[0], "liveBytes"))));
+}
+Napi::Value PeakGflops(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cpu::measure_peak_gflops(static_cast<int>(Int(info, 0, "peak")), Num(info, 1, "peak")));
+}
+Napi::Value CudaAvailable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), cuda_bridge::available()); }
+Napi::Value CudaCompiled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), cuda_bridge::compiled()); }
+Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cuda_bridge::device_count()); }
+Napi::Value CudaDeviceName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), cuda_bridge::device_name(info.Length() > 0 ? static_cast<int>(Int(info, 0, "deviceName")) : 0));
+}
+Napi::Value CudaUnavailableReason(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cuda_bridge::unavailable_reason()); }
+Napi::Value CudaSelfTest(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cuda_bridge::self_test()); }
+Napi::Value CublasStatus(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cuda_bridge::cublas_status()); }
+
+#define FSNN_EXPORT(name, fn) exports.Set(name, Napi::Function::New<Guard<fn>>(env, name))
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  g_handle_ctor = new Napi::FunctionReference(Napi::Persistent(TensorHandle::Init(env)));
+  exports.Set("TensorHandle", g_handle_ctor->Value());
+  FSNN_EXPORT("fromFloat32", FromFloat32);
+  FSNN_EXPORT("fromInt32", FromInt32);
+  FSNN_EXPORT("empty", Empty);
+  FSNN_EXPORT("full", Full);
+  FSNN_EXPORT("reshape", Reshape);
+  FSNN_EXPORT("clone", Clone);
+  FSNN_EXPORT("to", To);
+  FSNN_EXPORT("copy_", Copy);
+  FSNN_EXPORT("fill_", Fill);
+  FSNN_EXPORT("axpy_", Axpy);
+  FSNN_EXPORT("unary", Unary);
+  FSNN_EXPORT("binary", Binary);
+  FSNN_EXPORT("where", Where);
+  FSNN_EXPORT("reduce", Reduce);
+  FSNN_EXPORT("matmul", Matmul);
+  FSNN_EXPORT("permute", Permute);
+  FSNN_EXPORT("slice", Slice);
+  FSNN_EXPORT("sliceBackward", SliceBackward);
+  FSNN_EXPORT("concat", Concat);
+  FSNN_EXPORT("indexSelect", IndexSelect);
+  FSNN_EXPORT("indexAdd", IndexAdd);
+  FSNN_EXPORT("gather", Gather);
+  FSNN_EXPORT("scatterAdd", ScatterAdd);
+  FSNN_EXPORT("softmax", Softmax);
+  FSNN_EXPORT("conv2d", Conv2d);
+  FSNN_EXPORT("conv2dBackwardInput", Conv2dBackwardInput);
+  FSNN_EXPORT("conv2dBackwardWeight", Conv2dBackwardWeight);
+  FSNN_EXPORT("maxPool2d", MaxPool2d);
+  FSNN_EXPORT("maxPool2dBackward", MaxPool2dBackward);
+  FSNN_EXPORT("avgPool2d", AvgPool2d);
+  FSNN_EXPORT("avgPool2dBackward", AvgPool2dBackward);
+  FSNN_EXPORT("random", Random);
+  FSNN_EXPORT("fractionalForward", FractionalForward);
+  FSNN_EXPORT("fractionalBackward", FractionalBackward);
+  FSNN_EXPORT("adamStep", AdamStep);
+  FSNN_EXPORT("sgdStep", SgdStep);
+  FSNN_EXPORT("info", Info);
+  FSNN_EXPORT("liveBytes", LiveBytes);
+  FSNN_EXPORT("measurePeakGflops", PeakGflops);
+  FSNN_EXPORT("cudaIsAvailable", CudaAvailable);
+  FSNN_EXPORT("cudaCompiled", CudaCompiled);
+  FSNN_EXPORT("cudaDeviceCount", CudaDeviceCount);
+  FSNN_EXPORT("cudaDeviceName", CudaDeviceName);
+  FSNN_EXPORT("cudaUnavailableReason", CudaUnavailableReason);
+  FSNN_EXPORT("cudaSelfTest", CudaSelfTest);
+  FSNN_EXPORT("cublasStatus", CublasStatus);
+  return exports;
+}
+
+}  // namespace
+}  // namespace fsnn
+
+Napi::Object InitFsnn(Napi::Env env, Napi::Object exports) { return fsnn::Init(env, exports); }
+NODE_API_MODULE(fsnn, InitFsnn)

@@ -1,0 +1,186 @@
+// CPU reductions and layout ops (permute, slice, concat blocks, index select/add, gather/scatter).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "cpu_backend.h"
+#include "parallel.h"
+
+namespace fsnn {
+namespace cpu {
+
+namespace {
+constexpr int64_t kGrain = 1 << 14;
+}
+
+// out[o, i] = reduce_r x[o, r, i]; sums accumulate in double for accuracy.
+void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Tensor& out, Tensor* indices) {
+  const float* x = xt.data();
+  float* o = out.data();
+  int32_t* idx = indices ? indices->idata() : nullptr;
+  const int64_t R = pl.reduce, In = pl.inner;
+  const int64_t rows = pl.outer * In;
+  parallel_for(pl.outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R * In)), [&](int64_t o0, int64_t o1) {
+    std::vector<double> acc(In);
+    std::vector<float> best(In);
+    std::vector<int32_t> best_i(In);
+    for (int64_t ou = o0; ou < o1; ++ou) {
+      const float* base = x + ou * R * In;
+      if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t r = 0; r < R; ++r) {
+          const float* row = base + r * In;
+          for (int64_t i = 0; i < In; ++i) acc[i] += row[i];
+        }
+        const double scale = (op == ReduceOp::Mean) ? 1.0 / static_cast<double>(R) : 1.0;
+        for (int64_t i = 0; i < In; ++i) o[ou * In + i] = static_cast<float>(acc[i] * scale);
+      } else {
+        const bool is_max = op == ReduceOp::Max;
+        for (int64_t i = 0; i < In; ++i) {
+          best[i] = base[i];
+          best_i[i] = 0;
+        }
+        for (int64_t r = 1; r < R; ++r) {
+          const float* row = base + r * In;
+          for (int64_t i = 0; i < In; ++i) {
+            const float v = row[i];
+            // NaN propagates (as in PyTorch): once best is NaN it stays.
+            const bool better = is_max ? (v > best[i] || (std::isnan(v) && !std::isnan(best[i])))
+                                       : (v < best[i] || (std::isnan(v) && !std::isnan(best[i])));
+            if (better) {
+              best[i] = v;
+              best_i[i] = static_cast<int32_t>(r);
+            }
+          }
+        }
+        for (int64_t i = 0; i < In; ++i) {
+          o[ou * In + i] = best[i];
+          if (idx) idx[ou * In + i] = best_i[i];
+        }
+      }
+    }
+  });
+  (void)rows;
+}
+
+void CpuBackend::permute(const Tensor& xt, const std::vector<int64_t>& perm, Tensor& out) {
+  const float* x = xt.data();
+  float* o = out.data();
+  const int64_t nd = static_cast<int64_t>(perm.size());
+  const Shape in_strides = contiguous_strides(xt.shape);
+  Shape src_stride(nd);
+  for (int64_t d = 0; d < nd; ++d) src_stride[d] = in_strides[perm[d]];
+  const Shape& oshape = out.shape;
+  const int64_t inner = nd ? oshape[nd - 1] : 1;
+  const int64_t rows = inner ? out.numel() / inner : 0;
+  const int64_t inner_stride = nd ? src_stride[nd - 1] : 1;
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t rem = r, off = 0;
+      for (int64_t d = nd - 2; d >= 0; --d) {
+        off += (rem % oshape[d]) * src_stride[d];
+        rem /= oshape[d];
+      }
+      float* dst = o + r * inner;
+      const float* src = x + off;
+      for (int64_t i = 0; i < inner; ++i) dst[i] = src[i * inner_stride];
+    }
+  });
+}
+
+void CpuBackend::slice(const Tensor& xt, int64_t outer, int64_t dim, int64_t inner, int64_t start, int64_t step,
+                       int64_t out_dim, Tensor& out) {
+  const float* x = xt.data();
+  float* o = out.data();
+  parallel_for(outer * out_dim, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t ou = r / out_dim, j = r % out_dim;
+      std::memcpy(o + r * inner, x + (ou * dim + start + j * step) * inner, sizeof(float) * inner);
+    }
+  });
+}
+
+void CpuBackend::slice_backward(const Tensor& gt, int64_t outer, int64_t dim, int64_t inner, int64_t start,
+                                int64_t step, int64_t out_dim, Tensor& grad_in) {
+  const float* g = gt.data();
+  float* o = grad_in.data();
+  parallel_for(outer * out_dim, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t ou = r / out_dim, j = r % out_dim;
+      float* dst = o + (ou * dim + start + j * step) * inner;
+      const float* src = g + r * inner;
+      for (int64_t i = 0; i < inner; ++i) dst[i] += src[i];
+    }
+  });
+}
+
+void CpuBackend::copy_block(const Tensor& xt, int64_t outer, int64_t x_row, Tensor& out, int64_t out_row, int64_t col) {
+  const float* x = xt.data();
+  float* o = out.data();
+  parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, x_row)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) std::memcpy(o + r * out_row + col, x + r * x_row, sizeof(float) * x_row);
+  });
+}
+
+void CpuBackend::index_select(const Tensor& xt, int64_t outer, int64_t dim, int64_t inner, const int32_t* idx,
+                              int64_t n_idx, Tensor& out) {
+  const float* x = xt.data();
+  float* o = out.data();
+  parallel_for(outer * n_idx, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t ou = r / n_idx, j = r % n_idx;
+      std::memcpy(o + r * inner, x + (ou * dim + idx[j]) * inner, sizeof(float) * inner);
+    }
+  });
+}
+
+void CpuBackend::index_add(const Tensor& st, int64_t outer, int64_t dim, int64_t inner, const int32_t* idx,
+                           int64_t n_idx, Tensor& out) {
+  const float* s = st.data();
+  float* o = out.data();
+  // Repeated indices write the same rows: parallelise over `outer` only.
+  parallel_for(outer, 1, [&](int64_t o0, int64_t o1) {
+    for (int64_t ou = o0; ou < o1; ++ou)
+      for (int64_t j = 0; j < n_idx; ++j) {
+        float* dst = o + (ou * dim + idx[j]) * inner;
+        const float* src = s + (ou * n_idx + j) * inner;
+        for (int64_t i = 0; i < inner; ++i) dst[i] += src[i];
+      }
+  });
+}
+
+namespace {
+// Offsets for gather/scatter: for each index position p (row-major over ishape), the element offset in
+// a tensor of shape `full` with coordinate `dim` replaced by idx[p].
+template <typename Fn>
+void for_each_indexed(const Shape& ishape, const Shape& full, int64_t dim, const int32_t* idx, Fn fn) {
+  const Shape fstride = contiguous_strides(full);
+  const int64_t n = shape_numel(ishape);
+  const int64_t nd = static_cast<int64_t>(ishape.size());
+  for (int64_t p = 0; p < n; ++p) {
+    int64_t rem = p, off = 0;
+    for (int64_t d = nd - 1; d >= 0; --d) {
+      const int64_t c = rem % ishape[d];
+      rem /= ishape[d];
+      off += (d == dim ? idx[p] : c) * fstride[d];
+    }
+    fn(p, off);
+  }
+}
+}  // namespace
+
+void CpuBackend::gather(const Tensor& xt, int64_t dim, const int32_t* idx, const Shape& ishape, Tensor& out) {
+  const float* x = xt.data();
+  float* o = out.data();
+  for_each_indexed(ishape, xt.shape, dim, idx, [&](int64_t p, int64_t off) { o[p] = x[off]; });
+}
+
+void CpuBackend::scatter_add(const Tensor& st, int64_t dim, const int32_t* idx, const Shape& ishape, Tensor& out) {
+  const float* s = st.data();
+  float* o = out.data();
+  for_each_indexed(ishape, out.shape, dim, idx, [&](int64_t p, int64_t off) { o[off] += s[p]; });
+}
+
+}  // namespace cpu
+}  // namespace fsnn

@@ -1,0 +1,17 @@
+// A small persistent thread pool for the CPU backend.
+// parallel_for(n, grain, fn) splits [0, n) into contiguous chunks of at least `grain` items and
+// runs fn(begin, end) on the pool's threads (the caller's thread takes part). Nested calls run serially.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace fsnn {
+namespace cpu {
+
+// Number of worker threads (FSNN_NUM_THREADS, else std::thread::hardware_concurrency()).
+int num_threads();
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+}  // namespace cpu
+}  // namespace fsnn

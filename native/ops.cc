@@ -1,0 +1,747 @@
+#include "ops.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <numeric>
+#include <set>
+
+namespace fsnn {
+
+namespace {
+std::atomic<size_t> g_live[2];
+}
+
+Storage::~Storage() {
+  if (ptr) backend->deallocate(ptr, bytes);
+  g_live[static_cast<int>(backend->device())] -= bytes;
+}
+
+namespace ops {
+
+size_t live_bytes(Device device) { return g_live[static_cast<int>(device)].load(); }
+
+namespace {
+
+const char* kMoveHint = "move them to one device with .to('cpu') or .to('cuda')";
+
+void check_live(const char* op, const Tensor& t, const char* what = "input") {
+  if (!t.storage) fail(op, ": the ", what, " tensor was disposed; keep it alive (do not dispose() it, or return it from tidy()) until the op has run");
+}
+
+void check_float(const char* op, const Tensor& t, const char* what = "input") {
+  check_live(op, t, what);
+  if (t.dtype != DType::Float32)
+    fail(op, ": the ", what, " is an int32 index tensor (", t.describe(), "); this op takes float32 tensors");
+}
+
+void check_same_device(const char* op, const std::vector<const Tensor*>& ts) {
+  for (const Tensor* t : ts) check_live(op, *t);
+  for (const Tensor* t : ts)
+    if (t->device != ts[0]->device) {
+      std::string list;
+      for (const Tensor* u : ts) list += (list.empty() ? "" : ", ") + u->describe();
+      fail(op, ": tensors are on different devices (", list, "); ", kMoveHint);
+    }
+}
+
+int64_t normalize_dim(const char* op, int64_t dim, int64_t ndim, const Shape& shape) {
+  const int64_t n = std::max<int64_t>(ndim, 1);
+  if (dim < -n || dim >= n)
+    fail(op, ": dim ", dim, " is out of range for a tensor of shape ", format_shape(shape), " (valid: ", -n, " to ", n - 1, ")");
+  return dim < 0 ? dim + n : dim;
+}
+
+void check_shape_valid(const char* op, const Shape& s) {
+  for (int64_t d : s)
+    if (d < 0) fail(op, ": shape ", format_shape(s), " has a negative size; every dimension must be >= 0");
+}
+
+Shape broadcast_shapes(const char* op, const std::vector<const Tensor*>& ts) {
+  size_t nd = 0;
+  for (auto* t : ts) nd = std::max(nd, t->shape.size());
+  Shape out(nd, 1);
+  for (size_t k = 0; k < nd; ++k) {
+    for (auto* t : ts) {
+      const int64_t i = static_cast<int64_t>(t->shape.size()) - static_cast<int64_t>(nd) + static_cast<int64_t>(k);
+      if (i < 0) continue;
+      const int64_t d = t->shape[i];
+      if (d == 1) continue;
+      if (out[k] == 1) out[k] = d;
+      else if (out[k] != d) {
+        std::string list;
+        for (auto* u : ts) list += (list.empty() ? "" : " and ") + format_shape(u->shape);
+        fail(op, ": cannot broadcast shapes ", list, " (", device_name(ts[0]->device), "): dimension ",
+             static_cast<int64_t>(k) - static_cast<int64_t>(nd), " has sizes ", out[k], " and ", d,
+             "; sizes must match or be 1 — reshape an operand or add a size-1 dimension");
+      }
+    }
+  }
+  return out;
+}
+
+BroadcastPlan make_plan(const Shape& out, const std::vector<const Tensor*>& ts) {
+  const size_t nd = out.size();
+  BroadcastPlan plan;
+  plan.same_shape = true;
+  std::vector<Shape> strides;
+  for (auto* t : ts) {
+    if (t->shape != out) plan.same_shape = false;
+    Shape st(nd, 0);
+    const Shape cs = contiguous_strides(t->shape);
+    for (size_t k = 0; k < nd; ++k) {
+      const int64_t i = static_cast<int64_t>(t->shape.size()) - static_cast<int64_t>(nd) + static_cast<int64_t>(k);
+      if (i >= 0 && t->shape[i] != 1) st[k] = cs[i];
+    }
+    strides.push_back(st);
+  }
+  // Coalesce dims d, d+1 when every input's memory is contiguous across them; drop size-1 dims.
+  Shape cshape;
+  std::vector<Shape> cstr(ts.size());
+  for (size_t k = 0; k < nd; ++k) {
+    if (out[k] == 1) continue;
+    bool merge = !cshape.empty();
+    for (size_t j = 0; merge && j < ts.size(); ++j)
+      if (cstr[j].back() != strides[j][k] * out[k]) merge = false;
+    if (merge) {
+      cshape.back() *= out[k];
+      for (size_t j = 0; j < ts.size(); ++j) cstr[j].back() = strides[j][k];
+    } else {
+      cshape.push_back(out[k]);
+      for (size_t j = 0; j < ts.size(); ++j) cstr[j].push_back(strides[j][k]);
+    }
+  }
+  if (cshape.empty()) {
+    cshape.push_back(1);
+    for (auto& s : cstr) s.push_back(0);
+  }
+  plan.shape = cshape;
+  plan.strides = cstr;
+  return plan;
+}
+
+void check_labels(const char* op, const std::vector<int32_t>& idx, int64_t bound, const Shape& shape, int64_t dim) {
+  for (size_t i = 0; i < idx.size(); ++i)
+    if (idx[i] < 0 || idx[i] >= bound)
+      fail(op, ": index ", idx[i], " at position ", i, " is out of range for dimension ", dim, " of size ", bound,
+           " (tensor shape ", format_shape(shape), "); indices must lie in [0, ", bound, ")");
+}
+
+}  // namespace
+
+Tensor empty(const Shape& shape, Device device, DType dtype) {
+  check_shape_valid("empty", shape);
+  Backend& be = backend_for(device);
+  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * 4;
+  void* p = be.allocate(bytes);
+  Tensor t;
+  t.storage = std::make_shared<Storage>(&be, p, bytes);
+  g_live[static_cast<int>(device)] += bytes;
+  t.shape = shape;
+  t.device = device;
+  t.dtype = dtype;
+  return t;
+}
+
+Tensor from_host(const void* data, const Shape& shape, Device device, DType dtype) {
+  Tensor t = empty(shape, device, dtype);
+  t.storage->backend->copy_from_host(t.storage->ptr, data, t.storage->bytes);
+  return t;
+}
+
+void to_host(const Tensor& t, void* dst) {
+  check_live("toArray", t);
+  t.storage->backend->copy_to_host(dst, t.storage->ptr, static_cast<size_t>(t.numel()) * 4);
+}
+
+Tensor to_device(const Tensor& t, Device device) {
+  check_live("to", t);
+  if (t.device == device) return clone(t);
+  std::vector<float> host(static_cast<size_t>(t.numel()));
+  to_host(t, host.data());
+  return from_host(host.data(), t.shape, device, t.dtype);
+}
+
+Tensor clone(const Tensor& t) {
+  check_live("clone", t);
+  Tensor out = empty(t.shape, t.device, t.dtype);
+  out.storage->backend->copy_device(out.storage->ptr, t.storage->ptr, static_cast<size_t>(t.numel()) * 4);
+  return out;
+}
+
+Tensor reshape(const Tensor& t, Shape shape) {
+  check_live("reshape", t);
+  int64_t infer = -1, known = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      if (infer >= 0) fail("reshape: only one dimension can be -1 (got ", format_shape(shape), ")");
+      infer = static_cast<int64_t>(i);
+    } else if (shape[i] < 0) {
+      fail("reshape: invalid size ", shape[i], " in ", format_shape(shape), "; sizes must be >= 0 or a single -1");
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || t.numel() % known != 0)
+      fail("reshape: cannot infer -1 in ", format_shape(shape), " for ", t.numel(), " elements (input ", t.describe(), ")");
+    shape[infer] = t.numel() / known;
+  }
+  if (shape_numel(shape) != t.numel())
+    fail("reshape: cannot view ", t.describe(), " (", t.numel(), " elements) as ", format_shape(shape), " (",
+         shape_numel(shape), " elements); the element counts must match");
+  Tensor out = t;
+  out.shape = shape;
+  return out;
+}
+
+Tensor full(const Shape& shape, float value, Device device) {
+  Tensor t = empty(shape, device);
+  backend_for(device).fill(t, value);
+  return t;
+}
+
+void fill_(Tensor& dst, float value) {
+  check_float("fill_", dst);
+  dst.storage->backend->fill(dst, value);
+}
+
+Tensor unary(UnaryOp op, const Tensor& x, float p0, float p1) {
+  check_float("unary", x);
+  Tensor out = empty(x.shape, x.device);
+  x.storage->backend->unary(op, x, out, p0, p1);
+  return out;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  static const char* names[] = {"add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "lt", "le", "eq", "ne"};
+  const char* name = names[static_cast<int>(op)];
+  check_float(name, a);
+  check_float(name, b);
+  check_same_device(name, {&a, &b});
+  const Shape shape = broadcast_shapes(name, {&a, &b});
+  Tensor out = empty(shape, a.device);
+  if (out.numel() == 0) return out;
+  a.storage->backend->binary(op, a, b, out, make_plan(shape, {&a, &b}));
+  return out;
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_float("where", cond, "condition");
+  check_float("where", a);
+  check_float("where", b);
+  check_same_device("where", {&cond, &a, &b});
+  const Shape shape = broadcast_shapes("where", {&cond, &a, &b});
+  Tensor out = empty(shape, a.device);
+  if (out.numel() == 0) return out;
+  a.storage->backend->where(cond, a, b, out, make_plan(shape, {&cond, &a, &b}));
+  return out;
+}
+
+void axpy_(Tensor& out, float alpha, const Tensor& x) {
+  check_float("add_", out);
+  check_float("add_", x);
+  check_same_device("add_", {&out, &x});
+  if (out.shape != x.shape)
+    fail("add_: in-place accumulation needs equal shapes, got ", out.describe(), " += ", x.describe());
+  out.storage->backend->axpy(alpha, x, out);
+}
+
+void copy_(Tensor& dst, const Tensor& src) {
+  check_live("copy_", dst);
+  check_live("copy_", src);
+  if (dst.numel() != src.numel())
+    fail("copy_: cannot copy ", src.describe(), " into ", dst.describe(), "; the element counts must match");
+  const size_t bytes = static_cast<size_t>(src.numel()) * 4;
+  if (dst.device == src.device) {
+    dst.storage->backend->copy_device(dst.storage->ptr, src.storage->ptr, bytes);
+  } else {
+    std::vector<float> host(static_cast<size_t>(src.numel()));
+    to_host(src, host.data());
+    dst.storage->backend->copy_from_host(dst.storage->ptr, host.data(), bytes);
+  }
+}
+
+std::pair<Tensor, Tensor> reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> dims, bool keepdim,
+                                 bool want_indices) {
+  static const char* names[] = {"sum", "mean", "max", "min"};
+  const char* name = names[static_cast<int>(op)];
+  check_float(name, x);
+  const int64_t nd = x.dim();
+  if (dims.empty())
+    for (int64_t d = 0; d < nd; ++d) dims.push_back(d);
+  for (auto& d : dims) d = normalize_dim(name, d, nd, x.shape);
+  std::sort(dims.begin(), dims.end());
+  if (std::adjacent_find(dims.begin(), dims.end()) != dims.end())
+    fail(name, ": dims ", format_shape(dims), " repeat a dimension; list each dimension once");
+  if (nd == 0) dims.clear();
+  std::vector<bool> reduced(nd, false);
+  int64_t R = 1;
+  for (int64_t d : dims) {
+    reduced[d] = true;
+    R *= x.shape[d];
+  }
+  if ((op == ReduceOp::Max || op == ReduceOp::Min) && R == 0)
+    fail(name, ": cannot reduce over an empty dimension of ", x.describe(), "; max/min of no elements is undefined");
+  Shape out_shape;
+  for (int64_t d = 0; d < nd; ++d) {
+    if (!reduced[d]) out_shape.push_back(x.shape[d]);
+    else if (keepdim) out_shape.push_back(1);
+  }
+  Tensor source = x;
+  ReducePlan plan;
+  const bool contiguous_block = dims.empty() || dims.back() - dims.front() + 1 == static_cast<int64_t>(dims.size());
+  if (contiguous_block) {
+    for (int64_t d = 0; d < (dims.empty() ? nd : dims.front()); ++d) plan.outer *= x.shape[d];
+    plan.reduce = R;
+    for (int64_t d = dims.empty() ? nd : dims.back() + 1; d < nd; ++d) plan.inner *= x.shape[d];
+  } else {
+    std::vector<int64_t> perm;
+    for (int64_t d = 0; d < nd; ++d)
+      if (!reduced[d]) perm.push_back(d);
+    for (int64_t d : dims) perm.push_back(d);
+    source = permute(x, perm);
+    plan.outer = x.numel() / std::max<int64_t>(R, 1);
+    if (R == 0) plan.outer = 1;
+    plan.reduce = R;
+    plan.inner = 1;
+  }
+  Tensor out = empty(out_shape, x.device);
+  Tensor idx;
+  if (want_indices) idx = empty(out_shape, x.device, DType::Int32);
+  if (out.numel() > 0) x.storage->backend->reduce(op, source, plan, out, want_indices ? &idx : nullptr);
+  return {out, idx};
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transA, bool transB) {
+  check_float("matmul", a);
+  check_float("matmul", b);
+  check_same_device("matmul", {&a, &b});
+  if (a.dim() < 2 || b.dim() < 2)
+    fail("matmul: both operands need at least 2 dims, got ", a.describe(), " and ", b.describe(),
+         "; reshape a vector to [1, n] or [n, 1]");
+  const int64_t aM = a.shape[a.dim() - 2], aK = a.shape[a.dim() - 1];
+  const int64_t bK = b.shape[b.dim() - 2], bN = b.shape[b.dim() - 1];
+  const int64_t M = transA ? aK : aM, K = transA ? aM : aK;
+  const int64_t K2 = transB ? bN : bK, N = transB ? bK : bN;
+  if (K != K2)
+    fail("matmul: inner dimensions differ: ", a.describe(), transA ? "^T" : "", " has ", K, " columns but ",
+         b.describe(), transB ? "^T" : "", " has ", K2, " rows; the contracted sizes must be equal");
+  Tensor abatch = a, bbatch = b;
+  abatch.shape.resize(a.dim() - 2);
+  bbatch.shape.resize(b.dim() - 2);
+  const Shape batch_shape = broadcast_shapes("matmul (batch dims)", {&abatch, &bbatch});
+  MatmulPlan plan;
+  plan.M = M;
+  plan.N = N;
+  plan.K = K;
+  plan.transA = transA;
+  plan.transB = transB;
+  plan.lda = aK;
+  plan.ldb = bN;
+  plan.batch = shape_numel(batch_shape);
+  const size_t bnd = batch_shape.size();
+  auto batch_strides = [&](const Tensor& t, int64_t mat) {
+    Shape st(bnd, 0);
+    const Shape cs = contiguous_strides(t.shape);
+    for (size_t k = 0; k < bnd; ++k) {
+      const int64_t i = static_cast<int64_t>(t.shape.size()) - static_cast<int64_t>(bnd) + static_cast<int64_t>(k);
+      if (i >= 0 && t.shape[i] != 1) st[k] = cs[i];
+    }
+    (void)mat;
+    return st;
+  };
+  const Shape ast = batch_strides(abatch, aM * aK), bst = batch_strides(bbatch, bK * bN);
+  plan.a_offsets.resize(plan.batch);
+  plan.b_offsets.resize(plan.batch);
+  for (int64_t i = 0; i < plan.batch; ++i) {
+    int64_t rem = i, ao = 0, bo = 0;
+    for (int64_t k = static_cast<int64_t>(bnd) - 1; k >= 0; --k) {
+      const int64_t c = rem % batch_shape[k];
+      rem /= batch_shape[k];
+      ao += c * ast[k];
+      bo += c * bst[k];
+    }
+    // Batch strides computed on the batch-only shape count matrices; scale to floats.
+    plan.a_offsets[i] = ao * aM * aK;
+    plan.b_offsets[i] = bo * bK * bN;
+  }
+  Shape out_shape = batch_shape;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  Tensor out = empty(out_shape, a.device);
+  if (out.numel() == 0) return out;
+  if (K == 0) {
+    a.storage->backend->fill(out, 0.f);
+    return out;
+  }
+  a.storage->backend->matmul(a, b, out, plan);
+  return out;
+}
+
+Tensor permute(const Tensor& x, const std::vector<int64_t>& perm_in) {
+  check_float("permute", x);
+  const int64_t nd = x.dim();
+  if (static_cast<int64_t>(perm_in.size()) != nd)
+    fail("permute: got ", perm_in.size(), " dims ", format_shape(perm_in), " for ", x.describe(), "; give one entry per dimension");
+  std::vector<int64_t> perm(perm_in);
+  std::vector<bool> seen(nd, false);
+  for (auto& p : perm) {
+    p = normalize_dim("permute", p, nd, x.shape);
+    if (seen[p]) fail("permute: dimension ", p, " appears twice in ", format_shape(perm_in), "; give a permutation of 0..", nd - 1);
+    seen[p] = true;
+  }
+  Shape out_shape(nd);
+  for (int64_t d = 0; d < nd; ++d) out_shape[d] = x.shape[perm[d]];
+  Tensor out = empty(out_shape, x.device);
+  if (out.numel() > 0) x.storage->backend->permute(x, perm, out);
+  return out;
+}
+
+namespace {
+struct SliceGeom {
+  int64_t outer = 1, dim = 0, inner = 1, start = 0, step = 1, out_dim = 0, axis = 0;
+};
+SliceGeom slice_geometry(const char* op, const Shape& shape, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  SliceGeom g;
+  const int64_t nd = static_cast<int64_t>(shape.size());
+  if (nd == 0) fail(op, ": cannot slice a 0-d tensor; reshape it to [1] first");
+  g.axis = normalize_dim(op, dim, nd, shape);
+  if (step <= 0) fail(op, ": step must be >= 1, got ", step);
+  const int64_t size = shape[g.axis];
+  if (start < 0) start += size;
+  if (end < 0) end += size;
+  start = std::clamp<int64_t>(start, 0, size);
+  end = std::clamp<int64_t>(end, start, size);
+  for (int64_t d = 0; d < g.axis; ++d) g.outer *= shape[d];
+  for (int64_t d = g.axis + 1; d < nd; ++d) g.inner *= shape[d];
+  g.dim = size;
+  g.start = start;
+  g.step = step;
+  g.out_dim = (end - start + step - 1) / step;
+  return g;
+}
+}  // namespace
+
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  check_float("slice", x);
+  const SliceGeom g = slice_geometry("slice", x.shape, dim, start, end, step);
+  Shape out_shape = x.shape;
+  out_shape[g.axis] = g.out_dim;
+  Tensor out = empty(out_shape, x.device);
+  if (out.numel() > 0) x.storage->backend->slice(x, g.outer, g.dim, g.inner, g.start, g.step, g.out_dim, out);
+  return out;
+}
+
+Tensor slice_backward(const Tensor& grad, const Shape& input_shape, int64_t dim, int64_t start, int64_t end,
+                      int64_t step) {
+  check_float("slice_backward", grad);
+  const SliceGeom g = slice_geometry("slice_backward", input_shape, dim, start, end, step);
+  Shape expect = input_shape;
+  expect[g.axis] = g.out_dim;
+  if (expect != grad.shape)
+    fail("slice_backward: gradient ", grad.describe(), " does not match the slice shape ", format_shape(expect));
+  Tensor out = full(input_shape, 0.f, grad.device);
+  if (grad.numel() > 0)
+    grad.storage->backend->slice_backward(grad, g.outer, g.dim, g.inner, g.start, g.step, g.out_dim, out);
+  return out;
+}
+
+Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
+  if (xs.empty()) fail("concat: got no tensors; pass at least one");
+  std::vector<const Tensor*> ptrs;
+  for (auto& x : xs) {
+    check_float("concat", x);
+    ptrs.push_back(&x);
+  }
+  check_same_device("concat", ptrs);
+  const Shape& s0 = xs[0].shape;
+  const int64_t axis = normalize_dim("concat", dim, static_cast<int64_t>(s0.size()), s0);
+  if (s0.empty()) fail("concat: cannot concatenate 0-d tensors; use stack, or reshape them to [1]");
+  int64_t total = 0;
+  for (auto& x : xs) {
+    if (x.shape.size() != s0.size()) fail("concat: tensors have different ranks: ", format_shape(s0), " and ", format_shape(x.shape));
+    for (size_t d = 0; d < s0.size(); ++d)
+      if (static_cast<int64_t>(d) != axis && x.shape[d] != s0[d])
+        fail("concat: shapes ", format_shape(s0), " and ", format_shape(x.shape), " differ in dimension ", d,
+             " (only dimension ", axis, ", the concat dimension, may differ)");
+    total += x.shape[axis];
+  }
+  Shape out_shape = s0;
+  out_shape[axis] = total;
+  Tensor out = empty(out_shape, xs[0].device);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= s0[d];
+  for (size_t d = axis + 1; d < s0.size(); ++d) inner *= s0[d];
+  int64_t col = 0;
+  for (auto& x : xs) {
+    const int64_t row = x.shape[axis] * inner;
+    if (row > 0 && outer > 0) x.storage->backend->copy_block(x, outer, row, out, total * inner, col);
+    col += row;
+  }
+  return out;
+}
+
+Tensor index_select(const Tensor& x, int64_t dim, const std::vector<int32_t>& idx) {
+  check_float("indexSelect", x);
+  const int64_t axis = normalize_dim("indexSelect", dim, x.dim(), x.shape);
+  if (x.dim() == 0) fail("indexSelect: cannot index a 0-d tensor");
+  check_labels("indexSelect", idx, x.shape[axis], x.shape, axis);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  Shape out_shape = x.shape;
+  out_shape[axis] = static_cast<int64_t>(idx.size());
+  Tensor out = empty(out_shape, x.device);
+  if (out.numel() > 0)
+    x.storage->backend->index_select(x, outer, x.shape[axis], inner, idx.data(), static_cast<int64_t>(idx.size()), out);
+  return out;
+}
+
+Tensor index_add(const Shape& shape, int64_t dim, const std::vector<int32_t>& idx, const Tensor& src) {
+  check_float("indexAdd", src);
+  const int64_t axis = normalize_dim("indexAdd", dim, static_cast<int64_t>(shape.size()), shape);
+  check_labels("indexAdd", idx, shape[axis], shape, axis);
+  Shape expect = shape;
+  expect[axis] = static_cast<int64_t>(idx.size());
+  if (expect != src.shape) fail("indexAdd: source ", src.describe(), " should have shape ", format_shape(expect));
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  Tensor out = full(shape, 0.f, src.device);
+  if (src.numel() > 0)
+    src.storage->backend->index_add(src, outer, shape[axis], inner, idx.data(), static_cast<int64_t>(idx.size()), out);
+  return out;
+}
+
+namespace {
+void check_gather_index(const char* op, const Shape& full, int64_t axis, const std::vector<int32_t>& idx,
+                        const Shape& ishape) {
+  if (ishape.size() != full.size())
+    fail(op, ": index shape ", format_shape(ishape), " must have the same number of dims as the tensor ", format_shape(full));
+  if (shape_numel(ishape) != static_cast<int64_t>(idx.size()))
+    fail(op, ": index data has ", idx.size(), " entries but its shape ", format_shape(ishape), " needs ", shape_numel(ishape));
+  for (size_t d = 0; d < full.size(); ++d)
+    if (static_cast<int64_t>(d) != axis && ishape[d] > full[d])
+      fail(op, ": index shape ", format_shape(ishape), " exceeds the tensor shape ", format_shape(full), " in dimension ", d);
+  check_labels(op, idx, full[axis], full, axis);
+}
+}  // namespace
+
+Tensor gather(const Tensor& x, int64_t dim, const std::vector<int32_t>& idx, const Shape& ishape) {
+  check_float("gather", x);
+  const int64_t axis = normalize_dim("gather", dim, x.dim(), x.shape);
+  check_gather_index("gather", x.shape, axis, idx, ishape);
+  Tensor out = empty(ishape, x.device);
+  if (out.numel() > 0) x.storage->backend->gather(x, axis, idx.data(), ishape, out);
+  return out;
+}
+
+Tensor scatter_add(const Shape& shape, int64_t dim, const std::vector<int32_t>& idx, const Shape& ishape,
+                   const Tensor& src) {
+  check_float("scatterAdd", src);
+  const int64_t axis = normalize_dim("scatterAdd", dim, static_cast<int64_t>(shape.size()), shape);
+  check_gather_index("scatterAdd", shape, axis, idx, ishape);
+  if (src.shape != ishape) fail("scatterAdd: source ", src.describe(), " must have the index shape ", format_shape(ishape));
+  Tensor out = full(shape, 0.f, src.device);
+  if (src.numel() > 0) src.storage->backend->scatter_add(src, axis, idx.data(), ishape, out);
+  return out;
+}
+
+Tensor softmax(const Tensor& x, int64_t dim, bool log) {
+  const char* name = log ? "logSoftmax" : "softmax";
+  check_float(name, x);
+  if (x.dim() == 0) fail(name, ": needs at least 1 dim, got a 0-d tensor");
+  const int64_t axis = normalize_dim(name, dim, x.dim(), x.shape);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  Tensor out = empty(x.shape, x.device);
+  if (out.numel() > 0) x.storage->backend->softmax(x, outer, x.shape[axis], inner, log, out);
+  return out;
+}
+
+namespace {
+Conv2dParams conv_params(const char* op, const Shape& xs, const Shape& ws, const Conv2dArgs& a) {
+  if (xs.size() != 4) fail(op, ": input must be [N, C, H, W], got ", format_shape(xs), "; fold time into the batch first");
+  if (ws.size() != 4) fail(op, ": weight must be [O, C/groups, KH, KW], got ", format_shape(ws));
+  if (a.groups < 1 || a.stride_h < 1 || a.stride_w < 1 || a.dil_h < 1 || a.dil_w < 1 || a.pad_h < 0 || a.pad_w < 0)
+    fail(op, ": stride, dilation and groups must be >= 1 and padding >= 0");
+  Conv2dParams p{};
+  p.N = xs[0]; p.C = xs[1]; p.H = xs[2]; p.W = xs[3];
+  p.O = ws[0]; p.KH = ws[2]; p.KW = ws[3];
+  p.stride_h = a.stride_h; p.stride_w = a.stride_w; p.pad_h = a.pad_h; p.pad_w = a.pad_w;
+  p.dil_h = a.dil_h; p.dil_w = a.dil_w; p.groups = a.groups;
+  if (p.C % p.groups || p.O % p.groups)
+    fail(op, ": groups = ", p.groups, " must divide both the input channels (", p.C, ") and the output channels (", p.O, ")");
+  if (ws[1] != p.C / p.groups)
+    fail(op, ": weight ", format_shape(ws), " expects ", ws[1] * p.groups, " input channels but the input ", format_shape(xs),
+         " has ", p.C, "; the weight's dim 1 must be C/groups = ", p.C / p.groups);
+  p.OH = (p.H + 2 * p.pad_h - p.dil_h * (p.KH - 1) - 1) / p.stride_h + 1;
+  p.OW = (p.W + 2 * p.pad_w - p.dil_w * (p.KW - 1) - 1) / p.stride_w + 1;
+  if (p.OH <= 0 || p.OW <= 0)
+    fail(op, ": the kernel (", p.KH, "x", p.KW, ", dilation ", p.dil_h, ") is larger than the padded input ", format_shape(xs),
+         "; use a smaller kernel or more padding");
+  return p;
+}
+
+Pool2dParams pool_params(const char* op, const Shape& xs, const Pool2dArgs& a) {
+  if (xs.size() != 4) fail(op, ": input must be [N, C, H, W], got ", format_shape(xs), "; fold time into the batch first");
+  if (a.kh < 1 || a.kw < 1 || a.stride_h < 1 || a.stride_w < 1 || a.pad_h < 0 || a.pad_w < 0)
+    fail(op, ": kernel and stride must be >= 1 and padding >= 0");
+  if (a.pad_h * 2 > a.kh || a.pad_w * 2 > a.kw) fail(op, ": padding must be at most half the kernel size");
+  Pool2dParams p{};
+  p.N = xs[0]; p.C = xs[1]; p.H = xs[2]; p.W = xs[3];
+  p.kh = a.kh; p.kw = a.kw; p.stride_h = a.stride_h; p.stride_w = a.stride_w; p.pad_h = a.pad_h; p.pad_w = a.pad_w;
+  p.count_include_pad = a.count_include_pad;
+  auto out_size = [&](int64_t in, int64_t k, int64_t s, int64_t pad) {
+    const int64_t span = in + 2 * pad - k;
+    int64_t o = (a.ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    if (a.ceil_mode && (o - 1) * s >= in + pad) --o;  // the last window must start inside the input
+    return o;
+  };
+  p.OH = out_size(p.H, p.kh, p.stride_h, p.pad_h);
+  p.OW = out_size(p.W, p.kw, p.stride_w, p.pad_w);
+  if (p.OH <= 0 || p.OW <= 0) fail(op, ": the window ", p.kh, "x", p.kw, " is larger than the input ", format_shape(xs));
+  return p;
+}
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dArgs& a) {
+  check_float("conv2d", x);
+  check_float("conv2d", w, "weight");
+  check_same_device("conv2d", {&x, &w});
+  const Conv2dParams p = conv_params("conv2d", x.shape, w.shape, a);
+  Tensor out = empty({p.N, p.O, p.OH, p.OW}, x.device);
+  if (out.numel() > 0) x.storage->backend->conv2d(x, w, out, p);
+  return out;
+}
+
+Tensor conv2d_backward_input(const Tensor& grad, const Tensor& w, const Shape& x_shape, const Conv2dArgs& a) {
+  check_same_device("conv2d_backward_input", {&grad, &w});
+  const Conv2dParams p = conv_params("conv2d_backward_input", x_shape, w.shape, a);
+  Tensor out = empty(x_shape, grad.device);
+  if (out.numel() > 0) grad.storage->backend->conv2d_backward_input(grad, w, out, p);
+  return out;
+}
+
+Tensor conv2d_backward_weight(const Tensor& grad, const Tensor& x, const Shape& w_shape, const Conv2dArgs& a) {
+  check_same_device("conv2d_backward_weight", {&grad, &x});
+  const Conv2dParams p = conv_params("conv2d_backward_weight", x.shape, w_shape, a);
+  Tensor out = empty(w_shape, grad.device);
+  if (out.numel() > 0) grad.storage->backend->conv2d_backward_weight(grad, x, out, p);
+  return out;
+}
+
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Pool2dArgs& a) {
+  check_float("maxPool2d", x);
+  const Pool2dParams p = pool_params("maxPool2d", x.shape, a);
+  Tensor out = empty({p.N, p.C, p.OH, p.OW}, x.device);
+  Tensor idx = empty({p.N, p.C, p.OH, p.OW}, x.device, DType::Int32);
+  if (out.numel() > 0) x.storage->backend->max_pool2d(x, out, idx, p);
+  return {out, idx};
+}
+
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& x_shape, const Pool2dArgs& a) {
+  check_same_device("maxPool2d_backward", {&grad, &indices});
+  const Pool2dParams p = pool_params("maxPool2d_backward", x_shape, a);
+  Tensor out = empty(x_shape, grad.device);
+  if (out.numel() > 0) grad.storage->backend->max_pool2d_backward(grad, indices, out, p);
+  return out;
+}
+
+Tensor avg_pool2d(const Tensor& x, const Pool2dArgs& a) {
+  check_float("avgPool2d", x);
+  const Pool2dParams p = pool_params("avgPool2d", x.shape, a);
+  Tensor out = empty({p.N, p.C, p.OH, p.OW}, x.device);
+  if (out.numel() > 0) x.storage->backend->avg_pool2d(x, out, p);
+  return out;
+}
+
+Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, const Pool2dArgs& a) {
+  check_float("avgPool2d_backward", grad);
+  const Pool2dParams p = pool_params("avgPool2d_backward", x_shape, a);
+  Tensor out = empty(x_shape, grad.device);
+  if (out.numel() > 0) grad.storage->backend->avg_pool2d_backward(grad, out, p);
+  return out;
+}
+
+Tensor random(RandomKind kind, const Shape& shape, uint64_t seed, uint64_t offset, float p, Device device) {
+  if (kind == RandomKind::Bernoulli && !(p >= 0.f && p <= 1.f))
+    fail("bernoulli: probability ", p, " is outside [0, 1]");
+  Tensor out = empty(shape, device);
+  if (out.numel() > 0) backend_for(device).random(kind, seed, offset, p, out);
+  return out;
+}
+
+namespace {
+void check_fractional(const char* op, const Tensor& I, const FractionalParams& p) {
+  check_float(op, I, "input current");
+  if (I.dim() < 2) fail(op, ": input current must be time-major [T, B, ...], got ", I.describe());
+  if (I.shape[0] < 1) fail(op, ": T = 0 time steps; the input current needs at least one step");
+  if (p.T != I.shape[0] || p.N != I.numel() / I.shape[0])
+    fail(op, ": internal shape mismatch between params and ", I.describe());
+  if (!p.K) fail(op, ": no kernel given");
+  if (!(p.K[0] > 0) || !std::isfinite(p.K[0]))
+    fail(op, ": K_0 = ", p.K[0], " must be positive and finite; give at least one positive coefficient");
+  for (int64_t L = 0; L <= p.T; ++L)
+    if (!std::isfinite(p.K[L])) fail(op, ": kernel value K_", L, " = ", p.K[L], " is not finite");
+  if (p.memory < 1) fail(op, ": memory window ", p.memory, " must be >= 1 (1 keeps no history; omit it for full history)");
+  if (!(p.tau > 0) || !std::isfinite(p.tau)) fail(op, ": tau = ", p.tau, " must be positive and finite");
+  if (!std::isfinite(p.threshold)) fail(op, ": threshold must be finite");
+  if (!(p.scale > 0)) fail(op, ": surrogate scale ", p.scale, " must be positive");
+  if (I.device == Device::CPU) {
+    const float* x = I.data();
+    for (int64_t i = 0, n = I.numel(); i < n; ++i)
+      if (!std::isfinite(x[i]))
+        fail(op, ": the input current ", I.describe(), " holds a non-finite value (", x[i], ") at time step ", i / p.N,
+             ", neuron ", i % p.N, "; check the layer before this neuron (learning rate, inputs) for NaN or Inf");
+  }
+}
+}  // namespace
+
+FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, bool save_trace) {
+  check_fractional("fractionalNeuron", I, p);
+  FractionalResult r;
+  r.spikes = empty(I.shape, I.device);
+  if (save_trace) r.v = empty(I.shape, I.device);
+  I.storage->backend->fractional_forward(p, I, r.spikes, save_trace ? &r.v : nullptr);
+  return r;
+}
+
+FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
+                                    const Tensor* gV, const FractionalParams& p) {
+  const char* op = "fractionalNeuron.backward";
+  check_fractional(op, I, p);
+  std::vector<const Tensor*> all = {&I, &v, &spikes, &gS};
+  if (gV) all.push_back(gV);
+  check_same_device(op, all);
+  for (auto* t : all)
+    if (t->shape != I.shape) fail(op, ": ", t->describe(), " does not match the input current ", I.describe());
+  FractionalGrads g;
+  g.gI = empty(I.shape, I.device);
+  g.gK.assign(static_cast<size_t>(p.T + 1), 0.0);
+  I.storage->backend->fractional_backward(p, I, v, spikes, gS, gV, g.gI, g.gK.data(), &g.gTau);
+  return g;
+}
+
+void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) {
+  std::vector<const Tensor*> all = {&param, &grad, &m, &v};
+  if (vmax) all.push_back(vmax);
+  check_same_device("adam.step", all);
+  for (auto* t : all)
+    if (t->shape != param.shape) fail("adam.step: state ", t->describe(), " does not match the parameter ", param.describe());
+  param.storage->backend->adam_step(param, grad, m, v, vmax, p);
+}
+
+void sgd_step(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p) {
+  std::vector<const Tensor*> all = {&param, &grad};
+  if (buf) all.push_back(buf);
+  check_same_device("sgd.step", all);
+  for (auto* t : all)
+    if (t->shape != param.shape) fail("sgd.step: state ", t->describe(), " does not match the parameter ", param.describe());
+  param.storage->backend->sgd_step(param, grad, buf, p);
+}
+
+}  // namespace ops
+}  // namespace fsnn

@@ -1,0 +1,82 @@
+// The device-independent op layer: every op checks its arguments here (one place), infers the
+// output shape, allocates the output on the inputs' device and dispatches to that device's op table.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backend.h"
+
+namespace fsnn {
+namespace ops {
+
+// Live bytes held by tensors on each device (for memory statistics and tests).
+size_t live_bytes(Device device);
+
+Tensor empty(const Shape& shape, Device device, DType dtype = DType::Float32);
+Tensor from_host(const void* data, const Shape& shape, Device device, DType dtype = DType::Float32);
+void to_host(const Tensor& t, void* dst);
+Tensor to_device(const Tensor& t, Device device);
+Tensor clone(const Tensor& t);
+Tensor reshape(const Tensor& t, Shape shape);  // a view sharing storage; one -1 is inferred
+Tensor full(const Shape& shape, float value, Device device);
+
+Tensor unary(UnaryOp op, const Tensor& x, float p0 = 0.f, float p1 = 0.f);
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+void axpy_(Tensor& out, float alpha, const Tensor& x);  // out += alpha x, same shape
+void copy_(Tensor& dst, const Tensor& src);             // same shape, any devices
+void fill_(Tensor& dst, float value);
+
+// Returns values and (for Max/Min with want_indices) int32 indices into the reduced block.
+std::pair<Tensor, Tensor> reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> dims, bool keepdim,
+                                 bool want_indices = false);
+Tensor matmul(const Tensor& a, const Tensor& b, bool transA, bool transB);
+
+Tensor permute(const Tensor& x, const std::vector<int64_t>& perm);
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step);
+Tensor slice_backward(const Tensor& grad, const Shape& input_shape, int64_t dim, int64_t start, int64_t end,
+                      int64_t step);
+Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
+Tensor index_select(const Tensor& x, int64_t dim, const std::vector<int32_t>& idx);
+Tensor index_add(const Shape& shape, int64_t dim, const std::vector<int32_t>& idx, const Tensor& src);
+Tensor gather(const Tensor& x, int64_t dim, const std::vector<int32_t>& idx, const Shape& ishape);
+Tensor scatter_add(const Shape& shape, int64_t dim, const std::vector<int32_t>& idx, const Shape& ishape,
+                   const Tensor& src);
+
+Tensor softmax(const Tensor& x, int64_t dim, bool log);
+struct Conv2dArgs {
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1, groups = 1;
+};
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dArgs& args);
+Tensor conv2d_backward_input(const Tensor& grad, const Tensor& w, const Shape& x_shape, const Conv2dArgs& args);
+Tensor conv2d_backward_weight(const Tensor& grad, const Tensor& x, const Shape& w_shape, const Conv2dArgs& args);
+struct Pool2dArgs {
+  int64_t kh = 2, kw = 2, stride_h = 2, stride_w = 2, pad_h = 0, pad_w = 0;
+  bool count_include_pad = true;
+  bool ceil_mode = false;
+};
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Pool2dArgs& args);
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& x_shape, const Pool2dArgs& args);
+Tensor avg_pool2d(const Tensor& x, const Pool2dArgs& args);
+Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, const Pool2dArgs& args);
+
+Tensor random(RandomKind kind, const Shape& shape, uint64_t seed, uint64_t offset, float p, Device device);
+
+struct FractionalResult {
+  Tensor spikes, v;  // v is empty when not saved
+};
+FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, bool save_trace);
+struct FractionalGrads {
+  Tensor gI;
+  std::vector<double> gK;
+  double gTau = 0;
+};
+FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
+                                    const Tensor* gV, const FractionalParams& p);
+
+void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p);
+void sgd_step(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p);
+
+}  // namespace ops
+}  // namespace fsnn

@@ -1,0 +1,58 @@
+// Spike function and surrogate derivatives of the fractional neuron op: the single place these
+// formulas live. Included by the CPU backend and by the CUDA kernels, so everything here is inline,
+// host/device, and uses only C math functions that exist on the device (expf, fabsf, ...).
+//
+// x = v + dv - threshold; the spike is H(x) = 1 when x >= 0. The backward replaces dH/dx by a
+// smooth surrogate sg(x) with scale s (FractionalParams::scale):
+//   arctan:           s / 2 / (1 + (pi/2 * s * x)^2)
+//   sigmoid:          s * sig(s x) * (1 - sig(s x))
+//   piecewise_linear: 1 / (2 s) where |x| <= s, else 0
+//   gaussian:         exp(-x^2 / (2 s^2)) / (sqrt(2 pi) s)
+#pragma once
+#include <math.h>
+
+#include "fractional_op.h"
+
+#ifdef __CUDACC__
+#define FSNN_HD __host__ __device__
+#else
+#define FSNN_HD
+#endif
+
+namespace fsnn {
+
+// Heaviside spike: 1 when x >= 0 (NaN gives 0).
+FSNN_HD inline float spike_fn(float x) { return x >= 0.0f ? 1.0f : 0.0f; }
+
+FSNN_HD inline float surrogate_arctan(float x, float s) {
+  const float a = 1.57079632679489662f * s * x;  // pi/2 * s * x
+  return 0.5f * s / (1.0f + a * a);
+}
+
+FSNN_HD inline float surrogate_sigmoid(float x, float s) {
+  // sig(z) = 1 / (1 + exp(-z)); expf overflows to inf for very negative z, giving sig = 0: fine.
+  const float sig = 1.0f / (1.0f + expf(-s * x));
+  return s * sig * (1.0f - sig);
+}
+
+FSNN_HD inline float surrogate_piecewise_linear(float x, float s) {
+  return fabsf(x) <= s ? 0.5f / s : 0.0f;
+}
+
+FSNN_HD inline float surrogate_gaussian(float x, float s) {
+  // 1 / sqrt(2 pi) = 0.398942280401432678
+  return expf(-(x * x) / (2.0f * s * s)) * (0.398942280401432678f / s);
+}
+
+// dS/dx for the surrogate `kind` (kind is usually known outside the loop; the switch then hoists).
+FSNN_HD inline float surrogate_grad(Surrogate kind, float x, float s) {
+  switch (kind) {
+    case Surrogate::Sigmoid: return surrogate_sigmoid(x, s);
+    case Surrogate::PiecewiseLinear: return surrogate_piecewise_linear(x, s);
+    case Surrogate::Gaussian: return surrogate_gaussian(x, s);
+    case Surrogate::Arctan:
+    default: return surrogate_arctan(x, s);
+  }
+}
+
+}  // namespace fsnn

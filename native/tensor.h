@@ -1,0 +1,60 @@
+// A device buffer with a shape. float32 (or int32 for index results), contiguous, row-major.
+// Storage is shared between views made by reshape; it is freed when the last view lets go.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "error.h"
+
+namespace fsnn {
+
+enum class Device : int { CPU = 0, CUDA = 1 };
+enum class DType : int { Float32 = 0, Int32 = 1 };
+using Shape = std::vector<int64_t>;
+
+class Backend;
+
+inline const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+
+struct Storage {
+  Backend* backend = nullptr;
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  Storage(Backend* b, void* p, size_t n) : backend(b), ptr(p), bytes(n) {}
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+inline int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+struct Tensor {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Device device = Device::CPU;
+  DType dtype = DType::Float32;
+
+  int64_t numel() const { return shape_numel(shape); }
+  int64_t dim() const { return static_cast<int64_t>(shape.size()); }
+  float* data() const { return static_cast<float*>(storage->ptr); }
+  int32_t* idata() const { return static_cast<int32_t*>(storage->ptr); }
+  std::string describe() const {
+    return std::string(device_name(device)) + (dtype == DType::Int32 ? " int32 " : " ") + format_shape(shape);
+  }
+};
+
+// Row-major strides of a shape (in elements).
+inline Shape contiguous_strides(const Shape& s) {
+  Shape st(s.size(), 1);
+  for (int64_t i = static_cast<int64_t>(s.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * s[i + 1];
+  return st;
+}
+
+}  // namespace fsnn
