@@ -1,0 +1,149 @@
+/**
+ * Input encoders: turn a batch of static inputs x ([B, F], sample-major) into a time-major
+ * sequence [T, B, F'] for a spiking network.
+ *
+ * - 'direct':     data[t, b, f] = x[b, f] for every step t; shape [T, B, F].
+ * - 'poisson':    data[t, b, f] = 1 if u < x[b, f] else 0, where u is element
+ *                 offset + (t*B + b)*F + f of the uniform stream of Philox(seed) (so the result
+ *                 equals new Philox(seed, offset).bernoulli(x tiled T times)); x must lie in [0, 1].
+ *                 shape [T, B, F].
+ * - 'sequential': mode 'rows' (default): step t shows row t of each image:
+ *                 data[t, b, c] = x[b, t*cols + c]; shape [rows, B, cols], T must equal rows.
+ *                 mode 'pixels': step t shows pixel t: data[t, b, 0] = x[b, t]; shape
+ *                 [rows*cols, B, 1], T must equal rows*cols.
+ *                 rows/cols default to the square root of F when F is a perfect square.
+ */
+import { Philox } from '../random/philox';
+
+export type EncoderKind = 'direct' | 'poisson' | 'sequential';
+
+export interface EncodeOptions {
+  /** Poisson: generator seed, integer in [0, 2^53) (default 0). */
+  seed?: number;
+  /** Poisson: stream offset of the first draw (default 0). */
+  offset?: number;
+  /** Sequential: image rows (default sqrt(features)). */
+  rows?: number;
+  /** Sequential: image columns (default features / rows). */
+  cols?: number;
+  /** Sequential: one row per step ('rows', default) or one pixel per step ('pixels'). */
+  mode?: 'rows' | 'pixels';
+}
+
+export interface Encoded {
+  data: Float32Array;
+  /** [T, B, F']. */
+  shape: number[];
+}
+
+function posInt(v: number, name: string, hint: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new RangeError(`encode: ${name} must be a positive integer, got ${String(v)}; ${hint}`);
+  }
+}
+
+/** Poisson-encoding draws consumed for a given shape (offset advance for the next batch). */
+export function poissonDraws(batch: number, features: number, T: number): number {
+  return T * batch * features;
+}
+
+export function encode(
+  kind: EncoderKind,
+  x: Float32Array,
+  batch: number,
+  features: number,
+  T: number,
+  opts: EncodeOptions = {},
+): Encoded {
+  posInt(batch, 'batch', 'pass the number of samples in x.');
+  posInt(features, 'features', 'pass the number of values per sample.');
+  posInt(T, 'T', 'pass the number of time steps.');
+  if (x.length !== batch * features) {
+    throw new RangeError(
+      `encode: x has ${x.length} values but batch * features = ${batch} * ${features} = ${batch * features}; ` +
+        `pass x as [batch, features] sample-major with matching sizes.`,
+    );
+  }
+  const BF = batch * features;
+  switch (kind) {
+    case 'direct': {
+      const data = new Float32Array(T * BF);
+      for (let t = 0; t < T; t++) data.set(x, t * BF);
+      return { data, shape: [T, batch, features] };
+    }
+    case 'poisson': {
+      for (let i = 0; i < BF; i++) {
+        const v = x[i];
+        if (!(v >= 0 && v <= 1)) {
+          throw new RangeError(
+            `encode('poisson'): x[${i}] (sample ${Math.floor(i / features)}, feature ${i % features}) is ${v}, ` +
+              `but spike probabilities must lie in [0, 1]; rescale the input (e.g. divide raw pixels by 255) or clamp it.`,
+          );
+        }
+      }
+      const gen = new Philox(opts.seed ?? 0, opts.offset ?? 0);
+      const data = new Float32Array(T * BF);
+      for (let t = 0, k = 0; t < T; t++) {
+        const u = gen.uniform(BF); // one step at a time: same stream, bounded memory
+        for (let i = 0; i < BF; i++, k++) data[k] = u[i] < x[i] ? 1 : 0;
+      }
+      return { data, shape: [T, batch, features] };
+    }
+    case 'sequential': {
+      let rows = opts.rows;
+      let cols = opts.cols;
+      if (rows === undefined && cols === undefined) {
+        const r = Math.round(Math.sqrt(features));
+        if (r * r !== features) {
+          throw new RangeError(
+            `encode('sequential'): features = ${features} is not a perfect square, so the image size is unknown; pass opts.rows and opts.cols.`,
+          );
+        }
+        rows = r;
+        cols = r;
+      } else if (rows === undefined) {
+        rows = features / cols!;
+      } else if (cols === undefined) {
+        cols = features / rows;
+      }
+      posInt(rows, 'rows', 'pass opts.rows with rows * cols = features.');
+      posInt(cols!, 'cols', 'pass opts.cols with rows * cols = features.');
+      const C = cols!;
+      if (rows * C !== features) {
+        throw new RangeError(
+          `encode('sequential'): rows * cols = ${rows} * ${C} = ${rows * C} but features = ${features}; pass rows and cols that multiply to features.`,
+        );
+      }
+      const mode = opts.mode ?? 'rows';
+      if (mode === 'rows') {
+        if (T !== rows) {
+          throw new RangeError(
+            `encode('sequential', mode 'rows'): T = ${T} but the image has ${rows} rows and one row is fed per step; set T = ${rows}.`,
+          );
+        }
+        const data = new Float32Array(rows * batch * C);
+        for (let t = 0; t < rows; t++) {
+          for (let b = 0; b < batch; b++) {
+            data.set(x.subarray(b * features + t * C, b * features + (t + 1) * C), (t * batch + b) * C);
+          }
+        }
+        return { data, shape: [rows, batch, C] };
+      }
+      if (mode === 'pixels') {
+        if (T !== features) {
+          throw new RangeError(
+            `encode('sequential', mode 'pixels'): T = ${T} but the image has ${rows} * ${C} = ${features} pixels and one pixel is fed per step; set T = ${features}.`,
+          );
+        }
+        const data = new Float32Array(features * batch);
+        for (let t = 0; t < features; t++) {
+          for (let b = 0; b < batch; b++) data[t * batch + b] = x[b * features + t];
+        }
+        return { data, shape: [features, batch, 1] };
+      }
+      throw new RangeError(`encode('sequential'): mode must be 'rows' or 'pixels', got ${String(mode)}.`);
+    }
+    default:
+      throw new RangeError(`encode: unknown encoder '${String(kind)}'; use 'direct', 'poisson' or 'sequential'.`);
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The IDX file format (used by the original MNIST distribution, yann.lecun.com/exdb/mnist):
+ *
+ *   bytes 0-1  zero
+ *   byte  2    element type: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64
+ *   byte  3    number of dimensions n
+ *   then n big-endian uint32 sizes, then the elements, big-endian, row-major (last index fastest).
+ *
+ * Files compressed with gzip (magic 1f 8b, as distributed: `*.gz`) are decompressed transparently.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as zlib from 'zlib';
+
+export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
+export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+
+export interface IdxArray {
+  type: IdxType;
+  dims: number[];
+  data: IdxData;
+}
+
+/** IDX type byte -> [name, bytes per element]. */
+export const IDX_TYPES: Readonly<Record<number, readonly [IdxType, number]>> = {
+  0x08: ['uint8', 1],
+  0x09: ['int8', 1],
+  0x0b: ['int16', 2],
+  0x0c: ['int32', 4],
+  0x0d: ['float32', 4],
+  0x0e: ['float64', 8],
+};
+
+function hex(b: number): string {
+  return b.toString(16).padStart(2, '0');
+}
+
+/**
+ * Parses an IDX file's bytes (gzip-compressed or not). `source` names the bytes in error messages.
+ */
+export function parseIdx(bytes: Uint8Array, source = '<bytes>'): IdxArray {
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = zlib.gunzipSync(bytes);
+    } catch (e) {
+      throw new Error(
+        `IDX ${source}: starts with the gzip magic but does not decompress (${(e as Error).message}); ` +
+          `the file is damaged or incomplete: download it again.`,
+      );
+    }
+  }
+  if (bytes.length < 4) {
+    throw new Error(
+      `IDX ${source}: truncated header: ${bytes.length} bytes, an IDX file starts with a 4-byte magic; ` +
+        `the file is empty or incomplete: download it again.`,
+    );
+  }
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    const head = Array.from(bytes.subarray(0, 4), hex).join(' ');
+    const looksText = bytes[0] === 0x3c /* '<' */ || bytes[0] === 0x7b; /* '{' */
+    throw new Error(
+      `IDX ${source}: bad magic ${head}, expected 00 00 <type> <dims>; this is not an IDX file` +
+        (looksText ? ' (it looks like text or HTML, e.g. an error page saved by a failed download)' : '') +
+        `: point to the original IDX file (optionally .gz).`,
+    );
+  }
+  const typeByte = bytes[2];
+  const t = IDX_TYPES[typeByte];
+  if (!t) {
+    throw new Error(
+      `IDX ${source}: unknown element type byte 0x${hex(typeByte)}; supported are 0x08 uint8, 0x09 int8, ` +
+        `0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64: the file is damaged or not IDX.`,
+    );
+  }
+  const [type, size] = t;
+  const nd = bytes[3];
+  const headerBytes = 4 + 4 * nd;
+  if (bytes.length < headerBytes) {
+    throw new Error(
+      `IDX ${source}: truncated header: ${nd} dimensions need ${headerBytes} header bytes, the file has ${bytes.length}; ` +
+        `the file is incomplete: download it again.`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  let count = 1;
+  for (let i = 0; i < nd; i++) {
+    const d = view.getUint32(4 + 4 * i, false);
+    dims.push(d);
+    count *= d;
+  }
+  const expected = headerBytes + count * size;
+  if (bytes.length !== expected) {
+    const what = bytes.length < expected ? 'truncated data' : 'trailing bytes after the data';
+    throw new Error(
+      `IDX ${source}: ${what}: dims [${dims.join(', ')}] of ${type} need ${expected} bytes ` +
+        `(${headerBytes} header + ${count * size} data), the file has ${bytes.length}; ` +
+        `the file is damaged or incomplete: download it again.`,
+    );
+  }
+  let data: IdxData;
+  switch (type) {
+    case 'uint8':
+    case 'int8': {
+      // Copy into a fresh plain array (the input may be a pooled Buffer or a view).
+      const a = new Uint8Array(count);
+      a.set(bytes.subarray(headerBytes, expected));
+      data = type === 'uint8' ? a : new Int8Array(a.buffer);
+      break;
+    }
+    case 'int16': {
+      const a = new Int16Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getInt16(headerBytes + 2 * i, false);
+      data = a;
+      break;
+    }
+    case 'int32': {
+      const a = new Int32Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getInt32(headerBytes + 4 * i, false);
+      data = a;
+      break;
+    }
+    case 'float32': {
+      const a = new Float32Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getFloat32(headerBytes + 4 * i, false);
+      data = a;
+      break;
+    }
+    case 'float64': {
+      const a = new Float64Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getFloat64(headerBytes + 8 * i, false);
+      data = a;
+      break;
+    }
+  }
+  return { type, dims, data };
+}
+
+/** Reads and parses an IDX file (gzip-compressed or not). */
+export function readIdxFile(file: string): IdxArray {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`IDX ${file}: cannot read the file (${(e as Error).message}); check the path.`);
+  }
+  return parseIdx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+}
+
+export interface ImageSet {
+  /** count * rows * cols grey levels in [0, 1] (raw byte / 255). */
+  images: Float32Array;
+  /** count labels in 0..9. */
+  labels: Int32Array;
+  count: number;
+  rows: number;
+  cols: number;
+}
+
+export interface MnistFiles {
+  train: ImageSet;
+  test: ImageSet;
+}
+
+/** File names tried for each MNIST part, in order. */
+export function mnistFileCandidates(stem: 'train-images' | 'train-labels' | 't10k-images' | 't10k-labels'): string[] {
+  const kind = stem.endsWith('images') ? 'idx3-ubyte' : 'idx1-ubyte';
+  const names = [`${stem}-${kind}`, `${stem}.${kind}`];
+  return [...names, ...names.map((n) => `${n}.gz`)];
+}
+
+function findFile(dir: string, stem: Parameters<typeof mnistFileCandidates>[0]): string {
+  const names = mnistFileCandidates(stem);
+  for (const n of names) {
+    const p = path.join(dir, n);
+    if (fs.existsSync(p)) return p;
+  }
+  throw new Error(
+    `loadMnistDirectory: no ${stem} file in ${dir}; looked for ${names.join(', ')}. ` +
+      `Put the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, ` +
+      `t10k-labels-idx1-ubyte, optionally .gz) in that directory or pass the directory that holds them.`,
+  );
+}
+
+function loadPart(dir: string, prefix: 'train' | 't10k'): ImageSet {
+  const imgFile = findFile(dir, `${prefix}-images`);
+  const lblFile = findFile(dir, `${prefix}-labels`);
+  const img = readIdxFile(imgFile);
+  const lbl = readIdxFile(lblFile);
+  if (img.type !== 'uint8' || img.dims.length !== 3 || img.dims[1] !== 28 || img.dims[2] !== 28) {
+    throw new Error(
+      `loadMnistDirectory: ${imgFile} holds ${img.type} with dims [${img.dims.join(', ')}], but MNIST images are ` +
+        `uint8 [count, 28, 28]; check that this is the images file (not the labels) of 28x28 MNIST.`,
+    );
+  }
+  if (lbl.type !== 'uint8' || lbl.dims.length !== 1) {
+    throw new Error(
+      `loadMnistDirectory: ${lblFile} holds ${lbl.type} with dims [${lbl.dims.join(', ')}], but MNIST labels are ` +
+        `uint8 [count]; check that this is the labels file.`,
+    );
+  }
+  const count = img.dims[0];
+  if (lbl.dims[0] !== count) {
+    throw new Error(
+      `loadMnistDirectory: ${imgFile} has ${count} images but ${lblFile} has ${lbl.dims[0]} labels; ` +
+        `they must match: use the images and labels files of the same set (train or t10k).`,
+    );
+  }
+  const raw = img.data as Uint8Array;
+  const lab = lbl.data as Uint8Array;
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    if (lab[i] > 9) {
+      throw new Error(
+        `loadMnistDirectory: ${lblFile} label ${i} is ${lab[i]}, outside 0..9; this is not an MNIST digits labels file ` +
+          `(or it is damaged): download it again.`,
+      );
+    }
+    labels[i] = lab[i];
+  }
+  const images = new Float32Array(raw.length);
+  for (let i = 0; i < raw.length; i++) images[i] = raw[i] / 255;
+  return { images, labels, count, rows: 28, cols: 28 };
+}
+
+/**
+ * Loads the original MNIST IDX files from a directory: train-images-idx3-ubyte,
+ * train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (also the
+ * `train-images.idx3-ubyte` spelling, and either compressed as `.gz`).
+ */
+export function loadMnistDirectory(dir: string): MnistFiles {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new Error(`loadMnistDirectory: ${dir} is not a directory; pass the directory holding the MNIST IDX files.`);
+  }
+  return { train: loadPart(dir, 'train'), test: loadPart(dir, 't10k') };
+}
