@@ -1,0 +1,130 @@
+// Creating tensors: from data, constants, ranges and seeded random numbers.
+import { native } from './native';
+import { checkDevice, Device, getDefaultDevice, NestedArray, Tensor } from './tensor';
+import { reserve } from './random/generator';
+
+export interface CreateOptions {
+  device?: Device;
+  requiresGrad?: boolean;
+}
+
+function flattenNested(data: NestedArray, shape: number[], out: number[], depth: number): void {
+  if (typeof data === 'number') {
+    if (depth !== shape.length) throw new Error(`tensor: ragged nested array: a number at depth ${depth}, expected depth ${shape.length}`);
+    out.push(data);
+    return;
+  }
+  if (!Array.isArray(data)) throw new TypeError(`tensor: nested arrays may hold only numbers, got ${typeof data}`);
+  if (depth === shape.length) shape.push(data.length);
+  else if (shape[depth] !== data.length)
+    throw new Error(`tensor: ragged nested array: length ${data.length} at depth ${depth}, expected ${shape[depth]}`);
+  for (const d of data) flattenNested(d, shape, out, depth + 1);
+}
+
+function inferShape(data: NestedArray): number[] {
+  const shape: number[] = [];
+  let d: NestedArray = data;
+  while (Array.isArray(d)) {
+    shape.push(d.length);
+    if (d.length === 0) break;
+    d = d[0];
+  }
+  return shape;
+}
+
+function checkShape(shape: unknown, op: string): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw new Error(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  return shape as number[];
+}
+
+/**
+ * tensor(data, shape?, options): data is a nested array, a Float32Array or a number[] (then give the shape),
+ * or a single number (a 0-d tensor).
+ */
+export function tensor(data: NestedArray | Float32Array | number[] | ArrayLike<number>, shape?: number[], opts: CreateOptions = {}): Tensor {
+  const device = checkDevice(opts.device ?? getDefaultDevice(), 'tensor');
+  let values: Float32Array;
+  let dims: number[];
+  if (typeof data === 'number') {
+    values = new Float32Array([data]);
+    dims = shape ?? [];
+  } else if (data instanceof Float32Array) {
+    values = data;
+    dims = shape ?? [data.length];
+  } else if (Array.isArray(data) && shape && data.every((v) => typeof v === 'number')) {
+    values = Float32Array.from(data as number[]);
+    dims = shape;
+  } else if (Array.isArray(data)) {
+    const flat: number[] = [];
+    const inferred: number[] = [];
+    flattenNested(data as NestedArray, inferred, flat, 0);
+    const full = inferShape(data as NestedArray);
+    values = Float32Array.from(flat);
+    dims = shape ?? (full.length > inferred.length ? full : inferred);
+  } else if (data && typeof (data as ArrayLike<number>).length === 'number') {
+    values = Float32Array.from(data as ArrayLike<number>);
+    dims = shape ?? [values.length];
+  } else {
+    throw new TypeError('tensor: data must be a number, a nested array, a number[] or a Float32Array');
+  }
+  checkShape(dims, 'tensor');
+  const t = new Tensor(native.fromFloat32(values, dims, device));
+  t.requiresGrad = !!opts.requiresGrad;
+  return t;
+}
+
+/** An int32 tensor (class labels, indices). */
+export function intTensor(data: Int32Array | number[], shape?: number[], opts: CreateOptions = {}): Tensor {
+  const values = data instanceof Int32Array ? data : Int32Array.from(data);
+  return new Tensor(native.fromInt32(values, shape ?? [values.length], checkDevice(opts.device ?? getDefaultDevice(), 'intTensor')));
+}
+
+export function full(shape: number[], value: number, opts: CreateOptions = {}): Tensor {
+  const t = new Tensor(native.full(checkShape(shape, 'full'), value, checkDevice(opts.device ?? getDefaultDevice(), 'full')));
+  t.requiresGrad = !!opts.requiresGrad;
+  return t;
+}
+export const zeros = (shape: number[], opts: CreateOptions = {}) => full(shape, 0, opts);
+export const ones = (shape: number[], opts: CreateOptions = {}) => full(shape, 1, opts);
+export const zerosLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape.slice(), 0, { device: t.device, ...opts });
+export const onesLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape.slice(), 1, { device: t.device, ...opts });
+
+/** start, start+step, ... < end. arange(n) is 0..n-1. */
+export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  if (step === 0) throw new Error('arange: step must not be 0');
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = start + i * step;
+  return tensor(values, [n], opts);
+}
+
+const enum RandomKind { Uniform, Normal, Bernoulli }
+
+function draw(kind: RandomKind, shape: number[], p: number, opts: CreateOptions): Tensor {
+  checkShape(shape, 'random');
+  const n = shape.reduce((a, b) => a * b, 1);
+  const { seed, offset } = reserve(kind === RandomKind.Normal ? n + (n % 2) : n);
+  const t = new Tensor(native.random(kind, shape, seed, offset, p, checkDevice(opts.device ?? getDefaultDevice(), 'random')));
+  t.requiresGrad = !!opts.requiresGrad;
+  return t;
+}
+
+/** Uniform numbers in [0, 1) from the global seeded generator (manualSeed). */
+export const rand = (shape: number[], opts: CreateOptions = {}) => draw(RandomKind.Uniform, shape, 0, opts);
+/** Standard normal numbers from the global seeded generator. */
+export const randn = (shape: number[], opts: CreateOptions = {}) => draw(RandomKind.Normal, shape, 0, opts);
+/** 1 with probability p, else 0. */
+export function bernoulli(shape: number[], p: number, opts: CreateOptions = {}): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new Error(`bernoulli: probability ${p} is outside [0, 1]`);
+  return draw(RandomKind.Bernoulli, shape, p, opts);
+}
+/** Uniform numbers in [low, high). */
+export function uniform(shape: number[], low = 0, high = 1, opts: CreateOptions = {}): Tensor {
+  const u = rand(shape, { device: opts.device });
+  const t = new Tensor(native.unary(12, u.handle, high - low, low));
+  u.dispose();
+  t.requiresGrad = !!opts.requiresGrad;
+  return t;
+}

@@ -1,0 +1,34 @@
+// A Parameter is a leaf tensor that a Module registers and an optimizer updates.
+import { keep } from '../memory';
+import { native } from '../native';
+import { Tensor } from '../tensor';
+
+export class Parameter extends Tensor {
+  readonly isParameter = true;
+
+  /** Wraps the data of `data` (sharing its storage) as a leaf that requires grad unless told otherwise. */
+  constructor(data: Tensor, requiresGrad = true) {
+    super(native.reshape(data.handle, data.shape.slice()), requiresGrad);
+    keep(this);
+  }
+
+  /** Replaces the values in place (shapes must match); the parameter object stays the same. */
+  assign(values: Tensor | Float32Array): this {
+    if (values instanceof Float32Array) {
+      if (values.length !== this.numel)
+        throw new Error(`Parameter.assign: got ${values.length} values for a parameter of shape [${this.shape}] (${this.numel} values)`);
+      const t = native.fromFloat32(values, this.shape.slice(), this.device);
+      native.copy_(this.handle, t);
+      t.dispose();
+    } else {
+      if (values.shape.join(',') !== this.shape.join(','))
+        throw new Error(`Parameter.assign: shape [${values.shape}] does not match the parameter's shape [${this.shape}]`);
+      native.copy_(this.handle, values.handle);
+    }
+    return this;
+  }
+}
+
+export function isParameter(x: unknown): x is Parameter {
+  return !!x && (x as Parameter).isParameter === true;
+}

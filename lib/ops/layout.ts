@@ -1,0 +1,137 @@
+// Shape and layout ops: views, permutes, slices, concatenation, indexing.
+import { native } from '../native';
+import { record } from '../autograd/node';
+import { Tensor } from '../tensor';
+import { assertTensor, normalizeDim, wrap } from './util';
+
+function checkIndices(idx: unknown, op: string): Int32Array {
+  if (!(idx instanceof Int32Array)) throw new TypeError(`${op}: indices must be an Int32Array (labels and indices travel as Int32Array); convert with Int32Array.from(...)`);
+  return idx;
+}
+
+/** A view with a new shape (one -1 is inferred). Shares storage with x. */
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  assertTensor(x, 'reshape');
+  const out = wrap(native.reshape(x.handle, shape));
+  return record(out, 'reshape', [x], (g) => [wrap(native.reshape(g.handle, x.shape.slice()))]);
+}
+export const view = reshape;
+
+/** Merges dims start..end into one. */
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  const s = normalizeDim(startDim, x.ndim, 'flatten'), e = normalizeDim(endDim, x.ndim, 'flatten');
+  if (x.ndim === 0) return reshape(x, [1]);
+  if (e < s) throw new Error(`flatten: endDim ${endDim} comes before startDim ${startDim}`);
+  const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
+  return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
+}
+
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normalizeDim(dim, x.ndim + 1, 'unsqueeze');
+  const shape = x.shape.slice();
+  shape.splice(d, 0, 1);
+  return reshape(x, shape);
+}
+
+export function squeeze(x: Tensor, dim?: number): Tensor {
+  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  const d = normalizeDim(dim, x.ndim, 'squeeze');
+  if (x.shape[d] !== 1) return x;
+  const shape = x.shape.slice();
+  shape.splice(d, 1);
+  return reshape(x, shape);
+}
+
+export function permute(x: Tensor, perm: number[]): Tensor {
+  assertTensor(x, 'permute');
+  const out = wrap(native.permute(x.handle, perm));
+  const norm = perm.map((p) => (p < 0 ? p + x.ndim : p));
+  const inverse = new Array<number>(norm.length);
+  norm.forEach((p, i) => (inverse[p] = i));
+  return record(out, 'permute', [x], (g) => [wrap(native.permute(g.handle, inverse))]);
+}
+
+export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+  const a = normalizeDim(dim0, x.ndim, 'transpose'), b = normalizeDim(dim1, x.ndim, 'transpose');
+  const perm = x.shape.map((_, i) => i);
+  [perm[a], perm[b]] = [perm[b], perm[a]];
+  return permute(x, perm);
+}
+
+/** Tensors here are always contiguous; contiguous() returns x itself. */
+export function contiguous(x: Tensor): Tensor {
+  return x;
+}
+
+/** Elements start, start+step, ... < end along dim (negative start/end count from the end). */
+export function slice(x: Tensor, dim: number, start = 0, end = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
+  assertTensor(x, 'slice');
+  const d = normalizeDim(dim, x.ndim, 'slice');
+  const e = Math.min(end, x.shape[d] ?? 0);
+  const out = wrap(native.slice(x.handle, d, start, e, step));
+  return record(out, 'slice', [x], (g) => [wrap(native.sliceBackward(g.handle, x.shape.slice(), d, start, e, step))]);
+}
+
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  return slice(x, dim, start, start + length);
+}
+
+/** The index-th entry along dim, with that dim removed. */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  const d = normalizeDim(dim, x.ndim, 'select');
+  const size = x.shape[d];
+  if (!Number.isInteger(index) || index < -size || index >= size) throw new Error(`select: index ${index} is out of range for dim ${d} of size ${size}`);
+  const i = index < 0 ? index + size : index;
+  return squeeze(slice(x, d, i, i + 1), d);
+}
+
+export function concat(xs: Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(xs) || xs.length === 0) throw new Error('concat: pass a non-empty array of tensors');
+  xs.forEach((x) => assertTensor(x, 'concat'));
+  const d = normalizeDim(dim, xs[0].ndim, 'concat');
+  const out = wrap(native.concat(xs.map((x) => x.handle), d));
+  return record(out, 'concat', xs, (g) => {
+    let start = 0;
+    return xs.map((x) => {
+      const piece = x.requiresGrad ? wrap(native.slice(g.handle, d, start, start + x.shape[d], 1)) : null;
+      start += x.shape[d];
+      return piece;
+    });
+  });
+}
+export const cat = concat;
+
+export function stack(xs: Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(xs) || xs.length === 0) throw new Error('stack: pass a non-empty array of tensors');
+  const d = normalizeDim(dim, xs[0].ndim + 1, 'stack');
+  xs.forEach((x) => {
+    if (x.shape.join(',') !== xs[0].shape.join(','))
+      throw new Error(`stack: all tensors must have the same shape, got [${xs[0].shape}] and [${x.shape}]`);
+  });
+  return concat(xs.map((x) => unsqueeze(x, d)), d);
+}
+
+export function indexSelect(x: Tensor, dim: number, indices: Int32Array): Tensor {
+  assertTensor(x, 'indexSelect');
+  const idx = checkIndices(indices, 'indexSelect');
+  const d = normalizeDim(dim, x.ndim, 'indexSelect');
+  const out = wrap(native.indexSelect(x.handle, d, idx));
+  return record(out, 'indexSelect', [x], (g) => [wrap(native.indexAdd(x.shape.slice(), d, idx, g.handle))]);
+}
+
+/** PyTorch's gather: out[i][j] = x[i][index[i][j]] (dim = 1), index given as Int32Array with its shape. */
+export function gather(x: Tensor, dim: number, index: Int32Array, indexShape: number[]): Tensor {
+  assertTensor(x, 'gather');
+  const idx = checkIndices(index, 'gather');
+  const d = normalizeDim(dim, x.ndim, 'gather');
+  const out = wrap(native.gather(x.handle, d, idx, indexShape));
+  return record(out, 'gather', [x], (g) => [wrap(native.scatterAdd(x.shape.slice(), d, idx, indexShape, g.handle))]);
+}
+
+/** Broadcasts x to shape (a copy). */
+export function expand(x: Tensor, shape: number[]): Tensor {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const ew = require('./elementwise') as typeof import('./elementwise');
+  const zeros = wrap(native.full(shape, 0, x.device));
+  return ew.add(zeros, x);
+}
