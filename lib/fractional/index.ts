@@ -1,0 +1,8 @@
+// fsnn.fractional: the kernel module (the single source of the K_L formulas), the neuron op, and a
+// float64 reference solver for linear problems.
+export { buildKernel, chainKernelGradient, applyKernel } from './kernel';
+export type { FractionalKernel, FractionalMethod } from './kernel';
+export { fractionalNeuron, SURROGATES } from './op';
+export type { FractionalNeuronOptions, FractionalNeuronResult, NeuronKind, SurrogateName } from './op';
+export { solveLinear } from './reference';
+export { gamma, lgamma, digamma } from './special';

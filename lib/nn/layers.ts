@@ -1,0 +1,184 @@
+// Layers. Every layer takes time-major input [T, B, ...] and folds T into the batch where it must;
+// they also accept plain batches without a time axis.
+import { full, rand } from '../creation';
+import { native } from '../native';
+import * as F from '../ops/nn';
+import { reshape, flatten } from '../ops/layout';
+import { Tensor } from '../tensor';
+import { Module } from './module';
+import { Parameter } from './parameter';
+
+/** U(-bound, bound) as a Parameter (PyTorch's default init for Linear/Conv: bound = 1/sqrt(fan_in)). */
+function uniformParameter(shape: number[], bound: number): Parameter {
+  const u = rand(shape);
+  const t = new Tensor(native.unary(12, u.handle, 2 * bound, -bound));
+  u.dispose();
+  return new Parameter(t);
+}
+
+function checkPositiveInt(v: number, what: string, layer: string): void {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${layer}: ${what} must be a positive integer, got ${v}`);
+}
+
+export class Sequential extends Module {
+  constructor(...layers: Module[]) {
+    super();
+    layers.forEach((m, i) => {
+      if (!(m instanceof Module)) throw new TypeError(`Sequential: argument ${i} is not a Module`);
+      this.registerModule(String(i), m);
+    });
+  }
+  get length(): number {
+    return this._modules.size;
+  }
+  at(i: number): Module {
+    const m = this._modules.get(String(i));
+    if (!m) throw new Error(`Sequential: no layer ${i} (it has ${this.length})`);
+    return m;
+  }
+  forward(x: unknown): unknown {
+    let out = x;
+    for (const m of this._modules.values()) out = m.forward(out);
+    return out;
+  }
+}
+
+/** y = x W^T + b over the last dim; weight [out, in]. */
+export class Linear extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+    super();
+    checkPositiveInt(inFeatures, 'inFeatures', 'Linear');
+    checkPositiveInt(outFeatures, 'outFeatures', 'Linear');
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = uniformParameter([outFeatures, inFeatures], bound);
+    this.bias = opts.bias === false ? null : uniformParameter([outFeatures], bound);
+  }
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight, this.bias);
+  }
+}
+
+/** Folds [T, B, C, H, W] into [T*B, C, H, W] for 2-D ops, and back. */
+function over2d(x: Tensor, layer: string, fn: (x4: Tensor) => Tensor): Tensor {
+  if (x.ndim === 4) return fn(x);
+  if (x.ndim !== 5) throw new Error(`${layer}: expected [T, B, C, H, W] (or [N, C, H, W]), got [${x.shape}]`);
+  const [T, B] = x.shape;
+  const y = fn(reshape(x, [T * B, ...x.shape.slice(2)]));
+  return reshape(y, [T, B, ...y.shape.slice(1)]);
+}
+
+export class Conv2d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  readonly options: F.Conv2dOptions;
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | [number, number],
+    opts: F.Conv2dOptions & { bias?: boolean } = {}) {
+    super();
+    const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+    const groups = opts.groups ?? 1;
+    if (inChannels % groups || outChannels % groups) throw new Error(`Conv2d: groups = ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+    const bound = 1 / Math.sqrt((inChannels / groups) * kh * kw);
+    this.weight = uniformParameter([outChannels, inChannels / groups, kh, kw], bound);
+    this.bias = opts.bias === false ? null : uniformParameter([outChannels], bound);
+    this.options = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation, groups };
+  }
+  forward(x: Tensor): Tensor {
+    return over2d(x, 'Conv2d', (x4) => F.conv2d(x4, this.weight, this.bias, this.options));
+  }
+}
+
+export class MaxPool2d extends Module {
+  constructor(readonly kernelSize: number | [number, number], readonly options: F.Pool2dOptions = {}) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return over2d(x, 'MaxPool2d', (x4) => F.maxPool2d(x4, this.kernelSize, this.options));
+  }
+}
+
+export class AvgPool2d extends Module {
+  constructor(readonly kernelSize: number | [number, number], readonly options: F.Pool2dOptions = {}) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return over2d(x, 'AvgPool2d', (x4) => F.avgPool2d(x4, this.kernelSize, this.options));
+  }
+}
+
+/** Flattens everything after the time and batch dims: [T, B, ...] -> [T, B, prod(...)]. */
+export class Flatten extends Module {
+  constructor(readonly startDim = 2, readonly endDim = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return flatten(x, this.startDim, this.endDim);
+  }
+}
+
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+}
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p = ${p} must lie in [0, 1)`);
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(x, this.p, this.training);
+  }
+}
+
+/**
+ * Batch normalisation. On time-major input the statistics are taken over T·B (and the spatial dims)
+ * jointly; spikeDE normalises each time step separately. Running statistics follow PyTorch.
+ */
+abstract class BatchNormBase extends Module {
+  weight: Parameter | null;
+  bias: Parameter | null;
+  constructor(readonly numFeatures: number, readonly opts: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {}) {
+    super();
+    checkPositiveInt(numFeatures, 'numFeatures', 'BatchNorm');
+    const affine = opts.affine ?? true;
+    this.weight = affine ? new Parameter(full([numFeatures], 1)) : null;
+    this.bias = affine ? new Parameter(full([numFeatures], 0)) : null;
+    if (opts.trackRunningStats ?? true) {
+      this.registerBuffer('runningMean', full([numFeatures], 0));
+      this.registerBuffer('runningVar', full([numFeatures], 1));
+    }
+  }
+  protected run(x: Tensor): Tensor {
+    return F.batchNorm(x, {
+      runningMean: this._buffers.get('runningMean') ?? null,
+      runningVar: this._buffers.get('runningVar') ?? null,
+      weight: this.weight,
+      bias: this.bias,
+      training: this.training || !this._buffers.has('runningMean'),
+      momentum: this.opts.momentum ?? 0.1,
+      eps: this.opts.eps ?? 1e-5,
+    });
+  }
+}
+
+/** BatchNorm1d over time-major [T, B, C] or [T, B, C, L] (and a plain batch [N, C]). */
+export class BatchNorm1d extends BatchNormBase {
+  forward(x: Tensor): Tensor {
+    if (x.ndim === 2) return this.run(x);
+    if (x.ndim === 3 || x.ndim === 4) {
+      const [T, B] = x.shape;
+      return reshape(this.run(reshape(x, [T * B, ...x.shape.slice(2)])), x.shape.slice());
+    }
+    throw new Error(`BatchNorm1d: expected [T, B, C] or [T, B, C, L], got [${x.shape}]`);
+  }
+}
+
+/** BatchNorm2d over [T, B, C, H, W] (and [N, C, H, W]). */
+export class BatchNorm2d extends BatchNormBase {
+  forward(x: Tensor): Tensor {
+    return over2d(x, 'BatchNorm2d', (x4) => this.run(x4));
+  }
+}

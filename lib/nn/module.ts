@@ -1,0 +1,187 @@
+// nn.Module: parameters, buffers and child modules registered from class fields (in declaration
+// order), with PyTorch's dotted names, train/eval, to(device), zeroGrad and state dicts.
+import { native } from '../native';
+import { noGrad } from '../autograd/grad-mode';
+import { keep } from '../memory';
+import { checkDevice, Device, Tensor } from '../tensor';
+import { isParameter, Parameter } from './parameter';
+
+export type StateDict = Record<string, Tensor>;
+export type StateDictInput = Record<string, Tensor | Float32Array>;
+
+export function isModule(x: unknown): x is Module {
+  return x instanceof Module;
+}
+
+export abstract class Module {
+  /** Training mode (dropout active, batch statistics) or eval mode. */
+  training = true;
+  /** Buffers: state that is saved but not trained (e.g. running means). */
+  protected readonly _buffers = new Map<string, Tensor>();
+  /** Children registered by name (Sequential, ModuleList); field children come first. */
+  protected readonly _modules = new Map<string, Module>();
+  /** Parameters registered by name (besides the Parameter fields). */
+  protected readonly _parameters = new Map<string, Parameter>();
+
+  abstract forward(...args: unknown[]): unknown;
+
+  /** Registers (or replaces) a buffer; it goes into stateDict() and moves with to(). */
+  registerBuffer(name: string, value: Tensor): Tensor {
+    keep(value);
+    this._buffers.set(name, value);
+    return value;
+  }
+
+  registerParameter(name: string, value: Parameter): Parameter {
+    this._parameters.set(name, value);
+    return value;
+  }
+
+  registerModule(name: string, module: Module): Module {
+    this._modules.set(name, module);
+    return module;
+  }
+
+  private fieldEntries(): [string, unknown][] {
+    return Object.keys(this).filter((k) => !k.startsWith('_')).map((k) => [k, (this as Record<string, unknown>)[k]]);
+  }
+
+  /** Direct children, in declaration order. */
+  namedChildren(): [string, Module][] {
+    const out: [string, Module][] = [];
+    for (const [k, v] of this.fieldEntries()) if (isModule(v)) out.push([k, v]);
+    for (const [k, v] of this._modules) out.push([k, v]);
+    return out;
+  }
+
+  children(): Module[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and every descendant, pre-order (declaration order), with dotted names. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** This module's own parameters (not its children's). */
+  protected ownParameters(): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [k, v] of this.fieldEntries()) if (isParameter(v)) out.push([k, v]);
+    for (const [k, v] of this._parameters) out.push([k, v]);
+    return out;
+  }
+
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    const seen = new Set<Parameter>();
+    for (const [name, m] of this.namedModules(prefix))
+      for (const [k, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([name ? `${name}.${k}` : k, p]);
+      }
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [name, m] of this.namedModules(prefix)) for (const [k, b] of m._buffers) out.push([name ? `${name}.${k}` : k, b]);
+    return out;
+  }
+
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  /**
+   * Moves every parameter and buffer to `device`. Parameters are replaced by new Parameter objects on
+   * that device: build optimizers after calling to().
+   */
+  to(device: Device): this {
+    checkDevice(device, 'Module.to');
+    for (const m of this.modules()) m.moveOwn(device);
+    return this;
+  }
+
+  protected moveOwn(device: Device): void {
+    const self = this as Record<string, unknown>;
+    for (const [k, p] of this.ownParameters()) {
+      if (p.device === device) continue;
+      const moved = new Parameter(new Tensor(native.to(p.handle, device)), p.requiresGrad);
+      if (this._parameters.has(k)) this._parameters.set(k, moved);
+      else self[k] = moved;
+    }
+    for (const [k, b] of this._buffers) if (b.device !== device) this._buffers.set(k, keep(new Tensor(native.to(b.handle, device))));
+  }
+
+  /** Parameters and buffers by dotted name (the tensors themselves, not copies). */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [k, p] of this.namedParameters()) out[k] = p;
+    for (const [k, b] of this.namedBuffers()) out[k] = b;
+    return out;
+  }
+
+  /**
+   * Copies values into the parameters and buffers by name. Checks every name and shape first and
+   * reports all mismatches at once; with strict (default) missing and unexpected names are errors.
+   */
+  loadStateDict(dict: StateDictInput, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+    const strict = options.strict ?? true;
+    const own = this.stateDict();
+    const problems: string[] = [];
+    const missing = Object.keys(own).filter((k) => !(k in dict));
+    const unexpected = Object.keys(dict).filter((k) => !(k in own));
+    if (strict) {
+      for (const k of missing) problems.push(`missing key '${k}' (expected shape [${own[k].shape}])`);
+      for (const k of unexpected) problems.push(`unexpected key '${k}'`);
+    }
+    for (const [k, v] of Object.entries(dict)) {
+      const target = own[k];
+      if (!target) continue;
+      if (v instanceof Float32Array) {
+        if (v.length !== target.numel) problems.push(`'${k}': ${v.length} values for shape [${target.shape}] (${target.numel} values)`);
+      } else if (!v || !(v as Tensor).__isTensor) {
+        problems.push(`'${k}': expected a Tensor or a Float32Array`);
+      } else if ((v as Tensor).shape.join(',') !== target.shape.join(',')) {
+        problems.push(`'${k}': shape [${(v as Tensor).shape}] does not match the module's [${target.shape}]`);
+      }
+    }
+    if (problems.length)
+      throw new Error(`loadStateDict: ${problems.length} problem(s):\n  ${problems.join('\n  ')}\n` +
+        (strict ? 'Fix the names/shapes, or pass { strict: false } to skip missing and unexpected keys.' : 'Fix the shapes.'));
+    noGrad(() => {
+      for (const [k, v] of Object.entries(dict)) {
+        const target = own[k];
+        if (!target) continue;
+        if (v instanceof Float32Array) {
+          const t = native.fromFloat32(v, target.shape.slice(), target.device);
+          native.copy_(target.handle, t);
+          t.dispose();
+        } else {
+          native.copy_(target.handle, (v as Tensor).handle);
+        }
+      }
+    });
+    return { missing, unexpected };
+  }
+}
