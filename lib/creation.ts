@@ -2,6 +2,7 @@
 import { native } from './native';
 import { checkDevice, Device, getDefaultDevice, NestedArray, Tensor } from './tensor';
 import { reserve } from './random/generator';
+import { isFloat32Array, isInt32Array } from './typed-arrays';
 
 export interface CreateOptions {
   device?: Device;
@@ -49,7 +50,7 @@ export function tensor(data: NestedArray | Float32Array | number[] | ArrayLike<n
   if (typeof data === 'number') {
     values = new Float32Array([data]);
     dims = shape ?? [];
-  } else if (data instanceof Float32Array) {
+  } else if (isFloat32Array(data)) {
     values = data;
     dims = shape ?? [data.length];
   } else if (Array.isArray(data) && shape && data.every((v) => typeof v === 'number')) {
@@ -76,7 +77,7 @@ export function tensor(data: NestedArray | Float32Array | number[] | ArrayLike<n
 
 /** An int32 tensor (class labels, indices). */
 export function intTensor(data: Int32Array | number[], shape?: number[], opts: CreateOptions = {}): Tensor {
-  const values = data instanceof Int32Array ? data : Int32Array.from(data);
+  const values = isInt32Array(data) ? data : Int32Array.from(data);
   return new Tensor(native.fromInt32(values, shape ?? [values.length], checkDevice(opts.device ?? getDefaultDevice(), 'intTensor')));
 }
 

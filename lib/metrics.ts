@@ -1,10 +1,11 @@
 // metrics: evaluation helpers.
 import { Tensor } from './tensor';
+import { isFloat32Array } from './typed-arrays';
 
 /** Fraction of rows of scores [N, C] whose argmax equals the label. */
 export function accuracy(scores: Tensor | Float32Array, labels: Int32Array, numClasses?: number): number {
-  const values = scores instanceof Float32Array ? scores : scores.toFloat32Array();
-  const C = numClasses ?? (scores instanceof Float32Array ? values.length / labels.length : scores.shape[scores.ndim - 1]);
+  const values = isFloat32Array(scores) ? scores : scores.toFloat32Array();
+  const C = numClasses ?? (isFloat32Array(scores) ? values.length / labels.length : scores.shape[scores.ndim - 1]);
   const N = labels.length;
   if (values.length !== N * C) throw new Error(`accuracy: ${values.length} scores do not form [${N}, ${C}] for ${N} labels`);
   let correct = 0;

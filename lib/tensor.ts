@@ -4,6 +4,7 @@ import type { NativeHandle } from '../types/native';
 import type { GradNode } from './autograd/node';
 import { trackTensor } from './memory';
 import { native } from './native';
+import { isFloat32Array } from './typed-arrays';
 
 export type Device = 'cpu' | 'cuda';
 export type NestedArray = number | NestedArray[];
@@ -96,7 +97,7 @@ export class Tensor {
   /** The data without blocking the event loop while the device finishes (the copy runs on the libuv pool). */
   async data(): Promise<Float32Array> {
     const raw = await this.handle.readAsync();
-    return raw instanceof Float32Array ? raw : Float32Array.from(raw);
+    return isFloat32Array(raw) ? raw : Float32Array.from(raw);
   }
 
   /** Nested arrays in the tensor's shape (a number for a 0-d tensor). */

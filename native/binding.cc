@@ -13,6 +13,7 @@
 #include "cpu/peak_fma.h"
 #include "cuda_bridge.h"
 #include "ops.h"
+#include "plan_runner.h"
 
 namespace fsnn {
 namespace {
@@ -363,19 +364,9 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
 struct KernelArg {
   std::vector<double> K;
 };
-FractionalParams FracParams(const Napi::CallbackInfo& info, const Tensor& I, const Napi::Value& kv, const Napi::Object& o,
-                            KernelArg& k, const char* op) {
-  if (!kv.IsTypedArray() || kv.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    throw Error(std::string(op) + ": the kernel K must be a Float64Array of length T + 1");
-  Napi::Float64Array ka = kv.As<Napi::Float64Array>();
-  k.K.assign(ka.Data(), ka.Data() + ka.ElementLength());
+// Neuron options shared by the op and inference plans (T, N and K are filled in by the caller).
+FractionalParams NeuronOptions(const Napi::Object& o, const char* op) {
   FractionalParams p;
-  if (!I.storage) throw Error(std::string(op) + ": the input current tensor was disposed");
-  p.T = I.dim() > 0 ? I.shape[0] : 0;
-  p.N = p.T > 0 ? I.numel() / p.T : 0;
-  if (static_cast<int64_t>(k.K.size()) < p.T + 1)
-    throw Error(std::string(op) + ": the kernel has " + std::to_string(k.K.size()) + " values but T = " + std::to_string(p.T) +
-                " steps need T + 1 = " + std::to_string(p.T + 1));
   const std::string kind = o.Get("kind").IsString() ? o.Get("kind").As<Napi::String>().Utf8Value() : "lif";
   if (kind != "lif" && kind != "if") throw Error(std::string(op) + ": neuron kind '" + kind + "' is unknown; use 'lif' or 'if'");
   p.kind = kind == "if" ? NeuronKind::IF : NeuronKind::LIF;
@@ -388,18 +379,36 @@ FractionalParams FracParams(const Napi::CallbackInfo& info, const Tensor& I, con
   p.tau = static_cast<float>(Field(o, "tau", 0.5));
   p.threshold = static_cast<float>(Field(o, "threshold", 1.0));
   p.scale = static_cast<float>(Field(o, "scale", 5.0));
-  const double mem = Field(o, "memory", static_cast<double>(p.T + 1));
+  const double mem = Field(o, "memory", 9.0e15);
   if (mem != std::floor(mem)) throw Error(std::string(op) + ": memory window must be an integer");
   p.memory = static_cast<int64_t>(mem);
-  p.K = k.K.data();
-  (void)info;
+  return p;
+}
+
+std::vector<double> KernelArg(const Napi::Value& kv, const char* op) {
+  if (!kv.IsTypedArray() || kv.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Error(std::string(op) + ": the kernel K must be a Float64Array of length T + 1");
+  Napi::Float64Array ka = kv.As<Napi::Float64Array>();
+  return std::vector<double>(ka.Data(), ka.Data() + ka.ElementLength());
+}
+
+FractionalParams FracParams(const Tensor& I, const std::vector<double>& K, const Napi::Object& o, const char* op) {
+  FractionalParams p = NeuronOptions(o, op);
+  if (!I.storage) throw Error(std::string(op) + ": the input current tensor was disposed");
+  p.T = I.dim() > 0 ? I.shape[0] : 0;
+  p.N = p.T > 0 ? I.numel() / p.T : 0;
+  if (static_cast<int64_t>(K.size()) < p.T + 1)
+    throw Error(std::string(op) + ": the kernel has " + std::to_string(K.size()) + " values but T = " + std::to_string(p.T) +
+                " steps need T + 1 = " + std::to_string(p.T + 1));
+  if (p.memory > p.T + 1) p.memory = p.T + 1;
+  p.K = K.data();
   return p;
 }
 Napi::Value FractionalForward(const Napi::CallbackInfo& info) {
   const char* op = "fractionalNeuron";
   Tensor& I = T(info, 0, op);
-  KernelArg k;
-  FractionalParams p = FracParams(info, I, info[1], ObjArg(info, 2, op), k, op);
+  const std::vector<double> K = KernelArg(info[1], op);
+  FractionalParams p = FracParams(I, K, ObjArg(info, 2, op), op);
   ops::FractionalResult r = ops::fractional_forward(I, p, Bool(info, 3));
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("spikes", W(info, std::move(r.spikes)));
@@ -409,8 +418,8 @@ Napi::Value FractionalForward(const Napi::CallbackInfo& info) {
 Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   const char* op = "fractionalNeuron.backward";
   Tensor& I = T(info, 0, op);
-  KernelArg k;
-  FractionalParams p = FracParams(info, I, info[5], ObjArg(info, 6, op), k, op);
+  const std::vector<double> K = KernelArg(info[5], op);
+  FractionalParams p = FracParams(I, K, ObjArg(info, 6, op), op);
   ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op), p);
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("gI", W(info, std::move(g.gI)));
@@ -419,6 +428,87 @@ Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   out.Set("gK", gk);
   out.Set("gTau", Napi::Number::New(info.Env(), g.gTau));
   return out;
+}
+
+// ---- inference plans ----
+std::vector<PlanStep> PlanArg(const Napi::Value& v) {
+  const char* op = "inferencePlan";
+  if (!v.IsArray()) throw Error("inferencePlan: steps must be an array");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<PlanStep> steps;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value sv = a.Get(i);
+    if (!sv.IsObject()) throw Error("inferencePlan: step " + std::to_string(i) + " is not an object");
+    Napi::Object o = sv.As<Napi::Object>();
+    const std::string kind = o.Get("kind").IsString() ? o.Get("kind").As<Napi::String>().Utf8Value() : "";
+    PlanStep st{};
+    auto tensor_field = [&](const char* key, bool optional) -> Tensor {
+      Napi::Value tv = o.Get(key);
+      if (optional && (tv.IsNull() || tv.IsUndefined())) return Tensor{};
+      return TensorHandle::From(tv, op);
+    };
+    if (kind == "linear") {
+      st.kind = PlanStep::Kind::Linear;
+      st.weight = tensor_field("weight", false);
+      st.bias = tensor_field("bias", true);
+    } else if (kind == "fractional") {
+      st.kind = PlanStep::Kind::Fractional;
+      st.K = KernelArg(o.Get("K"), op);
+      if (st.K.empty()) throw Error("inferencePlan: empty kernel");
+      st.frac = NeuronOptions(o.Get("params").As<Napi::Object>(), op);
+    } else if (kind == "flatten") {
+      st.kind = PlanStep::Kind::Flatten;
+      st.start_dim = static_cast<int64_t>(Field(o, "startDim", 2));
+    } else if (kind == "conv2d") {
+      st.kind = PlanStep::Kind::Conv2d;
+      st.weight = tensor_field("weight", false);
+      st.bias = tensor_field("bias", true);
+      st.conv = ConvArgs(o.Get("args").As<Napi::Object>());
+    } else if (kind == "maxpool2d" || kind == "avgpool2d") {
+      st.kind = kind == "maxpool2d" ? PlanStep::Kind::MaxPool2d : PlanStep::Kind::AvgPool2d;
+      st.pool = PoolArgs(o.Get("args").As<Napi::Object>());
+    } else if (kind == "meanOverTime") {
+      st.kind = PlanStep::Kind::MeanOverTime;
+    } else {
+      throw Error("inferencePlan: step " + std::to_string(i) + " has unknown kind '" + kind + "'");
+    }
+    steps.push_back(std::move(st));
+  }
+  return steps;
+}
+
+Napi::Value RunPlan(const Napi::CallbackInfo& info) {
+  return W(info, run_plan(PlanArg(info[0]), T(info, 1, "runPlan")));
+}
+
+// Runs a whole inference plan on the libuv pool; the JavaScript thread stays free meanwhile.
+class PlanWorker : public Napi::AsyncWorker {
+ public:
+  PlanWorker(Napi::Env env, std::vector<PlanStep> steps, Tensor x)
+      : Napi::AsyncWorker(env), steps_(std::move(steps)), x_(std::move(x)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      out_ = run_plan(steps_, x_);
+      if (out_.storage) out_.storage->backend->synchronize();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(TensorHandle::Wrap(Env(), std::move(out_))); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  std::vector<PlanStep> steps_;
+  Tensor x_, out_;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value RunPlanAsync(const Napi::CallbackInfo& info) {
+  auto* w = new PlanWorker(info.Env(), PlanArg(info[0]), T(info, 1, "runPlanAsync"));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
 }
 
 // ---- fused optimizer steps ----
@@ -520,6 +610,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FSNN_EXPORT("random", Random);
   FSNN_EXPORT("fractionalForward", FractionalForward);
   FSNN_EXPORT("fractionalBackward", FractionalBackward);
+  FSNN_EXPORT("runPlan", RunPlan);
+  FSNN_EXPORT("runPlanAsync", RunPlanAsync);
   FSNN_EXPORT("adamStep", AdamStep);
   FSNN_EXPORT("sgdStep", SgdStep);
   FSNN_EXPORT("info", Info);

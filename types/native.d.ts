@@ -62,6 +62,8 @@ export interface NativeAddon {
   fractionalForward(I: NativeHandle, K: Float64Array, params: FractionalNativeParams, saveTrace: boolean): { spikes: NativeHandle; v: NativeHandle | null };
   fractionalBackward(I: NativeHandle, v: NativeHandle, spikes: NativeHandle, gS: NativeHandle, gV: NativeHandle | null, K: Float64Array,
     params: FractionalNativeParams): { gI: NativeHandle; gK: Float64Array; gTau: number };
+  runPlan(steps: PlanStep[], x: NativeHandle): NativeHandle;
+  runPlanAsync(steps: PlanStep[], x: NativeHandle): Promise<NativeHandle>;
   adamStep(p: NativeHandle, g: NativeHandle, m: NativeHandle, v: NativeHandle, vmax: NativeHandle | null, params: AdamNativeParams): void;
   sgdStep(p: NativeHandle, g: NativeHandle, buf: NativeHandle | null, params: SgdNativeParams): void;
   info(): { threads: number; blas: 'openblas' | 'builtin'; openblas: boolean; cpu: string; cudaCompiled: boolean };
@@ -75,3 +77,11 @@ export interface NativeAddon {
   cudaSelfTest(): string;
   cublasStatus(): string;
 }
+
+export type PlanStep =
+  | { kind: 'linear'; weight: NativeHandle; bias: NativeHandle | null }
+  | { kind: 'fractional'; K: Float64Array; params: FractionalNativeParams }
+  | { kind: 'flatten'; startDim: number }
+  | { kind: 'conv2d'; weight: NativeHandle; bias: NativeHandle | null; args: ConvArgs }
+  | { kind: 'maxpool2d' | 'avgpool2d'; args: PoolArgs }
+  | { kind: 'meanOverTime' };

@@ -28,6 +28,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { constants as bufferConstants } from 'buffer';
+import { isFloat32Array, isUint8Array } from '../typed-arrays';
 
 /** A tensor as read back from a file (always float32 after conversion). */
 export interface StoredTensor {
@@ -193,7 +194,7 @@ function planEncoding(tensors: TensorMap, metadata: Record<string, string> | und
       fail(source, `tensor "${name}" has shape ${describe(shape)}; a shape must be an array of non-negative integers ` +
         '([] for a scalar).');
     }
-    if (!(data instanceof Float32Array)) {
+    if (!isFloat32Array(data)) {
       const what = data === null || data === undefined ? String(data) : (data as object).constructor?.name ?? typeof data;
       fail(source, `tensor "${name}" has data of type ${what}; only Float32Array is written (dtype F32). ` +
         'Fix: pass Float32Array.from(values).');
@@ -430,7 +431,7 @@ function makeTensor(e: HeaderEntry, data: Float32Array): StoredTensor {
  * alias `bytes`. `source` names the input in error messages (default "<buffer>").
  */
 export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): SafetensorsContents {
-  if (!(bytes instanceof Uint8Array)) {
+  if (!isUint8Array(bytes)) {
     fail(source, `expected a Uint8Array or Buffer, got ${describe(bytes)}.`);
   }
   if (bytes.length < 8) {

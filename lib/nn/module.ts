@@ -5,6 +5,7 @@ import { noGrad } from '../autograd/grad-mode';
 import { keep } from '../memory';
 import { checkDevice, Device, Tensor } from '../tensor';
 import { isParameter, Parameter } from './parameter';
+import { isFloat32Array } from '../typed-arrays';
 
 export type StateDict = Record<string, Tensor>;
 export type StateDictInput = Record<string, Tensor | Float32Array>;
@@ -93,9 +94,14 @@ export abstract class Module {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** This module's own buffers (not its children's). */
+  protected ownBuffers(): [string, Tensor][] {
+    return [...this._buffers];
+  }
+
   namedBuffers(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
-    for (const [name, m] of this.namedModules(prefix)) for (const [k, b] of m._buffers) out.push([name ? `${name}.${k}` : k, b]);
+    for (const [name, m] of this.namedModules(prefix)) for (const [k, b] of m.ownBuffers()) out.push([name ? `${name}.${k}` : k, b]);
     return out;
   }
 
@@ -158,7 +164,7 @@ export abstract class Module {
     for (const [k, v] of Object.entries(dict)) {
       const target = own[k];
       if (!target) continue;
-      if (v instanceof Float32Array) {
+      if (isFloat32Array(v)) {
         if (v.length !== target.numel) problems.push(`'${k}': ${v.length} values for shape [${target.shape}] (${target.numel} values)`);
       } else if (!v || !(v as Tensor).__isTensor) {
         problems.push(`'${k}': expected a Tensor or a Float32Array`);
@@ -173,7 +179,7 @@ export abstract class Module {
       for (const [k, v] of Object.entries(dict)) {
         const target = own[k];
         if (!target) continue;
-        if (v instanceof Float32Array) {
+        if (isFloat32Array(v)) {
           const t = native.fromFloat32(v, target.shape.slice(), target.device);
           native.copy_(target.handle, t);
           t.dispose();

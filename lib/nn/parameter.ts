@@ -2,6 +2,7 @@
 import { keep } from '../memory';
 import { native } from '../native';
 import { Tensor } from '../tensor';
+import { isFloat32Array } from '../typed-arrays';
 
 export class Parameter extends Tensor {
   readonly isParameter = true;
@@ -14,7 +15,7 @@ export class Parameter extends Tensor {
 
   /** Replaces the values in place (shapes must match); the parameter object stays the same. */
   assign(values: Tensor | Float32Array): this {
-    if (values instanceof Float32Array) {
+    if (isFloat32Array(values)) {
       if (values.length !== this.numel)
         throw new Error(`Parameter.assign: got ${values.length} values for a parameter of shape [${this.shape}] (${this.numel} values)`);
       const t = native.fromFloat32(values, this.shape.slice(), this.device);

@@ -3,9 +3,10 @@ import { native } from '../native';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
 import { assertTensor, normalizeDim, wrap } from './util';
+import { isInt32Array } from '../typed-arrays';
 
 function checkIndices(idx: unknown, op: string): Int32Array {
-  if (!(idx instanceof Int32Array)) throw new TypeError(`${op}: indices must be an Int32Array (labels and indices travel as Int32Array); convert with Int32Array.from(...)`);
+  if (!isInt32Array(idx)) throw new TypeError(`${op}: indices must be an Int32Array (labels and indices travel as Int32Array); convert with Int32Array.from(...)`);
   return idx;
 }
 

@@ -9,6 +9,7 @@ import { matmul } from './linalg';
 import { reshape } from './layout';
 import { mean, sum, sumTo } from './reduce';
 import { assertTensor, normalizeDim, wrap } from './util';
+import { isInt32Array } from '../typed-arrays';
 
 export function softmax(x: Tensor, dim = -1): Tensor {
   assertTensor(x, 'softmax');
@@ -57,7 +58,7 @@ export function nllLoss(logp: Tensor, labels: Int32Array, opts: { reduction?: Re
 function checkLabels(logits: Tensor, labels: unknown, op: string): void {
   assertTensor(logits, op, 'logits');
   if (logits.ndim !== 2) throw new Error(`${op}: logits must be [N, C], got [${logits.shape}]; reshape time-major outputs (e.g. average over T first)`);
-  if (!(labels instanceof Int32Array))
+  if (!isInt32Array(labels))
     throw new TypeError(`${op}: labels must be an Int32Array of class indices, got ${labels?.constructor?.name ?? typeof labels}; convert with Int32Array.from(labels)`);
   const [N, C] = logits.shape;
   if (labels.length !== N) throw new Error(`${op}: got ${labels.length} labels for ${N} rows of logits [${logits.shape}]; give one label per row`);
