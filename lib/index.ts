@@ -11,6 +11,7 @@ export { manualSeed, getRngState, setRngState } from './random/generator';
 export * as ops from './ops';
 export * as cuda from './cuda';
 export * as nn from './nn';
+export * as optim from './optim';
 export * as metrics from './metrics';
 export { LIFNeuron, IFNeuron, BaseNeuron } from './snn/neurons';
 export type { NeuronOptions } from './snn/neurons';

@@ -64,6 +64,7 @@ enum class RandomKind : int { Uniform, Normal, Bernoulli };
 
 struct AdamParams {
   float lr, beta1, beta2, eps, weight_decay;
+  float one_minus_beta1, one_minus_beta2;  // 1 - beta in double, then rounded (as PyTorch)
   bool decoupled;        // AdamW: p -= lr * wd * p; Adam: g += wd * p
   bool amsgrad;
   double bias_correction1, bias_correction2;  // 1 - beta^t, computed on the host

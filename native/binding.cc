@@ -516,16 +516,19 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   Napi::Object o = ObjArg(info, 5, "adam.step");
   AdamParams a{};
   a.lr = static_cast<float>(Field(o, "lr", 1e-3));
-  a.beta1 = static_cast<float>(Field(o, "beta1", 0.9));
-  a.beta2 = static_cast<float>(Field(o, "beta2", 0.999));
+  const double b1 = Field(o, "beta1", 0.9), b2 = Field(o, "beta2", 0.999);
+  a.beta1 = static_cast<float>(b1);
+  a.beta2 = static_cast<float>(b2);
+  a.one_minus_beta1 = static_cast<float>(1.0 - b1);
+  a.one_minus_beta2 = static_cast<float>(1.0 - b2);
   a.eps = static_cast<float>(Field(o, "eps", 1e-8));
   a.weight_decay = static_cast<float>(Field(o, "weightDecay", 0));
   a.decoupled = BoolField(o, "decoupled", false);
   a.amsgrad = BoolField(o, "amsgrad", false);
   a.maximize = BoolField(o, "maximize", false);
   const double step = Field(o, "step", 1);
-  a.bias_correction1 = 1.0 - std::pow(static_cast<double>(a.beta1), step);
-  a.bias_correction2 = 1.0 - std::pow(static_cast<double>(a.beta2), step);
+  a.bias_correction1 = 1.0 - std::pow(b1, step);
+  a.bias_correction2 = 1.0 - std::pow(b2, step);
   ops::adam_step(T(info, 0, "adam.step"), T(info, 1, "adam.step"), T(info, 2, "adam.step"), T(info, 3, "adam.step"),
                  OptT(info, 4, "adam.step"), a);
   return info.Env().Undefined();

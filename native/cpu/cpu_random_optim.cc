@@ -41,8 +41,8 @@ void CpuBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& mt, Tensor
         if (a.decoupled) p[i] *= 1.f - a.lr * a.weight_decay;
         else gi += a.weight_decay * p[i];
       }
-      m[i] = a.beta1 * m[i] + (1.f - a.beta1) * gi;
-      v[i] = a.beta2 * v[i] + (1.f - a.beta2) * gi * gi;
+      m[i] = a.beta1 * m[i] + a.one_minus_beta1 * gi;
+      v[i] = a.beta2 * v[i] + a.one_minus_beta2 * gi * gi;
       float vi = v[i];
       if (vmax) {
         vmax[i] = vmax[i] > vi ? vmax[i] : vi;
