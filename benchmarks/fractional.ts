@@ -1,0 +1,44 @@
+// npm run bench:fractional — the fractional neuron op on the CPU: neuron-steps/s and GFMA/s for the
+// forward and the backward at T in {16, 64, 256, 1024} with B·N = 131,072 neurons, beside the
+// machine's measured FMA peak (same run). FMAs counted: the history sum, sum_{k<T} min(k, M-1).
+import { buildKernel } from '../lib/fractional/kernel';
+import { native } from '../lib/native';
+import { machine, table, timeMs } from './common';
+
+const info = native.info();
+console.log(`machine: ${machine()}; ${info.threads} threads`);
+const peakGflops = native.measurePeakGflops(info.threads, 1.0);
+const peakGfma = peakGflops / 2;
+console.log(`measured FP32 peak: ${peakGfma.toFixed(1)} GFMA/s (${peakGflops.toFixed(1)} GFLOP/s)\n`);
+
+const N = 131072;
+const Ts = (process.env.FSNN_BENCH_T ?? '16,64,256,1024').split(',').map(Number);
+const rows: (string | number)[][] = [['T', 'pass', 'ms', 'neuron-steps/s', 'GFMA/s', '% of peak']];
+for (const T of Ts) {
+  const I = new Float32Array(T * N);
+  for (let i = 0; i < I.length; i++) I[i] = 0.8 * Math.sin(i * 0.37) + 0.6;
+  const Ih = native.fromFloat32(I, [T, N], 'cpu');
+  const K = buildKernel('l1', [0.6], [1], 0.1, T).K;
+  const params = { kind: 'lif' as const, tau: 2, threshold: 1, surrogate: 'arctan' as const, scale: 5, memory: T + 1 };
+  const fmas = ((T * (T - 1)) / 2) * N;  // history terms: sum_{k=0}^{T-1} k
+  const reps = T >= 1024 ? 2 : 5;
+  let saved = native.fractionalForward(Ih, K, params, true);
+  const fwdMs = timeMs(() => {
+    const r = native.fractionalForward(Ih, K, params, true);
+    r.spikes.dispose();
+    r.v?.dispose();
+  }, reps, 1);
+  const gS = native.full([T, N], 0.01, 'cpu');
+  const bwdMs = timeMs(() => native.fractionalBackward(Ih, saved.v!, saved.spikes, gS, null, K, params).gI.dispose(), reps, 1);
+  for (const [pass, ms, work] of [['forward', fwdMs, fmas], ['backward', bwdMs, 2 * fmas]] as const) {
+    const gfma = work / (ms * 1e6);
+    rows.push([T, pass, ms.toFixed(1), ((T * N) / (ms / 1e3)).toExponential(2), gfma.toFixed(1), ((100 * gfma) / peakGfma).toFixed(0)]);
+  }
+  saved.spikes.dispose();
+  saved.v?.dispose();
+  Ih.dispose();
+  gS.dispose();
+  saved = undefined as never;
+}
+console.log(table(rows));
+console.log('\nbackward FMAs counted: the reverse history sum plus the dK correlation (2x the forward\'s history sum).');
