@@ -6,7 +6,7 @@
 //   flat list              'per_layer'    one order per layer (length must equal the number of neuron layers)
 //   flat list              'multiterm'    the same multi-term set for every layer
 //   nested list            (any)          per-layer multi-term
-//   flat list              'auto'         a flat multiCoefficient list -> multi-term; else length == layers -> per-layer
+//   flat list              'auto'         a multiCoefficient list -> multi-term; else length == layers -> per-layer
 //                                         (with a warning to set alphaMode), else multi-term (with a warning)
 
 export type AlphaSpec = number | number[] | (number | number[])[];
@@ -85,7 +85,8 @@ export function parseAlphaConfig(alpha: AlphaSpec | undefined, mode: AlphaMode, 
   let resolved: 'per_layer' | 'multiterm';
   if (mode === 'per_layer' || mode === 'multiterm') {
     resolved = mode;
-  } else if (Array.isArray(coefficient) && coefficient.length > 0 && !isNested(coefficient as unknown[])) {
+  } else if (Array.isArray(coefficient) && coefficient.length > 0) {
+    // Coefficients as a list (flat: shared terms; nested: per-layer weights of the same terms) mean multi-term.
     resolved = 'multiterm';
   } else if (flat.length === nLayers) {
     resolved = 'per_layer';

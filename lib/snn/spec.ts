@@ -6,11 +6,14 @@ import { FractionalMethod } from '../fractional/kernel';
 import { IFNeuron, LIFNeuron, BaseNeuron } from './neurons';
 import { SNNWrapper, SNNWrapperOptions } from './wrapper';
 
+/** A size given as one number or an [h, w] pair (kept as given). */
+export type IntPair = number | [number, number];
+
 export type LayerSpec =
   | { type: 'linear'; in: number; out: number; bias?: boolean }
-  | { type: 'conv2d'; in: number; out: number; kernel: number; stride?: number; padding?: number; bias?: boolean }
-  | { type: 'maxpool2d'; kernel: number; stride?: number }
-  | { type: 'avgpool2d'; kernel: number; stride?: number }
+  | { type: 'conv2d'; in: number; out: number; kernel: IntPair; stride?: IntPair; padding?: IntPair; dilation?: IntPair; groups?: number; bias?: boolean }
+  | { type: 'maxpool2d'; kernel: IntPair; stride?: IntPair; padding?: IntPair; ceilMode?: boolean }
+  | { type: 'avgpool2d'; kernel: IntPair; stride?: IntPair; padding?: IntPair; ceilMode?: boolean; countIncludePad?: boolean }
   | { type: 'flatten' }
   | { type: 'dropout'; p: number }
   | { type: 'identity' }
@@ -31,11 +34,18 @@ export function layerSpecOf(m: Module): LayerSpec {
   if (m instanceof BaseNeuron)
     return { type: m.kind, tau: m.tau, threshold: m.threshold, surrogate: m.surrogate, surrogateScale: m.surrogateScale, tauLearnable: m.tauTheta !== null };
   if (m instanceof Conv2d) {
-    const s = m.options.stride, p = m.options.padding;
-    return { type: 'conv2d', in: m.inChannels, out: m.outChannels, kernel: m.weight.shape[2], stride: typeof s === 'number' ? s : 1, padding: typeof p === 'number' ? p : 0, bias: m.bias !== null };
+    // every option that changes the output is recorded (a pair stays a pair): a spec that dropped one would
+    // rebuild a different network whose weights still load
+    const [kh, kw] = [m.weight.shape[2], m.weight.shape[3]];
+    const o = m.options;
+    return { type: 'conv2d', in: m.inChannels, out: m.outChannels, kernel: kh === kw ? kh : [kh, kw], stride: o.stride ?? 1, padding: o.padding ?? 0,
+      dilation: o.dilation ?? 1, groups: o.groups ?? 1, bias: m.bias !== null };
   }
-  if (m instanceof MaxPool2d) return { type: 'maxpool2d', kernel: m.kernelSize as number, stride: m.options.stride as number | undefined };
-  if (m instanceof AvgPool2d) return { type: 'avgpool2d', kernel: m.kernelSize as number, stride: m.options.stride as number | undefined };
+  if (m instanceof MaxPool2d)
+    return { type: 'maxpool2d', kernel: m.kernelSize, stride: m.options.stride, padding: m.options.padding ?? 0, ceilMode: !!m.options.ceilMode };
+  if (m instanceof AvgPool2d)
+    return { type: 'avgpool2d', kernel: m.kernelSize, stride: m.options.stride, padding: m.options.padding ?? 0, ceilMode: !!m.options.ceilMode,
+      countIncludePad: m.options.countIncludePad ?? true };
   if (m instanceof Flatten) return { type: 'flatten' };
   if (m instanceof Dropout) return { type: 'dropout', p: m.p };
   if (m instanceof Identity) return { type: 'identity' };
@@ -60,9 +70,9 @@ export function modelSpecOf(net: SNNWrapper, input?: ModelSpec['input']): ModelS
 export function buildLayer(s: LayerSpec, i: number): Module {
   switch (s.type) {
     case 'linear': return new Linear(s.in, s.out, { bias: s.bias });
-    case 'conv2d': return new Conv2d(s.in, s.out, s.kernel, { stride: s.stride, padding: s.padding, bias: s.bias });
-    case 'maxpool2d': return new MaxPool2d(s.kernel, { stride: s.stride });
-    case 'avgpool2d': return new AvgPool2d(s.kernel, { stride: s.stride });
+    case 'conv2d': return new Conv2d(s.in, s.out, s.kernel, { stride: s.stride, padding: s.padding, dilation: s.dilation, groups: s.groups, bias: s.bias });
+    case 'maxpool2d': return new MaxPool2d(s.kernel, { stride: s.stride, padding: s.padding, ceilMode: s.ceilMode });
+    case 'avgpool2d': return new AvgPool2d(s.kernel, { stride: s.stride, padding: s.padding, ceilMode: s.ceilMode, countIncludePad: s.countIncludePad });
     case 'flatten': return new Flatten();
     case 'dropout': return new Dropout(s.p);
     case 'identity': return new Identity();

@@ -99,6 +99,23 @@ export class SNNWrapper extends Module {
     return (this._model as unknown as { ownParameters(): [string, Parameter][] }).ownParameters();
   }
 
+  /** The wrapped model's own buffers count as the wrapper's (they would otherwise be left out of stateDict()). */
+  protected ownBuffers(): [string, Tensor][] {
+    return (this._model as unknown as { ownBuffers(): [string, Tensor][] }).ownBuffers();
+  }
+
+  /** Moving the wrapper's "own" parameters and buffers moves the wrapped model's (they live there). */
+  protected moveOwn(device: 'cpu' | 'cuda'): void {
+    (this._model as unknown as { moveOwn(d: 'cpu' | 'cuda'): void }).moveOwn(device);
+  }
+
+  /** train()/eval() reach the wrapped model itself too (it is not among the wrapper's named children). */
+  train(mode = true): this {
+    super.train(mode);
+    this._model.training = mode;
+    return this;
+  }
+
   get model(): Module {
     return this._model;
   }
@@ -158,15 +175,21 @@ export class SNNWrapper extends Module {
 
   /** h from the sample times (uniformly spaced, tolerance 1e-6 relative). */
   static stepFromTimes(xTime: number[] | Tensor | Float32Array | Float64Array, T: number): number {
-    const t = (xTime as Tensor).__isTensor ? Array.from((xTime as Tensor).toFloat32Array()) : Array.from(xTime as ArrayLike<number>);
+    const isTensor = !!(xTime as Tensor).__isTensor;
+    const t = isTensor ? Array.from((xTime as Tensor).toFloat32Array()) : Array.from(xTime as ArrayLike<number>);
     if (t.length !== T) throw new Error(`SNNWrapper.forward: xTime has ${t.length} entries but the input has T = ${T} time steps; give one time per step`);
+    const bad = t.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`SNNWrapper.forward: xTime[${bad}] = ${t[bad]} is not a finite number`);
     if (T === 1) return 1;
     const h = t[1] - t[0];
     if (!(h > 0)) throw new Error(`SNNWrapper.forward: xTime must increase (xTime[1] - xTime[0] = ${h})`);
+    // Times stored in float32 (a Tensor, a Float32Array, or numbers that are all float32 values) carry
+    // rounding of their own magnitude; float64 times get the plain 1e-6 relative tolerance.
+    const f32 = isTensor || t.every((v) => Math.fround(v) === v);
     for (let k = 1; k < T; k++) {
       const d = t[k] - t[k - 1];
       // 1e-6 relative to h, plus float32 rounding of the times themselves
-      if (Math.abs(d - h) > 1e-6 * Math.abs(h) + 2.5e-7 * Math.abs(t[k]))
+      if (!(Math.abs(d - h) <= 1e-6 * Math.abs(h) + (f32 ? 2.5e-7 * Math.abs(t[k]) : 0)))
         throw new Error(`SNNWrapper.forward: xTime must be uniformly spaced: step ${k} is ${d}, the first is ${h} (tolerance 1e-6 relative)`);
     }
     return h;
