@@ -9,6 +9,7 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
+/** Flattens data into out, checking it against shape (inferred from the first entries): no ragged rows. */
 function flattenNested(data: NestedArray, shape: number[], out: number[], depth: number): void {
   if (typeof data === 'number') {
     if (depth !== shape.length) throw new Error(`tensor: ragged nested array: a number at depth ${depth}, expected depth ${shape.length}`);
@@ -16,8 +17,8 @@ function flattenNested(data: NestedArray, shape: number[], out: number[], depth:
     return;
   }
   if (!Array.isArray(data)) throw new TypeError(`tensor: nested arrays may hold only numbers, got ${typeof data}`);
-  if (depth === shape.length) shape.push(data.length);
-  else if (shape[depth] !== data.length)
+  if (depth >= shape.length) throw new Error(`tensor: ragged nested array: an array at depth ${depth}, expected a number`);
+  if (shape[depth] !== data.length)
     throw new Error(`tensor: ragged nested array: length ${data.length} at depth ${depth}, expected ${shape[depth]}`);
   for (const d of data) flattenNested(d, shape, out, depth + 1);
 }
@@ -34,7 +35,7 @@ function inferShape(data: NestedArray): number[] {
 }
 
 function checkShape(shape: unknown, op: string): number[] {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0 && d <= Number.MAX_SAFE_INTEGER))
     throw new Error(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   return shape as number[];
 }
@@ -58,12 +59,11 @@ export function tensor(data: NestedArray | Float32Array | number[] | ArrayLike<n
     dims = shape;
   } else if (Array.isArray(data)) {
     const flat: number[] = [];
-    const inferred: number[] = [];
+    const inferred = inferShape(data as NestedArray);
     flattenNested(data as NestedArray, inferred, flat, 0);
-    const full = inferShape(data as NestedArray);
     values = Float32Array.from(flat);
-    dims = shape ?? (full.length > inferred.length ? full : inferred);
-  } else if (data && typeof (data as ArrayLike<number>).length === 'number') {
+    dims = shape ?? inferred;
+  } else if (data && typeof data === 'object' && typeof (data as ArrayLike<number>).length === 'number') {
     values = Float32Array.from(data as ArrayLike<number>);
     dims = shape ?? [values.length];
   } else {

@@ -52,9 +52,24 @@ int64_t normalize_dim(const char* op, int64_t dim, int64_t ndim, const Shape& sh
   return dim < 0 ? dim + n : dim;
 }
 
+// The largest element count any buffer may have (2^60 elements = 2^62 bytes): far beyond any real
+// memory, and small enough that numel * 4 and the allocators' rounding cannot overflow.
+constexpr int64_t kMaxElements = int64_t{1} << 60;
+
 void check_shape_valid(const char* op, const Shape& s) {
-  for (int64_t d : s)
+  bool has_zero = false;
+  for (int64_t d : s) {
     if (d < 0) fail(op, ": shape ", format_shape(s), " has a negative size; every dimension must be >= 0");
+    if (d == 0) has_zero = true;
+  }
+  if (has_zero) return;
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (n > kMaxElements / d)
+      fail(op, ": shape ", format_shape(s), " is too large: it has more than 2^60 elements (over 2^62 bytes), more than any "
+           "device can allocate; use a smaller shape or smaller batches");
+    n *= d;
+  }
 }
 
 Shape broadcast_shapes(const char* op, const std::vector<const Tensor*>& ts) {
@@ -143,8 +158,21 @@ Tensor empty(const Shape& shape, Device device, DType dtype) {
   return t;
 }
 
+namespace {
+// empty() for an op's result: size errors and allocation failures (out of memory, CUDA unavailable)
+// name the op.
+Tensor empty_for(const char* op, const Shape& shape, Device device, DType dtype = DType::Float32) {
+  check_shape_valid(op, shape);
+  try {
+    return empty(shape, device, dtype);
+  } catch (const Error& e) {
+    fail(op, ": ", e.what());
+  }
+}
+}  // namespace
+
 Tensor from_host(const void* data, const Shape& shape, Device device, DType dtype) {
-  Tensor t = empty(shape, device, dtype);
+  Tensor t = empty_for("tensor", shape, device, dtype);
   t.storage->backend->copy_from_host(t.storage->ptr, data, t.storage->bytes);
   return t;
 }
@@ -157,9 +185,11 @@ void to_host(const Tensor& t, void* dst) {
 Tensor to_device(const Tensor& t, Device device) {
   check_live("to", t);
   if (t.device == device) return clone(t);
+  Tensor out = empty_for("to", t.shape, device, t.dtype);
   std::vector<float> host(static_cast<size_t>(t.numel()));
   to_host(t, host.data());
-  return from_host(host.data(), t.shape, device, t.dtype);
+  out.storage->backend->copy_from_host(out.storage->ptr, host.data(), out.storage->bytes);
+  return out;
 }
 
 Tensor clone(const Tensor& t) {
@@ -196,7 +226,7 @@ Tensor reshape(const Tensor& t, Shape shape) {
 }
 
 Tensor full(const Shape& shape, float value, Device device) {
-  Tensor t = empty(shape, device);
+  Tensor t = empty_for("zeros/ones/full", shape, device);
   backend_for(device).fill(t, value);
   return t;
 }
@@ -220,7 +250,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_float(name, b);
   check_same_device(name, {&a, &b});
   const Shape shape = broadcast_shapes(name, {&a, &b});
-  Tensor out = empty(shape, a.device);
+  Tensor out = empty_for(name, shape, a.device);
   if (out.numel() == 0) return out;
   a.storage->backend->binary(op, a, b, out, make_plan(shape, {&a, &b}));
   return out;
@@ -232,7 +262,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_float("where", b);
   check_same_device("where", {&cond, &a, &b});
   const Shape shape = broadcast_shapes("where", {&cond, &a, &b});
-  Tensor out = empty(shape, a.device);
+  Tensor out = empty_for("where", shape, a.device);
   if (out.numel() == 0) return out;
   a.storage->backend->where(cond, a, b, out, make_plan(shape, {&cond, &a, &b}));
   return out;
@@ -369,7 +399,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transA, bool transB) {
   Shape out_shape = batch_shape;
   out_shape.push_back(M);
   out_shape.push_back(N);
-  Tensor out = empty(out_shape, a.device);
+  Tensor out = empty_for("matmul", out_shape, a.device);
   if (out.numel() == 0) return out;
   if (K == 0) {
     a.storage->backend->fill(out, 0.f);
@@ -612,7 +642,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dArgs& a) {
   check_float("conv2d", w, "weight");
   check_same_device("conv2d", {&x, &w});
   const Conv2dParams p = conv_params("conv2d", x.shape, w.shape, a);
-  Tensor out = empty({p.N, p.O, p.OH, p.OW}, x.device);
+  Tensor out = empty_for("conv2d", {p.N, p.O, p.OH, p.OW}, x.device);
   if (out.numel() > 0) x.storage->backend->conv2d(x, w, out, p);
   return out;
 }
@@ -669,7 +699,7 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, const Pool2
 Tensor random(RandomKind kind, const Shape& shape, uint64_t seed, uint64_t offset, float p, Device device) {
   if (kind == RandomKind::Bernoulli && !(p >= 0.f && p <= 1.f))
     fail("bernoulli: probability ", p, " is outside [0, 1]");
-  Tensor out = empty(shape, device);
+  Tensor out = empty_for("random", shape, device);
   if (out.numel() > 0) backend_for(device).random(kind, seed, offset, p, out);
   return out;
 }

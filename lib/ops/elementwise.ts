@@ -3,14 +3,18 @@ import { native } from '../native';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
 import { sumTo } from './reduce';
-import { assertTensor, Operand, scalarLike, wrap } from './util';
+import { assertTensor, composite, Operand, scalarLike, wrap } from './util';
 
 // Must match native/backend.h.
 export const enum U { Neg, Exp, Log, Sqrt, Abs, Relu, Sigmoid, Tanh, Pow, Clamp, InRange, Sign, Affine, Reciprocal, Square }
 export const enum B { Add, Sub, Mul, Div, Maximum, Minimum, Gt, Ge, Lt, Le, Eq, Ne }
 
-const unaryRaw = (op: U, x: Tensor, p0 = 0, p1 = 0): Tensor => wrap(native.unary(op, x.handle, p0, p1));
-const binaryRaw = (op: B, a: Tensor, b: Tensor): Tensor => wrap(native.binary(op, a.handle, b.handle));
+const U_NAMES = ['neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'pow', 'clamp', 'inRange', 'sign', 'affine', 'reciprocal', 'square'];
+const B_NAMES = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'gt', 'ge', 'lt', 'le', 'eq', 'ne'];
+// The checks make a disposed or non-tensor operand fail with the op's name.
+const unaryRaw = (op: U, x: Tensor, p0 = 0, p1 = 0): Tensor => wrap(native.unary(op, assertTensor(x, U_NAMES[op]).handle, p0, p1));
+const binaryRaw = (op: B, a: Tensor, b: Tensor): Tensor =>
+  wrap(native.binary(op, assertTensor(a, B_NAMES[op]).handle, assertTensor(b, B_NAMES[op], 'second operand').handle));
 
 function checkScalar(v: number, op: string): number {
   if (typeof v !== 'number') throw new TypeError(`${op}: expected a Tensor or a number, got ${typeof v}`);
@@ -63,11 +67,11 @@ export function rsub(a: Tensor, v: number): Tensor {
   return affine(a, -1, v);
 }
 export function rdiv(a: Tensor, v: number): Tensor {
-  return mul(reciprocal(a), v);
+  return composite([a], () => mul(reciprocal(a), v));
 }
 
 export function neg(x: Tensor): Tensor {
-  return affine(x, -1, 0);
+  return affine(assertTensor(x, 'neg'), -1, 0);
 }
 
 export function exp(x: Tensor): Tensor {
@@ -136,7 +140,9 @@ export function sign(x: Tensor): Tensor {
 }
 
 function compare(op: B, a: Tensor, b: Operand): Tensor {
-  return binaryRaw(op, a, typeof b === 'number' ? scalarLike(b, a) : b);
+  assertTensor(a, B_NAMES[op]);
+  // Comparisons have no gradient: the scalar operand is a temporary.
+  return composite([], () => binaryRaw(op, a, typeof b === 'number' ? scalarLike(b, a) : b));
 }
 /** Comparisons give a float mask (1 where true, 0 elsewhere) and no gradient. */
 export const gt = (a: Tensor, b: Operand) => compare(B.Gt, a, b);
@@ -165,6 +171,10 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 /** cond != 0 ? a : b, broadcast over all three. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   assertTensor(cond, 'where', 'condition');
+  return composite([typeof a === 'number' ? null : a, typeof b === 'number' ? null : b], () => whereBody(cond, a, b));
+}
+
+function whereBody(cond: Tensor, a: Operand, b: Operand): Tensor {
   const ta = typeof a === 'number' ? scalarLike(a, cond) : a;
   const tb = typeof b === 'number' ? scalarLike(b, cond) : b;
   const out = wrap(native.where(cond.handle, ta.handle, tb.handle));

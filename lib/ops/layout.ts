@@ -2,7 +2,7 @@
 import { native } from '../native';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
-import { assertTensor, normalizeDim, wrap } from './util';
+import { assertTensor, composite, normalizeDim, wrap } from './util';
 import { isInt32Array } from '../typed-arrays';
 
 function checkIndices(idx: unknown, op: string): Int32Array {
@@ -83,7 +83,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   const size = x.shape[d];
   if (!Number.isInteger(index) || index < -size || index >= size) throw new Error(`select: index ${index} is out of range for dim ${d} of size ${size}`);
   const i = index < 0 ? index + size : index;
-  return squeeze(slice(x, d, i, i + 1), d);
+  return composite([x], () => squeeze(slice(x, d, i, i + 1), d));
 }
 
 export function concat(xs: Tensor[], dim = 0): Tensor {
@@ -109,7 +109,7 @@ export function stack(xs: Tensor[], dim = 0): Tensor {
     if (x.shape.join(',') !== xs[0].shape.join(','))
       throw new Error(`stack: all tensors must have the same shape, got [${xs[0].shape}] and [${x.shape}]`);
   });
-  return concat(xs.map((x) => unsqueeze(x, d)), d);
+  return composite(xs, () => concat(xs.map((x) => unsqueeze(x, d)), d));
 }
 
 export function indexSelect(x: Tensor, dim: number, indices: Int32Array): Tensor {
@@ -133,6 +133,5 @@ export function gather(x: Tensor, dim: number, index: Int32Array, indexShape: nu
 export function expand(x: Tensor, shape: number[]): Tensor {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const ew = require('./elementwise') as typeof import('./elementwise');
-  const zeros = wrap(native.full(shape, 0, x.device));
-  return ew.add(zeros, x);
+  return composite([x], () => ew.add(wrap(native.full(shape, 0, x.device)), x));
 }

@@ -1,14 +1,15 @@
 // Neural-network ops: softmax family and losses, linear, conv2d, pooling, batch norm, dropout.
 import type { ConvArgs, PoolArgs } from '../../types/native';
 import { native } from '../native';
-import { record } from '../autograd/node';
+import { needsGrad, record } from '../autograd/node';
+import { tidy } from '../memory';
 import { Tensor } from '../tensor';
 import { reserve } from '../random/generator';
 import * as ew from './elementwise';
 import { matmul } from './linalg';
 import { reshape } from './layout';
 import { mean, sum, sumTo } from './reduce';
-import { assertTensor, normalizeDim, wrap } from './util';
+import { assertTensor, composite, normalizeDim, wrap } from './util';
 import { isInt32Array } from '../typed-arrays';
 
 export function softmax(x: Tensor, dim = -1): Tensor {
@@ -51,8 +52,10 @@ export function nllLoss(logp: Tensor, labels: Int32Array, opts: { reduction?: Re
   const reduction = checkReduction(opts.reduction ?? 'mean', 'nllLoss');
   checkLabels(logp, labels, 'nllLoss');
   const { gather } = require('./layout') as typeof import('./layout');
-  const picked = gather(logp, 1, labels, [labels.length, 1]);
-  return reduceLoss(ew.neg(reshape(picked, [labels.length])), reduction);
+  return composite([logp], () => {
+    const picked = gather(logp, 1, labels, [labels.length, 1]);
+    return reduceLoss(ew.neg(reshape(picked, [labels.length])), reduction);
+  });
 }
 
 function checkLabels(logits: Tensor, labels: unknown, op: string): void {
@@ -70,7 +73,7 @@ function checkLabels(logits: Tensor, labels: unknown, op: string): void {
 /** Cross-entropy of raw logits [N, C] against Int32Array labels (log-softmax + NLL, numerically stable). */
 export function crossEntropy(logits: Tensor, labels: Int32Array, opts: { reduction?: Reduction } = {}): Tensor {
   checkLabels(logits, labels, 'crossEntropy');
-  return nllLoss(logSoftmax(logits, 1), labels, opts);
+  return composite([logits], () => nllLoss(logSoftmax(logits, 1), labels, opts));
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
@@ -78,7 +81,8 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   assertTensor(target, 'mseLoss', 'target');
   if (input.shape.join(',') !== target.shape.join(','))
     throw new Error(`mseLoss: input [${input.shape}] and target [${target.shape}] must have the same shape`);
-  return reduceLoss(ew.square(ew.sub(input, target)), checkReduction(opts.reduction ?? 'mean', 'mseLoss'));
+  const reduction = checkReduction(opts.reduction ?? 'mean', 'mseLoss');
+  return composite([input, target], () => reduceLoss(ew.square(ew.sub(input, target)), reduction));
 }
 
 /** y = x W^T + b over the last dim of x (any leading dims). */
@@ -88,10 +92,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (x.shape[x.ndim - 1] !== inF)
     throw new Error(`linear: input [${x.shape}] has ${x.shape[x.ndim - 1]} features but the weight [${weight.shape}] expects ${inF}`);
   const lead = x.shape.slice(0, -1);
-  const x2 = x.ndim === 2 ? x : reshape(x, [-1, inF]);
-  let y = matmul(x2, weight, { transB: true });
-  if (bias) y = ew.add(y, bias);
-  return x.ndim === 2 ? y : reshape(y, [...lead, weight.shape[0]]);
+  return composite([x, weight, bias], () => {
+    const x2 = x.ndim === 2 ? x : reshape(x, [-1, inF]);
+    let y = matmul(x2, weight, { transB: true });
+    if (bias) y = ew.add(y, bias);
+    return x.ndim === 2 ? y : reshape(y, [...lead, weight.shape[0]]);
+  });
 }
 
 export interface Conv2dOptions {
@@ -107,12 +113,14 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   assertTensor(x, 'conv2d');
   const [sh, sw] = pair(opts.stride, 1), [ph, pw] = pair(opts.padding, 0), [dh, dw] = pair(opts.dilation, 1);
   const args: ConvArgs = { strideH: sh, strideW: sw, padH: ph, padW: pw, dilH: dh, dilW: dw, groups: opts.groups ?? 1 };
-  const out = wrap(native.conv2d(x.handle, weight.handle, args));
-  const y = record(out, 'conv2d', [x, weight], (g) => [
-    x.requiresGrad ? wrap(native.conv2dBackwardInput(g.handle, weight.handle, x.shape.slice(), args)) : null,
-    weight.requiresGrad ? wrap(native.conv2dBackwardWeight(g.handle, x.handle, weight.shape.slice(), args)) : null,
-  ]);
-  return bias ? ew.add(y, reshape(bias, [1, -1, 1, 1])) : y;
+  return composite([x, weight, bias], () => {
+    const out = wrap(native.conv2d(x.handle, weight.handle, args));
+    const y = record(out, 'conv2d', [x, weight], (g) => [
+      x.requiresGrad ? wrap(native.conv2dBackwardInput(g.handle, weight.handle, x.shape.slice(), args)) : null,
+      weight.requiresGrad ? wrap(native.conv2dBackwardWeight(g.handle, x.handle, weight.shape.slice(), args)) : null,
+    ]);
+    return bias ? ew.add(y, reshape(bias, [1, -1, 1, 1])) : y;
+  });
 }
 
 export interface Pool2dOptions {
@@ -133,6 +141,11 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
   const args = poolArgs(kernel, opts);
   const [out, idx] = native.maxPool2d(x.handle, args);
   const indices = wrap(idx);
+  // The argmax positions are needed only by the backward rule.
+  if (!needsGrad([x])) {
+    indices.dispose();
+    return wrap(out);
+  }
   return record(wrap(out), 'maxPool2d', [x], (g) => [wrap(native.maxPool2dBackward(g.handle, indices.handle, x.shape.slice(), args))]);
 }
 
@@ -165,6 +178,10 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
   const eps = opts.eps ?? 1e-5, momentum = opts.momentum ?? 0.1;
   const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
+  return composite([x, opts.weight, opts.bias], () => batchNormBody(x, opts, C, eps, momentum, dims, bshape));
+}
+
+function batchNormBody(x: Tensor, opts: BatchNormOptions, C: number, eps: number, momentum: number, dims: number[], bshape: number[]): Tensor {
   let normed: Tensor;
   if (opts.training) {
     const n = dims.reduce((a, i) => a * x.shape[i], 1);
@@ -175,13 +192,16 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
     normed = ew.mul(centered, ew.pow(ew.add(varB, eps), -0.5));
     if (opts.runningMean && opts.runningVar) {
       const rm = opts.runningMean, rv = opts.runningVar;
-      const muFlat = wrap(native.reshape(mu.handle, [C]));
-      const varUnbiased = wrap(native.unary(12, wrap(native.reshape(varB.handle, [C])).handle, n / (n - 1), 0));
-      // running = (1 - momentum) running + momentum batch
-      const newMean = wrap(native.binary(0, wrap(native.unary(12, rm.handle, 1 - momentum, 0)).handle, wrap(native.unary(12, muFlat.handle, momentum, 0)).handle));
-      const newVar = wrap(native.binary(0, wrap(native.unary(12, rv.handle, 1 - momentum, 0)).handle, wrap(native.unary(12, varUnbiased.handle, momentum, 0)).handle));
-      native.copy_(rm.handle, newMean.handle);
-      native.copy_(rv.handle, newVar.handle);
+      // The update's temporaries are not part of the graph: free them at once.
+      tidy(() => {
+        const muFlat = wrap(native.reshape(mu.handle, [C]));
+        const varUnbiased = wrap(native.unary(12, wrap(native.reshape(varB.handle, [C])).handle, n / (n - 1), 0));
+        // running = (1 - momentum) running + momentum batch
+        const newMean = wrap(native.binary(0, wrap(native.unary(12, rm.handle, 1 - momentum, 0)).handle, wrap(native.unary(12, muFlat.handle, momentum, 0)).handle));
+        const newVar = wrap(native.binary(0, wrap(native.unary(12, rv.handle, 1 - momentum, 0)).handle, wrap(native.unary(12, varUnbiased.handle, momentum, 0)).handle));
+        native.copy_(rm.handle, newMean.handle);
+        native.copy_(rv.handle, newVar.handle);
+      });
     }
   } else {
     if (!opts.runningMean || !opts.runningVar) throw new Error('batchNorm: eval mode needs runningMean and runningVar');
@@ -197,8 +217,10 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p < 1)) throw new Error(`dropout: p = ${p} must lie in [0, 1)`);
   if (!training || p === 0) return x;
   const { seed, offset } = reserve(x.numel);
-  const mask = wrap(native.random(2, x.shape.slice(), seed, offset, 1 - p, x.device));
-  return ew.mul(x, ew.mul(mask, 1 / (1 - p)));
+  return composite([x], () => {
+    const mask = wrap(native.random(2, x.shape.slice(), seed, offset, 1 - p, x.device));
+    return ew.mul(x, ew.mul(mask, 1 / (1 - p)));
+  });
 }
 
 export { sumTo };

@@ -2,7 +2,7 @@
 import { native } from '../native';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
-import { assertTensor, normalizeDim, sameShape, wrap } from './util';
+import { assertTensor, composite, normalizeDim, sameShape, wrap } from './util';
 
 const enum R { Sum, Mean, Max, Min }
 
@@ -89,7 +89,9 @@ export function variance(x: Tensor, dims?: number | number[], opts: { unbiased?:
   const ew = require('./elementwise') as typeof import('./elementwise');
   const d = normDims(x, dims, 'var');
   const n = d.reduce((acc, i) => acc * x.shape[i], 1);
-  const centered = ew.sub(x, mean(x, d, true));
-  const ss = sum(ew.square(centered), d, opts.keepdim ?? false);
-  return ew.mul(ss, 1 / Math.max(opts.unbiased === false ? n : n - 1, 1));
+  return composite([x], () => {
+    const centered = ew.sub(x, mean(x, d, true));
+    const ss = sum(ew.square(centered), d, opts.keepdim ?? false);
+    return ew.mul(ss, 1 / Math.max(opts.unbiased === false ? n : n - 1, 1));
+  });
 }

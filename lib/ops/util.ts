@@ -1,5 +1,7 @@
 // Small helpers shared by the op files.
 import type { NativeHandle } from '../../types/native';
+import { needsGrad } from '../autograd/node';
+import { tidy } from '../memory';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 
@@ -9,7 +11,19 @@ export type Operand = Tensor | number;
 
 export function assertTensor(x: unknown, op: string, what = 'input'): Tensor {
   if (!x || !(x as Tensor).__isTensor) throw new TypeError(`${op}: the ${what} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+  if ((x as Tensor).isDisposed)
+    throw new Error(`${op}: the ${what} ${(x as Tensor).describe()} was disposed; it cannot be used after dispose() or after the tidy() that created it ended (return it from tidy() or keep() it)`);
   return x as Tensor;
+}
+
+/**
+ * Runs the body of a composite op (one built from other ops). When no input needs grad, the
+ * temporaries it makes are disposed at once and only its result survives, so code that dispose()s
+ * results without tidy() does not pile up hidden intermediates (N-API finalizers only run once the
+ * event loop turns). With grad the intermediates belong to the graph: free them with tidy().
+ */
+export function composite<T>(inputs: (Tensor | null | undefined)[], fn: () => T): T {
+  return needsGrad(inputs) ? fn() : tidy(fn);
 }
 
 /** A 0-d tensor holding v on the device of `like`. */

@@ -1,0 +1,153 @@
+// Reductions: sum/mean/max/min over single, multiple (contiguous and not), and all dims, keepdim,
+// max/argmax indices; forward against JS references and gradient checks.
+import { ops, tensor, Tensor } from '../../lib';
+import { distinctData, expectGradcheck, randomData } from '../helpers/gradcheck';
+
+type Red = 'sum' | 'mean' | 'max' | 'min';
+
+/** JS reference reduction of data (shape) over dims. Returns the kept-dim shape and the values. */
+function reduceRef(data: number[], shape: number[], dims: number[], kind: Red) {
+  const nd = shape.length;
+  const outShape = shape.map((d, i) => (dims.includes(i) ? 1 : d));
+  const n = outShape.reduce((a, b) => a * b, 1);
+  const acc: number[][] = Array.from({ length: n }, () => []);
+  const total = data.length;
+  for (let flat = 0; flat < total; flat++) {
+    let rem = flat;
+    const coord = new Array<number>(nd);
+    for (let d = nd - 1; d >= 0; d--) {
+      coord[d] = rem % shape[d];
+      rem = Math.floor(rem / shape[d]);
+    }
+    let o = 0;
+    for (let d = 0; d < nd; d++) o = o * outShape[d] + (dims.includes(d) ? 0 : coord[d]);
+    acc[o].push(data[flat]);
+  }
+  const values = acc.map((v) =>
+    kind === 'sum' ? v.reduce((a, b) => a + b, 0)
+      : kind === 'mean' ? v.reduce((a, b) => a + b, 0) / v.length
+        : kind === 'max' ? Math.max(...v) : Math.min(...v),
+  );
+  return { outShape, values, groups: acc };
+}
+
+const fnOf = (kind: Red) => ({ sum: ops.sum, mean: ops.mean, max: ops.max, min: ops.min })[kind];
+
+describe('reductions: forward', () => {
+  const shape = [3, 4, 5];
+  const data = Array.from(Float32Array.from(randomData(60, 41, -2, 2)));
+  const x = tensor(data, shape);
+  const dimSets: (number[] | undefined)[] = [[0], [1], [2], [-1], [0, 1], [1, 2], [0, 2], [2, 0], undefined];
+  for (const kind of ['sum', 'mean', 'max', 'min'] as Red[])
+    for (const dims of dimSets)
+      for (const keepdim of [false, true])
+        test(`${kind} over ${dims ? `[${dims}]` : 'all'} keepdim=${keepdim}`, () => {
+          const nd = dims ? dims.map((d) => (d < 0 ? d + 3 : d)) : [0, 1, 2];
+          const ref = reduceRef(data, shape, nd, kind);
+          const y = fnOf(kind)(x, dims, keepdim);
+          const wantShape = keepdim ? ref.outShape : shape.filter((_, i) => !nd.includes(i));
+          expect(y.shape).toEqual(wantShape);
+          const got = y.toFloat32Array();
+          expect(got.length).toBe(ref.values.length);
+          ref.values.forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
+        });
+
+  test('method forms and a 0-d result', () => {
+    const t = tensor([[1, 2], [3, 4]]);
+    expect(t.sum().shape).toEqual([]);
+    expect(t.sum().item()).toBe(10);
+    expect(t.mean().item()).toBe(2.5);
+    expect(t.max().item()).toBe(4);
+    expect(t.min(1).toArray()).toEqual([1, 3]);
+    expect(t.sum(0, true).toArray()).toEqual([[4, 6]]);
+  });
+
+  test('sums of many values are accurate (double accumulation)', () => {
+    const n = 100000;
+    const t = tensor(new Float32Array(n).fill(0.1));
+    expect(t.sum().item()).toBeCloseTo(n * Math.fround(0.1), 1);
+    expect(t.mean().item()).toBeCloseTo(Math.fround(0.1), 6);
+  });
+
+  test('max with indices and argmax agree with a JS scan', () => {
+    const d = distinctData(24, 42);
+    const t = tensor(d, [2, 3, 4]);
+    for (const dim of [0, 1, 2]) {
+      const { values, indices } = ops.maxWithIndices(t, dim);
+      expect(indices.dtype).toBe('int32');
+      const ref = reduceRef(d, [2, 3, 4], [dim], 'max');
+      const idxRef = ref.groups.map((g) => g.indexOf(Math.max(...g)));
+      expect(Array.from(indices.toInt32Array())).toEqual(idxRef);
+      ref.values.forEach((v, i) => expect(values.toFloat32Array()[i]).toBeCloseTo(v, 6));
+      expect(Array.from(ops.argmax(t, dim).toInt32Array())).toEqual(idxRef);
+      expect(ops.argmax(t, dim, true).shape).toEqual([2, 3, 4].map((s, i) => (i === dim ? 1 : s)));
+    }
+    const flatArg = ops.argmax(t).toInt32Array();
+    expect(flatArg[0]).toBe(d.indexOf(Math.max(...d)));
+    expect(tensor([[1, 9, 3], [7, 2, 8]]).argmax(1).toArray()).toEqual([1, 2]);
+  });
+
+  test('ties: argmax takes the first maximum; max gradient is shared among the tied elements', () => {
+    const t = tensor([[2, 5, 5, 1]], undefined, { requiresGrad: true });
+    expect(Array.from(ops.argmax(t, 1).toInt32Array())).toEqual([1]);
+    t.max(1).sum().backward();
+    expect(Array.from(t.grad!.toFloat32Array())).toEqual([0, 0.5, 0.5, 0]);
+  });
+
+  test('variance (unbiased by default, biased on request)', () => {
+    const d = [1, 2, 4, 7, 3, 5];
+    const m = d.reduce((a, b) => a + b) / 6;
+    const ss = d.reduce((a, b) => a + (b - m) ** 2, 0);
+    expect(ops.variance(tensor(d)).item()).toBeCloseTo(ss / 5, 5);
+    expect(ops.variance(tensor(d), 0, { unbiased: false }).item()).toBeCloseTo(ss / 6, 5);
+    expect(ops.variance(tensor(d, [2, 3]), 1, { keepdim: true }).shape).toEqual([2, 1]);
+  });
+
+  test('bad dims give clear errors', () => {
+    const t = tensor([[1, 2], [3, 4]]);
+    expect(() => t.sum(2)).toThrow(/sum: dim 2 is out of range/);
+    expect(() => t.max([1, -1])).toThrow(/max.*repeat/);
+  });
+});
+
+describe('reductions: gradients', () => {
+  const shape = [3, 4, 5];
+  const smooth = { data: randomData(60, 43), shape };
+  const distinct = { data: distinctData(60, 44), shape };
+  const dimSets: (number[] | undefined)[] = [[1], [-1], [0, 1], [1, 2], [0, 2], undefined];
+  for (const kind of ['sum', 'mean', 'max', 'min'] as Red[])
+    test(`${kind}: single, contiguous, non-contiguous and all dims, keepdim both ways`, () => {
+      const input = kind === 'sum' || kind === 'mean' ? smooth : distinct;
+      for (const dims of dimSets)
+        for (const keepdim of [false, true]) expectGradcheck((x: Tensor) => fnOf(kind)(x, dims, keepdim), [input]);
+    });
+
+  test('variance has a gradient', () => {
+    expectGradcheck((x) => ops.variance(x, [0, 2]), [{ data: randomData(24, 45), shape: [2, 3, 4] }]);
+  });
+});
+
+describe('large sizes (multi-threaded kernels)', () => {
+  test('sum / max / argmax / mean over [300, 257] and [40, 50, 60] match JS loops', () => {
+    const a = Array.from(Float32Array.from(randomData(300 * 257, 81)));
+    const A = tensor(a, [300, 257]);
+    const s0 = A.sum(0).toFloat32Array(), m1 = A.max(1).toFloat32Array(), am = ops.argmax(A, 0).toInt32Array();
+    for (let j = 0; j < 257; j++) {
+      let s = 0, bi = 0;
+      for (let i = 0; i < 300; i++) {
+        s += a[i * 257 + j];
+        if (a[i * 257 + j] > a[bi * 257 + j]) bi = i;
+      }
+      expect(Math.abs(s0[j] - s)).toBeLessThan(1e-4);
+      expect(am[j]).toBe(bi);
+    }
+    for (let i = 0; i < 300; i++) expect(m1[i]).toBe(Math.max(...a.slice(i * 257, (i + 1) * 257)));
+    const x = Array.from(Float32Array.from(randomData(40 * 50 * 60, 82)));
+    const M = tensor(x, [40, 50, 60]).mean([0, 2]).toFloat32Array();
+    for (let j = 0; j < 50; j++) {
+      let s = 0;
+      for (let i = 0; i < 40; i++) for (let k = 0; k < 60; k++) s += x[i * 3000 + j * 60 + k];
+      expect(M[j]).toBeCloseTo(s / 2400, 5);
+    }
+  });
+});
