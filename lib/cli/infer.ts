@@ -1,0 +1,205 @@
+// Batch inference from a self-describing checkpoint: the architecture comes from the checkpoint's
+// metadata (loadModel), inputs are read chunk by chunk (see ./sources), every batch runs under
+// noGrad (no graph, no membrane history kept), and one JSON line per sample is written:
+// {"index": i, "prediction": c} (+ "scores" with --scores, + "label" when labels are known).
+import * as fs from 'fs';
+import { noGrad } from '../autograd/grad-mode';
+import { tidy } from '../memory';
+import { loadModel } from '../snn/model-io';
+import { ModelSpec } from '../snn/spec';
+import { SNNWrapper } from '../snn/wrapper';
+import { argmaxRows, encodeBatch, fmtPct, forwardScores, Readout, READOUT_KEY, resolveDevice, TRAINING_KEY } from './common';
+import { Encoding, ENCODINGS, INFER_DEFAULTS, InferOptions, UsageError } from './config';
+
+export { INFER_DEFAULTS } from './config';
+export type { InferOptions } from './config';
+import { InputSource, openInput } from './sources';
+
+export interface InferResult {
+  count: number;
+  /** Accuracy when labels were available, else null. */
+  accuracy: number | null;
+  correct: number;
+  /** Wall time of the whole run (reading, encoding, the network, writing). */
+  seconds: number;
+  samplesPerSec: number;
+  /** Time in the network alone (encoding + forward + readout). */
+  modelSeconds: number;
+  output: string;
+  predictions: Int32Array;
+}
+
+export interface InferHooks {
+  log?: (line: string) => void;
+}
+
+/** Loads a checkpoint for inference: the network, its input description and its readout. */
+export function loadForInference(checkpoint: string, device: 'cpu' | 'cuda'): {
+  net: SNNWrapper; spec: ModelSpec; input: Required<Pick<NonNullable<ModelSpec['input']>, 'T' | 'encoding' | 'features' | 'classes'>> & NonNullable<ModelSpec['input']>;
+  readout: Readout; metadata: Record<string, string>;
+} {
+  if (!fs.existsSync(checkpoint)) throw new Error(`--checkpoint ${checkpoint} does not exist; pass the model.safetensors a training run wrote (fsnn train prints its path)`);
+  let loaded;
+  try {
+    loaded = loadModel(checkpoint, { device });
+  } catch (e) {
+    throw new Error(`cannot load the model from ${checkpoint}: ${(e as Error).message}`);
+  }
+  const { net, spec, metadata } = loaded;
+  net.to(device); // the layers were built on the default device
+  net.eval();
+  const inp = spec.input;
+  const missing = ['T', 'encoding', 'features'].filter((k) => inp?.[k as keyof typeof inp] === undefined);
+  if (!inp || missing.length)
+    throw new Error(`${checkpoint}: the model spec does not say how inputs are presented (missing ${missing.join(', ')}); ` +
+      "save the model with saveModel(net, path, { T, encoding: 'direct', features, classes }) so that inference can encode inputs the same way");
+  if (!ENCODINGS.includes(inp.encoding as Encoding))
+    throw new Error(`${checkpoint}: input encoding '${inp.encoding}' is not one inference knows (${ENCODINGS.join(', ')})`);
+  let readout: Readout = { kind: 'mean-over-time', scale: 1 };
+  if (metadata[READOUT_KEY]) {
+    try {
+      readout = JSON.parse(metadata[READOUT_KEY]) as Readout;
+    } catch {
+      throw new Error(`${checkpoint}: the '${READOUT_KEY}' metadata is not valid JSON`);
+    }
+    if (readout.kind !== 'mean-over-time' || !(readout.scale > 0)) throw new Error(`${checkpoint}: readout ${metadata[READOUT_KEY]} is not supported (expected {"kind":"mean-over-time","scale":>0})`);
+  }
+  const classes = inp.classes ?? spec.layers.filter((l) => l.type === 'linear').map((l) => (l as { out: number }).out).pop()!;
+  return { net, spec, input: { ...inp, T: inp.T!, encoding: inp.encoding!, features: inp.features!, classes }, readout, metadata };
+}
+
+async function openLabels(path: string, count: number): Promise<InputSource> {
+  const src = await openInput(path);
+  if (src.features !== 1) {
+    src.close();
+    throw new Error(`--labels ${path} holds samples of shape [${src.sampleShape}]; a labels file holds one integer per sample (shape [count])`);
+  }
+  if (src.count !== count) {
+    src.close();
+    throw new Error(`--labels ${path} has ${src.count} labels but the input has ${count} samples; pass the labels file that belongs to the input`);
+  }
+  return src;
+}
+
+/** Runs the checkpoint over every sample of the input file and writes one JSON line per sample. */
+export async function infer(options: InferOptions, hooks: InferHooks = {}): Promise<InferResult> {
+  const o = { ...INFER_DEFAULTS, ...options };
+  for (const [v, name] of [[o.batchSize, '--batch-size'], [o.chunkSize, '--chunk-size']] as [number, string][])
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`${name} must be a positive integer, got ${v}`);
+  const toStdout = o.output === null || o.output === '-';
+  const log = hooks.log ?? ((l: string) => (toStdout ? process.stderr.write(l + '\n') : console.log(l)));
+  const device = resolveDevice(o.device);
+  const t0 = Date.now();
+  const { net, input, readout, metadata } = loadForInference(o.checkpoint, device);
+  const encoding = input.encoding as Encoding;
+  let seed = o.seed;
+  if (seed === undefined) {
+    try {
+      const t = JSON.parse(metadata[TRAINING_KEY] ?? '{}') as { seed?: number };
+      seed = (t.seed ?? -1) + 1;
+    } catch {
+      seed = 0;
+    }
+  }
+
+  const src = await openInput(o.input);
+  let labelSrc: InputSource | null = null;
+  const out = toStdout ? 1 : fs.openSync(o.output!, 'w');
+  try {
+    if (src.features !== input.features)
+      throw new Error(`${o.input}: each sample has ${src.features} values (shape [${src.sampleShape}]) but the model takes ${input.features} ` +
+        `(${input.encoding} coding); pass inputs of that size (e.g. [count, ${input.features}] or [count, 28, 28] for MNIST)`);
+    if (o.labels) labelSrc = await openLabels(o.labels, src.count);
+    else if (src.labels) {
+      if (src.labels.length !== src.count) throw new Error(`${o.input}: ${src.labels.length} labels for ${src.count} samples`);
+    }
+    const divisor = o.inputScale === 'auto' ? (src.storage === 'uint8' ? 255 : 1) : o.inputScale;
+    if (!(divisor > 0)) throw new UsageError(`--input-scale must be a positive number or 'auto', got ${o.inputScale}`);
+    // A closed standard output (e.g. piped into `head`) ends the run quietly.
+    let outputClosed = false;
+    const write = (text: string): boolean => {
+      try {
+        fs.writeSync(out, text);
+        return true;
+      } catch (e) {
+        if (toStdout && (e as NodeJS.ErrnoException).code === 'EPIPE') {
+          outputClosed = true;
+          return false;
+        }
+        throw e;
+      }
+    };
+    const F = input.features, C = input.classes;
+    const predictions = new Int32Array(src.count);
+    let index = 0, correct = 0, labelled = 0, modelMs = 0, warnedRange = false;
+    for (;;) {
+      const raw = await src.next(o.chunkSize);
+      if (!raw) break;
+      const rows = raw.length / F;
+      const x = new Float32Array(raw.length);
+      for (let i = 0; i < raw.length; i++) x[i] = raw[i] / divisor;
+      if (!warnedRange) {
+        let mx = 0;
+        for (let i = 0; i < x.length; i++) if (x[i] > mx) mx = x[i];
+        if (mx > 1.5) {
+          log(`warning: input values reach ${mx} but the model was trained on values in [0, 1]; if these are 0..255 grey levels pass --input-scale 255`);
+          warnedRange = true;
+        }
+      }
+      let labels: Int32Array | null = null;
+      if (labelSrc) {
+        const l = await labelSrc.next(rows);
+        if (!l || l.length !== rows) throw new Error(`--labels ${o.labels}: ended before the input did`);
+        labels = new Int32Array(rows);
+        for (let i = 0; i < rows; i++) {
+          if (!Number.isInteger(l[i]) || l[i] < 0 || l[i] >= C) throw new Error(`--labels ${o.labels}: label ${index + i} is ${l[i]}, outside 0..${C - 1}`);
+          labels[i] = l[i];
+        }
+      } else if (src.labels) {
+        labels = src.labels.subarray(index, index + rows);
+        for (let i = 0; i < rows; i++) if (labels[i] >= C) throw new Error(`${o.input}: label ${index + i} is ${labels[i]}, outside 0..${C - 1}`);
+      }
+      const lines: string[] = [];
+      for (let s = 0; s < rows; s += o.batchSize) {
+        const n = Math.min(o.batchSize, rows - s);
+        const tm = Date.now();
+        const scores = noGrad(() => tidy(() => {
+          const xT = encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T });
+          return forwardScores(net, xT, input, readout).toFloat32Array();
+        }));
+        modelMs += Date.now() - tm;
+        const pred = argmaxRows(scores, C);
+        for (let i = 0; i < n; i++) {
+          const gi = index + s + i;
+          predictions[gi] = pred[i];
+          const line: Record<string, unknown> = { index: gi, prediction: pred[i] };
+          if (o.scores) line.scores = Array.from(scores.subarray(i * C, (i + 1) * C), (v) => +v.toPrecision(6));
+          if (labels) {
+            const y = labels[s + i];
+            line.label = y;
+            labelled++;
+            if (y === pred[i]) correct++;
+          }
+          lines.push(JSON.stringify(line));
+        }
+      }
+      index += rows;
+      if (!write(lines.join('\n') + '\n')) break;
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const result: InferResult = {
+      count: index, accuracy: labelled ? correct / labelled : null, correct, seconds, samplesPerSec: index / Math.max(seconds, 1e-9),
+      modelSeconds: modelMs / 1000, output: toStdout ? '(stdout)' : o.output!, predictions,
+    };
+    log(`infer: ${index} samples in ${seconds.toFixed(2)} s: ${Math.round(result.samplesPerSec)} samples/s ` +
+      `(network ${Math.round(index / Math.max(modelMs / 1000, 1e-9))} samples/s, batch ${o.batchSize}, device ${device})`);
+    if (result.accuracy !== null) log(`accuracy: ${fmtPct(result.accuracy)} (${correct}/${labelled})`);
+    if (!toStdout) log(`predictions: ${o.output}`);
+    if (outputClosed) log(`standard output was closed after ${index} samples; stopped there`);
+    return result;
+  } finally {
+    src.close();
+    labelSrc?.close();
+    if (!toStdout) fs.closeSync(out);
+  }
+}

@@ -1,0 +1,280 @@
+// Training an f-SNN classifier on MNIST end to end: data, model, Adam with a cosine schedule, a
+// progress bar per epoch, evaluation on the held-out digits, and the artefacts of the run
+// (a self-describing safetensors checkpoint, a JSONL log and a self-contained HTML report).
+//
+// The default recipe: 784-256-10 with two LIF layers (tau = 2, threshold 1), T = 8, direct coding,
+// per-layer alpha [0.5, 0.5] learnable, L1 scheme, Adam lr 2e-3 with cosine decay over 10 epochs,
+// batch 64, random shifts of +-1 pixel, readout = output spike rate x 10 with cross-entropy. On the
+// 2,000 held-out digits of the 8,000/2,000 split of the `mnist` package it reached 96.4-97.0% over
+// seeds 0-2 (without the shifts 95.3-95.8%; with lr 1e-3 95.4-95.8%), in well under a minute of CPU.
+// tau = 1 would make the LIF spike on the present input alone (its spike test is v (1 - 1/tau) +
+// I/tau >= threshold), so the fractional memory could not matter; tau = 2 keeps half of v.
+import * as fs from 'fs';
+import * as path from 'path';
+import { SingleBar } from 'cli-progress';
+import { noGrad } from '../autograd/grad-mode';
+import { Dataset, batches, numBatches } from '../data/loader';
+import { loadMnist, MNIST_CLASSES } from '../data/mnist';
+import { loadMnistDirectory } from '../data/idx';
+import { stratifiedSplit } from '../data/split';
+import { FractionalMethod } from '../fractional/kernel';
+import { tidy } from '../memory';
+import { crossEntropy } from '../ops/nn';
+import { Adam } from '../optim/adam';
+import { CosineAnnealingLR } from '../optim/lr-scheduler';
+import { Philox } from '../random/philox';
+import { manualSeed } from '../random/generator';
+import { saveModel } from '../snn/model-io';
+import { ModelSpec } from '../snn/spec';
+import { SNNWrapper } from '../snn/wrapper';
+import { Device } from '../tensor';
+import { trainingReportHtml, TrainEvent, EpochEvent, StartEvent } from '../report/training';
+import {
+  argmaxRows, buildMlp, encodeBatch, encodedShape, Encoding, fmtAlphas, fmtPct, forwardScores, randomShift, Readout,
+  READOUT_KEY, resolveDevice, tensorsToLists, TRAINING_KEY, UsageError,
+} from './common';
+import { PACKAGE_TEST, PACKAGE_TRAIN, SPLIT_SEED, TrainConfig, validateTrainConfig } from './config';
+
+export { PACKAGE_TEST, PACKAGE_TRAIN, SPLIT_SEED, TRAIN_DEFAULTS, neuronLayers, validateTrainConfig } from './config';
+export type { TrainConfig } from './config';
+
+
+
+export interface TrainResult {
+  testAccuracy: number;
+  testLoss: number;
+  trainAccuracy: number;
+  alphas: number[][];
+  coefficients: number[][];
+  /** Per-sample predictions on the test set, in test-set order. */
+  testPredictions: Int32Array;
+  checkpoint: string | null;
+  log: string | null;
+  report: string | null;
+  seconds: number;
+  epochs: EpochEvent[];
+  net: SNNWrapper;
+  data: PreparedData;
+}
+
+export interface TrainHooks {
+  /** Where the epoch summaries and the final lines go (default console.log). */
+  log?: (line: string) => void;
+}
+
+export interface PreparedData {
+  train: Dataset;
+  trainIdx: Int32Array;
+  test: Dataset;
+  testIdx: Int32Array;
+  source: string;
+  features: number;
+  rows: number;
+  cols: number;
+}
+
+/** Loads the data the config names: the package's digits split 8,000/2,000, or the IDX train/t10k sets. */
+export function prepareData(c: TrainConfig): PreparedData {
+  if (c.data === null) {
+    const ds = loadMnist();
+    const split = stratifiedSplit(ds.labels, c.trainSize ?? PACKAGE_TRAIN, c.testSize ?? PACKAGE_TEST, SPLIT_SEED);
+    return { train: ds, trainIdx: split.train, test: ds, testIdx: split.test, source: `mnist package (${ds.count} digits, stratified split seed ${SPLIT_SEED})`, features: 784, rows: 28, cols: 28 };
+  }
+  const { train, test } = loadMnistDirectory(c.data);
+  const pick = (labels: Int32Array, n: number | null) => {
+    if (n === null || n >= labels.length) return Int32Array.from({ length: labels.length }, (_, i) => i);
+    return stratifiedSplit(labels, n, 0, SPLIT_SEED).train;
+  };
+  return {
+    train, trainIdx: pick(train.labels, c.trainSize), test, testIdx: pick(test.labels, c.testSize),
+    source: `MNIST IDX files in ${c.data} (train ${train.count}, t10k ${test.count})`, features: train.rows * train.cols, rows: train.rows, cols: train.cols,
+  };
+}
+
+export function buildNet(c: TrainConfig, features: number): SNNWrapper {
+  const { stepFeatures } = encodedShape(c.encoding, features, c.T);
+  const model = buildMlp({ inputs: stepFeatures, hidden: c.hidden, classes: MNIST_CLASSES, tau: c.tau, threshold: c.threshold });
+  if (c.integrator === 'odeint') return new SNNWrapper(model, { integrator: 'odeint' });
+  return new SNNWrapper(model, {
+    alpha: c.alpha, alphaMode: c.alphaMode, multiCoefficient: c.multiCoefficient,
+    learnAlpha: c.learnAlpha, learnCoefficient: c.learnCoefficient,
+  });
+}
+
+export interface EvalResult {
+  accuracy: number;
+  loss: number;
+  predictions: Int32Array;
+}
+
+/** Accuracy, mean loss and predictions over `indices` of `ds` (eval mode, no graph). */
+export function evaluate(net: SNNWrapper, ds: Dataset, indices: Int32Array, input: NonNullable<ModelSpec['input']>, readout: Readout,
+  opts: { batchSize: number; device: Device; encoding: Encoding; features: number; seed: number }): EvalResult {
+  const wasTraining = net.training;
+  net.eval();
+  const predictions = new Int32Array(indices.length);
+  let lossSum = 0, correct = 0, offset = 0;
+  try {
+    noGrad(() => {
+      for (const b of batches(ds, indices, { batchSize: opts.batchSize })) {
+        const poisson = { seed: opts.seed, offset };
+        offset += b.size * opts.features * input.T!;
+        tidy(() => {
+          const scores = forwardScores(net, encodeBatch(b.x, b.size, opts.features, input.T!, opts.encoding, opts.device, poisson), input, readout);
+          lossSum += crossEntropy(scores, b.y, { reduction: 'sum' }).item();
+          const pred = argmaxRows(scores.toFloat32Array(), scores.shape[1]);
+          predictions.set(pred, b.index * opts.batchSize);
+          for (let i = 0; i < b.size; i++) if (pred[i] === b.y[i]) correct++;
+        });
+      }
+    });
+  } finally {
+    net.train(wasTraining);
+  }
+  return { accuracy: indices.length ? correct / indices.length : 0, loss: indices.length ? lossSum / indices.length : 0, predictions };
+}
+
+const AUGMENT_STREAM = 0x5eed;
+
+/** Trains, evaluates and (with `out`) writes the checkpoint, the JSONL log and the HTML report. */
+export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const c = { ...config };
+  validateTrainConfig(c);
+  const log = hooks.log ?? ((l: string) => console.log(l));
+  const device = resolveDevice(c.device);
+  const t0 = Date.now();
+  const data = prepareData(c);
+  if (c.augment > 0 && data.rows * data.cols !== data.features) throw new UsageError('--augment needs image inputs; pass --augment 0');
+  const { T } = encodedShape(c.encoding, data.features, c.T);
+  const method: FractionalMethod = c.integrator === 'odeint' ? 'euler' : c.method;
+  const input = { T, encoding: c.encoding, h: 1, features: data.features, method, memory: c.memory, classes: MNIST_CLASSES };
+  const readout: Readout = { kind: 'mean-over-time', scale: c.readoutScale };
+
+  manualSeed(c.seed);
+  const net = buildNet(c, data.features);
+  net.to(device); // also when the default device differs (FSNN_DEVICE=cuda test runs)
+  const opt = new Adam(net.parameters(), { lr: c.lr });
+  const sched = c.schedule === 'cosine' ? new CosineAnnealingLR(opt, { tMax: c.epochs }) : null;
+
+  let logFd: number | null = null;
+  let checkpoint: string | null = null, logPath: string | null = null, reportPath: string | null = null;
+  if (c.out !== null) {
+    fs.mkdirSync(c.out, { recursive: true });
+    checkpoint = path.join(c.out, 'model.safetensors');
+    logPath = path.join(c.out, 'train-log.jsonl');
+    reportPath = path.join(c.out, 'report.html');
+    logFd = fs.openSync(logPath, 'w');
+  }
+  const events: TrainEvent[] = [];
+  const emit = (e: TrainEvent) => {
+    events.push(e);
+    if (logFd !== null) fs.writeSync(logFd, JSON.stringify(e) + '\n');
+  };
+  const alphasNow = () => tensorsToLists(net.getPerLayerAlpha());
+  const coefsNow = () => tensorsToLists(net.getPerLayerCoefficient());
+  const nb = numBatches(data.trainIdx, c.batchSize);
+  const { progress: _p, ...configForLog } = c;
+  const start: StartEvent = {
+    event: 'start', time: new Date().toISOString(), config: { ...configForLog, effectiveT: T },
+    data: { source: data.source, train: data.trainIdx.length, test: data.testIdx.length, features: data.features, classes: MNIST_CLASSES },
+    describe: net.describe(), stepsPerEpoch: nb, alphas: alphasNow(), coefficients: coefsNow(),
+  };
+  emit(start);
+  log(net.describe());
+  log(`data: ${data.source}; training on ${data.trainIdx.length}, testing on ${data.testIdx.length}; T = ${T}, ${c.encoding} coding, ` +
+    `method ${method}${c.memory ? `, memory ${c.memory}` : ''}, batch ${c.batchSize}, lr ${c.lr} (${c.schedule}), device ${device}`);
+
+  const augRng = new Philox(c.seed + AUGMENT_STREAM);
+  let poissonOffset = 0;
+  const showBar = c.progress && !!process.stderr.isTTY;
+  let step = 0;
+  let last: EpochEvent | null = null;
+  let evalResult: EvalResult | null = null;
+  try {
+    for (let epoch = 0; epoch < c.epochs; epoch++) {
+      const te = Date.now();
+      const lr = opt.paramGroups[0].lr;
+      let seen = 0, correct = 0, lossSum = 0, winLoss = 0, winCorrect = 0, winSeen = 0;
+      const bar = showBar ? new SingleBar({
+        format: `epoch ${epoch + 1}/${c.epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {sps} samples/s | alpha {alpha}`,
+        barsize: 24, hideCursor: true, clearOnComplete: false, etaBuffer: 20,
+      }) : null;
+      bar?.start(nb, 0, { loss: '-', acc: '-', sps: '-', alpha: fmtAlphas(alphasNow()) });
+      for (const b of batches(data.train, data.trainIdx, { batchSize: c.batchSize, shuffle: true, seed: c.seed, epoch })) {
+        if (c.augment > 0) randomShift(b.x, b.size, data.rows, data.cols, c.augment, augRng.uniform(2 * b.size));
+        const poisson = { seed: c.seed, offset: poissonOffset };
+        if (c.encoding === 'poisson') poissonOffset += b.size * data.features * T;
+        const [loss, ok] = tidy(() => {
+          const scores = forwardScores(net, encodeBatch(b.x, b.size, data.features, T, c.encoding, device, poisson), input, readout);
+          const l = crossEntropy(scores, b.y);
+          opt.zeroGrad();
+          l.backward();
+          opt.step();
+          const pred = argmaxRows(scores.toFloat32Array(), MNIST_CLASSES);
+          let k = 0;
+          for (let i = 0; i < b.size; i++) if (pred[i] === b.y[i]) k++;
+          return [l.item(), k];
+        });
+        if (!Number.isFinite(loss))
+          throw new Error(`training diverged: the loss is ${loss} at epoch ${epoch + 1}, batch ${b.index + 1}; lower --lr (now ${c.lr}) or --readout-scale (now ${c.readoutScale})`);
+        net.projectParameters();
+        step++;
+        seen += b.size; correct += ok; lossSum += loss * b.size;
+        winSeen += b.size; winCorrect += ok; winLoss += loss * b.size;
+        if (step % c.logEvery === 0 || b.index === nb - 1) {
+          emit({ event: 'step', epoch, step, x: epoch + (b.index + 1) / nb, loss: winLoss / winSeen, acc: winCorrect / winSeen, lr, alphas: alphasNow(), coefficients: coefsNow() });
+          winLoss = 0; winCorrect = 0; winSeen = 0;
+        }
+        if (bar) {
+          const secs = (Date.now() - te) / 1000;
+          bar.update(b.index + 1, { loss: (lossSum / seen).toFixed(4), acc: fmtPct(correct / seen), sps: secs > 0 ? Math.round(seen / secs) : '-', alpha: fmtAlphas(alphasNow()) });
+        }
+      }
+      bar?.stop();
+      const trainSeconds = (Date.now() - te) / 1000;
+      sched?.step();
+      evalResult = evaluate(net, data.test, data.testIdx, input, readout,
+        { batchSize: c.evalBatchSize, device, encoding: c.encoding, features: data.features, seed: c.seed + 1 });
+      last = {
+        event: 'epoch', epoch, loss: lossSum / seen, trainAcc: correct / seen, testLoss: evalResult.loss, testAcc: evalResult.accuracy,
+        seconds: trainSeconds, samplesPerSec: seen / Math.max(trainSeconds, 1e-9), lr, alphas: alphasNow(), coefficients: coefsNow(),
+      };
+      emit(last);
+      log(`epoch ${String(epoch + 1).padStart(String(c.epochs).length)}/${c.epochs}  loss ${last.loss.toFixed(4)}  train ${fmtPct(last.trainAcc)}  ` +
+        `test ${fmtPct(last.testAcc)}  alpha ${fmtAlphas(last.alphas)}  ${trainSeconds.toFixed(1)} s (${Math.round(last.samplesPerSec)} samples/s)`);
+      await new Promise((r) => setImmediate(r));
+    }
+  } catch (e) {
+    // A failed run keeps what it logged; its report shows the epochs that finished.
+    if (logFd !== null) fs.closeSync(logFd);
+    if (reportPath && events.some((ev) => ev.event === 'epoch')) fs.writeFileSync(reportPath, trainingReportHtml(events, c.title));
+    throw e;
+  }
+
+  const alphas = alphasNow(), coefficients = coefsNow();
+  const seconds = (Date.now() - t0) / 1000;
+  if (checkpoint) {
+    const training = {
+      testAccuracy: evalResult!.accuracy, testLoss: evalResult!.loss, testSamples: data.testIdx.length, trainSamples: data.trainIdx.length,
+      data: data.source, splitSeed: SPLIT_SEED, epochs: c.epochs, seed: c.seed, finished: new Date().toISOString(),
+    };
+    saveModel(net, checkpoint, input, { [READOUT_KEY]: JSON.stringify(readout), [TRAINING_KEY]: JSON.stringify(training) });
+  }
+  emit({ event: 'end', testAcc: evalResult!.accuracy, alphas, coefficients, checkpoint, seconds });
+  if (logFd !== null) fs.closeSync(logFd);
+  if (reportPath) fs.writeFileSync(reportPath, trainingReportHtml(events, c.title));
+
+  log(`test accuracy: ${fmtPct(evalResult!.accuracy)} on ${data.testIdx.length} held-out samples`);
+  log(`learned alphas: ${fmtAlphas(alphas, 4)}${c.learnCoefficient ? `, coefficients ${fmtAlphas(coefficients, 4)}` : ''}`);
+  if (checkpoint) {
+    log(`checkpoint: ${checkpoint}`);
+    log(`training log: ${logPath}`);
+    log(`report: ${reportPath}`);
+  }
+  log(`wall time: ${seconds.toFixed(1)} s`);
+  return {
+    testAccuracy: evalResult!.accuracy, testLoss: evalResult!.loss, trainAccuracy: last!.trainAcc, alphas, coefficients,
+    testPredictions: evalResult!.predictions, checkpoint, log: logPath, report: reportPath, seconds, epochs: events.filter((e): e is EpochEvent => e.event === 'epoch'),
+    net, data,
+  };
+}
