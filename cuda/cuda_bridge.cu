@@ -1,4 +1,5 @@
-// CUDA plumbing: device discovery, a self-test kernel, and the hook for the CUDA op table.
+// CUDA plumbing: device discovery, a self-test kernel, the CUDA op table (cuda_backend.h) and its
+// allocator / precision / synchronization controls.
 // The runtime is linked statically; with no driver or no GPU every query answers "none" instead of failing.
 #include <cuda_runtime.h>
 
@@ -8,6 +9,14 @@
 
 #include "../native/cuda_bridge.h"
 #include "cublas_loader.h"
+#include "cuda_backend.h"
+
+namespace fsnn {
+namespace cuda {
+Backend* create_backend(std::string* reason);  // cuda_backend.cu
+void set_matmul_tf32(bool tf32);                // cuda_blas.cu
+}  // namespace cuda
+}  // namespace fsnn
 
 namespace fsnn {
 namespace cuda_bridge {
@@ -48,14 +57,63 @@ std::string device_name(int index) {
   return prop.name;
 }
 
-Backend* backend() { return nullptr; }  // the CUDA op table is not part of this build yet
+namespace {
+std::string g_backend_reason;
+Backend* make_backend() {
+  if (device_count() == 0) return nullptr;
+  return cuda::create_backend(&g_backend_reason);
+}
+}  // namespace
+
+// Created on first use (thread-safe static); never where there is no GPU.
+Backend* backend() {
+  static Backend* const b = make_backend();
+  return b;
+}
 
 bool available() { return device_count() > 0 && backend() != nullptr; }
 
 std::string unavailable_reason() {
   if (device_count() == 0) return g_reason.empty() ? "no CUDA device" : g_reason;
-  if (!backend()) return "this build has the CUDA plumbing (device discovery, self-test) but not yet the CUDA op table";
+  if (!backend()) return g_backend_reason.empty() ? "the CUDA backend could not be created" : g_backend_reason;
   return "";
+}
+
+MemoryStats memory_stats(bool reset_peak) {
+  MemoryStats m;
+  if (!available()) return m;
+  cuda::CachingAllocator& a = cuda::the_backend().allocator();
+  const cuda::AllocatorStats s = a.stats();
+  if (reset_peak) a.reset_peak();
+  m.allocated_bytes = double(s.allocated_bytes);
+  m.reserved_bytes = double(s.reserved_bytes);
+  m.cached_bytes = double(s.cached_bytes);
+  m.peak_allocated_bytes = double(s.peak_allocated_bytes);
+  m.num_allocs = double(s.num_allocs);
+  m.num_frees = double(s.num_frees);
+  m.num_cache_hits = double(s.num_cache_hits);
+  m.num_requests = double(s.num_requests);
+  m.num_oom_retries = double(s.num_oom_retries);
+  return m;
+}
+
+void empty_cache() {
+  if (available()) cuda::the_backend().allocator().empty_cache();
+}
+
+std::string matmul_precision(const std::string& set) {
+  static std::string current = "highest";
+  if (!set.empty()) {
+    if (set != "highest" && set != "tf32")
+      throw Error("setMatmulPrecision: unknown precision '" + set + "'; use 'highest' (FP32) or 'tf32'");
+    current = set;
+    cuda::set_matmul_tf32(set == "tf32");
+  }
+  return current;
+}
+
+void synchronize() {
+  if (available()) cuda::the_backend().synchronize();
 }
 
 std::string self_test() {

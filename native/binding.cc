@@ -573,6 +573,36 @@ Napi::Value CudaDeviceName(const Napi::CallbackInfo& info) {
 Napi::Value CudaUnavailableReason(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cuda_bridge::unavailable_reason()); }
 Napi::Value CudaSelfTest(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cuda_bridge::self_test()); }
 Napi::Value CublasStatus(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cuda_bridge::cublas_status()); }
+// cudaMemoryStats(resetPeak?: boolean): the CUDA caching allocator's counters (zeros without CUDA).
+Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
+  const cuda_bridge::MemoryStats s = cuda_bridge::memory_stats(Bool(info, 0));
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("allocatedBytes", s.allocated_bytes);
+  o.Set("reservedBytes", s.reserved_bytes);
+  o.Set("cachedBytes", s.cached_bytes);
+  o.Set("peakAllocatedBytes", s.peak_allocated_bytes);
+  o.Set("numAllocs", s.num_allocs);
+  o.Set("numFrees", s.num_frees);
+  o.Set("numCacheHits", s.num_cache_hits);
+  o.Set("numRequests", s.num_requests);
+  o.Set("numOomRetries", s.num_oom_retries);
+  return o;
+}
+Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {
+  cuda_bridge::empty_cache();
+  return info.Env().Undefined();
+}
+// cudaSetMatmulPrecision(p?: 'highest' | 'tf32'): sets (when given) and returns the precision in force.
+Napi::Value CudaSetMatmulPrecision(const Napi::CallbackInfo& info) {
+  const std::string p = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (info.Length() > 0 && !info[0].IsString() && !info[0].IsUndefined())
+    throw Error("setMatmulPrecision: the precision must be 'highest' or 'tf32'");
+  return Napi::String::New(info.Env(), cuda_bridge::matmul_precision(p));
+}
+Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  cuda_bridge::synchronize();
+  return info.Env().Undefined();
+}
 
 #define FSNN_EXPORT(name, fn) exports.Set(name, Napi::Function::New<Guard<fn>>(env, name))
 
@@ -627,6 +657,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FSNN_EXPORT("cudaUnavailableReason", CudaUnavailableReason);
   FSNN_EXPORT("cudaSelfTest", CudaSelfTest);
   FSNN_EXPORT("cublasStatus", CublasStatus);
+  FSNN_EXPORT("cudaMemoryStats", CudaMemoryStats);
+  FSNN_EXPORT("cudaEmptyCache", CudaEmptyCache);
+  FSNN_EXPORT("cudaSetMatmulPrecision", CudaSetMatmulPrecision);
+  FSNN_EXPORT("cudaSynchronize", CudaSynchronize);
   return exports;
 }
 

@@ -2,6 +2,8 @@
 #ifndef FSNN_WITH_CUDA
 #include "cuda_bridge.h"
 
+#include "error.h"
+
 namespace fsnn {
 namespace cuda_bridge {
 
@@ -13,6 +15,18 @@ std::string unavailable_reason() { return "this build of fractional-snn has no C
 std::string self_test() { return unavailable_reason(); }
 Backend* backend() { return nullptr; }
 std::string cublas_status() { return "not built with CUDA"; }
+MemoryStats memory_stats(bool) { return MemoryStats{}; }
+void empty_cache() {}
+std::string matmul_precision(const std::string& set) {
+  static std::string current = "highest";
+  if (!set.empty()) {
+    if (set != "highest" && set != "tf32")
+      throw Error("setMatmulPrecision: unknown precision '" + set + "'; use 'highest' (FP32) or 'tf32'");
+    current = set;
+  }
+  return current;
+}
+void synchronize() {}
 
 }  // namespace cuda_bridge
 }  // namespace fsnn

@@ -1,0 +1,184 @@
+// npm run bench:gpu — one full training step on the GPU (forward over T steps, cross-entropy on the
+// time-averaged output, backward, Adam step) for configs A-F, median of 20 steps after 5 warm-up
+// steps, each step bracketed by cuda.synchronize() (so the time is the GPU's, host overhead included).
+// Rows A-E also on the CPU backend (fewer repetitions). Then the fractional kernels alone: time and
+// achieved DRAM bandwidth (minimal bytes moved / time) against the device's copy bandwidth measured in
+// the same run. Without a usable GPU it prints why and exits 0.
+//   FSNN_BENCH_CONFIGS=A,B   only these configs      FSNN_BENCH_CPU=0   skip the CPU rows
+//   FSNN_BENCH_STEPS=20 FSNN_BENCH_WARMUP=5           FSNN_MATMUL=tf32   TF32 matmul
+import { cuda, nn, LIFNeuron, SNNWrapper, optim, ops, tensor, tidy } from '../lib';
+import { buildKernel } from '../lib/fractional';
+import { native } from '../lib/native';
+import { machine, median, table } from './common';
+
+interface Config {
+  name: string;
+  T: number;
+  B: number;
+  sizes: [number, number, number];
+  alpha: number[] | number[][];
+  coefficient?: number[][];
+  method: 'l1' | 'gl';
+  anchor: number | null;  // spikeDE seconds per step
+  target: number;         // ms per step
+  cpu: boolean;
+}
+
+const CONFIGS: Config[] = [
+  { name: 'A', T: 16, B: 256, sizes: [784, 512, 10], alpha: [0.3, 0.8], method: 'l1', anchor: 0.119, target: 2, cpu: true },
+  { name: 'B', T: 64, B: 256, sizes: [784, 512, 10], alpha: [0.3, 0.8], method: 'l1', anchor: 0.773, target: 5, cpu: true },
+  { name: 'C', T: 64, B: 256, sizes: [784, 512, 10], alpha: [[0.3, 0.5, 0.7], [0.4, 0.6, 0.8]], coefficient: [[1, 0.5, 0.2], [1, 0.3, 0.1]], method: 'gl', anchor: 0.648, target: 5, cpu: true },
+  { name: 'D', T: 256, B: 256, sizes: [784, 512, 10], alpha: [0.3, 0.8], method: 'l1', anchor: 9.15, target: 15, cpu: true },
+  { name: 'E', T: 512, B: 64, sizes: [1, 256, 10], alpha: [0.3, 0.8], method: 'l1', anchor: 31.9, target: 10, cpu: true },
+  { name: 'F', T: 4096, B: 64, sizes: [1, 256, 10], alpha: [0.3, 0.8], method: 'l1', anchor: null, target: 200, cpu: false },
+];
+
+const env = (k: string, d: string) => process.env[k] ?? d;
+const STEPS = Number(env('FSNN_BENCH_STEPS', '20'));
+const WARMUP = Number(env('FSNN_BENCH_WARMUP', '5'));
+const CPU_STEPS = Number(env('FSNN_BENCH_CPU_STEPS', '3'));
+const WANT = env('FSNN_BENCH_CONFIGS', 'A,B,C,D,E,F').split(',');
+const RUN_CPU = env('FSNN_BENCH_CPU', '1') !== '0';
+const MiB = 1024 * 1024;
+
+let seed = 7;
+function rnd(): number {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return seed / 4294967296;
+}
+
+function build(c: Config, device: 'cpu' | 'cuda') {
+  const [i, h, o] = c.sizes;
+  const model = new nn.Sequential(new nn.Linear(i, h), new LIFNeuron({ tau: 2 }), new nn.Linear(h, o), new LIFNeuron({ tau: 2 }));
+  const net = new SNNWrapper(model, {
+    alpha: c.alpha,
+    alphaMode: c.coefficient ? undefined : 'per_layer',
+    multiCoefficient: c.coefficient,
+    learnAlpha: true,
+    learnCoefficient: !!c.coefficient,
+  }).to(device);
+  const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
+  const xd = new Float32Array(c.T * c.B * i);
+  for (let k = 0; k < xd.length; k++) xd[k] = rnd() < 0.3 ? 1 : 0;  // spike-encoded input
+  const x = tensor(xd, [c.T, c.B, i], { device });
+  const labels = new Int32Array(c.B).map(() => Math.floor(rnd() * o));
+  const step = () => {
+    opt.zeroGrad();
+    tidy(() => {
+      const out = net.forward(x, undefined, { method: c.method });
+      const loss = ops.crossEntropy(out.mean(0), labels);
+      loss.backward();
+    });
+    opt.step();
+  };
+  return { step, dispose: () => x.dispose() };
+}
+
+/** Median ms of `reps` synchronized steps after `warm` warm-up steps. */
+function timeSteps(step: () => void, reps: number, warm: number, device: 'cpu' | 'cuda'): number {
+  const sync = () => (device === 'cuda' ? cuda.synchronize() : undefined);
+  for (let k = 0; k < warm; k++) step();
+  sync();
+  const ts: number[] = [];
+  for (let k = 0; k < reps; k++) {
+    const t0 = process.hrtime.bigint();
+    step();
+    sync();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(ts);
+}
+
+function timeOp(fn: () => void, reps = 5): number {
+  fn();
+  cuda.synchronize();
+  const ts: number[] = [];
+  for (let k = 0; k < reps; k++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    cuda.synchronize();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(ts);
+}
+
+function main(): void {
+  console.log(`machine: ${machine()}`);
+  if (!cuda.isAvailable()) {
+    console.log(`SKIPPED: GPU training-step benchmark: ${cuda.unavailableReason()}`);
+    return;
+  }
+  if (process.env.FSNN_MATMUL === 'tf32') cuda.setMatmulPrecision('tf32');
+  console.log(`gpu: ${cuda.deviceName(0)}; matmul precision ${cuda.getMatmulPrecision()}; ${cuda.cublasStatus()}`);
+  console.log(`steps: median of ${STEPS} after ${WARMUP} warm-up (cpu: ${CPU_STEPS} after 1)\n`);
+
+  // Device copy bandwidth (read + write) for reference: 1 GiB device-to-device clone.
+  const big = native.full([256 * MiB], 1, 'cuda');
+  const copyMs = timeOp(() => native.clone(big).dispose(), 5);
+  const copyGBs = (2 * big.byteSize) / (copyMs / 1e3) / 1e9;
+  big.dispose();
+
+  const rows: (string | number)[][] = [['cfg', 'T', 'B', 'net', 'gpu ms', 'target ms', 'vs target', 'spikeDE s', 'speedup', 'cpu ms', 'gpu peak MiB', 'allocs (warm)']];
+  const fracRows: (string | number)[][] = [['cfg', 'N (layer 1)', 'fwd ms', 'fwd GB/s', 'bwd ms', 'bwd GB/s', '% of copy BW (fwd/bwd)']];
+  for (const c of CONFIGS) {
+    if (!WANT.includes(c.name)) continue;
+    cuda.emptyCache();
+    cuda.resetPeakMemoryStats();
+    const g = build(c, 'cuda');
+    let gpuMs = NaN;
+    let allocs = '';
+    try {
+      for (let k = 0; k < WARMUP; k++) g.step();
+      cuda.synchronize();
+      const a0 = cuda.memoryStats().numAllocs;
+      gpuMs = timeSteps(g.step, STEPS, 0, 'cuda');
+      allocs = String(cuda.memoryStats().numAllocs - a0);
+    } catch (e) {
+      console.log(`config ${c.name} failed on the GPU: ${(e as Error).message}`);
+    }
+    const peak = cuda.memoryStats().peakAllocatedBytes / MiB;
+    g.dispose();
+    let cpuMs = NaN;
+    if (RUN_CPU && c.cpu) {
+      const h = build(c, 'cpu');
+      cpuMs = timeSteps(h.step, CPU_STEPS, 1, 'cpu');
+      h.dispose();
+    }
+    rows.push([
+      c.name, c.T, c.B, c.sizes.join('-'), gpuMs.toFixed(2), c.target, gpuMs <= c.target ? 'ok' : 'MISSED',
+      c.anchor ?? 'n/a', c.anchor ? `${((c.anchor * 1e3) / gpuMs).toFixed(0)}x` : 'n/a', Number.isNaN(cpuMs) ? '-' : cpuMs.toFixed(1),
+      peak.toFixed(0), allocs,
+    ]);
+
+    // The fractional kernels alone, layer 1: N = B x hidden neurons.
+    const N = c.B * c.sizes[1];
+    const K = buildKernel(c.method, [0.3], [1], 1, c.T).K;
+    const params = { kind: 'lif' as const, tau: 2, threshold: 1, surrogate: 'arctan' as const, scale: 5, memory: c.T + 1 };
+    const Id = new Float32Array(c.T * N);
+    for (let k = 0; k < Id.length; k++) Id[k] = 2 * rnd();
+    const I = native.fromFloat32(Id, [c.T, N], 'cuda');
+    const saved = native.fractionalForward(I, K, params, true);
+    const gS = native.full([c.T, N], 0.01, 'cuda');
+    const fwdMs = timeOp(() => {
+      const r = native.fractionalForward(I, K, params, true);
+      r.spikes.dispose();
+      r.v?.dispose();
+    });
+    const bwdMs = timeOp(() => native.fractionalBackward(I, saved.v!, saved.spikes, gS, null, K, params).gI.dispose());
+    // Minimal DRAM traffic: forward reads I, writes spikes and v; backward reads I, v, spikes, gS and
+    // writes dI and q, then the dK correlation reads q and v once more.
+    const arr = c.T * N * 4;
+    const fwdGBs = (3 * arr) / (fwdMs / 1e3) / 1e9, bwdGBs = (8 * arr) / (bwdMs / 1e3) / 1e9;
+    fracRows.push([c.name, N, fwdMs.toFixed(3), fwdGBs.toFixed(0), bwdMs.toFixed(3), bwdGBs.toFixed(0),
+      `${((100 * fwdGBs) / copyGBs).toFixed(0)}% / ${((100 * bwdGBs) / copyGBs).toFixed(0)}%`]);
+    for (const t of [I, saved.spikes, saved.v!, gS]) t.dispose();
+    cuda.emptyCache();
+  }
+  console.log(table(rows));
+  console.log(`\ndevice copy bandwidth (1 GiB clone, read + write): ${copyGBs.toFixed(0)} GB/s`);
+  console.log('fractional kernels alone (layer 1, full memory):');
+  console.log(table(fracRows));
+  console.log('\nallocs (warm): cudaMalloc calls during the timed steps (0 = the caching allocator serves everything).');
+}
+
+main();

@@ -1,0 +1,462 @@
+// GPU against CPU: every op of the CUDA op table on random inputs (both devices, compared), the
+// fractional op over T, memory windows and multi-term kernels, the goldens on cuda, the RNG, the
+// caching allocator and out-of-memory survival. Where CUDA is unavailable the whole file is skipped
+// with a visible SKIPPED line.
+import { tensor, nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tidy, optim, ops, cuda } from '../../lib';
+import { buildKernel } from '../../lib/fractional';
+import { native } from '../../lib/native';
+import type { NativeHandle, FractionalNativeParams, PoolArgs, ConvArgs } from '../../types/native';
+import { flat, loadGoldens, relErr as goldenRelErr, surrogateName } from '../helpers/goldens';
+
+const available = cuda.isAvailable();
+if (!available) {
+  // eslint-disable-next-line no-console
+  console.log(`SKIPPED: CUDA parity tests (test/cuda/parity.test.ts): ${cuda.unavailableReason()}`);
+}
+const describeGpu = available ? describe : describe.skip;
+
+// ---- helpers -------------------------------------------------------------------------------------
+let seed = 20240601;
+function rnd(): number {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return seed / 4294967296;
+}
+function data(n: number, lo = -1, hi = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rnd();
+  return a;
+}
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+type Pair = [NativeHandle, NativeHandle];  // [cpu, cuda]
+function pair(d: Float32Array, shape: number[]): Pair {
+  return [native.fromFloat32(d, shape, 'cpu'), native.fromFloat32(d, shape, 'cuda')];
+}
+function rand(shape: number[], lo = -1, hi = 1): Pair {
+  return pair(data(numel(shape), lo, hi), shape);
+}
+function values(h: NativeHandle): Float32Array | Int32Array {
+  return h.dtype === 'int32' ? h.toInt32Array() : h.toFloat32Array();
+}
+/** max |a - b| / max |b| over the finite entries; NaN positions must agree. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let num = 0, den = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (Number.isNaN(a[i]) !== Number.isNaN(b[i])) return Infinity;
+    if (Number.isNaN(b[i]) || a[i] === b[i]) {
+      if (Number.isFinite(b[i])) den = Math.max(den, Math.abs(b[i]));
+      continue;
+    }
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / Math.max(den, 1e-30);
+}
+/** Compares a cuda result with the cpu one: tol 0 means bit for bit (NaN == NaN). */
+function expectClose(gpu: NativeHandle, cpu: NativeHandle, tol: number, what: string): void {
+  expect(gpu.device).toBe('cuda');
+  expect(cpu.device).toBe('cpu');
+  expect(gpu.shape).toEqual(cpu.shape);
+  expect(gpu.dtype).toBe(cpu.dtype);
+  const g = values(gpu), c = values(cpu);
+  if (tol === 0) {
+    let bad = -1;
+    for (let i = 0; i < c.length && bad < 0; i++) if (!(Object.is(g[i], c[i]) || g[i] === c[i] || (Number.isNaN(g[i]) && Number.isNaN(c[i])))) bad = i;
+    if (bad >= 0) throw new Error(`${what}: element ${bad} differs: cuda ${g[bad]} vs cpu ${c[bad]}`);
+  } else {
+    const e = relErr(g, c);
+    if (!(e <= tol)) throw new Error(`${what}: relative error ${e} exceeds ${tol}`);
+  }
+}
+/** Runs fn on both devices' operands and compares the results. */
+function both(ops2: (h: NativeHandle[]) => NativeHandle, inputs: Pair[], tol: number, what: string): void {
+  const c = ops2(inputs.map((p) => p[0]));
+  const g = ops2(inputs.map((p) => p[1]));
+  expectClose(g, c, tol, what);
+}
+
+const UNARY = ['neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'pow', 'clamp', 'inRange', 'sign', 'affine', 'reciprocal', 'square'];
+const BINARY = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'gt', 'ge', 'lt', 'le', 'eq', 'ne'];
+const REDUCE = ['sum', 'mean', 'max', 'min'];
+
+// ---- ops -----------------------------------------------------------------------------------------
+describeGpu('cuda op table against the cpu backend', () => {
+  afterAll(() => cuda.setMatmulPrecision('highest'));
+
+  test('memory: copies, clone, to, copy_, fill, full, readAsync', async () => {
+    const d = data(1000);
+    const [c, g] = pair(d, [10, 100]);
+    expectClose(g, c, 0, 'upload/download');
+    expectClose(native.clone(g), c, 0, 'clone');
+    expect(Array.from(native.to(g, 'cpu').toFloat32Array())).toEqual(Array.from(d));
+    const g2 = native.full([10, 100], 0, 'cuda');
+    native.copy_(g2, c);  // cpu -> cuda
+    expectClose(g2, c, 0, 'copy_ across devices');
+    const c2 = native.full([10, 100], 0, 'cpu');
+    native.copy_(c2, g);  // cuda -> cpu
+    expect(Array.from(c2.toFloat32Array())).toEqual(Array.from(d));
+    for (const v of [0, -0, 3.5, NaN]) {
+      const gf = native.full([7, 33], 1, 'cuda');
+      native.fill_(gf, v);
+      expectClose(gf, native.full([7, 33], v, 'cpu'), 0, `fill ${v}`);
+    }
+    expect(Array.from((await g.readAsync()) as Float32Array)).toEqual(Array.from(d));
+    const empty = native.fromFloat32(new Float32Array(0), [0, 5], 'cuda');
+    expect(empty.toFloat32Array().length).toBe(0);
+  });
+
+  test('unary ops (all 15) incl. NaN, +-0, +-inf', () => {
+    const d = data(5000, -4, 4);
+    d.set([NaN, 0, -0, Infinity, -Infinity, 1e-30, -1e-30, 88, -88, 2, 0.5, -2]);
+    const pos = data(3000, 1e-3, 30);
+    const params: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [2.5, 0], [-1, 0.5], [-0.5, 0.5], [0, 0], [1.7, -0.3], [0, 0], [0, 0]];
+    UNARY.forEach((name, op) => {
+      const src = ['log', 'sqrt', 'pow'].includes(name) ? pos : d;
+      const shape = [src.length];
+      // Transcendentals differ from glibc by an ulp or two; everything else is exact.
+      const tol = ['exp', 'log', 'sigmoid', 'tanh', 'pow'].includes(name) ? 4e-7 : 0;
+      both(([x]) => native.unary(op, x, params[op][0], params[op][1]), [pair(src, shape)], tol, `unary ${name}`);
+    });
+    both(([x]) => native.unary(8, x, 2, 0), [pair(d, [d.length])], 0, 'pow 2');
+  });
+
+  test('binary ops with broadcasting (BroadcastPlan strides), where, axpy', () => {
+    const shapes: [number[], number[]][] = [
+      [[4, 5, 6], [4, 5, 6]], [[4, 5, 6], [6]], [[4, 1, 6], [5, 1]], [[3, 1], [1, 7]], [[2, 3, 4, 5], []],
+      [[1], [9, 8]], [[2, 1, 3, 1, 5], [1, 4, 1, 6, 1]], [[300, 257], [257]],
+    ];
+    for (const [sa, sb] of shapes) {
+      const a = rand(sa, -2, 2), b = rand(sb, -2, 2);
+      BINARY.forEach((name, op) => both(([x, y]) => native.binary(op, x, y), [a, b], 0, `binary ${name} ${JSON.stringify([sa, sb])}`));
+    }
+    const cd = data(60).map((v) => (v > 0 ? 1 : 0));
+    both(([c, a, b]) => native.where(c, a, b), [pair(cd, [3, 1, 20]), rand([4, 20]), rand([3, 4, 1])], 0, 'where');
+    const [o0, o1] = rand([37, 41]);
+    const [x0, x1] = rand([37, 41]);
+    native.axpy_(o0, -0.37, x0);
+    native.axpy_(o1, -0.37, x1);
+    expectClose(o1, o0, 0, 'axpy');
+  });
+
+  test('reductions: sum/mean in double, max/min with int32 indices, ties and NaN', () => {
+    const cases: [number[], number[]][] = [
+      [[6, 70, 9], [1]], [[6, 70, 9], [0, 2]], [[6, 70, 9], []], [[6, 70, 9], [2]], [[6, 70, 9], [0]],
+      [[3, 5000], [1]], [[2, 100000], [1]], [[100000, 3], [0]], [[5, 1, 7], [1]], [[1000, 10], [1]],
+    ];
+    for (const [shape, dims] of cases) {
+      const d = data(numel(shape), -3, 3).map((v) => Math.round(v * 4) / 4);  // many ties
+      const p = pair(d, shape);
+      REDUCE.forEach((name, op) => {
+        for (const keepdim of [false, true]) {
+          if (op >= 2) {
+            if (dims.length !== 1) continue;
+            const [vc, ic] = native.reduce(op, p[0], dims, keepdim, true);
+            const [vg, ig] = native.reduce(op, p[1], dims, keepdim, true);
+            expectClose(vg, vc, 0, `${name} ${shape} ${dims}`);
+            expectClose(ig, ic, 0, `${name} indices ${shape} ${dims}`);
+          } else {
+            both(([x]) => native.reduce(op, x, dims, keepdim, false), [p], 1e-6, `${name} ${shape} ${dims}`);
+          }
+        }
+      });
+    }
+    // NaN propagates and the first NaN's index wins.
+    const d = data(64);
+    d[10] = NaN;
+    d[40] = NaN;
+    const p = pair(d, [2, 32]);
+    for (const op of [2, 3]) {
+      const [vc, ic] = native.reduce(op, p[0], [1], false, true);
+      const [vg, ig] = native.reduce(op, p[1], [1], false, true);
+      expectClose(vg, vc, 0, 'NaN max/min');
+      expectClose(ig, ic, 0, 'NaN max/min index');
+    }
+  });
+
+  test('matmul through cuBLAS: transposes, batches (strided and broadcast), tf32 switch', () => {
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[17, 33], [33, 9], false, false], [[33, 17], [33, 9], true, false], [[17, 33], [9, 33], false, true],
+      [[33, 17], [9, 33], true, true], [[3, 17, 33], [33, 9], false, false], [[33, 9], [4, 9, 21], false, false],
+      [[2, 1, 5, 7], [3, 7, 4], false, false], [[6, 5, 7], [6, 4, 7], false, true],
+      [[256, 784], [512, 784], false, true], [[1, 1], [1, 1], false, false],
+    ];
+    for (const [sa, sb, ta, tb] of cases)
+      both(([a, b]) => native.matmul(a, b, ta, tb), [rand(sa), rand(sb)], 2e-6 * Math.sqrt(sa[sa.length - 1]) + 1e-6, `matmul ${sa} ${sb} ${ta} ${tb}`);
+    both(([a, b]) => native.matmul(a, b, false, false), [rand([4, 0]), rand([0, 5])], 0, 'matmul K = 0');
+    expect(cuda.getMatmulPrecision()).toBe('highest');
+    cuda.setMatmulPrecision('tf32');
+    expect(cuda.getMatmulPrecision()).toBe('tf32');
+    both(([a, b]) => native.matmul(a, b, false, true), [rand([256, 784]), rand([512, 784])], 2e-2, 'matmul tf32');
+    cuda.setMatmulPrecision('highest');
+    expect(() => cuda.setMatmulPrecision('fp16' as 'tf32')).toThrow(/highest|tf32/);
+  });
+
+  test('layout: permute (incl. transposes), slice / sliceBackward, concat, indexSelect / indexAdd, gather / scatterAdd', () => {
+    const x = rand([4, 6, 5, 3]);
+    for (const perm of [[1, 0, 2, 3], [0, 1, 3, 2], [3, 2, 1, 0], [0, 2, 1, 3], [2, 3, 0, 1], [0, 1, 2, 3], [1, 2, 3, 0]])
+      both(([t]) => native.permute(t, perm), [x], 0, `permute ${perm}`);
+    both(([t]) => native.permute(t, [1, 0]), [rand([70, 45])], 0, 'transpose 2-D');
+    both(([t]) => native.permute(t, [0, 2, 1]), [rand([3, 1, 45])], 0, 'permute with a size-1 dim');
+    for (const [dim, start, end, step] of [[1, 1, 6, 2], [0, 0, 4, 3], [3, 1, 3, 1], [2, -3, 5, 1]]) {
+      both(([t]) => native.slice(t, dim, start, end, step), [x], 0, `slice ${[dim, start, end, step]}`);
+      const sl = native.slice(x[0], dim, start, end, step);
+      const g = rand(sl.shape);
+      both(([t]) => native.sliceBackward(t, [4, 6, 5, 3], dim, start, end, step), [g], 0, `sliceBackward ${[dim, start, end, step]}`);
+    }
+    both(([a, b, c]) => native.concat([a, b, c], 1), [rand([4, 2, 5]), rand([4, 7, 5]), rand([4, 1, 5])], 0, 'concat dim 1');
+    both(([a, b]) => native.concat([a, b], 0), [rand([3, 5]), rand([2, 5])], 0, 'concat dim 0');
+    const idx = Int32Array.from([5, 0, 2, 2, 5, 1]);
+    both(([t]) => native.indexSelect(t, 1, idx), [x], 0, 'indexSelect');
+    both(([t]) => native.indexAdd([4, 6, 5, 3], 1, idx, t), [rand([4, 6, 5, 3])], 1e-6, 'indexAdd (repeated indices)');
+    const gi = new Int32Array(4 * 2 * 5 * 3).map(() => Math.floor(rnd() * 6));
+    both(([t]) => native.gather(t, 1, gi, [4, 2, 5, 3]), [x], 0, 'gather');
+    both(([t]) => native.scatterAdd([4, 6, 5, 3], 1, gi, [4, 2, 5, 3], t), [rand([4, 2, 5, 3])], 1e-6, 'scatterAdd');
+    const labels = new Int32Array(256).map(() => Math.floor(rnd() * 10));
+    both(([t]) => native.gather(t, 1, labels, [256, 1]), [rand([256, 10])], 0, 'gather labels (cross-entropy)');
+  });
+
+  test('softmax / log-softmax over any dim', () => {
+    for (const [shape, dim] of [[[5, 10, 4], 1], [[5, 10, 4], 2], [[256, 10], 1], [[7, 3000], 1], [[3000, 7], 0]] as [number[], number][])
+      for (const log of [false, true]) both(([t]) => native.softmax(t, dim, log), [rand(shape, -8, 8)], 1e-6, `softmax ${shape} ${dim} ${log}`);
+  });
+
+  test('conv2d forward / backward (stride, padding, dilation, groups)', () => {
+    const cfgs: [number[], number[], ConvArgs][] = [
+      [[2, 3, 9, 8], [4, 3, 3, 3], { strideH: 1, strideW: 1, padH: 1, padW: 1, dilH: 1, dilW: 1, groups: 1 }],
+      [[2, 4, 9, 8], [6, 2, 3, 3], { strideH: 2, strideW: 1, padH: 1, padW: 2, dilH: 1, dilW: 2, groups: 2 }],
+      [[3, 1, 28, 28], [8, 1, 5, 5], { strideH: 1, strideW: 1, padH: 2, padW: 2, dilH: 1, dilW: 1, groups: 1 }],
+      [[1, 6, 7, 7], [6, 1, 3, 3], { strideH: 2, strideW: 2, padH: 0, padW: 0, dilH: 1, dilW: 1, groups: 6 }],
+    ];
+    for (const [xs, ws, args] of cfgs) {
+      const x = rand(xs), w = rand(ws);
+      const out = native.conv2d(x[0], w[0], args);
+      both(([a, b]) => native.conv2d(a, b, args), [x, w], 1e-5, `conv2d ${xs} ${ws}`);
+      const g = rand(out.shape);
+      both(([a, b]) => native.conv2dBackwardInput(a, b, xs, args), [g, w], 1e-5, `conv2d dx ${xs} ${ws}`);
+      both(([a, b]) => native.conv2dBackwardWeight(a, b, ws, args), [g, x], 1e-5, `conv2d dw ${xs} ${ws}`);
+    }
+  });
+
+  test('max / avg pooling forward and backward (overlap, padding, ceil mode, count_include_pad)', () => {
+    const cfgs: PoolArgs[] = [
+      { kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 },
+      { kH: 3, kW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, countIncludePad: true },
+      { kH: 3, kW: 2, strideH: 2, strideW: 1, padH: 1, padW: 1, countIncludePad: false, ceilMode: true },
+      { kH: 4, kW: 4, strideH: 3, strideW: 3, padH: 2, padW: 0, ceilMode: true },
+    ];
+    for (const a of cfgs) {
+      const xs = [2, 3, 11, 10];
+      const d = data(numel(xs), -2, 2).map((v) => Math.round(v * 8) / 8);  // ties
+      const x = pair(d, xs);
+      const [vc, ic] = native.maxPool2d(x[0], a);
+      const [vg, ig] = native.maxPool2d(x[1], a);
+      expectClose(vg, vc, 0, `maxPool2d ${JSON.stringify(a)}`);
+      expectClose(ig, ic, 0, `maxPool2d indices ${JSON.stringify(a)}`);
+      const g = rand(vc.shape);
+      expectClose(native.maxPool2dBackward(g[1], ig, xs, a), native.maxPool2dBackward(g[0], ic, xs, a), 0, 'maxPool2d backward');
+      both(([t]) => native.avgPool2d(t, a), [x], 1e-7, `avgPool2d ${JSON.stringify(a)}`);
+      both(([t]) => native.avgPool2dBackward(t, xs, a), [g], 0, `avgPool2d backward ${JSON.stringify(a)}`);
+    }
+  });
+
+  test('random: Philox uniform and bernoulli bit for bit, normal to rounding, at any offset', () => {
+    for (const [s, off] of [[1, 0], [42, 7], [2 ** 40 + 3, 1e9 + 1]]) {
+      for (const [kind, tol] of [[0, 0], [2, 0], [1, 1e-6]]) {
+        const c = native.random(kind, [4099], s, off, 0.37, 'cpu');
+        const g = native.random(kind, [4099], s, off, 0.37, 'cuda');
+        expectClose(g, c, tol, `random kind ${kind} seed ${s} offset ${off}`);
+      }
+    }
+  });
+
+  test('fused optimizer steps: Adam, AdamW, amsgrad, maximize, SGD with momentum / nesterov', () => {
+    const n = 10007;
+    const adams = [
+      { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, amsgrad: false, maximize: false, step: 1 },
+      { lr: 1e-2, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.1, decoupled: false, amsgrad: true, maximize: true, step: 5 },
+      { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled: true, amsgrad: false, maximize: false, step: 17 },
+    ];
+    for (const a of adams) {
+      const p = rand([n]), g = rand([n]), m = rand([n]), v = rand([n], 0, 1), vm = rand([n], 0, 1);
+      for (const i of [0, 1]) native.adamStep(p[i], g[i], m[i], v[i], a.amsgrad ? vm[i] : null, a);
+      expectClose(p[1], p[0], 0, `adam p ${JSON.stringify(a)}`);
+      expectClose(m[1], m[0], 0, 'adam m');
+      expectClose(v[1], v[0], 0, 'adam v');
+      if (a.amsgrad) expectClose(vm[1], vm[0], 0, 'adam vmax');
+    }
+    for (const s of [
+      { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true, maximize: false },
+      { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01, nesterov: false, firstStep: true, maximize: false },
+      { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0.01, nesterov: true, firstStep: false, maximize: true },
+    ]) {
+      const p = rand([n]), g = rand([n]), b = rand([n]);
+      for (const i of [0, 1]) native.sgdStep(p[i], g[i], s.momentum ? b[i] : null, s);
+      expectClose(p[1], p[0], 0, `sgd p ${JSON.stringify(s)}`);
+      if (s.momentum) expectClose(b[1], b[0], 0, 'sgd buf');
+    }
+  });
+});
+
+// ---- the fractional op ---------------------------------------------------------------------------
+describeGpu('fractional neuron op on cuda against the cpu backend', () => {
+  interface Case { T: number; B: number; F: number; memory?: number; kind: 'lif' | 'if'; surrogate: FractionalNativeParams['surrogate']; method: 'l1' | 'gl'; alphas: number[]; weights: number[]; gV: boolean; tau: number }
+  const cases: Case[] = [];
+  for (const T of [1, 7, 64, 300, 1000]) {
+    cases.push({ T, B: 4, F: 33, kind: 'lif', surrogate: 'arctan', method: 'l1', alphas: [0.6], weights: [1], gV: true, tau: 2 });
+    cases.push({ T, B: 3, F: 70, memory: 5, kind: 'lif', surrogate: 'sigmoid', method: 'gl', alphas: [0.3, 0.5, 0.7], weights: [1, 0.5, 0.2], gV: false, tau: 2 });
+    cases.push({ T, B: 2, F: 65, memory: Math.max(2, Math.floor(T / 3)), kind: 'if', surrogate: 'piecewise_linear', method: 'l1', alphas: [0.4, 0.8], weights: [1, 0.3], gV: true, tau: 1.5 });
+    cases.push({ T, B: 5, F: 31, memory: 1, kind: 'lif', surrogate: 'gaussian', method: 'l1', alphas: [0.5], weights: [1], gV: false, tau: 4 });
+  }
+  test.each(cases.map((c) => [`T=${c.T} M=${c.memory ?? 'full'} ${c.kind} ${c.surrogate} ${c.method} terms=${c.alphas.length}${c.gV ? ' gV' : ''}`, c] as [string, Case]))(
+    '%s',
+    (_name, c) => {
+      const K = buildKernel(c.method, c.alphas, c.weights, 1, c.T).K;
+      const params: FractionalNativeParams = { kind: c.kind, tau: c.tau, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1 };
+      const shape = [c.T, c.B, c.F];
+      const I = rand(shape, 0, 2.5);
+      const fc = native.fractionalForward(I[0], K, params, true);
+      const fg = native.fractionalForward(I[1], K, params, true);
+      expectClose(fg.spikes, fc.spikes, 0, 'spikes');
+      expectClose(fg.v!, fc.v!, 1e-5, 'v');
+      // Inference (no trace): the same spikes.
+      expectClose(native.fractionalForward(I[1], K, params, false).spikes, fc.spikes, 0, 'spikes without trace');
+      const gS = rand(shape), gV = rand(shape, -0.2, 0.2);
+      const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], c.gV ? gV[0] : null, K, params);
+      const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], c.gV ? gV[1] : null, K, params);
+      expectClose(bg.gI, bc.gI, 1e-4, 'dI');
+      expect(relErr(bg.gK, bc.gK)).toBeLessThan(1e-4);
+      expect(Math.abs(bg.gTau - bc.gTau) / Math.max(1e-12, Math.abs(bc.gTau))).toBeLessThan(1e-4);
+    },
+  );
+});
+
+// ---- goldens on cuda -----------------------------------------------------------------------------
+describeGpu('the goldens on cuda (nn.Sequential + SNNWrapper, net.to("cuda"))', () => {
+  for (const c of available ? loadGoldens() : []) {
+    test(c.name, () => {
+      const { T, B } = c.spec;
+      const run = (device: 'cpu' | 'cuda') => {
+        const layers = c.spec.layers.map((l) => {
+          if (l.type === 'linear') return new nn.Linear(l.in!, l.out!);
+          const opts = { tau: l.tau, threshold: l.threshold, surrogate: surrogateName(l.surrogate), surrogateScale: l.scale };
+          return l.type === 'lif' ? new LIFNeuron(opts) : new IFNeuron(opts);
+        });
+        const model = new nn.Sequential(...layers);
+        const dict: Record<string, Float32Array> = {};
+        const nameOf: Record<string, string> = {};
+        c.spec.layers.forEach((l, i) => {
+          if (l.type !== 'linear') return;
+          dict[`${i}.weight`] = Float32Array.from(flat(c.params[`${l.name}.weight`]));
+          dict[`${i}.bias`] = Float32Array.from(flat(c.params[`${l.name}.bias`]));
+          nameOf[`${l.name}.weight`] = `${i}.weight`;
+          nameOf[`${l.name}.bias`] = `${i}.bias`;
+        });
+        model.loadStateDict(dict);
+        const net = new SNNWrapper(model, {
+          integrator: 'fdeint', alpha: c.spec.alpha, alphaMode: c.spec.alpha_mode as 'per_layer' | 'multiterm' | undefined,
+          multiCoefficient: c.spec.multi_coefficient, learnAlpha: c.spec.learn_alpha ?? false, learnCoefficient: c.spec.learn_coefficient ?? false,
+        }).to(device);
+        const x = tensor(flat(c.x), [T, B, c.spec.layers[0].in!], { device });
+        const out = net.forward(x, c.x_time, { method: c.spec.method, memory: c.spec.memory });
+        expect(out.device).toBe(device);
+        const loss = out.mul(tensor(flat(c.readout), out.shape.slice(), { device })).sum();
+        loss.backward();
+        const params = Object.fromEntries(model.namedParameters()) as Record<string, Tensor>;
+        const grads: Record<string, Float32Array> = {};
+        for (const k of Object.keys(c.reference.grads)) grads[k] = params[nameOf[k]].grad!.toFloat32Array();
+        return {
+          out: Array.from(out.toFloat32Array()), loss: loss.item(), grads,
+          alphaGrad: net.getPerLayerAlpha().map((a) => (a.grad ? a.grad.toFloat32Array() : null)),
+          coefGrad: net.getPerLayerCoefficient().map((w) => (w.grad ? w.grad.toFloat32Array() : null)),
+        };
+      };
+      const cpu = run('cpu');
+      const gpu = run('cuda');
+      expect(gpu.out).toEqual(cpu.out);                 // spikes element for element
+      expect(gpu.out).toEqual(flat(c.reference.output));
+      expect(Math.abs(gpu.loss - cpu.loss) / Math.max(1e-12, Math.abs(cpu.loss))).toBeLessThan(1e-5);
+      for (const k of Object.keys(cpu.grads)) {
+        expect(relErr(gpu.grads[k], cpu.grads[k])).toBeLessThan(1e-4);
+        expect(goldenRelErr(gpu.grads[k], flat(c.reference.grads[k]))).toBeLessThan(1e-3);
+      }
+      gpu.alphaGrad.forEach((g, i) => {
+        if (g && cpu.alphaGrad[i]) expect(relErr(g, cpu.alphaGrad[i]!)).toBeLessThan(1e-3);
+      });
+      gpu.coefGrad.forEach((g, i) => {
+        if (g && cpu.coefGrad[i]) expect(relErr(g, cpu.coefGrad[i]!)).toBeLessThan(1e-3);
+      });
+    });
+  }
+});
+
+// ---- allocator, errors ---------------------------------------------------------------------------
+describeGpu('cuda caching allocator and errors', () => {
+  test('a warm training step makes no cudaMalloc (numAllocs stable over 10 steps)', () => {
+    const model = new nn.Sequential(new nn.Linear(20, 64), new LIFNeuron({ tau: 2 }), new nn.Linear(64, 10), new LIFNeuron({ tau: 2 }));
+    const net = new SNNWrapper(model, { alpha: [0.3, 0.8], learnAlpha: true }).to('cuda');
+    const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
+    const T = 16, B = 32;
+    const x = tensor(data(T * B * 20, 0, 1), [T, B, 20], { device: 'cuda' });
+    const labels = new Int32Array(B).map(() => Math.floor(rnd() * 10));
+    const step = () => {
+      opt.zeroGrad();
+      tidy(() => {
+        const out = net.forward(x, undefined, { method: 'l1' });
+        const loss = ops.crossEntropy(out.mean(0), labels);
+        loss.backward();
+      });
+      opt.step();
+    };
+    for (let i = 0; i < 3; i++) step();
+    cuda.synchronize();
+    const warm = cuda.memoryStats();
+    for (let i = 0; i < 10; i++) step();
+    cuda.synchronize();
+    const after = cuda.memoryStats();
+    expect(after.numAllocs).toBe(warm.numAllocs);
+    expect(after.numCacheHits).toBeGreaterThan(warm.numCacheHits);
+    expect(after.allocatedBytes).toBeLessThanOrEqual(warm.allocatedBytes);
+    expect(after.reservedBytes).toBe(warm.reservedBytes);
+    expect(after.peakAllocatedBytes).toBeGreaterThan(0);
+    for (const k of ['allocatedBytes', 'reservedBytes', 'cachedBytes', 'numAllocs', 'numCacheHits', 'peakAllocatedBytes'] as const)
+      expect(typeof after[k]).toBe('number');
+    expect(after.cachedBytes).toBe(after.reservedBytes - after.allocatedBytes);
+  });
+
+  test('emptyCache returns the cached blocks; peak can be reset', () => {
+    for (let i = 0; i < 5; i++) native.full([1 << 20], i, 'cuda').dispose();
+    cuda.emptyCache();
+    const s = cuda.memoryStats();
+    expect(s.cachedBytes).toBe(0);
+    expect(s.reservedBytes).toBe(s.allocatedBytes);
+    cuda.resetPeakMemoryStats();
+    expect(cuda.memoryStats().peakAllocatedBytes).toBe(cuda.memoryStats().allocatedBytes);
+  });
+
+  test('out of memory: a clear error, and the process (and the GPU) keeps working', () => {
+    const before = cuda.memoryStats();
+    let msg = '';
+    try {
+      native.empty([2 ** 40 / 4 * 64], 'cuda');  // 64 TiB
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/CUDA out of memory/);
+    expect(msg).toMatch(/dispose\(\)|tidy\(\)/);
+    expect(msg).toMatch(/MiB/);
+    expect(cuda.memoryStats().numOomRetries).toBe(before.numOomRetries + 1);
+    const a = native.full([1000], 2, 'cuda');
+    expect(Array.from(native.unary(0, a).toFloat32Array().slice(0, 3))).toEqual([-2, -2, -2]);
+  });
+
+  test('mixing devices is an error naming both', () => {
+    const [c, g] = rand([3, 4]);
+    expect(() => native.binary(0, c, g)).toThrow(/different devices/);
+  });
+
+  test('info names the device and the allocator', () => {
+    expect(cuda.deviceCount()).toBeGreaterThan(0);
+    expect(cuda.selfTest()).toMatch(/^ok/);
+    expect(cuda.deviceName(0).length).toBeGreaterThan(0);
+  });
+});
