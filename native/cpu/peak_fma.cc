@@ -99,12 +99,6 @@ Loop select_loop() {
   return loop_generic;
 }
 
-}  // namespace
-
-const char* peak_fma_kernel() { return select_loop() == loop_generic ? "generic" : "avx2-fma"; }
-
-namespace {
-
 // One timed run of `seconds` on `threads` threads started together; total GFLOP/s.
 double measure_once(Loop loop, int threads, double seconds) {
   using Clock = std::chrono::steady_clock;
@@ -165,6 +159,8 @@ double measure_once(Loop loop, int threads, double seconds) {
 }
 
 }  // namespace
+
+const char* peak_fma_kernel() { return select_loop() == loop_generic ? "generic" : "avx2-fma"; }
 
 double measure_peak_gflops(int threads, double seconds) {
   if (threads <= 0) threads = num_threads();

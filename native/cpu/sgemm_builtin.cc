@@ -62,6 +62,54 @@ void store_tile_generic(const float acc[MR][NR], float* c, int64_t ldc, float al
   }
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+// Portable kernel written with GCC/Clang vector extensions (4 floats: SSE2 on any x86-64, NEON on
+// arm64, scalar code elsewhere). The 6x16 tile is done as two 6x8 halves so that one half's 12
+// accumulators, two B vectors and the A broadcast fit 16 vector registers.
+typedef float v4f __attribute__((vector_size(16)));
+
+void kernel_generic(int64_t kc, const float* FSNN_RESTRICT a, const float* FSNN_RESTRICT b,
+                    float* c, int64_t ldc, float alpha, float beta, int mr, int nr) {
+  alignas(16) float acc[MR][NR];
+  for (int half = 0; half < 2; ++half) {
+    v4f c00 = {0, 0, 0, 0}, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    v4f c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float* ap = a;
+    const float* bp = b + 8 * half;  // packed B is 64-byte aligned, so these loads are aligned
+    for (int64_t k = 0; k < kc; ++k) {
+      const v4f b0 = *reinterpret_cast<const v4f*>(bp);
+      const v4f b1 = *reinterpret_cast<const v4f*>(bp + 4);
+      v4f ai;
+      ai = v4f{ap[0], ap[0], ap[0], ap[0]};
+      c00 += ai * b0;
+      c01 += ai * b1;
+      ai = v4f{ap[1], ap[1], ap[1], ap[1]};
+      c10 += ai * b0;
+      c11 += ai * b1;
+      ai = v4f{ap[2], ap[2], ap[2], ap[2]};
+      c20 += ai * b0;
+      c21 += ai * b1;
+      ai = v4f{ap[3], ap[3], ap[3], ap[3]};
+      c30 += ai * b0;
+      c31 += ai * b1;
+      ai = v4f{ap[4], ap[4], ap[4], ap[4]};
+      c40 += ai * b0;
+      c41 += ai * b1;
+      ai = v4f{ap[5], ap[5], ap[5], ap[5]};
+      c50 += ai * b0;
+      c51 += ai * b1;
+      ap += MR;
+      bp += NR;
+    }
+    const v4f out[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int i = 0; i < MR; ++i) {
+      *reinterpret_cast<v4f*>(&acc[i][8 * half]) = out[i][0];
+      *reinterpret_cast<v4f*>(&acc[i][8 * half + 4]) = out[i][1];
+    }
+  }
+  store_tile_generic(acc, c, ldc, alpha, beta, mr, nr);
+}
+#else
 void kernel_generic(int64_t kc, const float* FSNN_RESTRICT a, const float* FSNN_RESTRICT b,
                     float* c, int64_t ldc, float alpha, float beta, int mr, int nr) {
   float acc[MR][NR];
@@ -77,6 +125,7 @@ void kernel_generic(int64_t kc, const float* FSNN_RESTRICT a, const float* FSNN_
   }
   store_tile_generic(acc, c, ldc, alpha, beta, mr, nr);
 }
+#endif
 
 #ifdef FSNN_SGEMM_X86
 __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* FSNN_RESTRICT a,
@@ -269,7 +318,7 @@ void pack_b_panel(bool transB, const float* B, int64_t ldb, int64_t col0, int co
     }
   } else {
     const float* src = B + col0 * ldb + k0;
-    // Walk 4 columns at a time over a short run of k so each source row is read sequentially.
+    // Gathers from NR source rows at once; each of them is still read sequentially along k.
     if (cols == NR) {
       for (int64_t k = 0; k < kc; ++k) {
         for (int j = 0; j < NR; ++j) dst[k * NR + j] = src[j * ldb + k];

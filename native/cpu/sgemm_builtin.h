@@ -22,8 +22,10 @@ namespace cpu {
 //   C is M x N with ldc >= N.
 // M, N or K may be 0. When K == 0 or alpha == 0, A and B are not read and C = beta * C.
 // When beta == 0, C is written without being read (NaN/Inf already in C do not propagate).
-// C must not overlap A or B. Safe to call from several threads at once, and from inside a
-// parallel_for body (it then runs on the calling thread alone).
+// C must not overlap A or B. Safe to call from several threads at once (calls share the pool one
+// at a time), and from inside a parallel_for body (it then runs on the calling thread alone).
+// Calls under ~3 MFLOP run on the calling thread only. Packing buffers are kept per calling
+// thread between calls (at most 2 x 16 MiB, sized by the largest call so far).
 void sgemm_builtin(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                    const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                    int64_t ldc);
