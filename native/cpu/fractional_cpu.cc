@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,7 @@
 // Tile shape: neurons per block = 8 * FSNN_FRAC_V, time steps per register tile = FSNN_FRAC_R,
 // lags per register tile of the dL/dK correlation = FSNN_FRAC_RL. Overridable for experiments.
 #ifndef FSNN_FRAC_V
-#define FSNN_FRAC_V 2
+#define FSNN_FRAC_V 3
 #endif
 #ifndef FSNN_FRAC_R
 #define FSNN_FRAC_R 4
@@ -50,9 +51,11 @@ constexpr int kR = FSNN_FRAC_R;    // time steps per register tile
 constexpr int kRL = FSNN_FRAC_RL;  // lags per register tile of the gK correlation
 constexpr int kNB = 8 * kV;        // neurons per block
 constexpr int kMaxGroups = 256;    // reduction groups (fixed order => thread-count independent sums)
-// Slab budgets (floats per slab, per T): forward 3 arrays, backward 6, each slab about 192 KiB.
-constexpr int64_t kFwdSlabFloats = 16384;
-constexpr int64_t kBwdSlabFloats = 8192;
+constexpr int64_t kCorrChunk = 128;  // steps summed in float32 before gK / gTau partial sums go to float64
+// Slab budgets (T x W floats per array): forward 3 arrays, backward 6 (see slab_width).
+constexpr int64_t kFwdSlabFloats = 65536;
+constexpr int64_t kBwdSlabFloats = 32768;
+constexpr int64_t kMaxSlab = 1024;  // widest slab (floats): about a 4 KiB page per row
 
 // ---------------------------------------------------------------------------------------------
 // 8-float vector helpers. With GCC/Clang these are vector extensions: inlined into the AVX2+FMA
@@ -78,6 +81,8 @@ FSNN_INLINE vf vdiv(const vf& a, const vf& b) { return a / b; }
 FSNN_INLINE vf vfma(const vf& a, const vf& b, const vf& c) { return a * b + c; }  // contracted to vfmadd under FMA
 // a where x >= 0, else 0 (NaN x gives 0).
 FSNN_INLINE vf vselect_ge0(const vf& x, const vf& a) { return (vf)((vi)(x >= vzero()) & (vi)a); }
+// a where x >= 0, else b (NaN x gives b): a compare and a blend.
+FSNN_INLINE vf vblend_ge0(const vf& x, const vf& a, const vf& b) { return x >= vzero() ? a : b; }
 #else
 struct vf {
   float e[8];
@@ -106,6 +111,11 @@ FSNN_VOP(vmul, a.e[i] * b.e[i])
 FSNN_VOP(vdiv, a.e[i] / b.e[i])
 FSNN_VOP(vselect_ge0, a.e[i] >= 0.0f ? b.e[i] : 0.0f)
 #undef FSNN_VOP
+FSNN_INLINE vf vblend_ge0(vf x, vf a, vf b) {
+  vf r;
+  for (int i = 0; i < 8; ++i) r.e[i] = x.e[i] >= 0.0f ? a.e[i] : b.e[i];
+  return r;
+}
 FSNN_INLINE vf vfma(vf a, vf b, vf c) {
   vf r;
   for (int i = 0; i < 8; ++i) r.e[i] = a.e[i] * b.e[i] + c.e[i];
@@ -127,8 +137,8 @@ FSNN_INLINE double vhsum_double(const vf& x) {
 // c = -1/tau (LIF) or 0 (IF), the forward step is
 //   x_k     = v_k (1 + c) + (I_k/tau - threshold)
 //   v_{k+1} = v_k (c - K_1)/K_0 + (I_k/tau - rest_k)/K_0 - s_k threshold/(tau K_0)
-// where rest_k = sum_{L>=2} K_L v_{k+1-L} does not involve v_k: one FMA, a compare and a subtraction
-// between v_k and v_{k+1}. Likewise the backward q_{k-1} = q_k (c - K_1)/K_0 + (P_k - rest_k)/K_0.
+// where rest_k = sum_{L>=2} K_L v_{k+1-L} does not involve v_k: an FMA, a compare and a blend between
+// v_k and v_{k+1}. Likewise the backward q_{k-1} = q_k (c - K_1)/K_0 + (P_k - rest_k)/K_0.
 // (Algebraically identical to fractional_op.h; the rounding differs from the literal formula by a few
 // ulps, as any summation order of the history would.)
 struct Ctx {
@@ -154,12 +164,81 @@ FSNN_INLINE vf x_of(const vf& h, const vf& in, const vf& tau, const vf& thr, con
 }
 
 // ---------------------------------------------------------------------------------------------
+// Slabs: memory traffic of the [T, N] arrays
+// ---------------------------------------------------------------------------------------------
+// A block's rows are N floats apart. With N a power of two every row of a block falls into the same
+// cache sets at every level, so reading a block's rows as the time loop needs them would miss on
+// every row with no overlap. A worker therefore takes a slab of W neurons (several blocks; W floats
+// contiguous per row, whole cache lines in distinct sets) and copies the slab into a row-major
+// [T][W] staging buffer with a tight loop (many misses in flight, the rows a few ahead prefetched),
+// computes from there, and copies the results back the same way (with non-temporal stores for big
+// outputs). Wide slabs (up to ~4 KiB per row) make the strided copies efficient; W shrinks as T grows
+// so that the staging stays near L2 size, and for large T the O(T^2) arithmetic dominates the O(T)
+// traffic anyway. (Interleaving the copies with the arithmetic of the previous slab, double-buffered,
+// was tried twice on the 2-core development machine and was slower every time.)
+
+// Slab width (neurons) for a budget of about `floats_per_slab` floats per array, at most kMaxSlab: a
+// multiple of the block and of 16 floats (whole cache lines, so that workers never write into the
+// same line).
+int64_t slab_width(int64_t T, int64_t floats_per_slab) {
+  constexpr int64_t unit = kV % 2 == 0 ? kNB : 2 * kNB;
+  const int64_t w = std::min<int64_t>(kMaxSlab, floats_per_slab / std::max<int64_t>(T, 1));
+  return std::max<int64_t>(unit, w / unit * unit);
+}
+// Row length of a slab's staging buffer: whole blocks (lanes past the slab's width stay zero).
+int64_t staging_ld(int64_t W) { return (W + kNB - 1) / kNB * kNB; }
+
+constexpr int64_t kPrefetchRows = 4;
+
+FSNN_INLINE void prefetch_row(const float* p, int64_t nv) {
+#if defined(__GNUC__) || defined(__clang__)
+  for (int64_t j = 0; j < nv; j += 16) __builtin_prefetch(p + j, 0, 3);
+#else
+  (void)p;
+  (void)nv;
+#endif
+}
+
+FSNN_INLINE void copy_row(float* d, const float* s, int64_t nv) {
+  int64_t j = 0;
+  for (; j + 8 <= nv; j += 8) vstore(d + j, vload(s + j));
+  for (; j < nv; ++j) d[j] = s[j];
+}
+// Copies columns [0, nv) of rows 0..T-1 of src (rows ld_src apart) to dst (rows ld_dst apart).
+FSNN_INLINE void load_slab(const float* src, int64_t ld_src, int64_t T, int64_t nv, float* dst, int64_t ld_dst) {
+  for (int64_t k = 0; k < std::min(T, kPrefetchRows); ++k) prefetch_row(src + k * ld_src, nv);
+  for (int64_t k = 0; k < T; ++k) {
+    if (k + kPrefetchRows < T) prefetch_row(src + (k + kPrefetchRows) * ld_src, nv);
+    copy_row(dst + k * ld_dst, src + k * ld_src, nv);
+  }
+}
+FSNN_INLINE void store_slab_generic(const float* src, int64_t ld_src, int64_t T, int64_t nv, float* dst,
+                                    int64_t ld_dst, bool /*streaming*/) {
+  for (int64_t k = 0; k < T; ++k) copy_row(dst + k * ld_dst, src + k * ld_src, nv);
+}
+
+struct Scratch {
+  std::unique_ptr<float[]> store;
+  float* alloc(size_t n) {  // 64-byte aligned, uninitialised
+    store.reset(new float[n + 16]);
+    const uintptr_t p = reinterpret_cast<uintptr_t>(store.get());
+    return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
 // Micro-kernels. Two implementations with one contract:
 //   tile<V, R>(row0, step, Kx, cnt, acc):  acc[r][v] = sum_{t=0}^{cnt-1} Kx[t*R + r] * row0[t*step + 8v]
 //     (summed from t = cnt-1 down to 0: oldest history first, newest rows, just produced, last);
-//   corr<RL>(q, h, stride, cnt, acc):      acc[l] = sum_{i=0}^{cnt-1} q[i*stride] * h[(i - l)*stride]
+//   corr<RL>(q, h, stride, cnt, out):      out[l] = sum over i < cnt and the 8 lanes of q[i*stride] * h[(i-l)*stride]
+//     (float32 partial sums over kCorrChunk steps, added up in float64)
+//   store_slab(src, ld_src, T, nv, dst, ld_dst, streaming): copy back, optionally non-temporal
 // ---------------------------------------------------------------------------------------------
 struct GenericKernels {
+  static FSNN_INLINE void store_slab(const float* src, int64_t ld_src, int64_t T, int64_t nv, float* dst,
+                                     int64_t ld_dst, bool streaming) {
+    store_slab_generic(src, ld_src, T, nv, dst, ld_dst, streaming);
+  }
   template <int V, int R>
   static FSNN_INLINE void tile(const float* row0, ptrdiff_t step, const float* Kx, int64_t cnt, vf (&acc)[R][V]) {
     for (int r = 0; r < R; ++r)
@@ -176,11 +255,17 @@ struct GenericKernels {
     }
   }
   template <int RL>
-  static FSNN_INLINE void corr(const float* q, const float* h, ptrdiff_t stride, int64_t cnt, vf (&acc)[RL]) {
-    for (int l = 0; l < RL; ++l) acc[l] = vzero();
-    for (int64_t i = 0; i < cnt; ++i, q += stride, h += stride) {
-      const vf qi = vload(q);
-      for (int l = 0; l < RL; ++l) acc[l] = vfma(qi, vload(h - l * stride), acc[l]);
+  static FSNN_INLINE void corr(const float* q, const float* h, ptrdiff_t stride, int64_t cnt, double (&out)[RL]) {
+    for (int l = 0; l < RL; ++l) out[l] = 0.0;
+    for (int64_t i0 = 0; i0 < cnt; i0 += kCorrChunk) {
+      vf acc[RL];
+      for (int l = 0; l < RL; ++l) acc[l] = vzero();
+      const int64_t i1 = std::min(cnt, i0 + kCorrChunk);
+      for (int64_t i = i0; i < i1; ++i, q += stride, h += stride) {
+        const vf qi = vload(q);
+        for (int l = 0; l < RL; ++l) acc[l] = vfma(qi, vload(h - l * stride), acc[l]);
+      }
+      for (int l = 0; l < RL; ++l) out[l] += vhsum_double(acc[l]);
     }
   }
 };
@@ -210,17 +295,50 @@ FSNN_AVX2 __attribute__((noinline)) void tile_avx2(const float* row0, ptrdiff_t 
 
 template <int RL>
 FSNN_AVX2 __attribute__((noinline)) void corr_avx2(const float* q, const float* h, ptrdiff_t stride, int64_t cnt,
-                                                   float* out) {
-  __m256 acc[RL];
-  for (int l = 0; l < RL; ++l) acc[l] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < cnt; ++i, q += stride, h += stride) {
-    const __m256 qi = _mm256_loadu_ps(q);
-    for (int l = 0; l < RL; ++l) acc[l] = _mm256_fmadd_ps(qi, _mm256_loadu_ps(h - l * stride), acc[l]);
+                                                   double* out) {
+  __m256d tot[RL];  // float64 lane pairs: lanes 0-3 + lanes 4-7
+  for (int l = 0; l < RL; ++l) tot[l] = _mm256_setzero_pd();
+  for (int64_t i0 = 0; i0 < cnt; i0 += kCorrChunk) {
+    __m256 acc[RL];
+    for (int l = 0; l < RL; ++l) acc[l] = _mm256_setzero_ps();
+    const int64_t i1 = std::min(cnt, i0 + kCorrChunk);
+    for (int64_t i = i0; i < i1; ++i, q += stride, h += stride) {
+      const __m256 qi = _mm256_loadu_ps(q);
+      for (int l = 0; l < RL; ++l) acc[l] = _mm256_fmadd_ps(qi, _mm256_loadu_ps(h - l * stride), acc[l]);
+    }
+    for (int l = 0; l < RL; ++l)
+      tot[l] = _mm256_add_pd(tot[l], _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(acc[l])),
+                                                   _mm256_cvtps_pd(_mm256_extractf128_ps(acc[l], 1))));
   }
-  for (int l = 0; l < RL; ++l) _mm256_store_ps(out + l * 8, acc[l]);
+  for (int l = 0; l < RL; ++l) {
+    alignas(32) double t[4];
+    _mm256_store_pd(t, tot[l]);
+    out[l] = (t[0] + t[1]) + (t[2] + t[3]);
+  }
+}
+
+// store_slab with non-temporal stores where a destination row is 32-byte aligned.
+FSNN_AVX2 __attribute__((noinline)) void store_slab_avx2(const float* src, int64_t ld_src, int64_t T, int64_t nv,
+                                                         float* dst, int64_t ld_dst, bool streaming) {
+  for (int64_t k = 0; k < T; ++k) {
+    const float* s = src + k * ld_src;
+    float* d = dst + k * ld_dst;
+    if (streaming && (reinterpret_cast<uintptr_t>(d) & 31) == 0) {
+      int64_t j = 0;
+      for (; j + 8 <= nv; j += 8) _mm256_stream_ps(d + j, _mm256_loadu_ps(s + j));
+      for (; j < nv; ++j) d[j] = s[j];
+    } else {
+      copy_row(d, s, nv);
+    }
+  }
+  if (streaming) _mm_sfence();  // order the non-temporal stores before anything that follows
 }
 
 struct Avx2Kernels {
+  static FSNN_INLINE void store_slab(const float* src, int64_t ld_src, int64_t T, int64_t nv, float* dst,
+                                     int64_t ld_dst, bool streaming) {
+    store_slab_avx2(src, ld_src, T, nv, dst, ld_dst, streaming);
+  }
   template <int V, int R>
   static FSNN_INLINE void tile(const float* row0, ptrdiff_t step, const float* Kx, int64_t cnt, vf (&acc)[R][V]) {
     alignas(32) float out[R * V * 8];
@@ -229,71 +347,19 @@ struct Avx2Kernels {
       for (int v = 0; v < V; ++v) acc[r][v] = vload(out + (r * V + v) * 8);
   }
   template <int RL>
-  static FSNN_INLINE void corr(const float* q, const float* h, ptrdiff_t stride, int64_t cnt, vf (&acc)[RL]) {
-    alignas(32) float out[RL * 8];
+  static FSNN_INLINE void corr(const float* q, const float* h, ptrdiff_t stride, int64_t cnt, double (&out)[RL]) {
     corr_avx2<RL>(q, h, stride, cnt, out);
-    for (int l = 0; l < RL; ++l) acc[l] = vload(out + l * 8);
   }
 };
 #endif
 
 // ---------------------------------------------------------------------------------------------
-// Slabs: memory traffic of the [T, N] arrays
-// ---------------------------------------------------------------------------------------------
-// A block's rows are N floats apart; with N a power of two every row of a block maps to the same set
-// of every cache level, so rows cannot be prefetched far ahead or kept in cache. A worker therefore
-// takes a slab of W neurons (several blocks; W * 4 bytes contiguous per row, so each row is whole
-// cache lines in distinct sets) and copies the slab's rows into contiguous per-block buffers with
-// tight loops whose loads all miss in parallel; results are written back the same way. W shrinks as
-// T grows so that the slab buffers stay in L2 (for large T the O(T^2) arithmetic dominates anyway).
-
-// Slab width for a budget of `floats_per_slab` floats per slab row-set, a multiple of kNB.
-int64_t slab_width(int64_t T, int64_t floats_per_slab) {
-  const int64_t w = floats_per_slab / std::max<int64_t>(T, 1);
-  return std::max<int64_t>(kNB, std::min<int64_t>(256, w) / kNB * kNB);
-}
-
-// Copies rows [0, T) x columns [n0, n0 + nv) of src (row stride N) into dst, block g of the slab at
-// dst + g * gstride as [T][kNB] (rows of the block at dst + g * gstride + (k + row0) * kNB); lanes
-// beyond nv are left as they are (zero).
-FSNN_INLINE void gather_slab(const float* src, int64_t N, int64_t T, int64_t n0, int64_t nv, float* dst,
-                             int64_t gstride, int64_t row0) {
-  const int64_t G = nv / kNB, rem = nv - G * kNB;
-  for (int64_t k = 0; k < T; ++k) {
-    const float* s = src + k * N + n0;
-    float* d = dst + (k + row0) * kNB;
-    for (int64_t g = 0; g < G; ++g) std::memcpy(d + g * gstride, s + g * kNB, sizeof(float) * kNB);
-    if (rem) std::memcpy(d + G * gstride, s + G * kNB, sizeof(float) * rem);
-  }
-}
-// The reverse of gather_slab (only the nv valid columns are written).
-FSNN_INLINE void scatter_slab(const float* src, int64_t gstride, int64_t T, float* dst, int64_t N, int64_t n0,
-                              int64_t nv) {
-  const int64_t G = nv / kNB, rem = nv - G * kNB;
-  for (int64_t k = 0; k < T; ++k) {
-    const float* s = src + k * kNB;
-    float* d = dst + k * N + n0;
-    for (int64_t g = 0; g < G; ++g) std::memcpy(d + g * kNB, s + g * gstride, sizeof(float) * kNB);
-    if (rem) std::memcpy(d + G * kNB, s + G * gstride, sizeof(float) * rem);
-  }
-}
-
-struct Scratch {
-  std::vector<float> store;
-  float* alloc(size_t n) {  // 64-byte aligned, zeroed
-    store.assign(n + 16, 0.0f);
-    const uintptr_t p = reinterpret_cast<uintptr_t>(store.data());
-    return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
 // Forward
 // ---------------------------------------------------------------------------------------------
-// One block of kNB neurons, all arrays contiguous [T][kNB]: I in, S and V (may be null) out.
-// H: [T + 1][kNB] history (H[k] = v_k).
+// One block of kNB neurons: I in, S and V (may be null) out, rows ld apart. H: [T + 1][kNB] history
+// (H[k] = v_k).
 template <class Kn, bool LIF>
-FSNN_INLINE void forward_block(const Ctx& c, const float* I, float* S, float* Vout, float* H) {
+FSNN_INLINE void forward_block(const Ctx& c, const float* I, float* S, float* Vout, int64_t ld, float* H) {
   constexpr int V = kV, R = kR, NB = kNB;
   const int64_t T = c.T;
   const vf tau = vset(c.tau), thr = vset(c.thr), opc = vset(c.one_plus_c), one = vset(1.0f);
@@ -324,15 +390,17 @@ FSNN_INLINE void forward_block(const Ctx& c, const float* I, float* S, float* Vo
         for (int v = 0; v < V; ++v) acc[r][v] = vfma(kl, vload(hr + 8 * v), acc[r][v]);
       }
       for (int v = 0; v < V; ++v) {
-        const vf iv = vload(I + k * NB + 8 * v);
+        const vf iv = vload(I + k * ld + 8 * v);
         const vf pI = vdiv(iv, tau);
         const vf x = x_of<LIF>(h[v], iv, tau, thr, opc);
+        // v_{k+1} for s_k = 0 and for s_k = 1, then the spike picks one: the step-to-step dependency
+        // is an FMA, a compare and a blend.
         const vf w = vmul(vsub(pI, acc[r][v]), invK0);
-        const vf vn = vsub(vfma(h[v], a1, w), vselect_ge0(x, thrK));
+        const vf vn = vblend_ge0(x, vfma(h[v], a1, vsub(w, thrK)), vfma(h[v], a1, w));
         h[v] = vn;
         vstore(H + (k + 1) * NB + 8 * v, vn);
-        vstore(S + k * NB + 8 * v, vselect_ge0(x, one));
-        if (Vout) vstore(Vout + k * NB + 8 * v, vn);
+        vstore(S + k * ld + 8 * v, vselect_ge0(x, one));
+        if (Vout) vstore(Vout + k * ld + 8 * v, vn);
       }
     }
   }
@@ -344,24 +412,28 @@ struct FwdJob {
   float* spikes;
   float* v;
   int64_t W, nslabs;
+  bool streaming;  // non-temporal stores for the outputs
 };
 
+// Slabs come from a shared counter.
 template <class Kn, bool LIF>
 FSNN_INLINE void forward_worker_impl(const FwdJob& job, std::atomic<int64_t>& next) {
   const Ctx& c = job.c;
-  const int64_t T = c.T, N = c.N, W = job.W, G = W / kNB, TB = T * kNB;
-  Scratch s_h, s_slab;
+  const int64_t T = c.T, N = c.N, W = job.W, ld = staging_ld(W), TL = T * ld;
+  Scratch s_h, s_stage;
   float* H = s_h.alloc(size_t(T + 1) * kNB);
-  float* sI = s_slab.alloc(size_t(3) * T * W);  // per block g: I at g*TB, S at (G+g)*TB, V at (2G+g)*TB
-  float* sS = sI + G * TB;
-  float* sV = sS + G * TB;
+  float* sI = s_stage.alloc(size_t(3) * TL);  // staging [T][ld] for I, S, V
+  float* sS = sI + TL;
+  float* sV = sS + TL;
+  std::fill(sI, sI + TL, 0.0f);  // padding lanes: defined (results there are discarded)
   for (int64_t s = next.fetch_add(1); s < job.nslabs; s = next.fetch_add(1)) {
     const int64_t n0 = s * W, nv = std::min(W, N - n0), nb = (nv + kNB - 1) / kNB;
-    gather_slab(job.I, N, T, n0, nv, sI, TB, 0);
-    for (int64_t g = 0; g < nb; ++g)
-      forward_block<Kn, LIF>(c, sI + g * TB, sS + g * TB, job.v ? sV + g * TB : nullptr, H);
-    scatter_slab(sS, TB, T, job.spikes, N, n0, nv);
-    if (job.v) scatter_slab(sV, TB, T, job.v, N, n0, nv);
+    if (nv < W) std::fill(sI, sI + TL, 0.0f);  // the partial last slab
+    load_slab(job.I + n0, N, T, nv, sI, ld);
+    for (int64_t b = 0; b < nb; ++b)
+      forward_block<Kn, LIF>(c, sI + b * kNB, sS + b * kNB, job.v ? sV + b * kNB : nullptr, ld, H);
+    Kn::store_slab(sS, ld, T, nv, job.spikes + n0, N, job.streaming);
+    if (job.v) Kn::store_slab(sV, ld, T, nv, job.v + n0, N, job.streaming);
   }
 }
 
@@ -373,6 +445,7 @@ struct BwdJob {
   const float *I, *v, *spikes, *gS, *gV;
   float* gI;
   int64_t W, nslabs;
+  bool streaming;
   int64_t ngroups, group_slabs;
   double* gK_groups;    // [ngroups][T + 1]
   double* gTau_groups;  // [ngroups]
@@ -380,28 +453,29 @@ struct BwdJob {
 
 constexpr int kHPad = kRL;  // zero rows before H[0] (>= kRL - 2 needed by the correlation)
 
-// One block of kNB neurons, all arrays contiguous [T][kNB]: I, S, gS, gV (may be null) in, gI out.
-// H: v_0..v_T ([T + 1][kNB], H[0] = 0, kHPad zero rows before it). Q, P, A, D: [T + 1][kNB] scratch.
+// One block of kNB neurons: I, v, S, gS, gV (may be null) in, gI out, rows ld apart. Scratch:
+// H [kHPad + T + 1][kNB] (the first kHPad + 1 rows zero), Q, P, A, D [T + 1][kNB].
 // Adds dL/dK_L into gk[L] (double) and returns dL/dtau of the block.
 template <class Kn, bool LIF>
-FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* H, const float* S, const float* gS,
-                                  const float* gV, float* gI, float* Q, float* P, float* A, float* D,
-                                  double* gk) {
+FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* Vs, const float* S, const float* gS,
+                                  const float* gV, float* gI, int64_t ld, float* H, float* Q, float* P, float* A,
+                                  float* D, double* gk) {
   constexpr int V = kV, R = kR, NB = kNB;
   const int64_t T = c.T;
   const vf tau = vset(c.tau), inv_tau = vset(c.inv_tau), thr = vset(c.thr), thr_tau = vset(c.thr_tau);
   const vf opc = vset(c.one_plus_c), K0 = vset(c.K0), invK0 = vset(c.inv_K0), a1 = vset(c.a1);
   const vf inv_tau2 = vmul(inv_tau, inv_tau), thr_tau2 = vmul(thr_tau, inv_tau);
-  vf tau_acc = vzero();
+  vf tau_acc = vzero();  // dL/dtau: float32 lanes, moved to tau_sum (float64) every kCorrChunk steps
+  double tau_sum = 0.0;
 
   // Pass 1: local terms. For k = 0..T-1 (h = v_k; x_k, dv_k, s_k; a_k = gS_k sg(x_k)):
-  //   A[k] = a_k;  D[k] = s_k thr/tau^2 - dv_k/tau  (coefficient of q_k in dL/dtau);
+  //   H[k+1] = v_{k+1};  A[k] = a_k;  D[k] = s_k thr/tau^2 - dv_k/tau  (coefficient of q_k in dL/dtau);
   //   P[k] = gV_k + a_k (1 + c): the known part of u_k = dL/dv_k, k >= 1 (gV_k = dL/dv_k = gV row k-1).
   for (int64_t k = 0; k < T; ++k) {
     for (int v = 0; v < V; ++v) {
-      const int64_t o = k * NB + 8 * v;
+      const int64_t o = k * NB + 8 * v, og = k * ld + 8 * v;
       const vf h = vload(H + o);
-      const vf in = vload(I + o);
+      const vf in = vload(I + og);
       const vf x = x_of<LIF>(h, in, tau, thr, opc);
       const vf dv_tau = vmul(LIF ? vsub(in, h) : in, inv_tau2);  // dv_k / tau
       alignas(32) float xs[8], sg[8];
@@ -421,11 +495,16 @@ FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* H, 
           for (int i = 0; i < 8; ++i) sg[i] = surrogate_arctan(xs[i], c.scale);
           break;
       }
-      const vf a = vmul(vload(gS + o), vload(sg));
+      const vf a = vmul(vload(gS + og), vload(sg));
+      vstore(H + o + NB, vload(Vs + og));
       vstore(A + o, a);
-      vstore(D + o, vsub(vmul(vload(S + o), thr_tau2), dv_tau));
-      if (k >= 1) vstore(P + o, vfma(a, opc, gV ? vload(gV + o - NB) : vzero()));
+      vstore(D + o, vsub(vmul(vload(S + og), thr_tau2), dv_tau));
+      if (k >= 1) vstore(P + o, vfma(a, opc, gV ? vload(gV + og - ld) : vzero()));
       tau_acc = vsub(tau_acc, vmul(a, dv_tau));
+    }
+    if ((k + 1) % kCorrChunk == 0) {
+      tau_sum += vhsum_double(tau_acc);
+      tau_acc = vzero();
     }
   }
 
@@ -434,7 +513,7 @@ FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* H, 
   // evaluated as q_{k-1} = q_k (c - K_1)/K_0 + (P[k] - rest_k)/K_0 (see Ctx).
   vf qc[V];  // q_k
   for (int v = 0; v < V; ++v) {
-    qc[v] = gV ? vdiv(vload(gV + (T - 1) * NB + 8 * v), K0) : vzero();
+    qc[v] = gV ? vdiv(vload(gV + (T - 1) * ld + 8 * v), K0) : vzero();
     vstore(Q + (T - 1) * NB + 8 * v, qc[v]);
   }
   for (int64_t k0 = T - 1; k0 >= 1; k0 -= R) {
@@ -464,63 +543,68 @@ FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* H, 
   }
 
   // Pass 3: gI_k = (a_k + q_k) / tau; dL/dtau += q_k D_k.
-  for (int64_t k = 0; k < T; ++k)
+  for (int64_t k = 0; k < T; ++k) {
     for (int v = 0; v < V; ++v) {
       const int64_t o = k * NB + 8 * v;
       const vf q = vload(Q + o);
-      vstore(gI + o, vmul(vadd(vload(A + o), q), inv_tau));
+      vstore(gI + k * ld + 8 * v, vmul(vadd(vload(A + o), q), inv_tau));
       tau_acc = vfma(q, vload(D + o), tau_acc);
     }
+    if ((k + 1) % kCorrChunk == 0) {
+      tau_sum += vhsum_double(tau_acc);
+      tau_acc = vzero();
+    }
+  }
 
   // Pass 4: gK_L = -sum_{j=L}^{T-1} q_j v_{j+1-L}, L = 0..min(T-1, M-1), kRL lags per register tile.
   const int64_t Lmax = std::min<int64_t>(T - 1, c.M - 1);
   for (int64_t L0 = 0; L0 <= Lmax; L0 += kRL) {
     for (int v = 0; v < V; ++v) {
-      vf acc[kRL];
+      double sums[kRL];
       // q_j for j = L0..T-1 against H[j + 1 - L0 - l]
-      Kn::template corr<kRL>(Q + L0 * NB + 8 * v, H + NB + 8 * v, NB, T - L0, acc);
-      for (int l = 0; l < kRL && L0 + l <= Lmax; ++l) gk[L0 + l] -= vhsum_double(acc[l]);
+      Kn::template corr<kRL>(Q + L0 * NB + 8 * v, H + NB + 8 * v, NB, T - L0, sums);
+      for (int l = 0; l < kRL && L0 + l <= Lmax; ++l) gk[L0 + l] -= sums[l];
     }
   }
-  return vhsum_double(tau_acc);
+  return tau_sum + vhsum_double(tau_acc);
 }
 
 template <class Kn, bool LIF>
 FSNN_INLINE void backward_worker_impl(const BwdJob& job, std::atomic<int64_t>& next) {
   const Ctx& c = job.c;
-  const int64_t T = c.T, N = c.N, W = job.W, G = W / kNB, TB = T * kNB;
-  const int64_t HB = (kHPad + T + 1) * kNB;  // per-block stride of the gathered v (H layout)
-  Scratch s_blk, s_slab;
-  float* Q = s_blk.alloc(size_t(4) * (T + 1) * kNB);
+  const int64_t T = c.T, N = c.N, W = job.W, ld = staging_ld(W), TL = T * ld;
+  Scratch s_blk, s_stage;
+  float* H = s_blk.alloc(size_t(kHPad + T + 1) * kNB + size_t(4) * (T + 1) * kNB) + kHPad * kNB;
+  std::fill(H - kHPad * kNB, H + kNB, 0.0f);  // rows -kHPad..0 of H: zero, and never written
+  float* Q = H + (T + 1) * kNB;
   float* P = Q + (T + 1) * kNB;
   float* A = P + (T + 1) * kNB;
   float* D = A + (T + 1) * kNB;
-  // Slab buffers: I, S, gS, gV, gI as [G][T][kNB]; v as [G][kHPad + 1 + T][kNB] (zero rows first).
-  float* sI = s_slab.alloc(size_t(5) * G * TB + size_t(G) * HB);
-  float* sS = sI + G * TB;
-  float* sgS = sS + G * TB;
-  float* sgV = sgS + G * TB;
-  float* sgI = sgV + G * TB;
-  float* sH = sgI + G * TB;
+  float* sI = s_stage.alloc(size_t(6) * TL);  // staging [T][ld] for I, v, S, gS, gV, gI
+  float* sv = sI + TL;
+  float* sS = sv + TL;
+  float* sgS = sS + TL;
+  float* sgV = sgS + TL;
+  float* sgI = sgV + TL;
+  std::fill(sI, sgI, 0.0f);  // padding lanes of the inputs: zero (they must not add to gK, gTau)
   for (int64_t g = next.fetch_add(1); g < job.ngroups; g = next.fetch_add(1)) {
     double* gk = job.gK_groups + g * (T + 1);
     double gtau = 0.0;
     const int64_t s_end = std::min(job.nslabs, (g + 1) * job.group_slabs);
     for (int64_t s = g * job.group_slabs; s < s_end; ++s) {
       const int64_t n0 = s * W, nv = std::min(W, N - n0), nb = (nv + kNB - 1) / kNB;
-      if (nv < W) {  // the partial last slab: clear stale lanes
-        std::fill(sI, sgI, 0.0f);
-        std::fill(sH, sH + G * HB, 0.0f);
+      if (nv < W) std::fill(sI, sgI, 0.0f);  // the partial last slab
+      load_slab(job.I + n0, N, T, nv, sI, ld);
+      load_slab(job.v + n0, N, T, nv, sv, ld);
+      load_slab(job.spikes + n0, N, T, nv, sS, ld);
+      load_slab(job.gS + n0, N, T, nv, sgS, ld);
+      if (job.gV) load_slab(job.gV + n0, N, T, nv, sgV, ld);
+      for (int64_t b = 0; b < nb; ++b) {
+        const int64_t o = b * kNB;
+        gtau += backward_block<Kn, LIF>(c, sI + o, sv + o, sS + o, sgS + o, job.gV ? sgV + o : nullptr, sgI + o, ld,
+                                        H, Q, P, A, D, gk);
       }
-      gather_slab(job.I, N, T, n0, nv, sI, TB, 0);
-      gather_slab(job.v, N, T, n0, nv, sH, HB, kHPad + 1);
-      gather_slab(job.spikes, N, T, n0, nv, sS, TB, 0);
-      gather_slab(job.gS, N, T, n0, nv, sgS, TB, 0);
-      if (job.gV) gather_slab(job.gV, N, T, n0, nv, sgV, TB, 0);
-      for (int64_t b = 0; b < nb; ++b)
-        gtau += backward_block<Kn, LIF>(c, sI + b * TB, sH + b * HB + kHPad * kNB, sS + b * TB, sgS + b * TB,
-                                        job.gV ? sgV + b * TB : nullptr, sgI + b * TB, Q, P, A, D, gk);
-      scatter_slab(sgI, TB, T, job.gI, N, n0, nv);
+      Kn::store_slab(sgI, ld, T, nv, job.gI + n0, N, job.streaming);
     }
     job.gTau_groups[g] = gtau;
   }
@@ -571,6 +655,11 @@ bool use_avx2() {
   return false;
 #endif
 }
+
+// Outputs of at least this many bytes are written with non-temporal stores (they would not stay in
+// the caches anyway; below it, the next op may find them there).
+constexpr double kStreamBytes = 16.0 * 1024 * 1024;
+bool stream_outputs(const FractionalParams& p) { return double(p.T) * double(p.N) * 4.0 >= kStreamBytes; }
 
 // Validates p and fills the context; Kstore receives the float kernel tables.
 Ctx make_ctx(const char* op, const FractionalParams& p, std::vector<float>& Kstore) {
@@ -627,8 +716,9 @@ void fractional_forward(const FractionalParams& p, const float* I, float* spikes
   std::vector<float> Kstore;
   const Ctx c = make_ctx("fractional_forward", p, Kstore);
   if (p.T == 0 || p.N == 0) return;
+  if (!I || !spikes) fail("fractional_forward: I and spikes must not be null");
   const int64_t W = slab_width(p.T, kFwdSlabFloats);
-  const FwdJob job{c, I, spikes, v, W, (p.N + W - 1) / W};
+  const FwdJob job{c, I, spikes, v, W, (p.N + W - 1) / W, stream_outputs(p)};
   std::atomic<int64_t> next{0};
   const bool avx2 = use_avx2();
   const int64_t workers = std::min<int64_t>(num_threads(), job.nslabs);
@@ -655,6 +745,8 @@ void fractional_backward(const FractionalParams& p, const float* I, const float*
   std::fill(gK, gK + T + 1, 0.0);
   if (gTau) *gTau = 0.0;
   if (T == 0 || N == 0) return;
+  if (!I || !v || !spikes || !gS || !gI)
+    fail("fractional_backward: I, v, spikes, gS and gI must not be null (v is the trace saved by the forward)");
   // Slabs are grouped into at most kMaxGroups groups; each group's partial sums are accumulated in a
   // fixed order and the groups are added in a fixed order: the result does not depend on threads.
   const int64_t W = slab_width(T, kBwdSlabFloats), nslabs = (N + W - 1) / W;
@@ -662,8 +754,8 @@ void fractional_backward(const FractionalParams& p, const float* I, const float*
   const int64_t group_slabs = (nslabs + ngroups0 - 1) / ngroups0;
   const int64_t ngroups = (nslabs + group_slabs - 1) / group_slabs;
   std::vector<double> gk_groups(size_t(ngroups) * (T + 1), 0.0), gtau_groups(ngroups, 0.0);
-  const BwdJob job{c, I, v, spikes, gS, gV, gI, W, nslabs, ngroups, group_slabs, gk_groups.data(),
-                   gtau_groups.data()};
+  const BwdJob job{c, I, v, spikes, gS, gV, gI, W, nslabs, stream_outputs(p), ngroups, group_slabs,
+                   gk_groups.data(), gtau_groups.data()};
   std::atomic<int64_t> next{0};
   const bool avx2 = use_avx2();
   const int64_t workers = std::min<int64_t>(num_threads(), ngroups);
