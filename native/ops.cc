@@ -1,5 +1,7 @@
 #include "ops.h"
 
+#include "cpu/parallel.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -721,11 +723,29 @@ void check_fractional(const char* op, const Tensor& I, const FractionalParams& p
   if (!std::isfinite(p.threshold)) fail(op, ": threshold must be finite");
   if (!(p.scale > 0)) fail(op, ": surrogate scale ", p.scale, " must be positive");
   if (I.device == Device::CPU) {
+    // One parallel scan; the first non-finite element (lowest index) is reported.
     const float* x = I.data();
-    for (int64_t i = 0, n = I.numel(); i < n; ++i)
-      if (!std::isfinite(x[i]))
-        fail(op, ": the input current ", I.describe(), " holds a non-finite value (", x[i], ") at time step ", i / p.N,
-             ", neuron ", i % p.N, "; check the layer before this neuron (learning rate, inputs) for NaN or Inf");
+    std::atomic<int64_t> first{I.numel()};
+    const uint32_t* bits = reinterpret_cast<const uint32_t*>(x);
+    cpu::parallel_for(I.numel(), 1 << 16, [&](int64_t b, int64_t e) {
+      // The largest exponent field of the chunk (an integer max, which vectorises); all ones means Inf/NaN.
+      uint32_t max_exp = 0;
+      for (int64_t i = b; i < e; ++i) {
+        const uint32_t ex = bits[i] & 0x7f800000u;
+        max_exp = ex > max_exp ? ex : max_exp;
+      }
+      if (max_exp != 0x7f800000u) return;
+      for (int64_t i = b; i < e; ++i)
+        if (!std::isfinite(x[i])) {
+          int64_t cur = first.load();
+          while (i < cur && !first.compare_exchange_weak(cur, i)) {}
+          return;
+        }
+    });
+    const int64_t i = first.load();
+    if (i < I.numel())
+      fail(op, ": the input current ", I.describe(), " holds a non-finite value (", x[i], ") at time step ", i / p.N,
+           ", neuron ", i % p.N, "; check the layer before this neuron (learning rate, inputs) for NaN or Inf");
   }
 }
 }  // namespace

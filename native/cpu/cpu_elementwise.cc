@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cpu_allocator.h"
 #include "cpu_backend.h"
 #include "parallel.h"
 
@@ -71,13 +72,8 @@ void unary_kernel(const float* x, float* out, int64_t n, Op op) {
 }
 }  // namespace
 
-void* CpuBackend::allocate(size_t bytes) {
-  if (bytes == 0) bytes = 4;
-  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-  if (!p) fail("out of memory: could not allocate ", bytes, " bytes on the cpu; free tensors with dispose() or tidy(), or use smaller batches");
-  return p;
-}
-void CpuBackend::deallocate(void* ptr, size_t) { std::free(ptr); }
+void* CpuBackend::allocate(size_t bytes) { return host_allocate(bytes); }
+void CpuBackend::deallocate(void* ptr, size_t bytes) { host_deallocate(ptr, bytes); }
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
 void CpuBackend::copy_device(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
