@@ -223,5 +223,10 @@ struct DeviceTemp {
 bool matmul_tf32();
 void set_matmul_tf32(bool tf32);
 
+// Threads per block of the elementwise-style kernels, and a grid-stride loop over [0, n).
+constexpr int kThreads = 256;
+#define FSNN_GRID_LOOP(i, n) \
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(blockDim.x) * gridDim.x)
+
 }  // namespace cuda
 }  // namespace fsnn

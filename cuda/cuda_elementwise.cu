@@ -12,10 +12,6 @@ namespace fsnn {
 namespace cuda {
 
 namespace {
-constexpr int kThreads = 256;
-
-#define FSNN_GRID_LOOP(i, n) \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(blockDim.x) * gridDim.x)
 
 __global__ void fill_kernel(float* o, int64_t n, float v) {
   FSNN_GRID_LOOP(i, n) o[i] = v;

@@ -10,10 +10,6 @@ namespace fsnn {
 namespace cuda {
 
 namespace {
-constexpr int kThreads = 256;
-
-#define FSNN_GRID_LOOP(i, n) \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(blockDim.x) * gridDim.x)
 
 // ---------------------------------------------------------------------------------------------
 // Softmax: y_c = exp(x_c - max) / sum exp(x - max), log-softmax x_c - max - log sum (sum in double).

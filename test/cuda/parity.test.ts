@@ -6,7 +6,7 @@ import { tensor, nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tidy, optim, ops, 
 import { buildKernel } from '../../lib/fractional';
 import { native } from '../../lib/native';
 import type { NativeHandle, FractionalNativeParams, PoolArgs, ConvArgs } from '../../types/native';
-import { flat, loadGoldens, relErr as goldenRelErr, surrogateName } from '../helpers/goldens';
+import { buildGoldenNet, flat, loadGoldens, relErr as goldenRelErr } from '../helpers/goldens';
 
 const available = cuda.isAvailable();
 if (!available) {
@@ -334,30 +334,9 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
 describeGpu('the goldens on cuda (nn.Sequential + SNNWrapper, net.to("cuda"))', () => {
   for (const c of available ? loadGoldens() : []) {
     test(c.name, () => {
-      const { T, B } = c.spec;
       const run = (device: 'cpu' | 'cuda') => {
-        const layers = c.spec.layers.map((l) => {
-          if (l.type === 'linear') return new nn.Linear(l.in!, l.out!);
-          const opts = { tau: l.tau, threshold: l.threshold, surrogate: surrogateName(l.surrogate), surrogateScale: l.scale };
-          return l.type === 'lif' ? new LIFNeuron(opts) : new IFNeuron(opts);
-        });
-        const model = new nn.Sequential(...layers);
-        const dict: Record<string, Float32Array> = {};
-        const nameOf: Record<string, string> = {};
-        c.spec.layers.forEach((l, i) => {
-          if (l.type !== 'linear') return;
-          dict[`${i}.weight`] = Float32Array.from(flat(c.params[`${l.name}.weight`]));
-          dict[`${i}.bias`] = Float32Array.from(flat(c.params[`${l.name}.bias`]));
-          nameOf[`${l.name}.weight`] = `${i}.weight`;
-          nameOf[`${l.name}.bias`] = `${i}.bias`;
-        });
-        model.loadStateDict(dict);
-        const net = new SNNWrapper(model, {
-          integrator: 'fdeint', alpha: c.spec.alpha, alphaMode: c.spec.alpha_mode as 'per_layer' | 'multiterm' | undefined,
-          multiCoefficient: c.spec.multi_coefficient, learnAlpha: c.spec.learn_alpha ?? false, learnCoefficient: c.spec.learn_coefficient ?? false,
-        }).to(device);
-        const x = tensor(flat(c.x), [T, B, c.spec.layers[0].in!], { device });
-        const out = net.forward(x, c.x_time, { method: c.spec.method, memory: c.spec.memory });
+        const { net, model, nameOf, forward } = buildGoldenNet(c, device);
+        const out = forward();
         expect(out.device).toBe(device);
         const loss = out.mul(tensor(flat(c.readout), out.shape.slice(), { device })).sum();
         loss.backward();

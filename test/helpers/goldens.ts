@@ -1,6 +1,7 @@
 // Loads the spikeDE / float64-reference goldens (test/fixtures/goldens, copied from shared/goldens).
 import * as fs from 'fs';
 import * as path from 'path';
+import { nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tensor, Device } from '../../lib';
 
 export interface GoldenLayer { type: 'linear' | 'lif' | 'if'; name: string; in?: number; out?: number; tau?: number; threshold?: number; surrogate?: string; scale?: number }
 export interface GoldenBlock { output: number[][][]; loss: number; grads: Record<string, number[] | number[][]>; alpha_grad: (number[] | null)[] | null; coefficient_grad: (number[] | null)[] | null }
@@ -37,3 +38,38 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** spikeDE's surrogate names to ours. */
 export const surrogateName = (s: string | undefined) => (s ?? 'arctan_surrogate').replace(/_surrogate$/, '') as 'arctan' | 'sigmoid';
+
+/**
+ * A golden case built with the public API as a user writes it: its layers in an nn.Sequential (linear
+ * layers renamed to their index), params loaded with loadStateDict, wrapped as the case says.
+ * nameOf maps the case's parameter names ('fc1.weight') to the model's ('0.weight').
+ */
+export function buildGoldenNet(c: GoldenCase, device: Device = 'cpu'): { net: SNNWrapper; model: nn.Sequential; nameOf: Record<string, string>; x: Tensor; forward: () => Tensor } {
+  const { T, B } = c.spec;
+  const layers = c.spec.layers.map((l) => {
+    if (l.type === 'linear') return new nn.Linear(l.in!, l.out!);
+    const opts = { tau: l.tau, threshold: l.threshold, surrogate: surrogateName(l.surrogate), surrogateScale: l.scale };
+    return l.type === 'lif' ? new LIFNeuron(opts) : new IFNeuron(opts);
+  });
+  const model = new nn.Sequential(...layers);
+  const dict: Record<string, Float32Array> = {};
+  const nameOf: Record<string, string> = {};
+  c.spec.layers.forEach((l, i) => {
+    if (l.type !== 'linear') return;
+    dict[`${i}.weight`] = Float32Array.from(flat(c.params[`${l.name}.weight`]));
+    dict[`${i}.bias`] = Float32Array.from(flat(c.params[`${l.name}.bias`]));
+    nameOf[`${l.name}.weight`] = `${i}.weight`;
+    nameOf[`${l.name}.bias`] = `${i}.bias`;
+  });
+  model.loadStateDict(dict);
+  const net = new SNNWrapper(model, {
+    integrator: 'fdeint',
+    alpha: c.spec.alpha,
+    alphaMode: c.spec.alpha_mode as 'per_layer' | 'multiterm' | undefined,
+    multiCoefficient: c.spec.multi_coefficient,
+    learnAlpha: c.spec.learn_alpha ?? false,
+    learnCoefficient: c.spec.learn_coefficient ?? false,
+  }).to(device);
+  const x = tensor(flat(c.x), [T, B, c.spec.layers[0].in!], { device });
+  return { net, model, nameOf, x, forward: () => net.forward(x, c.x_time, { method: c.spec.method, memory: c.spec.memory }) };
+}

@@ -1,37 +1,12 @@
 // Every public golden case built with the public API exactly as a user writes it.
-import { tensor, nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor } from '../../lib';
-import { flat, loadGoldens, relErr, surrogateName } from '../helpers/goldens';
+import { tensor, Tensor } from '../../lib';
+import { buildGoldenNet, flat, loadGoldens, relErr } from '../helpers/goldens';
 
 describe('the goldens through nn.Sequential + SNNWrapper', () => {
   for (const c of loadGoldens()) {
     test(c.name, () => {
-      const { T, B } = c.spec;
-      // The case's layers in order; linear layers are renamed to their Sequential index.
-      const layers = c.spec.layers.map((l) => {
-        if (l.type === 'linear') return new nn.Linear(l.in!, l.out!);
-        const opts = { tau: l.tau, threshold: l.threshold, surrogate: surrogateName(l.surrogate), surrogateScale: l.scale };
-        return l.type === 'lif' ? new LIFNeuron(opts) : new IFNeuron(opts);
-      });
-      const model = new nn.Sequential(...layers);
-      const dict: Record<string, Float32Array> = {};
-      const nameOf: Record<string, string> = {};
-      c.spec.layers.forEach((l, i) => {
-        if (l.type !== 'linear') return;
-        dict[`${i}.weight`] = Float32Array.from(flat(c.params[`${l.name}.weight`]));
-        dict[`${i}.bias`] = Float32Array.from(flat(c.params[`${l.name}.bias`]));
-        nameOf[`${l.name}.weight`] = `${i}.weight`;
-        nameOf[`${l.name}.bias`] = `${i}.bias`;
-      });
-      model.loadStateDict(dict);
-      const net = new SNNWrapper(model, {
-        integrator: 'fdeint',
-        alpha: c.spec.alpha,
-        alphaMode: c.spec.alpha_mode as 'per_layer' | 'multiterm' | undefined,
-        multiCoefficient: c.spec.multi_coefficient,
-        learnAlpha: c.spec.learn_alpha ?? false,
-        learnCoefficient: c.spec.learn_coefficient ?? false,
-      });
-      const out = net.forward(tensor(flat(c.x), [T, B, c.spec.layers[0].in!]), c.x_time, { method: c.spec.method, memory: c.spec.memory });
+      const { net, model, nameOf, forward } = buildGoldenNet(c);
+      const out = forward();
       const loss = out.mul(tensor(flat(c.readout), out.shape.slice())).sum();
       loss.backward();
       const ref = c.reference;
