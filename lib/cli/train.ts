@@ -15,7 +15,7 @@ import { SingleBar } from 'cli-progress';
 import { noGrad } from '../autograd/grad-mode';
 import { Dataset, batches, numBatches } from '../data/loader';
 import { loadMnist, MNIST_CLASSES } from '../data/mnist';
-import { loadMnistDirectory } from '../data/idx';
+import { encodeIdxUint8, loadMnistDirectory } from '../data/idx';
 import { stratifiedSplit } from '../data/split';
 import { FractionalMethod } from '../fractional/kernel';
 import { tidy } from '../memory';
@@ -71,6 +71,21 @@ export interface PreparedData {
   features: number;
   rows: number;
   cols: number;
+}
+
+/** Writes the held-out test samples as IDX files (grey levels 0..255), so that `fsnn infer` can be checked on them. */
+function writeTestSet(out: string, data: PreparedData): { images: string; labels: string } {
+  const n = data.testIdx.length, F = data.features;
+  const pixels = new Uint8Array(n * F), labels = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    const i = data.testIdx[j];
+    for (let f = 0; f < F; f++) pixels[j * F + f] = Math.round(data.test.images[i * F + f] * 255);
+    labels[j] = data.test.labels[i];
+  }
+  const images = path.join(out, 'test-images-idx3-ubyte'), labelFile = path.join(out, 'test-labels-idx1-ubyte');
+  fs.writeFileSync(images, encodeIdxUint8([n, data.rows, data.cols], pixels));
+  fs.writeFileSync(labelFile, encodeIdxUint8([n], labels));
+  return { images, labels: labelFile };
 }
 
 /** Loads the data the config names: the package's digits split 8,000/2,000, or the IDX train/t10k sets. */
@@ -253,12 +268,14 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
   const alphas = alphasNow(), coefficients = coefsNow();
   const seconds = (Date.now() - t0) / 1000;
+  let testFiles: { images: string; labels: string } | null = null;
   if (checkpoint) {
     const training = {
       testAccuracy: evalResult!.accuracy, testLoss: evalResult!.loss, testSamples: data.testIdx.length, trainSamples: data.trainIdx.length,
       data: data.source, splitSeed: SPLIT_SEED, epochs: c.epochs, seed: c.seed, finished: new Date().toISOString(),
     };
     saveModel(net, checkpoint, input, { [READOUT_KEY]: JSON.stringify(readout), [TRAINING_KEY]: JSON.stringify(training) });
+    testFiles = writeTestSet(c.out!, data);
   }
   emit({ event: 'end', testAcc: evalResult!.accuracy, alphas, coefficients, checkpoint, seconds });
   if (logFd !== null) fs.closeSync(logFd);
@@ -270,6 +287,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     log(`checkpoint: ${checkpoint}`);
     log(`training log: ${logPath}`);
     log(`report: ${reportPath}`);
+    if (testFiles)
+      log(`held-out test set: ${testFiles.images}, ${testFiles.labels}\n` +
+        `  reproduce: npx fsnn infer --checkpoint ${checkpoint} --input ${testFiles.images} --labels ${testFiles.labels} --output ${path.join(c.out!, 'predictions.jsonl')}`);
   }
   log(`wall time: ${seconds.toFixed(1)} s`);
   return {

@@ -234,3 +234,15 @@ export function loadMnistDirectory(dir: string): MnistFiles {
   }
   return { train: loadPart(dir, 'train'), test: loadPart(dir, 't10k') };
 }
+
+/** An IDX file of unsigned bytes (type 0x08) with the given dims. */
+export function encodeIdxUint8(dims: number[], data: Uint8Array): Buffer {
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (count !== data.length) throw new Error(`encodeIdxUint8: dims [${dims}] need ${count} bytes, got ${data.length}`);
+  const out = Buffer.alloc(4 + 4 * dims.length + data.length);
+  out[2] = 0x08;
+  out[3] = dims.length;
+  dims.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}

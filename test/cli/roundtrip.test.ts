@@ -112,6 +112,13 @@ describe('train -> save -> infer', () => {
     }
   });
 
+  test('the held-out test set that training writes reproduces its accuracy through infer', async () => {
+    const images = path.join(dir, 'run', 'test-images-idx3-ubyte'), labels = path.join(dir, 'run', 'test-labels-idx1-ubyte');
+    const r = await infer({ ...INFER_DEFAULTS, checkpoint: result.checkpoint!, input: images, labels, output: path.join(dir, 'held-out.jsonl') }, { log: () => undefined });
+    expect(r.count).toBe(TEST);
+    expect(r.accuracy).toBe(result.testAccuracy);
+  });
+
   test('JSON input carrying its labels', async () => {
     const json = path.join(dir, 'batch.json');
     const inputs = Array.from({ length: 40 }, (_, i) => Array.from(testX.subarray(i * 784, (i + 1) * 784)));
