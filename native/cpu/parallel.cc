@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -109,12 +110,23 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     return;
   }
   const int64_t chunk = (n + workers - 1) / workers;
+  // An exception in any chunk (on any thread) is caught there and rethrown here once all chunks ended,
+  // so that it becomes a JS error instead of terminating the process.
+  std::exception_ptr error;
+  std::mutex error_mu;
   p.run([&](int index) {
     if (index >= workers) return;
     const int64_t begin = index * chunk;
     const int64_t end = std::min(n, begin + chunk);
-    if (begin < end) fn(begin, end);
+    if (begin >= end) return;
+    try {
+      fn(begin, end);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mu);
+      if (!error) error = std::current_exception();
+    }
   });
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace cpu
