@@ -2,18 +2,7 @@
 import { tensor } from '../../lib/creation';
 import { Tensor } from '../../lib/tensor';
 import { Adam, AdamOptions, AdamW } from '../../lib/optim';
-
-/** Deterministic numbers in [-1, 1) (mulberry32), rounded to float32 as the tensors store them. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.fround(((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1);
-  };
-}
+import { rng, relError, expectClose } from '../helpers/numeric';
 
 interface RefState { p: number[]; m: number[]; v: number[]; vmax: number[] }
 
@@ -47,21 +36,6 @@ function referenceAdam(p0: Float32Array, grads: Float32Array[], o: AdamOptions, 
     }
   });
   return { p, m, v, vmax };
-}
-
-/** Relative error of each element over max(|expected|, rms(expected)). */
-function relError(actual: ArrayLike<number>, expected: number[]): number {
-  expect(actual.length).toBe(expected.length);
-  const rms = Math.sqrt(expected.reduce((a, x) => a + x * x, 0) / expected.length) || 1e-30;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), rms));
-  return worst;
-}
-
-function expectClose(actual: ArrayLike<number>, expected: number[], rtol: number, what: string): void {
-  const e = relError(actual, expected);
-  if (process.env.SHOW_ERR) console.log(what, e.toExponential(2));
-  if (!(e <= rtol)) throw new Error(`${what}: relative error ${e.toExponential(2)} > ${rtol}`);
 }
 
 const ADAM: AdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false };

@@ -2,18 +2,7 @@
 import { tensor } from '../../lib/creation';
 import { Tensor } from '../../lib/tensor';
 import { SGD, SGDOptions } from '../../lib/optim';
-
-/** Deterministic numbers in [-1, 1) (mulberry32), rounded to float32 as the tensors store them. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.fround(((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1);
-  };
-}
+import { rng, expectClose } from '../helpers/numeric';
 
 /** PyTorch's SGD step by step in float64: returns the parameters and the momentum buffer after all steps. */
 function referenceSGD(p0: Float32Array, grads: Float32Array[], o: SGDOptions): { p: number[]; buf: number[] | null } {
@@ -32,22 +21,6 @@ function referenceSGD(p0: Float32Array, grads: Float32Array[], o: SGDOptions): {
     }
   });
   return { p, buf };
-}
-
-/**
- * Relative error against the reference: each element's error over max(|expected|, rms(expected)), so that
- * elements that cancel to near zero are judged on the scale of the values that produced them.
- */
-function expectClose(actual: Float32Array, expected: number[], rtol: number, what: string): void {
-  expect(actual.length).toBe(expected.length);
-  const rms = Math.sqrt(expected.reduce((a, x) => a + x * x, 0) / expected.length) || 1e-30;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), rms);
-    worst = Math.max(worst, err);
-  }
-  if (process.env.SHOW_ERR) console.log(what, worst.toExponential(2));
-  if (worst > rtol) throw new Error(`${what}: relative error ${worst.toExponential(2)} > ${rtol}`);
 }
 
 const DEFAULTS: SGDOptions = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false };
