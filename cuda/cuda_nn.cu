@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../native/pool_window.h"
 #include "cuda_backend.h"
 
 namespace fsnn {
@@ -135,21 +136,9 @@ __global__ void max_pool_kernel(const float* __restrict__ x, float* __restrict__
   FSNN_GRID_LOOP(e, total) {
     const int64_t ow = e % p.OW, oh = (e / p.OW) % p.OH, q = e / (p.OW * p.OH);
     const float* plane = x + q * p.H * p.W;
-    float best = -INFINITY;
-    int32_t best_i = -1;
-    for (int64_t kh = 0; kh < p.kh; ++kh) {
-      const int64_t ih = oh * p.stride_h - p.pad_h + kh;
-      if (ih < 0 || ih >= p.H) continue;
-      for (int64_t kw = 0; kw < p.kw; ++kw) {
-        const int64_t iw = ow * p.stride_w - p.pad_w + kw;
-        if (iw < 0 || iw >= p.W) continue;
-        const float v = plane[ih * p.W + iw];
-        if (v > best || best_i < 0 || isnan(v)) {
-          best = v;
-          best_i = int32_t(ih * p.W + iw);
-        }
-      }
-    }
+    float best;
+    int32_t best_i;
+    pool_max_window(plane, p, oh, ow, best, best_i);
     out[e] = best;
     ids[e] = best_i;
   }
@@ -187,27 +176,16 @@ __global__ void max_pool_backward_kernel(const float* __restrict__ g, const int3
 __device__ __forceinline__ int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 __device__ __forceinline__ int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
-// The CPU's avg_window: the divisor of output (oh, ow).
-__device__ __forceinline__ int64_t avg_divisor(const Pool2dParams& p, int64_t oh, int64_t ow) {
-  const int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
-  const int64_t h1 = imin(h0 + p.kh, p.H + p.pad_h), w1 = imin(w0 + p.kw, p.W + p.pad_w);
-  if (p.count_include_pad) return (h1 - h0) * (w1 - w0);
-  const int64_t hc = imin(h1, p.H) - imax(h0, 0), wc = imin(w1, p.W) - imax(w0, 0);
-  const int64_t count = (hc > 0 && wc > 0) ? hc * wc : 0;
-  return count > 1 ? count : 1;
-}
-
 __global__ void avg_pool_kernel(const float* __restrict__ x, float* __restrict__ out, Pool2dParams p) {
   const int64_t total = p.N * p.C * p.OH * p.OW;
   FSNN_GRID_LOOP(e, total) {
     const int64_t ow = e % p.OW, oh = (e / p.OW) % p.OH, q = e / (p.OW * p.OH);
     const float* plane = x + q * p.H * p.W;
-    const int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
-    const int64_t h1 = imin(h0 + p.kh, p.H + p.pad_h), w1 = imin(w0 + p.kw, p.W + p.pad_w);
+    const PoolWindow w = pool_avg_window(p, oh, ow);
     double sum = 0.0;
-    for (int64_t ih = imax(h0, 0); ih < imin(h1, p.H); ++ih)
-      for (int64_t iw = imax(w0, 0); iw < imin(w1, p.W); ++iw) sum += plane[ih * p.W + iw];
-    out[e] = float(sum / double(avg_divisor(p, oh, ow)));
+    for (int64_t ih = imax(w.h0, 0); ih < imin(w.h1, p.H); ++ih)
+      for (int64_t iw = imax(w.w0, 0); iw < imin(w.w1, p.W); ++iw) sum += plane[ih * p.W + iw];
+    out[e] = float(sum / double(pool_avg_divisor(p, w)));
   }
 }
 
@@ -223,10 +201,9 @@ __global__ void avg_pool_backward_kernel(const float* __restrict__ g, float* __r
     for (int64_t oh = h0; oh <= h1; ++oh)
       for (int64_t ow = w0; ow <= w1; ++ow) {
         // The window is clipped at H + pad: (ih, iw) must lie inside the clipped window too.
-        const int64_t hend = imin(oh * p.stride_h - p.pad_h + p.kh, p.H + p.pad_h);
-        const int64_t wend = imin(ow * p.stride_w - p.pad_w + p.kw, p.W + p.pad_w);
-        if (ih >= hend || iw >= wend) continue;
-        acc += __fdiv_rn(g[base + oh * p.OW + ow], float(avg_divisor(p, oh, ow)));
+        const PoolWindow w = pool_avg_window(p, oh, ow);
+        if (ih >= w.h1 || iw >= w.w1) continue;
+        acc += __fdiv_rn(g[base + oh * p.OW + ow], float(pool_avg_divisor(p, w)));
       }
     gx[e] = acc;
   }

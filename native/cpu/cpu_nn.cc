@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "../pool_window.h"
 #include "cpu_backend.h"
 #include "parallel.h"
 
@@ -43,21 +44,9 @@ void CpuBackend::max_pool2d(const Tensor& xt, Tensor& out, Tensor& indices, cons
       const float* plane = x + q * p.H * p.W;
       for (int64_t oh = 0; oh < p.OH; ++oh)
         for (int64_t ow = 0; ow < p.OW; ++ow) {
-          float best = -std::numeric_limits<float>::infinity();
-          int32_t best_i = -1;
-          for (int64_t kh = 0; kh < p.kh; ++kh) {
-            const int64_t ih = oh * p.stride_h - p.pad_h + kh;
-            if (ih < 0 || ih >= p.H) continue;
-            for (int64_t kw = 0; kw < p.kw; ++kw) {
-              const int64_t iw = ow * p.stride_w - p.pad_w + kw;
-              if (iw < 0 || iw >= p.W) continue;
-              const float v = plane[ih * p.W + iw];
-              if (v > best || best_i < 0 || std::isnan(v)) {
-                best = v;
-                best_i = static_cast<int32_t>(ih * p.W + iw);
-              }
-            }
-          }
+          float best;
+          int32_t best_i;
+          pool_max_window(plane, p, oh, ow, best, best_i);
           const int64_t oi = (q * p.OH + oh) * p.OW + ow;
           o[oi] = best;
           id[oi] = best_i;
@@ -81,19 +70,13 @@ void CpuBackend::max_pool2d_backward(const Tensor& gt, const Tensor& indices, Te
 }
 
 namespace {
-// Calls fn(ih, iw) over the window of output (oh, ow); returns the divisor.
+// Calls fn(ih, iw) over the real input elements of the window of (oh, ow); returns its divisor.
 template <typename Fn>
 int64_t avg_window(const Pool2dParams& p, int64_t oh, int64_t ow, Fn fn) {
-  const int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
-  const int64_t h1 = std::min(h0 + p.kh, p.H + p.pad_h), w1 = std::min(w0 + p.kw, p.W + p.pad_w);
-  const int64_t padded = (h1 - h0) * (w1 - w0);
-  int64_t count = 0;
-  for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h1, p.H); ++ih)
-    for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w1, p.W); ++iw) {
-      fn(ih, iw);
-      ++count;
-    }
-  return p.count_include_pad ? padded : std::max<int64_t>(count, 1);
+  const PoolWindow w = pool_avg_window(p, oh, ow);
+  for (int64_t ih = std::max<int64_t>(w.h0, 0); ih < std::min(w.h1, p.H); ++ih)
+    for (int64_t iw = std::max<int64_t>(w.w0, 0); iw < std::min(w.w1, p.W); ++iw) fn(ih, iw);
+  return pool_avg_divisor(p, w);
 }
 }  // namespace
 
