@@ -22,10 +22,16 @@ describe('InferenceRunner', () => {
     manualSeed(4);
     const net = makeNet(512);
     const runner = new InferenceRunner(net);
-    const x = rand([200, 128, 20]);
-    const t0 = Date.now();
-    runner.predictSync(x).dispose();
-    const syncMs = Date.now() - t0;
+    // Grow the batch until one prediction takes long enough to span several timer periods on this machine.
+    let x = rand([50, 128, 20]);
+    let syncMs = 0;
+    for (;;) {
+      const t0 = Date.now();
+      runner.predictSync(x).dispose();
+      syncMs = Date.now() - t0;
+      if (syncMs > 40 || x.shape[0] >= 3200) break;
+      x = rand([x.shape[0] * 2, 128, 20]);
+    }
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const start = Date.now();
