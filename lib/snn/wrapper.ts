@@ -200,6 +200,8 @@ export class SNNWrapper extends Module {
     if (!x || !x.__isTensor) throw new TypeError('SNNWrapper.forward: x must be a Tensor [T, B, ...]');
     if (x.ndim < 2) throw new Error(`SNNWrapper.forward: x must be time-major [T, B, ...], got [${x.shape}]`);
     const T = x.shape[0];
+    const steps = xTime === undefined ? T : (xTime as { length?: number; numel?: number }).numel ?? (xTime as ArrayLike<number>).length;
+    if (steps !== T) throw new Error(layoutMessage(x.shape, steps));
     const h = xTime === undefined ? 1 : SNNWrapper.stepFromTimes(xTime, T);
     let method: FractionalMethod = opts.method ?? (this.integrator === 'odeint' ? 'euler' : 'l1');
     if (this.integrator === 'odeint' && method !== 'euler')
@@ -263,3 +265,17 @@ export class SNNWrapper extends Module {
   }
 }
 
+/**
+ * The error for an input whose first dimension is not the number of times given: the input must be
+ * time-major [T, B, ...]; a batch-major [B, T, ...] or an unencoded [B, features] input is named.
+ */
+function layoutMessage(shape: readonly number[], steps: number): string {
+  const got = `[${shape.join(', ')}]`;
+  let hint = '';
+  if (shape.length >= 3 && shape[1] === steps)
+    hint = ` It looks batch-major [B, T, ...] (dimension 1 is ${steps}): swap the first two dimensions, x.transpose(0, 1).`;
+  else if (shape.length === 2)
+    hint = ` A 2-d input [B, features] has no time axis: encode it into [T, B, features] first (data.encode('direct' | 'poisson' | 'sequential', ...)).`;
+  return `SNNWrapper.forward: xTime has ${steps} entries but the input has T = ${shape[0]} time steps (its shape is ${got}). ` +
+    `The input must be time-major [T, B, ...] (time first, then the batch), with one xTime entry per step.${hint}`;
+}
