@@ -5,6 +5,9 @@ import type { GradNode } from './autograd/node';
 import { trackTensor } from './memory';
 import { native } from './native';
 import { isFloat32Array } from './typed-arrays';
+import { formatTensor } from './tensor-format';
+
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
 export type Device = 'cpu' | 'cuda';
 export type NestedArray = number | NestedArray[];
@@ -145,5 +148,13 @@ export class Tensor {
 
   toString(): string {
     return `Tensor(${this.describe()}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  /**
+   * What console.log and util.inspect show: the values (summarised above 1,000 elements, and then only
+   * the shown entries are read from the device), shape, dtype, device and requiresGrad, as PyTorch prints.
+   */
+  [inspectSymbol](): string {
+    return formatTensor(this);
   }
 }
