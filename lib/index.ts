@@ -8,6 +8,7 @@ export type { CreateOptions } from './creation';
 export { tidy, keep, dispose } from './memory';
 export { noGrad, isGradEnabled } from './autograd/grad-mode';
 export { manualSeed, getRngState, setRngState } from './random/generator';
+export { setNumThreads, getNumThreads } from './threads';
 export * as ops from './ops';
 export * as cuda from './cuda';
 export * as nn from './nn';
