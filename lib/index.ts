@@ -14,6 +14,8 @@ export * as cuda from './cuda';
 export * as nn from './nn';
 export * as optim from './optim';
 export * as metrics from './metrics';
+export * as training from './train';
+export { fit } from './train/fit';
 export { LIFNeuron, IFNeuron, BaseNeuron } from './snn/neurons';
 export type { NeuronOptions } from './snn/neurons';
 export { SNNWrapper } from './snn/wrapper';
