@@ -194,6 +194,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     event: 'start', time: new Date().toISOString(), config: { ...configForLog, effectiveT: T },
     data: { source: data.source, train: data.trainIdx.length, test: data.testIdx.length, features: data.features, classes: MNIST_CLASSES },
     describe: net.describe(), stepsPerEpoch: nb, alphas: alphasNow(), coefficients: coefsNow(),
+    layers: net.neurons.map((m, i) => ({ name: net.neuronNames[i], kind: m.kind.toUpperCase(), learnAlpha: net.learnAlpha[i], learnCoefficient: net.learnCoefficient[i] })),
   };
   emit(start);
   log(net.describe());
