@@ -132,9 +132,10 @@ function modelSection(start: StartEvent, final: { alphas: number[][]; coefficien
   const head = ['layer', 'name', 'kind'];
   if (final) head.push(`alpha (${final.label})`);
   head.push('initial alpha');
-  const coefMoved = final && JSON.stringify(final.coefficients) !== JSON.stringify(start.coefficients);
-  if (final) head.push(`coefficient (${final.label})`);
-  if (coefMoved || !final) head.push('initial coefficient');
+  // Term weights that never changed get one column; learned ones get the learned and the initial column.
+  const coefMoved = !!final && JSON.stringify(final.coefficients) !== JSON.stringify(start.coefficients);
+  if (coefMoved) head.push(`coefficient (${final!.label})`, 'initial coefficient');
+  else head.push('coefficient');
   head.push('learns alpha', 'learns coefficient');
   const rows: (string | number)[][] = [head];
   for (let i = 0; i < n; i++) {
@@ -142,8 +143,8 @@ function modelSection(start: StartEvent, final: { alphas: number[][]; coefficien
     const row: (string | number)[] = [i, info?.name ?? '-', info?.kind ?? '-'];
     if (final) row.push(r(final.alphas[i]));
     row.push(r(start.alphas[i]));
-    if (final) row.push(r(final.coefficients[i]));
-    if (coefMoved || !final) row.push(r(start.coefficients[i]));
+    if (coefMoved) row.push(r(final!.coefficients[i]));
+    row.push(r(start.coefficients[i]));
     row.push(info ? String(info.learnAlpha) : '-', info ? String(info.learnCoefficient) : '-');
     rows.push(row);
   }
