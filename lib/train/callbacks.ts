@@ -92,7 +92,10 @@ export interface ModelCheckpointOptions<E> {
  * epochs as `everyEpochs` / `best` ask (each save overwrites `path`). With `best`, the end of
  * training does not overwrite the best epoch's file.
  */
-export function modelCheckpoint<E>(net: SNNWrapper, path: string, opts: ModelCheckpointOptions<E> = {}): Callback<E> & { saves: number } {
+export function modelCheckpoint<E>(net: SNNWrapper, path: string, opts: ModelCheckpointOptions<E> = {}): Callback<E> & {
+  /** Number of files written so far. */
+  saves: number;
+} {
   let bestScore = -Infinity;
   const cb = {
     saves: 0,

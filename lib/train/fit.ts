@@ -16,19 +16,30 @@ export interface FitBatch {
 
 /** What `step` returns: the loss to minimise, and optionally the class scores [size, C] for accuracy. */
 export interface StepOutput {
+  /** The loss to minimise (a one-element tensor). */
   loss: Tensor;
+  /** Class scores [size, C]; with the batch's labels, fit counts the correct predictions. */
   scores?: Tensor;
 }
 
 /** The optimizer interface fit uses (every optimizer in `optim` has it). */
 export interface FitOptimizer {
+  /** Clears the gradients. */
   zeroGrad(): void;
+  /** Updates the parameters from their gradients. */
   step(): void;
-  paramGroups: { lr: number; params: Tensor[] }[];
+  /** Parameter groups; fit reads the first group's lr and, for clipping, every group's params. */
+  paramGroups: {
+    /** Learning rate of the group. */
+    lr: number;
+    /** Parameters of the group. */
+    params: Tensor[];
+  }[];
 }
 
 /** After each batch. Loss and accuracy are of this batch; lr is the first group's lr during it. */
 export interface BatchInfo {
+  /** Epoch, from 0. */
   epoch: number;
   /** Batch number within the epoch, from 0. */
   batch: number;
@@ -36,10 +47,13 @@ export interface BatchInfo {
   batches: number | null;
   /** Optimizer steps so far, this one included. */
   step: number;
+  /** The batch's loss. */
   loss: number;
+  /** Samples in the batch. */
   size: number;
   /** Correct predictions in the batch (null without scores and labels). */
   correct: number | null;
+  /** Learning rate of the first group. */
   lr: number;
   /** The gradients' total norm before clipping (null without options.clipGradNorm). */
   gradNorm: number | null;
@@ -47,13 +61,17 @@ export interface BatchInfo {
 
 /** After each epoch: the means over its batches, its time, and the evaluation's result. */
 export interface EpochInfo<E> {
+  /** Epoch, from 0. */
   epoch: number;
   /** Mean loss over the epoch's samples. */
   loss: number;
   /** Training accuracy over the epoch (null without scores and labels). */
   accuracy: number | null;
+  /** Training samples seen in the epoch. */
   samples: number;
+  /** Wall time of the epoch's training (without the evaluation). */
   seconds: number;
+  /** Training throughput. */
   samplesPerSec: number;
   /** The first group's lr during the epoch (before the scheduler's step). */
   lr: number;
@@ -63,19 +81,27 @@ export interface EpochInfo<E> {
 
 /** Hooks into the loop. Any may be async (fit awaits it). Call stop() on the context to end after the current epoch. */
 export interface Callback<E = unknown> {
+  /** Before the first epoch. */
   onTrainBegin?(ctx: FitContext): void | Promise<void>;
+  /** Before each epoch's first batch. */
   onEpochBegin?(epoch: number, ctx: FitContext): void | Promise<void>;
+  /** After each optimizer step. */
   onBatchEnd?(info: BatchInfo, ctx: FitContext): void | Promise<void>;
+  /** After each epoch's scheduler step and evaluation. */
   onEpochEnd?(info: EpochInfo<E>, ctx: FitContext): void | Promise<void>;
+  /** After the last epoch (also after an early stop). */
   onTrainEnd?(result: FitResult<E>, ctx: FitContext): void | Promise<void>;
 }
 
 /** Shared with the callbacks: the run's settings and a way to stop early. */
 export interface FitContext {
+  /** Epochs asked for. */
   epochs: number;
+  /** Batches per epoch when given (options.batchesPerEpoch), else null. */
   batchesPerEpoch: number | null;
   /** Ends training after the current epoch (its evaluation and callbacks still run). */
   stop(): void;
+  /** Whether stop() was called. */
   readonly stopped: boolean;
 }
 
@@ -87,9 +113,13 @@ export interface FitOptions<B extends FitBatch, E> {
   batches: (epoch: number) => Iterable<B>;
   /** Forward pass and loss of one batch (runs inside tidy(); return the loss, and the scores for accuracy). */
   step: (batch: B, epoch: number) => StepOutput;
+  /** The optimizer stepping the parameters. */
   optimizer: FitOptimizer;
   /** Stepped once after each epoch (e.g. CosineAnnealingLR). */
-  scheduler?: { step(): void };
+  scheduler?: {
+    /** Advances the schedule by one epoch. */
+    step(): void;
+  };
   /** Clip the gradients' total L2 norm to this before each optimizer step (nn.utils.clipGradNorm_). */
   clipGradNorm?: number;
   /** Runs after each optimizer step (e.g. () => net.projectParameters()). */
@@ -98,13 +128,17 @@ export interface FitOptions<B extends FitBatch, E> {
   evaluate?: (epoch: number) => E | Promise<E>;
   /** Batches per epoch, for progress bars (optional). */
   batchesPerEpoch?: number;
+  /** Hooks run in this order at each event. */
   callbacks?: Callback<E>[];
 }
 
 /** What fit returns: every epoch's summary (the last one's evaluation is the final result). */
 export interface FitResult<E> {
+  /** Summary of each finished epoch. */
   epochs: EpochInfo<E>[];
+  /** Optimizer steps taken. */
   steps: number;
+  /** Wall time of the whole run. */
   seconds: number;
   /** True when a callback stopped training before options.epochs. */
   stoppedEarly: boolean;
@@ -112,6 +146,11 @@ export interface FitResult<E> {
 
 /** A non-finite loss: training stops, naming where (the model is left as after the previous step). */
 export class NonFiniteLossError extends Error {
+  /**
+   * @param loss The loss value (NaN or infinite).
+   * @param epoch Epoch, from 0.
+   * @param batch Batch within the epoch, from 0.
+   */
   constructor(readonly loss: number, readonly epoch: number, readonly batch: number) {
     super(`training diverged: the loss is ${loss} at epoch ${epoch + 1}, batch ${batch + 1}; lower the learning rate, or clip the gradients (clipGradNorm)`);
   }
