@@ -2,18 +2,18 @@
 // single-term, multi-term broadcast, per-layer multi-term), each trained a few hundred steps on
 // MNIST, then the same flat list read as 'per_layer' and as 'multiterm'.
 //   npm run demo:alpha -- --epochs 1 --hidden 64
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ALPHA_DEMO_DEFAULTS, runAlphaDemo } from '../lib/cli/alpha-demo';
-import { parseIntArg, parsePositive } from '../lib/cli/program';
+import { numericArg } from '../lib/cli/numeric-arg';
 
 const d = ALPHA_DEMO_DEFAULTS;
 const program = new Command('per-layer-alpha')
   .description('the four alpha configuration modes, trained on MNIST')
-  .option('--epochs <n>', `epochs per mode (125 steps each on 8,000 digits at batch 64) (default ${d.epochs})`, parseIntArg('epochs', 1))
-  .option('--hidden <n>', `hidden LIF neurons (default ${d.hidden})`, parseIntArg('hidden', 1))
-  .option('--lr <rate>', `Adam learning rate (default ${d.lr})`, parsePositive('lr'))
-  .option('--seed <n>', `seed (default ${d.seed})`, parseIntArg('seed', 0))
-  .option('--train-size <n>', `training digits (default ${d.trainSize})`, parseIntArg('train-size', 1))
+  .addOption(new Option('--epochs <n>', 'epochs per mode (125 steps each on 8,000 digits at batch 64)').argParser(numericArg('epochs', { integer: true, min: 1 })).default(d.epochs))
+  .addOption(new Option('--hidden <n>', 'hidden LIF neurons').argParser(numericArg('hidden', { integer: true, min: 1 })).default(d.hidden))
+  .addOption(new Option('--lr <rate>', 'Adam learning rate').argParser(numericArg('lr', { positive: true })).default(d.lr))
+  .addOption(new Option('--seed <n>', 'seed').argParser(numericArg('seed', { integer: true, min: 0 })).default(d.seed))
+  .addOption(new Option('--train-size <n>', 'training digits').argParser(numericArg('train-size', { integer: true, min: 1 })).default(d.trainSize))
   .showHelpAfterError()
   .parse();
 const o = program.opts();

@@ -4,27 +4,24 @@
 // prints (and writes into an HTML report) the comparison.
 //   npm run train:sequential
 //   npm run train:sequential -- --pixels --device cuda
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, Option } from 'commander';
 import { runSequential, SEQUENTIAL_DEFAULTS, SEQUENTIAL_RUNS } from '../lib/cli/sequential';
-import { parseIntArg, parsePositive } from '../lib/cli/program';
+import { numericArg } from '../lib/cli/numeric-arg';
 
 const d = SEQUENTIAL_DEFAULTS;
 const program = new Command('sequential-mnist')
   .description('sequential MNIST: integer-order vs fractional-order spiking networks')
   .option('--pixels', 'pixel by pixel (T = 784) instead of row by row (T = 28)')
-  .option('--epochs <n>', `epochs per model (default ${d.epochs})`, parseIntArg('epochs', 1))
-  .option('--batch-size <n>', `mini-batch size (default ${d.batchSize})`, parseIntArg('batch-size', 1))
-  .option('--train-size <n>', `training digits (default ${d.trainSize})`, parseIntArg('train-size', 1))
-  .option('--test-size <n>', `test digits (default ${d.testSize})`, parseIntArg('test-size', 1))
-  .option('--hidden <n>', `hidden LIF neurons (default ${d.hidden})`, parseIntArg('hidden', 1))
-  .option('--tau <t>', `membrane time constant (default ${d.tau})`, parsePositive('tau'))
-  .option('--lr <rate>', `Adam learning rate (default ${d.lr})`, parsePositive('lr'))
-  .option('--memory <n>', 'history window of the fractional layers (default: full history)', parseIntArg('memory', 1))
-  .option('--seed <n>', `seed (default ${d.seed})`, parseIntArg('seed', 0))
-  .option('--device <device>', 'cpu or cuda (default cpu)', (v: string) => {
-    if (v !== 'cpu' && v !== 'cuda') throw new InvalidArgumentError('device must be one of cpu, cuda.');
-    return v;
-  })
+  .addOption(new Option('--epochs <n>', 'epochs per model').argParser(numericArg('epochs', { integer: true, min: 1 })).default(d.epochs))
+  .addOption(new Option('--batch-size <n>', 'mini-batch size').argParser(numericArg('batch-size', { integer: true, min: 1 })).default(d.batchSize))
+  .addOption(new Option('--train-size <n>', 'training digits').argParser(numericArg('train-size', { integer: true, min: 1 })).default(d.trainSize))
+  .addOption(new Option('--test-size <n>', 'test digits').argParser(numericArg('test-size', { integer: true, min: 1 })).default(d.testSize))
+  .addOption(new Option('--hidden <n>', 'hidden LIF neurons').argParser(numericArg('hidden', { integer: true, min: 1 })).default(d.hidden))
+  .addOption(new Option('--tau <t>', 'membrane time constant').argParser(numericArg('tau', { positive: true })).default(d.tau))
+  .addOption(new Option('--lr <rate>', 'Adam learning rate').argParser(numericArg('lr', { positive: true })).default(d.lr))
+  .option('--memory <n>', 'history window of the fractional layers (default: full history)', numericArg('memory', { integer: true, min: 1 }))
+  .addOption(new Option('--seed <n>', 'seed').argParser(numericArg('seed', { integer: true, min: 0 })).default(d.seed))
+  .addOption(new Option('--device <device>', 'where to run').choices(['cpu', 'cuda']).default('cpu'))
   .option('--only <runs>', `comma-separated subset of ${SEQUENTIAL_RUNS.map((r) => r.key).join(',')}`, (v: string) => v.split(','))
   .option('--out <dir>', `output directory (default ${d.out}, or ${d.out}-pixels with --pixels)`)
   .option('--no-progress', 'no progress bars')

@@ -4,8 +4,11 @@ import { checkDevice, Device, getDefaultDevice, NestedArray, Tensor } from './te
 import { reserve } from './random/generator';
 import { isFloat32Array, isInt32Array } from './typed-arrays';
 
+/** Where a new tensor lives and whether it is a leaf that requires gradients. */
 export interface CreateOptions {
+  /** Device of the new tensor (default: getDefaultDevice(), 'cpu' unless changed). */
   device?: Device;
+  /** Make the new tensor a leaf that accumulates .grad in backward() (default false). */
   requiresGrad?: boolean;
 }
 
@@ -81,14 +84,19 @@ export function intTensor(data: Int32Array | number[], shape?: number[], opts: C
   return new Tensor(native.fromInt32(values, shape ?? [values.length], checkDevice(opts.device ?? getDefaultDevice(), 'intTensor')));
 }
 
+/** A tensor of `shape` with every element equal to `value`. */
 export function full(shape: number[], value: number, opts: CreateOptions = {}): Tensor {
   const t = new Tensor(native.full(checkShape(shape, 'full'), value, checkDevice(opts.device ?? getDefaultDevice(), 'full')));
   t.requiresGrad = !!opts.requiresGrad;
   return t;
 }
+/** A tensor of zeros. */
 export const zeros = (shape: number[], opts: CreateOptions = {}) => full(shape, 0, opts);
+/** A tensor of ones. */
 export const ones = (shape: number[], opts: CreateOptions = {}) => full(shape, 1, opts);
+/** A tensor of zeros with `t`'s shape, on `t`'s device unless `opts.device` says otherwise. */
 export const zerosLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape.slice(), 0, { device: t.device, ...opts });
+/** A tensor of ones with `t`'s shape, on `t`'s device unless `opts.device` says otherwise. */
 export const onesLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape.slice(), 1, { device: t.device, ...opts });
 
 /** start, start+step, ... < end. arange(n) is 0..n-1. */

@@ -23,6 +23,7 @@ export interface CudaMemoryStats {
   numOomRetries: number;
 }
 
+/** CUDA matmul precision: 'highest' computes in float32, 'tf32' lets tensor cores round the inputs to TF32. */
 export type MatmulPrecision = 'highest' | 'tf32';
 
 // The CUDA control functions of the addon (declared here; older prebuilt addons may lack them).
@@ -49,9 +50,11 @@ export function isAvailable(): boolean {
 export function isCompiled(): boolean {
   return native.cudaCompiled();
 }
+/** Number of CUDA devices this build can use (0 without CUDA or a GPU). */
 export function deviceCount(): number {
   return native.cudaDeviceCount();
 }
+/** Name of CUDA device `index` (e.g. "NVIDIA H200"). */
 export function deviceName(index = 0): string {
   return native.cudaDeviceName(index);
 }
@@ -92,6 +95,7 @@ export function setMatmulPrecision(precision: MatmulPrecision): void {
     throw new Error(`setMatmulPrecision: unknown precision '${String(precision)}'; use 'highest' (FP32) or 'tf32'`);
   control('cudaSetMatmulPrecision')(precision);
 }
+/** The matmul precision in force on CUDA: 'highest' (float32) or 'tf32'. */
 export function getMatmulPrecision(): MatmulPrecision {
   return control('cudaSetMatmulPrecision')();
 }

@@ -32,4 +32,5 @@ function load(): NativeAddon {
   }
 }
 
+/** The loaded N-API addon (the CPU and CUDA kernels). Low level, not a stable API: use Tensor and ops. */
 export const native: NativeAddon = load();

@@ -5,8 +5,13 @@ import type { GradNode } from './autograd/node';
 import { trackTensor } from './memory';
 import { native } from './native';
 import { isFloat32Array } from './typed-arrays';
+import { formatTensor } from './tensor-format';
 
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+/** Where a tensor's data lives. */
 export type Device = 'cpu' | 'cuda';
+/** Nested arrays of numbers, as toArray() returns and tensor() accepts. */
 export type NestedArray = number | NestedArray[];
 
 let defaultDevice: Device = 'cpu';
@@ -16,6 +21,7 @@ export function getDefaultDevice(): Device {
   return defaultDevice;
 }
 
+/** Sets the device new tensors go to when none is given. */
 export function setDefaultDevice(device: Device): void {
   checkDevice(device, 'setDefaultDevice');
   defaultDevice = device;
@@ -28,14 +34,26 @@ export function checkDevice(device: unknown, op: string): Device {
 
 let nextId = 1;
 
+/**
+ * An n-dimensional float32 (or int32) array on 'cpu' or 'cuda' with reverse-mode autograd. Op methods
+ * (add, matmul, sum, ...) are the functions of `ops`; create tensors with tensor(), zeros(), randn(), ...
+ */
 export class Tensor {
+  /** Marks tensors across module copies (instanceof can fail between two loaded copies). */
   readonly __isTensor = true;
+  /** A number unique to this tensor in the process. */
   readonly id = nextId++;
+  /** Dimensions, outermost first ([] for a scalar). */
   readonly shape: readonly number[];
+  /** Where the data lives. */
   readonly device: Device;
+  /** Element type. */
   readonly dtype: 'float32' | 'int32';
+  /** Whether backward() computes a gradient for this tensor. */
   requiresGrad = false;
+  /** The accumulated gradient after backward() (leaves that require grad; see retainGrad()). */
   grad: Tensor | null = null;
+  /** The op that produced this tensor in the graph (null for leaves). */
   gradFn: GradNode | null = null;
   /** Keeps .grad on a non-leaf tensor after backward (as PyTorch's retain_grad). */
   retainsGrad = false;
@@ -57,24 +75,29 @@ export class Tensor {
     return this.nativeHandle;
   }
 
+  /** Whether dispose() freed the data. */
   get isDisposed(): boolean {
     return !this.nativeHandle || this.nativeHandle.disposed;
   }
 
+  /** Number of dimensions. */
   get ndim(): number {
     return this.shape.length;
   }
 
+  /** Number of elements. */
   get numel(): number {
     let n = 1;
     for (const d of this.shape) n *= d;
     return n;
   }
 
+  /** True for tensors not produced by an op (inputs, parameters). */
   get isLeaf(): boolean {
     return this.gradFn === null;
   }
 
+  /** Shape and device, e.g. "[2,3] on cpu" (for messages). */
   describe(): string {
     return `[${this.shape.join(',')}] on ${this.device}`;
   }
@@ -86,10 +109,12 @@ export class Tensor {
     this.gradFn = null;
   }
 
+  /** A copy of the values as a Float32Array (reads from the device). */
   toFloat32Array(): Float32Array {
     return this.dtype === 'int32' ? Float32Array.from(this.handle.toInt32Array()) : this.handle.toFloat32Array();
   }
 
+  /** A copy of the values as an Int32Array (float values truncated). */
   toInt32Array(): Int32Array {
     return this.dtype === 'int32' ? this.handle.toInt32Array() : Int32Array.from(this.handle.toFloat32Array());
   }
@@ -143,7 +168,16 @@ export class Tensor {
     return this;
   }
 
+  /** Tensor(shape on device), without the values (console.log shows the values). */
   toString(): string {
     return `Tensor(${this.describe()}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  /**
+   * What console.log and util.inspect show: the values (summarised above 1,000 elements, and then only
+   * the shown entries are read from the device), shape, dtype, device and requiresGrad, as PyTorch prints.
+   */
+  [inspectSymbol](): string {
+    return formatTensor(this);
   }
 }

@@ -558,6 +558,13 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("cudaCompiled", cuda_bridge::compiled());
   return o;
 }
+// setNumThreads(n): resizes the CPU pool (and OpenBLAS, when built in) to n threads; returns the count in force.
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  const int n = static_cast<int>(Int(info, 0, "setNumThreads"));
+  cpu::set_num_threads(n);
+  cpu::set_blas_threads(n);
+  return Napi::Number::New(info.Env(), cpu::num_threads());
+}
 Napi::Value LiveBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ops::live_bytes(DeviceArg(info[0], "liveBytes"))));
 }
@@ -648,6 +655,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FSNN_EXPORT("adamStep", AdamStep);
   FSNN_EXPORT("sgdStep", SgdStep);
   FSNN_EXPORT("info", Info);
+  FSNN_EXPORT("setNumThreads", SetNumThreads);
   FSNN_EXPORT("liveBytes", LiveBytes);
   FSNN_EXPORT("measurePeakGflops", PeakGflops);
   FSNN_EXPORT("cudaIsAvailable", CudaAvailable);

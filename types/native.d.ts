@@ -66,6 +66,8 @@ export interface NativeAddon {
   runPlanAsync(steps: PlanStep[], x: NativeHandle): Promise<NativeHandle>;
   adamStep(p: NativeHandle, g: NativeHandle, m: NativeHandle, v: NativeHandle, vmax: NativeHandle | null, params: AdamNativeParams): void;
   sgdStep(p: NativeHandle, g: NativeHandle, buf: NativeHandle | null, params: SgdNativeParams): void;
+  /** Resizes the CPU thread pool (and OpenBLAS); returns the count in force. */
+  setNumThreads(n: number): number;
   info(): { threads: number; blas: 'openblas' | 'builtin'; openblas: boolean; cpu: string; cudaCompiled: boolean };
   liveBytes(device: string): number;
   measurePeakGflops(threads: number, seconds: number): number;

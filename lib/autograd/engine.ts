@@ -6,6 +6,7 @@ import { keep, tidy } from '../memory';
 import { Tensor } from '../tensor';
 import { noGrad } from './grad-mode';
 
+/** Options of Tensor.backward. */
 export interface BackwardOptions {
   /** Keep the graph so that backward can run through it again. */
   retainGraph?: boolean;

@@ -1,10 +1,12 @@
 // The `fsnn` command line (commander): `fsnn train` and `fsnn infer`. Invalid flags or values print
 // the reason and the usage, and exit non-zero. The work itself lives in ./train and ./infer.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { AlphaMode, AlphaSpec, CoefficientSpec } from '../snn/alpha-config';
+import { AlphaMode, AlphaSpec, CoefficientSpec, parseAlphaConfig } from '../snn/alpha-config';
 // Only the light configuration module is loaded up front: bad flags are refused before the native
 // addon and the data load; ./train and ./infer are required when a command runs.
-import { ENCODINGS, Encoding, INFER_DEFAULTS, TRAIN_DEFAULTS, TrainConfig, UsageError, validateTrainConfig } from './config';
+import { ENCODINGS, Encoding, INFER_DEFAULTS, neuronLayers, TRAIN_DEFAULTS, TrainConfig, UsageError, validateTrainConfig } from './config';
+import { numericArg } from './numeric-arg';
+import { ensureDirectory, ensureParentDirectory } from './output-dir';
 import type { InferResult } from './infer';
 import type { TrainResult } from './train';
 
@@ -17,33 +19,8 @@ export interface CliIO {
 
 const defaultIO: CliIO = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
-// ---- value parsers: each throws InvalidArgumentError with the reason ----
-
-export function parseIntArg(name: string, min: number): (v: string) => number {
-  return (v) => {
-    if (!/^[+-]?\d+$/.test(v.trim())) throw new InvalidArgumentError(`${name} must be an integer >= ${min}.`);
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}.`);
-    return n;
-  };
-}
-
-export function parsePositive(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number (e.g. 0.001).`);
-    return n;
-  };
-}
-
-export function parseBool(name: string): (v: string) => boolean {
-  return (v) => {
-    const s = v.trim().toLowerCase();
-    if (['true', 'yes', 'on', '1'].includes(s)) return true;
-    if (['false', 'no', 'off', '0'].includes(s)) return false;
-    throw new InvalidArgumentError(`${name} takes true or false.`);
-  };
-}
+// ---- value parsers for the flags commander cannot check itself (orders, lists); each throws
+// InvalidArgumentError with the reason. Numbers use numericArg, fixed sets Option.choices(). ----
 
 function order(v: unknown, where: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0 && v <= 1))
@@ -105,20 +82,35 @@ export function parseHidden(v: string): number[] {
 
 export function parseMemory(v: string): number | 'full' {
   if (v.trim().toLowerCase() === 'full') return 'full';
-  return parseIntArg('memory', 1)(v);
+  return numericArg('memory', { integer: true, min: 1 })(v);
 }
 
-function choice<T extends string>(name: string, values: readonly T[], aliases: Record<string, T> = {}): (v: string) => T {
-  return (v) => {
-    const s = v.trim();
-    if ((values as readonly string[]).includes(s)) return s as T;
-    if (aliases[s]) return aliases[s];
-    throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}.`);
-  };
+/** Accepted values of the choice flags: the canonical names first, then the aliases (mapped by ALIASES). */
+const ALPHA_MODE_CHOICES = ['auto', 'per_layer', 'multiterm', 'per-layer', 'multi-term'] as const;
+const METHOD_CHOICES = ['l1', 'gl', 'euler'] as const;
+/** 'sequential' is the encoder's name in the library (data.encode('sequential'), rows by default). */
+const ENCODING_CHOICES = [...ENCODINGS, 'sequential', 'rows', 'pixels'] as const;
+const SCHEDULE_CHOICES = ['cosine', 'constant'] as const;
+const DEVICE_CHOICES = ['cpu', 'cuda', 'gpu'] as const;
+const BOOL_CHOICES = ['true', 'false'] as const;
+const ALIASES: Record<string, string> = {
+  'per-layer': 'per_layer', 'multi-term': 'multiterm', sequential: 'sequential-rows', rows: 'sequential-rows', pixels: 'sequential-pixels', gpu: 'cuda',
+};
+
+/** The canonical name of a choice value (aliases mapped, other values unchanged). */
+function canonical<T extends string>(v: unknown): T | undefined {
+  if (v === undefined) return undefined;
+  return (ALIASES[v as string] ?? v) as T;
 }
 
-const ALPHA_MODES: readonly AlphaMode[] = ['auto', 'per_layer', 'multiterm'];
-const METHODS = ['l1', 'gl', 'euler'] as const;
+/** --learn-alpha [bool] and the like: commander gives 'true' / 'false' (choices), true (preset) or false (--no-...). */
+function asBool(v: unknown): boolean | undefined {
+  if (v === undefined) return undefined;
+  return v === true || v === 'true';
+}
+
+const choiceOption = (flags: string, description: string, choices: readonly string[], def: string) =>
+  new Option(flags, description).choices(choices).default(def);
 
 function configure(cmd: Command, io: CliIO): Command {
   return cmd
@@ -136,34 +128,40 @@ function fullName(cmd: Command): string {
   return cmd.name() === 'fsnn' ? 'fsnn' : `fsnn ${cmd.name()}`;
 }
 
-/** Commander options of `fsnn train` -> a TrainConfig (defaults from TRAIN_DEFAULTS). */
-export function trainConfigFrom(opts: Record<string, unknown>, cmd: Command): TrainConfig {
+/**
+ * Commander options of `fsnn train` -> a TrainConfig (defaults from TRAIN_DEFAULTS). A flat --alpha
+ * list without --alpha-mode is read per layer when it has one value per neuron layer; otherwise as a
+ * multi-term set, and `warn` receives the library's warning about that reading.
+ */
+export function trainConfigFrom(opts: Record<string, unknown>, cmd: Command, warn: (message: string) => void = () => undefined): TrainConfig {
   const d = TRAIN_DEFAULTS;
   const given = (k: string) => cmd.getOptionValueSource(k) === 'cli' || cmd.getOptionValueSource(k) === 'env';
   const method = (opts.method as string | undefined) ?? d.method;
   const integrator = method === 'euler' ? 'odeint' : 'fdeint';
   if (integrator === 'odeint' && (given('alpha') || given('alphaMode')))
     throw new UsageError('--method euler is integer order (alpha = 1): --alpha and --alpha-mode do not apply; drop them, or use --method l1/gl');
+  const hidden = (opts.hidden as number[]) ?? d.hidden;
   const c: TrainConfig = {
     ...d,
     epochs: (opts.epochs as number) ?? d.epochs,
     batchSize: (opts.batchSize as number) ?? d.batchSize,
     T: (opts.T as number) ?? d.T,
-    alpha: (opts.alpha as AlphaSpec) ?? d.alpha,
-    alphaMode: (opts.alphaMode as AlphaMode) ?? (given('alpha') ? 'auto' : d.alphaMode),
+    // Without --alpha every neuron layer starts at 0.5 (the default [0.5, 0.5] for other depths too).
+    alpha: given('alpha') ? (opts.alpha as AlphaSpec) : new Array<number>(hidden.length + 1).fill(0.5),
+    alphaMode: given('alphaMode') ? canonical<AlphaMode>(opts.alphaMode)! : given('alpha') ? 'auto' : d.alphaMode,
     multiCoefficient: opts.coefficients as CoefficientSpec | undefined,
-    learnAlpha: integrator === 'odeint' && !given('learnAlpha') ? false : ((opts.learnAlpha as boolean) ?? d.learnAlpha),
-    learnCoefficient: (opts.learnCoefficient as boolean) ?? d.learnCoefficient,
+    learnAlpha: integrator === 'odeint' && !given('learnAlpha') ? false : (asBool(opts.learnAlpha) ?? d.learnAlpha),
+    learnCoefficient: asBool(opts.learnCoefficient) ?? d.learnCoefficient,
     integrator,
     method: method as TrainConfig['method'],
-    memory: opts.memory === 'full' ? undefined : (opts.memory as number | undefined),
-    encoding: (opts.encoding as Encoding) ?? d.encoding,
-    hidden: (opts.hidden as number[]) ?? d.hidden,
+    memory: opts.memory === 'full' || opts.memory === undefined ? undefined : (opts.memory as number),
+    encoding: canonical<Encoding>(opts.encoding) ?? d.encoding,
+    hidden,
     tau: (opts.tau as number) ?? d.tau,
     threshold: (opts.threshold as number) ?? d.threshold,
     lr: (opts.lr as number) ?? d.lr,
     schedule: (opts.schedule as TrainConfig['schedule']) ?? d.schedule,
-    device: (opts.device as TrainConfig['device']) ?? d.device,
+    device: canonical<TrainConfig['device']>(opts.device) ?? d.device,
     seed: (opts.seed as number) ?? d.seed,
     out: opts.save === false ? null : ((opts.out as string) ?? d.out),
     data: (opts.data as string | undefined) ?? null,
@@ -173,49 +171,69 @@ export function trainConfigFrom(opts: Record<string, unknown>, cmd: Command): Tr
     readoutScale: (opts.readoutScale as number) ?? d.readoutScale,
     progress: opts.progress !== false,
   };
-  // With an explicit flat --alpha of one value per layer, 'auto' would warn; the list length decides.
-  if (given('alpha') && !given('alphaMode') && Array.isArray(c.alpha) && !c.alpha.some(Array.isArray))
-    c.alphaMode = c.alpha.length === c.hidden.length + 1 && !Array.isArray(c.multiCoefficient) ? 'per_layer' : 'multiterm';
+  // An explicit flat --alpha without --alpha-mode: one value per neuron layer reads as per-layer orders
+  // (the CLI's documented rule, silent); any other length is the library's 'auto' reading, multi-term,
+  // whose warning is passed on.
+  if (c.alphaMode === 'auto' && Array.isArray(c.alpha) && !c.alpha.some(Array.isArray)) {
+    if (c.alpha.length === neuronLayers(c) && !Array.isArray(c.multiCoefficient)) c.alphaMode = 'per_layer';
+    else {
+      try {
+        const messages: string[] = [];
+        const parsed = parseAlphaConfig(c.alpha, 'auto', c.multiCoefficient, neuronLayers(c), (m) => messages.push(m));
+        c.alphaMode = parsed.mode === 'per_layer' ? 'per_layer' : 'multiterm';
+        for (const m of messages)
+          warn(`${m.replace(/^SNNWrapper: /, '').replace("set alphaMode: 'multiterm'", 'pass --alpha-mode multiterm')} ` +
+            `(or --alpha-mode per_layer with one value per neuron layer)`);
+      } catch {
+        // an invalid combination: validateTrainConfig names it
+      }
+    }
+  }
   return c;
 }
 
 function trainCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
   const d = TRAIN_DEFAULTS;
+  const int = (name: string, min: number) => numericArg(name, { integer: true, min });
+  const positive = (name: string) => numericArg(name, { positive: true });
   const cmd = configure(new Command('train'), io)
     .description('Train an f-SNN classifier on MNIST; writes a checkpoint (safetensors), a JSONL log and an HTML report')
-    .option('--epochs <n>', `training epochs (default ${d.epochs})`, parseIntArg('epochs', 1))
-    .option('--batch-size <n>', `mini-batch size (default ${d.batchSize})`, parseIntArg('batch-size', 1))
-    .option('--T <n>', `time steps per sample (default ${d.T}; the sequential encodings set their own)`, parseIntArg('T', 1))
-    .option('--alpha <orders>', "fractional orders: 0.5 (all layers), 0.5,0.6 (per layer, or a multi-term set), or JSON '[[0.3,0.8],[0.5]]' (per-layer multi-term) (default 0.5,0.5)", parseAlphaArg)
-    .addOption(new Option('--alpha-mode <mode>', 'how a flat --alpha list is read: one order per layer, or one multi-term set for all layers (default: per_layer when the list has one value per neuron layer)').argParser(choice('alpha-mode', ALPHA_MODES, { 'per-layer': 'per_layer', 'multi-term': 'multiterm' })))
-    .option('--coefficients <weights>', 'term weights of multi-term orders (same forms as --alpha; default all 1)', parseCoefficientArg)
-    .option('--learn-alpha [bool]', 'learn the orders (default true)', parseBool('learn-alpha'))
+    .addOption(new Option('--epochs <n>', 'training epochs').argParser(int('epochs', 1)).default(d.epochs))
+    .addOption(new Option('--batch-size <n>', 'mini-batch size').argParser(int('batch-size', 1)).default(d.batchSize))
+    .addOption(new Option('--T <n>', 'time steps per sample (the sequential encodings set their own)').argParser(int('T', 1)).default(d.T))
+    .addOption(new Option('--alpha <orders>', "fractional orders: 0.5 (all layers), 0.5,0.6 (per layer, or a multi-term set; see --alpha-mode), or JSON '[[0.3,0.8],[0.5]]' (per-layer multi-term)")
+      .argParser(parseAlphaArg).default(d.alpha, '0.5 in every neuron layer'))
+    .addOption(choiceOption('--alpha-mode <mode>', 'how a flat --alpha list is read: one order per neuron layer (per_layer), one multi-term set shared by all layers (multiterm), or ' +
+      'auto: per_layer when the list has one value per neuron layer, else multiterm with a warning', ALPHA_MODE_CHOICES, 'auto'))
+    .addOption(new Option('--coefficients <weights>', 'term weights of multi-term orders (same forms as --alpha; default all 1)').argParser(parseCoefficientArg))
+    .addOption(new Option('--learn-alpha [bool]', 'learn the orders').choices(BOOL_CHOICES).preset('true').default(true))
     .option('--no-learn-alpha', 'keep the orders fixed')
-    .option('--learn-coefficient [bool]', 'learn the term weights (default false)', parseBool('learn-coefficient'))
-    .addOption(new Option('--method <method>', `discretisation: l1 or gl (fractional), euler (integer-order baseline) (default ${d.method})`).argParser(choice('method', METHODS)))
-    .option('--memory <n>', "history window: the update uses the n-1 most recent states, or 'full' (default full)", parseMemory)
-    .addOption(new Option('--encoding <kind>', `input coding (default ${d.encoding})`).argParser(choice('encoding', ENCODINGS, { rows: 'sequential-rows', pixels: 'sequential-pixels' })))
-    .option('--hidden <sizes>', `hidden layer sizes, comma-separated (default ${d.hidden.join(',')})`, parseHidden)
-    .option('--tau <t>', `membrane time constant of the LIF layers (default ${d.tau})`, parsePositive('tau'))
-    .option('--threshold <v>', `firing threshold of the LIF layers (default ${d.threshold})`, parsePositive('threshold'))
-    .option('--lr <rate>', `Adam learning rate (default ${d.lr})`, parsePositive('lr'))
-    .addOption(new Option('--schedule <kind>', `learning-rate schedule over the epochs (default ${d.schedule})`).argParser(choice('schedule', ['cosine', 'constant'] as const)))
-    .addOption(new Option('--device <device>', 'cpu, or cuda where a GPU is available (default cpu)').argParser(choice('device', ['cpu', 'cuda'] as const, { gpu: 'cuda' })))
-    .option('--seed <n>', `seed of the initialisation, shuffling and augmentation (default ${d.seed})`, parseIntArg('seed', 0))
-    .option('--out <dir>', `output directory (default ${d.out})`)
+    .addOption(new Option('--learn-coefficient [bool]', 'learn the term weights').choices(BOOL_CHOICES).preset('true').default(false))
+    .addOption(choiceOption('--method <method>', 'discretisation: l1 or gl (fractional), euler (integer-order baseline)', METHOD_CHOICES, d.method))
+    .addOption(new Option('--memory <n>', "history window: the update uses the n-1 most recent states, or 'full'").argParser(parseMemory).default('full'))
+    .addOption(choiceOption('--encoding <kind>', "input coding; 'sequential' (or 'rows') is 'sequential-rows', 'pixels' is 'sequential-pixels'", ENCODING_CHOICES, d.encoding))
+    .addOption(new Option('--hidden <sizes>', 'hidden layer sizes, comma-separated').argParser(parseHidden).default(d.hidden, d.hidden.join(',')))
+    .addOption(new Option('--tau <t>', 'membrane time constant of the LIF layers').argParser(positive('tau')).default(d.tau))
+    .addOption(new Option('--threshold <v>', 'firing threshold of the LIF layers').argParser(positive('threshold')).default(d.threshold))
+    .addOption(new Option('--lr <rate>', 'Adam learning rate').argParser(positive('lr')).default(d.lr))
+    .addOption(choiceOption('--schedule <kind>', 'learning-rate schedule over the epochs', SCHEDULE_CHOICES, d.schedule))
+    .addOption(choiceOption('--device <device>', "where to run ('gpu' is 'cuda'; cuda needs a GPU)", DEVICE_CHOICES, d.device))
+    .addOption(new Option('--seed <n>', 'seed of the initialisation, shuffling and augmentation').argParser(int('seed', 0)).default(d.seed))
+    .addOption(new Option('--out <dir>', 'output directory (created if missing)').default(d.out))
     .option('--no-save', 'write no checkpoint, log or report')
     .option('--data <dir>', 'directory of the full MNIST IDX files (train on train-*, test on t10k-*); default: the 10,000 digits of the mnist package, split 8,000/2,000')
-    .option('--train-size <n>', 'training samples (default 8000, or the whole IDX training set)', parseIntArg('train-size', 1))
-    .option('--test-size <n>', 'test samples (default 2000, or the whole t10k set)', parseIntArg('test-size', 1))
-    .option('--augment <px>', `random shifts of up to px pixels during training, 0 for none (default ${d.augment})`, parseIntArg('augment', 0))
-    .option('--readout-scale <s>', `logits = output spike rate x s (default ${d.readoutScale})`, parsePositive('readout-scale'))
+    .option('--train-size <n>', 'training samples (default 8000, or the whole IDX training set)', int('train-size', 1))
+    .option('--test-size <n>', 'test samples (default 2000, or the whole t10k set)', int('test-size', 1))
+    .addOption(new Option('--augment <px>', 'random shifts of up to px pixels during training, 0 for none').argParser(int('augment', 0)).default(d.augment))
+    .addOption(new Option('--readout-scale <s>', 'logits = output spike rate x s').argParser(positive('readout-scale')).default(d.readoutScale))
     .option('--no-progress', 'no progress bar (epoch summaries only)');
   usageAfterError(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     let config: TrainConfig;
     try {
-      config = trainConfigFrom(opts, cmd);
+      config = trainConfigFrom(opts, cmd, (m) => io.err(`fsnn train: warning: ${m}\n`));
       validateTrainConfig(config); // before any work
+      if (config.out !== null) ensureDirectory(config.out, '--out');
     } catch (e) {
       if (e instanceof UsageError) cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'fsnn.usage' });
       throw e;
@@ -229,31 +247,35 @@ function trainCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
 
 function inferCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
   const d = INFER_DEFAULTS;
+  const int = (name: string, min: number) => numericArg(name, { integer: true, min });
   const cmd = configure(new Command('infer'), io)
     .description('Batch inference with a trained checkpoint; writes one JSON line per sample {index, prediction, scores?, label?}')
     .requiredOption('--checkpoint <file>', 'model.safetensors written by fsnn train (the architecture comes from its metadata)')
     .requiredOption('--input <file>', 'inputs: .npy (float32/float64/uint8, C order, [count, ...]), an IDX images file (optionally .gz), or JSON')
-    .option('--output <file>', 'predictions (JSONL); default: standard output')
+    .option('--output <file>', "predictions (JSONL; its directory is created if missing); default or '-': standard output")
     .option('--labels <file>', 'labels (IDX labels file or .npy of integers) to report the accuracy')
-    .option('--batch-size <n>', `samples per forward pass (default ${d.batchSize})`, parseIntArg('batch-size', 1))
-    .option('--chunk-size <n>', `samples read from the input file at a time (default ${d.chunkSize})`, parseIntArg('chunk-size', 1))
-    .addOption(new Option('--device <device>', 'cpu, or cuda where a GPU is available (default cpu)').argParser(choice('device', ['cpu', 'cuda'] as const, { gpu: 'cuda' })))
+    .addOption(new Option('--batch-size <n>', 'samples per forward pass').argParser(int('batch-size', 1)).default(d.batchSize))
+    .addOption(new Option('--chunk-size <n>', 'samples read from the input file at a time').argParser(int('chunk-size', 1)).default(d.chunkSize))
+    .addOption(choiceOption('--device <device>', "where to run ('gpu' is 'cuda'; cuda needs a GPU)", DEVICE_CHOICES, d.device))
     .option('--scores', 'also write each sample\'s class scores')
-    .option('--input-scale <divisor>', "divide input values by this; 'auto': 255 for uint8 data, else 1 (default auto)", (v: string) => (v === 'auto' ? 'auto' : parsePositive('input-scale')(v)))
-    .option('--seed <n>', 'seed of the Poisson encoder (poisson-coded models only)', parseIntArg('seed', 0))
+    .addOption(new Option('--input-scale <divisor>', "divide input values by this; 'auto': 255 for uint8 data, else 1")
+      .argParser((v: string) => (v === 'auto' ? 'auto' : numericArg('input-scale', { positive: true })(v))).default(d.inputScale))
+    .option('--seed <n>', 'seed of the Poisson encoder (poisson-coded models only; default: the training run\'s evaluation seed)', int('seed', 0))
     .usage('--checkpoint <file> --input <file> [--output <file>] [--labels <file>] [options]');
   usageAfterError(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     try {
+      const output = (opts.output as string | undefined) ?? null;
+      if (output !== null && output !== '-') ensureParentDirectory(output, '--output');
       const { infer } = require('./infer') as typeof import('./infer');
       const result: InferResult = await infer({
         checkpoint: opts.checkpoint as string,
         input: opts.input as string,
-        output: (opts.output as string | undefined) ?? null,
+        output,
         labels: (opts.labels as string | undefined) ?? null,
         batchSize: (opts.batchSize as number) ?? d.batchSize,
         chunkSize: (opts.chunkSize as number) ?? d.chunkSize,
-        device: (opts.device as 'cpu' | 'cuda') ?? d.device,
+        device: canonical<'cpu' | 'cuda'>(opts.device) ?? d.device,
         scores: !!opts.scores,
         inputScale: (opts.inputScale as number | 'auto') ?? d.inputScale,
         seed: opts.seed as number | undefined,

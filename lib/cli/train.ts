@@ -11,9 +11,8 @@
 // I/tau >= threshold), so the fractional memory could not matter; tau = 2 keeps half of v.
 import * as fs from 'fs';
 import * as path from 'path';
-import { SingleBar } from 'cli-progress';
 import { noGrad } from '../autograd/grad-mode';
-import { Dataset, batches, numBatches } from '../data/loader';
+import { Batch, Dataset, batches, numBatches } from '../data/loader';
 import { loadMnist, MNIST_CLASSES } from '../data/mnist';
 import { encodeIdxUint8, loadMnistDirectory } from '../data/idx';
 import { stratifiedSplit } from '../data/split';
@@ -29,6 +28,8 @@ import { ModelSpec } from '../snn/spec';
 import { SNNWrapper } from '../snn/wrapper';
 import { Device } from '../tensor';
 import { trainingReportHtml, TrainEvent, EpochEvent, StartEvent } from '../report/training';
+import { Callback, fit, NonFiniteLossError } from '../train/fit';
+import { epochLogger, progressBar } from '../train/callbacks';
 import {
   argmaxRows, buildMlp, encodeBatch, encodedShape, Encoding, fmtAlphas, fmtPct, forwardScores, randomShift, Readout,
   READOUT_KEY, resolveDevice, tensorsToLists, TRAINING_KEY, UsageError,
@@ -193,6 +194,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     event: 'start', time: new Date().toISOString(), config: { ...configForLog, effectiveT: T },
     data: { source: data.source, train: data.trainIdx.length, test: data.testIdx.length, features: data.features, classes: MNIST_CLASSES },
     describe: net.describe(), stepsPerEpoch: nb, alphas: alphasNow(), coefficients: coefsNow(),
+    layers: net.neurons.map((m, i) => ({ name: net.neuronNames[i], kind: m.kind.toUpperCase(), learnAlpha: net.learnAlpha[i], learnCoefficient: net.learnCoefficient[i] })),
   };
   emit(start);
   log(net.describe());
@@ -201,71 +203,58 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
   const augRng = new Philox(c.seed + AUGMENT_STREAM);
   let poissonOffset = 0;
-  const showBar = c.progress && !!process.stderr.isTTY;
-  let step = 0;
-  let last: EpochEvent | null = null;
   let evalResult: EvalResult | null = null;
+  let last: EpochEvent | null = null;
+  // The JSONL log: a step event every logEvery batches (means over the window) and an epoch event.
+  let winLoss = 0, winCorrect = 0, winSeen = 0;
+  const eventLog: Callback<EvalResult> = {
+    onBatchEnd(b) {
+      winSeen += b.size; winCorrect += b.correct ?? 0; winLoss += b.loss * b.size;
+      if (b.step % c.logEvery === 0 || b.batch === nb - 1) {
+        emit({ event: 'step', epoch: b.epoch, step: b.step, x: b.epoch + (b.batch + 1) / nb, loss: winLoss / winSeen, acc: winCorrect / winSeen, lr: b.lr, alphas: alphasNow(), coefficients: coefsNow() });
+        winLoss = 0; winCorrect = 0; winSeen = 0;
+      }
+    },
+    onEpochEnd(e) {
+      evalResult = e.eval!;
+      last = {
+        event: 'epoch', epoch: e.epoch, loss: e.loss, trainAcc: e.accuracy!, testLoss: evalResult.loss, testAcc: evalResult.accuracy,
+        seconds: e.seconds, samplesPerSec: e.samplesPerSec, lr: e.lr, alphas: alphasNow(), coefficients: coefsNow(),
+      };
+      emit(last);
+    },
+  };
   try {
-    for (let epoch = 0; epoch < c.epochs; epoch++) {
-      const te = Date.now();
-      const lr = opt.paramGroups[0].lr;
-      let seen = 0, correct = 0, lossSum = 0, winLoss = 0, winCorrect = 0, winSeen = 0;
-      const bar = showBar ? new SingleBar({
-        format: `epoch ${epoch + 1}/${c.epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {sps} samples/s | alpha {alpha}`,
-        barsize: 24, hideCursor: true, clearOnComplete: false, etaBuffer: 20,
-      }) : null;
-      bar?.start(nb, 0, { loss: '-', acc: '-', sps: '-', alpha: fmtAlphas(alphasNow()) });
-      for (const b of batches(data.train, data.trainIdx, { batchSize: c.batchSize, shuffle: true, seed: c.seed, epoch })) {
+    await fit<Batch, EvalResult>({
+      epochs: c.epochs,
+      batchesPerEpoch: nb,
+      batches: (epoch) => batches(data.train, data.trainIdx, { batchSize: c.batchSize, shuffle: true, seed: c.seed, epoch }),
+      step: (b) => {
         if (c.augment > 0) randomShift(b.x, b.size, data.rows, data.cols, c.augment, augRng.uniform(2 * b.size));
         const poisson = { seed: c.seed, offset: poissonOffset };
         if (c.encoding === 'poisson') poissonOffset += b.size * data.features * T;
-        const [loss, ok] = tidy(() => {
-          const scores = forwardScores(net, encodeBatch(b.x, b.size, data.features, T, c.encoding, device, poisson), input, readout);
-          const l = crossEntropy(scores, b.y);
-          opt.zeroGrad();
-          l.backward();
-          opt.step();
-          const pred = argmaxRows(scores.toFloat32Array(), MNIST_CLASSES);
-          let k = 0;
-          for (let i = 0; i < b.size; i++) if (pred[i] === b.y[i]) k++;
-          return [l.item(), k];
-        });
-        if (!Number.isFinite(loss))
-          throw new Error(`training diverged: the loss is ${loss} at epoch ${epoch + 1}, batch ${b.index + 1}; lower --lr (now ${c.lr}) or --readout-scale (now ${c.readoutScale})`);
-        net.projectParameters();
-        step++;
-        seen += b.size; correct += ok; lossSum += loss * b.size;
-        winSeen += b.size; winCorrect += ok; winLoss += loss * b.size;
-        if (step % c.logEvery === 0 || b.index === nb - 1) {
-          emit({ event: 'step', epoch, step, x: epoch + (b.index + 1) / nb, loss: winLoss / winSeen, acc: winCorrect / winSeen, lr, alphas: alphasNow(), coefficients: coefsNow() });
-          winLoss = 0; winCorrect = 0; winSeen = 0;
-        }
-        if (bar) {
-          const secs = (Date.now() - te) / 1000;
-          bar.update(b.index + 1, { loss: (lossSum / seen).toFixed(4), acc: fmtPct(correct / seen), sps: secs > 0 ? Math.round(seen / secs) : '-', alpha: fmtAlphas(alphasNow()) });
-        }
-      }
-      bar?.stop();
-      const trainSeconds = (Date.now() - te) / 1000;
-      sched?.step();
-      evalResult = evaluate(net, data.test, data.testIdx, input, readout,
-        { batchSize: c.evalBatchSize, device, encoding: c.encoding, features: data.features, seed: c.seed + 1 });
-      last = {
-        event: 'epoch', epoch, loss: lossSum / seen, trainAcc: correct / seen, testLoss: evalResult.loss, testAcc: evalResult.accuracy,
-        seconds: trainSeconds, samplesPerSec: seen / Math.max(trainSeconds, 1e-9), lr, alphas: alphasNow(), coefficients: coefsNow(),
-      };
-      emit(last);
-      log(`epoch ${String(epoch + 1).padStart(String(c.epochs).length)}/${c.epochs}  loss ${last.loss.toFixed(4)}  train ${fmtPct(last.trainAcc)}  ` +
-        `test ${fmtPct(last.testAcc)}  alpha ${fmtAlphas(last.alphas)}  ${trainSeconds.toFixed(1)} s (${Math.round(last.samplesPerSec)} samples/s)`);
-      await new Promise((r) => setImmediate(r));
-    }
+        const scores = forwardScores(net, encodeBatch(b.x, b.size, data.features, T, c.encoding, device, poisson), input, readout);
+        return { loss: crossEntropy(scores, b.y), scores };
+      },
+      optimizer: opt,
+      scheduler: sched ?? undefined,
+      afterStep: () => net.projectParameters(),
+      evaluate: () => evaluate(net, data.test, data.testIdx, input, readout,
+        { batchSize: c.evalBatchSize, device, encoding: c.encoding, features: data.features, seed: c.seed + 1 }),
+      callbacks: [
+        eventLog,
+        ...(c.progress ? [progressBar({ extra: () => ({ alpha: fmtAlphas(alphasNow()) }) })] : []),
+        epochLogger<EvalResult>(log, (e) => `test ${fmtPct(e.eval!.accuracy)}  alpha ${fmtAlphas(alphasNow())}`),
+      ],
+    });
   } catch (e) {
     // A failed run keeps what it logged; its report shows the epochs that finished.
     if (logFd !== null) fs.closeSync(logFd);
     if (reportPath && events.some((ev) => ev.event === 'epoch')) fs.writeFileSync(reportPath, trainingReportHtml(events, c.title));
+    if (e instanceof NonFiniteLossError)
+      throw new Error(`training diverged: the loss is ${e.loss} at epoch ${e.epoch + 1}, batch ${e.batch + 1}; lower --lr (now ${c.lr}) or --readout-scale (now ${c.readoutScale})`);
     throw e;
   }
-
   const alphas = alphasNow(), coefficients = coefsNow();
   const seconds = (Date.now() - t0) / 1000;
   let testFiles: { images: string; labels: string } | null = null;

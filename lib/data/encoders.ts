@@ -15,8 +15,12 @@
  */
 import { Philox } from '../random/philox';
 
+/**
+ * How images become spike-network input over time: 'direct' (the value at every step), 'poisson' (Bernoulli spikes with p = value), 'sequential' (one row or pixel per step).
+ */
 export type EncoderKind = 'direct' | 'poisson' | 'sequential';
 
+/** Options of encode(); which apply depends on the encoder. */
 export interface EncodeOptions {
   /** Poisson: generator seed, integer in [0, 2^53) (default 0). */
   seed?: number;
@@ -30,7 +34,9 @@ export interface EncodeOptions {
   mode?: 'rows' | 'pixels';
 }
 
+/** An encoded batch: time-major values [T, n, features per step]. */
 export interface Encoded {
+  /** The values, row-major in `shape`. */
   data: Float32Array;
   /** [T, B, F']. */
   shape: number[];
@@ -47,6 +53,10 @@ export function poissonDraws(batch: number, features: number, T: number): number
   return T * batch * features;
 }
 
+/**
+ * Encodes n samples of `features` values (sample-major, as batches() yields them) into the time-major input
+ * [T, n, ...] that SNNWrapper.forward takes. See EncoderKind for the encoders.
+ */
 export function encode(
   kind: EncoderKind,
   x: Float32Array,

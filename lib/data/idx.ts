@@ -12,12 +12,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 
+/** Element types of the IDX format (the third byte of the magic number). */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
+/** The typed array an IDX file decodes to, by element type. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
+/** A decoded IDX file: its dimensions, element type and values. */
 export interface IdxArray {
+  /** Element type. */
   type: IdxType;
+  /** Dimensions, outermost first (e.g. [60000, 28, 28]). */
   dims: number[];
+  /** Values in row-major order. */
   data: IdxData;
 }
 
@@ -147,18 +153,25 @@ export function readIdxFile(file: string): IdxArray {
   return parseIdx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
 }
 
+/** Images scaled to [0, 1] with their labels (a Dataset), and the image size. */
 export interface ImageSet {
   /** count * rows * cols grey levels in [0, 1] (raw byte / 255). */
   images: Float32Array;
   /** count labels in 0..9. */
   labels: Int32Array;
+  /** Number of images. */
   count: number;
+  /** Image height in pixels. */
   rows: number;
+  /** Image width in pixels. */
   cols: number;
 }
 
+/** The two MNIST sets read from a directory of IDX files. */
 export interface MnistFiles {
+  /** train-images / train-labels (60,000 digits). */
   train: ImageSet;
+  /** t10k-images / t10k-labels (10,000 digits). */
   test: ImageSet;
 }
 

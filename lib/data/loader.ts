@@ -9,12 +9,17 @@ import { shuffle as philoxShuffle } from '../random/philox';
 
 /** Any dataset of `count` samples stored sample-major: images is count * D values. */
 export interface Dataset {
+  /** Sample-major values [count, features]. */
   images: Float32Array;
+  /** Class index of each sample. */
   labels: Int32Array;
+  /** Number of samples. */
   count: number;
 }
 
+/** How batches() cuts and orders an epoch. */
 export interface BatchOptions {
+  /** Samples per batch (the last batch may be smaller unless dropLast). */
   batchSize: number;
   /** Shuffle the indices each epoch (default false: keep the given order). */
   shuffle?: boolean;
@@ -26,6 +31,7 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
+/** One batch of samples, copied out of the dataset. */
 export interface Batch {
   /** [size, D] sample-major inputs. */
   x: Float32Array;

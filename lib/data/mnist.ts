@@ -16,18 +16,26 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+/** Height of an MNIST image. */
 export const MNIST_ROWS = 28;
+/** Width of an MNIST image. */
 export const MNIST_COLS = 28;
+/** Pixels per MNIST image (784). */
 export const MNIST_PIXELS = MNIST_ROWS * MNIST_COLS;
+/** Digit classes (0-9). */
 export const MNIST_CLASSES = 10;
 
+/** The digits of the `mnist` package: a Dataset with the grey levels kept as bytes. */
 export interface MnistDataset {
   /** count * 784 grey levels in [0, 1], image-major, row-major within an image. */
   images: Float32Array;
   /** count labels in 0..9. */
   labels: Int32Array;
+  /** Number of digits (10,000). */
   count: number;
+  /** Image height. */
   rows: 28;
+  /** Image width. */
   cols: 28;
   /** The same images as integer grey levels 0..255 (images = levels / 255). */
   levels: Uint8Array;

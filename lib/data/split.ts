@@ -14,8 +14,11 @@
  */
 import { shuffle } from '../random/philox';
 
+/** Sample indices of a train/test split. */
 export interface Split {
+  /** Indices of the training samples. */
   train: Int32Array;
+  /** Indices of the test samples. */
   test: Int32Array;
 }
 

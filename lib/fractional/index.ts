@@ -5,4 +5,5 @@ export type { FractionalKernel, FractionalMethod } from './kernel';
 export { fractionalNeuron, SURROGATES } from './op';
 export type { FractionalNeuronOptions, FractionalNeuronResult, NeuronKind, SurrogateName } from './op';
 export { solveLinear } from './reference';
+export type { LinearProblem } from './reference';
 export { gamma, lgamma, digamma } from './special';

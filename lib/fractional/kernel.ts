@@ -11,9 +11,14 @@
  */
 import { digamma, gamma } from './special';
 
+/**
+ * Discretisation of the fractional derivative: 'l1' (L1 scheme), 'gl' (Grünwald-Letnikov), 'euler' (integer order, alpha = 1).
+ */
 export type FractionalMethod = 'l1' | 'gl' | 'euler';
 
+/** The history weights of one fractional term on a uniform grid, and their derivatives in alpha. */
 export interface FractionalKernel {
+  /** The scheme the weights come from. */
   method: FractionalMethod;
   /** K_0..K_T, length T + 1. */
   K: Float64Array;
@@ -184,7 +189,12 @@ export function buildKernel(
 export function chainKernelGradient(
   kernel: FractionalKernel,
   gK: ArrayLike<number>,
-): { gAlpha: Float64Array; gWeight: Float64Array } {
+): {
+  /** Gradient of the loss with respect to each order alpha. */
+  gAlpha: Float64Array;
+  /** Gradient of the loss with respect to each term weight. */
+  gWeight: Float64Array;
+} {
   const n = kernel.K.length;
   if (gK.length !== n) {
     throw new RangeError(

@@ -8,21 +8,30 @@ import { Tensor } from '../tensor';
 import { wrap } from '../ops/util';
 import { buildKernel, chainKernelGradient, FractionalKernel, FractionalMethod } from './kernel';
 
+/** Neuron model: 'lif' (leaky integrate-and-fire) or 'if' (integrate-and-fire, no leak). */
 export type NeuronKind = 'lif' | 'if';
+/** Smooth stand-ins for the derivative of the spike (Heaviside) function used in backward(). */
 export type SurrogateName = 'arctan' | 'sigmoid' | 'piecewise_linear' | 'gaussian';
+/** Every surrogate name, in a fixed order. */
 export const SURROGATES: readonly SurrogateName[] = ['arctan', 'sigmoid', 'piecewise_linear', 'gaussian'];
 
+/** Options of the fractional neuron op (one neuron layer over all time steps). */
 export interface FractionalNeuronOptions {
+  /** Neuron model (default 'lif'). */
   kind?: NeuronKind;
   /** Membrane time constant when it is fixed (ignored when tauTheta is given). */
   tau?: number;
   /** Learnable tau: tau = tau0 * (1 + exp(theta)) (spikeDE's parameterisation); a 0-d or [1] tensor. */
   tauTheta?: Tensor | null;
+  /** Membrane time constant. */
   tau0?: number;
+  /** Firing threshold of the membrane potential. */
   threshold?: number;
+  /** Surrogate gradient of the spike function (default 'arctan'). */
   surrogate?: SurrogateName;
   /** Surrogate scale (slope for arctan/sigmoid, half-width for piecewise_linear, sigma for gaussian). */
   scale?: number;
+  /** Discretisation (default 'l1'). */
   method?: FractionalMethod;
   /** Time step h. */
   h?: number;
@@ -32,8 +41,11 @@ export interface FractionalNeuronOptions {
   returnTrace?: boolean;
 }
 
+/** Output of the fractional neuron op. */
 export interface FractionalNeuronResult {
+  /** Spikes (0 or 1), time-major like the input. */
   spikes: Tensor;
+  /** Membrane potentials, when requested. */
   v?: Tensor;
 }
 

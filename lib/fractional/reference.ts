@@ -5,15 +5,21 @@
  */
 import { buildKernel, FractionalMethod } from './kernel';
 
+/** The linear test problem sum_m w_m D^alpha_m y = lambda y + c with y(0) = 0, on n steps of size h. */
 export interface LinearProblem {
+  /** Discretisation. */
   method: FractionalMethod;
+  /** Orders of the terms. */
   alphas: ArrayLike<number>;
+  /** Weights of the terms. */
   weights: ArrayLike<number>;
   /** Time step. */
   h: number;
   /** Number of steps; the result holds y_0..y_n. */
   n: number;
+  /** Coefficient of y on the right-hand side. */
   lambda: number;
+  /** Constant forcing. */
   c: number;
   /** Memory window M >= 1 (lags 1..M-1 are kept); default n + 1, the full history. */
   memory?: number;

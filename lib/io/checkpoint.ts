@@ -5,7 +5,13 @@ import { Device, Tensor } from '../tensor';
 import { readSafetensorsFile, readSafetensorsMetadata, TensorMap, writeSafetensorsFile } from './safetensors';
 import { isFloat32Array } from '../typed-arrays';
 
-export type SaveableState = Record<string, Tensor | { shape: number[]; data: Float32Array }>;
+/** Tensors to save, by name: tensors, or shapes with row-major values. */
+export type SaveableState = Record<string, Tensor | {
+  /** Dimensions. */
+  shape: number[];
+  /** Row-major float32 values. */
+  data: Float32Array;
+}>;
 
 /** Writes the tensors (atomically: a temp file, then rename) with optional string metadata. */
 export function save(state: SaveableState, path: string, metadata?: Record<string, string>): void {

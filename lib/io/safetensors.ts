@@ -32,16 +32,27 @@ import { isFloat32Array, isUint8Array } from '../typed-arrays';
 
 /** A tensor as read back from a file (always float32 after conversion). */
 export interface StoredTensor {
+  /** Element type (float32 only). */
   dtype: 'F32';
+  /** Dimensions. */
   shape: number[];
+  /** Values, row-major. */
   data: Float32Array;
 }
 
 /** Tensors to write: name -> row-major float32 data with its shape. */
-export type TensorMap = Record<string, { shape: number[]; data: Float32Array }>;
+export type TensorMap = Record<string, {
+  /** Dimensions. */
+  shape: number[];
+  /** Row-major float32 values. */
+  data: Float32Array;
+}>;
 
+/** What a safetensors file holds: named tensors and string metadata. */
 export interface SafetensorsContents {
+  /** The tensors by name. */
   tensors: Record<string, StoredTensor>;
+  /** The header's "__metadata__" entries. */
   metadata: Record<string, string>;
 }
 

@@ -5,3 +5,4 @@ export { Parameter, isParameter } from './parameter';
 export { Sequential, Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, Identity, Dropout, BatchNorm1d, BatchNorm2d } from './layers';
 export { LIFNeuron, IFNeuron, BaseNeuron } from '../snn/neurons';
 export * as functional from './functional';
+export * as utils from './utils';

@@ -7,13 +7,19 @@ import { checkDevice, Device, Tensor } from '../tensor';
 import { isParameter, Parameter } from './parameter';
 import { isFloat32Array } from '../typed-arrays';
 
+/** Tensors by dotted name (e.g. "0.weight"), as stateDict() returns them. */
 export type StateDict = Record<string, Tensor>;
+/** What loadStateDict() takes: tensors or Float32Arrays by dotted name. */
 export type StateDictInput = Record<string, Tensor | Float32Array>;
 
 export function isModule(x: unknown): x is Module {
   return x instanceof Module;
 }
 
+/**
+ * Base class of layers and models (as torch.nn.Module). Parameter and Module fields are registered
+ * in declaration order under their field names; subclasses implement forward().
+ */
 export abstract class Module {
   /** Training mode (dropout active, batch statistics) or eval mode. */
   training = true;
@@ -24,6 +30,7 @@ export abstract class Module {
   /** Parameters registered by name (besides the Parameter fields). */
   protected readonly _parameters = new Map<string, Parameter>();
 
+  /** The computation of the module. */
   abstract forward(...args: unknown[]): unknown;
 
   /** Registers (or replaces) a buffer; it goes into stateDict() and moves with to(). */
@@ -33,11 +40,13 @@ export abstract class Module {
     return value;
   }
 
+  /** Registers (or replaces) a parameter under `name` (for parameters not held in a field). */
   registerParameter(name: string, value: Parameter): Parameter {
     this._parameters.set(name, value);
     return value;
   }
 
+  /** Registers (or replaces) a child module under `name` (as Sequential does with "0", "1", ...). */
   registerModule(name: string, module: Module): Module {
     this._modules.set(name, module);
     return module;
@@ -55,6 +64,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Direct children, in declaration order. */
   children(): Module[] {
     return this.namedChildren().map(([, m]) => m);
   }
@@ -66,6 +76,7 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and all its descendants, depth first. */
   modules(): Module[] {
     return this.namedModules().map(([, m]) => m);
   }
@@ -78,6 +89,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter with its dotted name (fields first, then registered ones, then children). */
   namedParameters(prefix = ''): [string, Parameter][] {
     const out: [string, Parameter][] = [];
     const seen = new Set<Parameter>();
@@ -90,6 +102,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter, in namedParameters() order (what an optimizer takes). */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
@@ -99,21 +112,25 @@ export abstract class Module {
     return [...this._buffers];
   }
 
+  /** Every buffer with its dotted name. */
   namedBuffers(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [name, m] of this.namedModules(prefix)) for (const [k, b] of m.ownBuffers()) out.push([name ? `${name}.${k}` : k, b]);
     return out;
   }
 
+  /** Sets training mode (true) or eval mode (false) on this module and every descendant; returns this. */
   train(mode = true): this {
     for (const m of this.modules()) m.training = mode;
     return this;
   }
 
+  /** Eval mode (dropout off, running statistics used); same as train(false). */
   eval(): this {
     return this.train(false);
   }
 
+  /** Clears every parameter's .grad. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.zeroGrad();
   }
@@ -128,6 +145,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Moves this module's own parameters and buffers (not its children) to `device`. */
   protected moveOwn(device: Device): void {
     const self = this as Record<string, unknown>;
     for (const [k, p] of this.ownParameters()) {
@@ -151,7 +169,12 @@ export abstract class Module {
    * Copies values into the parameters and buffers by name. Checks every name and shape first and
    * reports all mismatches at once; with strict (default) missing and unexpected names are errors.
    */
-  loadStateDict(dict: StateDictInput, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+  loadStateDict(dict: StateDictInput, options: { strict?: boolean } = {}): {
+    /** Names the module has but the dict lacks. */
+    missing: string[];
+    /** Names in the dict the module does not have. */
+    unexpected: string[];
+  } {
     const strict = options.strict ?? true;
     const own = this.stateDict();
     const problems: string[] = [];

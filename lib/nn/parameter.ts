@@ -4,7 +4,9 @@ import { native } from '../native';
 import { Tensor } from '../tensor';
 import { isFloat32Array } from '../typed-arrays';
 
+/** A tensor that is a learnable weight of a module: a leaf with requiresGrad, found by Module.parameters(). */
 export class Parameter extends Tensor {
+  /** Marks parameters (see isParameter()). */
   readonly isParameter = true;
 
   /** Wraps the data of `data` (sharing its storage) as a leaf that requires grad unless told otherwise. */
@@ -30,6 +32,7 @@ export class Parameter extends Tensor {
   }
 }
 
+/** Whether `x` is a Parameter. */
 export function isParameter(x: unknown): x is Parameter {
   return !!x && (x as Parameter).isParameter === true;
 }

@@ -6,7 +6,15 @@ import { sumTo } from './reduce';
 import { assertTensor, composite, Operand, scalarLike, wrap } from './util';
 
 // Must match native/backend.h.
+/**
+ * Unary op codes of the native addon (internal).
+ * @internal
+ */
 export const enum U { Neg, Exp, Log, Sqrt, Abs, Relu, Sigmoid, Tanh, Pow, Clamp, InRange, Sign, Affine, Reciprocal, Square }
+/**
+ * Binary op codes of the native addon (internal).
+ * @internal
+ */
 export const enum B { Add, Sub, Mul, Div, Maximum, Minimum, Gt, Ge, Lt, Le, Eq, Ne }
 
 const U_NAMES = ['neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'pow', 'clamp', 'inRange', 'sign', 'affine', 'reciprocal', 'square'];
@@ -27,6 +35,7 @@ export function affine(x: Tensor, p: number, q: number): Tensor {
   return record(out, 'affine', [x], (g) => [p === 1 ? g : unaryRaw(U.Affine, g, p, 0)]);
 }
 
+/** a + b, elementwise with broadcasting (b a tensor or a number). */
 export function add(a: Tensor, b: Operand): Tensor {
   assertTensor(a, 'add');
   if (typeof b === 'number') return affine(a, 1, checkScalar(b, 'add'));
@@ -34,6 +43,7 @@ export function add(a: Tensor, b: Operand): Tensor {
   return record(out, 'add', [a, b], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
 }
 
+/** a - b, elementwise with broadcasting. */
 export function sub(a: Tensor, b: Operand): Tensor {
   assertTensor(a, 'sub');
   if (typeof b === 'number') return affine(a, 1, -checkScalar(b, 'sub'));
@@ -41,6 +51,7 @@ export function sub(a: Tensor, b: Operand): Tensor {
   return record(out, 'sub', [a, b], (g) => [sumTo(g, a.shape), sumTo(unaryRaw(U.Neg, g), b.shape)]);
 }
 
+/** a * b, elementwise with broadcasting. */
 export function mul(a: Tensor, b: Operand): Tensor {
   assertTensor(a, 'mul');
   if (typeof b === 'number') return affine(a, checkScalar(b, 'mul'), 0);
@@ -51,6 +62,7 @@ export function mul(a: Tensor, b: Operand): Tensor {
   ]);
 }
 
+/** a / b, elementwise with broadcasting. */
 export function div(a: Tensor, b: Operand): Tensor {
   assertTensor(a, 'div');
   if (typeof b === 'number') return affine(a, 1 / checkScalar(b, 'div'), 0);
@@ -66,45 +78,54 @@ export function div(a: Tensor, b: Operand): Tensor {
 export function rsub(a: Tensor, v: number): Tensor {
   return affine(a, -1, v);
 }
+/** v / a, elementwise. */
 export function rdiv(a: Tensor, v: number): Tensor {
   return composite([a], () => mul(reciprocal(a), v));
 }
 
+/** -x. */
 export function neg(x: Tensor): Tensor {
   return affine(assertTensor(x, 'neg'), -1, 0);
 }
 
+/** e^x elementwise. */
 export function exp(x: Tensor): Tensor {
   const out = unaryRaw(U.Exp, x);
   return record(out, 'exp', [x], (g) => [binaryRaw(B.Mul, g, out)]);
 }
 
+/** Natural logarithm elementwise. */
 export function log(x: Tensor): Tensor {
   const out = unaryRaw(U.Log, x);
   return record(out, 'log', [x], (g) => [binaryRaw(B.Div, g, x)]);
 }
 
+/** Square root elementwise. */
 export function sqrt(x: Tensor): Tensor {
   const out = unaryRaw(U.Sqrt, x);
   return record(out, 'sqrt', [x], (g) => [binaryRaw(B.Div, unaryRaw(U.Affine, g, 0.5, 0), out)]);
 }
 
+/** |x| elementwise (gradient sign(x)). */
 export function abs(x: Tensor): Tensor {
   const out = unaryRaw(U.Abs, x);
   return record(out, 'abs', [x], (g) => [binaryRaw(B.Mul, g, unaryRaw(U.Sign, x))]);
 }
 
+/** max(x, 0) elementwise. */
 export function relu(x: Tensor): Tensor {
   const out = unaryRaw(U.Relu, x);
   return record(out, 'relu', [x], (g) => [binaryRaw(B.Mul, g, binaryRaw(B.Gt, x, scalarLike(0, x)))]);
 }
 
+/** 1 / (1 + e^-x) elementwise. */
 export function sigmoid(x: Tensor): Tensor {
   const out = unaryRaw(U.Sigmoid, x);
   // dy/dx = y (1 - y)
   return record(out, 'sigmoid', [x], (g) => [binaryRaw(B.Mul, g, binaryRaw(B.Mul, out, unaryRaw(U.Affine, out, -1, 1)))]);
 }
 
+/** tanh(x) elementwise. */
 export function tanh(x: Tensor): Tensor {
   const out = unaryRaw(U.Tanh, x);
   // dy/dx = 1 - y^2
@@ -118,23 +139,27 @@ export function pow(x: Tensor, p: number): Tensor {
   return record(out, 'pow', [x], (g) => [binaryRaw(B.Mul, g, unaryRaw(U.Affine, unaryRaw(U.Pow, x, p - 1), p, 0))]);
 }
 
+/** x^2 elementwise. */
 export function square(x: Tensor): Tensor {
   const out = unaryRaw(U.Square, x);
   return record(out, 'square', [x], (g) => [binaryRaw(B.Mul, g, unaryRaw(U.Affine, x, 2, 0))]);
 }
 
+/** 1 / x elementwise. */
 export function reciprocal(x: Tensor): Tensor {
   const out = unaryRaw(U.Reciprocal, x);
   // d(1/x)/dx = -1/x^2 = -y^2
   return record(out, 'reciprocal', [x], (g) => [binaryRaw(B.Mul, g, unaryRaw(U.Affine, unaryRaw(U.Square, out), -1, 0))]);
 }
 
+/** x limited to [min, max] elementwise; the gradient is 1 inside and 0 outside. */
 export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
   if (min > max) throw new Error(`clamp: min ${min} is greater than max ${max}`);
   const out = unaryRaw(U.Clamp, x, min, max);
   return record(out, 'clamp', [x], (g) => [binaryRaw(B.Mul, g, unaryRaw(U.InRange, x, min, max))]);
 }
 
+/** -1, 0 or 1 by the sign of each element (no gradient). */
 export function sign(x: Tensor): Tensor {
   return unaryRaw(U.Sign, x);
 }
@@ -146,12 +171,18 @@ function compare(op: B, a: Tensor, b: Operand): Tensor {
 }
 /** Comparisons give a float mask (1 where true, 0 elsewhere) and no gradient. */
 export const gt = (a: Tensor, b: Operand) => compare(B.Gt, a, b);
+/** 1 where a >= b, else 0 (no gradient). */
 export const ge = (a: Tensor, b: Operand) => compare(B.Ge, a, b);
+/** 1 where a < b, else 0. */
 export const lt = (a: Tensor, b: Operand) => compare(B.Lt, a, b);
+/** 1 where a <= b, else 0. */
 export const le = (a: Tensor, b: Operand) => compare(B.Le, a, b);
+/** 1 where a == b, else 0. */
 export const eq = (a: Tensor, b: Operand) => compare(B.Eq, a, b);
+/** 1 where a != b, else 0. */
 export const ne = (a: Tensor, b: Operand) => compare(B.Ne, a, b);
 
+/** The larger of a and b, elementwise with broadcasting. */
 export function maximum(a: Tensor, b: Tensor): Tensor {
   const out = binaryRaw(B.Maximum, a, b);
   return record(out, 'maximum', [a, b], (g) => {
@@ -160,6 +191,7 @@ export function maximum(a: Tensor, b: Tensor): Tensor {
   });
 }
 
+/** The smaller of a and b, elementwise with broadcasting. */
 export function minimum(a: Tensor, b: Tensor): Tensor {
   const out = binaryRaw(B.Minimum, a, b);
   return record(out, 'minimum', [a, b], (g) => {

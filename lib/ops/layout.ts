@@ -16,6 +16,7 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   const out = wrap(native.reshape(x.handle, shape));
   return record(out, 'reshape', [x], (g) => [wrap(native.reshape(g.handle, x.shape.slice()))]);
 }
+/** Same as reshape() (PyTorch's name). */
 export const view = reshape;
 
 /** Merges dims start..end into one. */
@@ -27,6 +28,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
 
+/** Inserts a dimension of size 1 at `dim`. */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   const d = normalizeDim(dim, x.ndim + 1, 'unsqueeze');
   const shape = x.shape.slice();
@@ -34,6 +36,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return reshape(x, shape);
 }
 
+/** Removes dimension `dim` if it has size 1 (all size-1 dimensions when left out). */
 export function squeeze(x: Tensor, dim?: number): Tensor {
   if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
   const d = normalizeDim(dim, x.ndim, 'squeeze');
@@ -43,6 +46,7 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
   return reshape(x, shape);
 }
 
+/** Reorders the dimensions: result dimension i is dimension perm[i] of x. */
 export function permute(x: Tensor, perm: number[]): Tensor {
   assertTensor(x, 'permute');
   const out = wrap(native.permute(x.handle, perm));
@@ -52,6 +56,7 @@ export function permute(x: Tensor, perm: number[]): Tensor {
   return record(out, 'permute', [x], (g) => [wrap(native.permute(g.handle, inverse))]);
 }
 
+/** Swaps two dimensions (default the last two). */
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   const a = normalizeDim(dim0, x.ndim, 'transpose'), b = normalizeDim(dim1, x.ndim, 'transpose');
   const perm = x.shape.map((_, i) => i);
@@ -73,6 +78,7 @@ export function slice(x: Tensor, dim: number, start = 0, end = Number.MAX_SAFE_I
   return record(out, 'slice', [x], (g) => [wrap(native.sliceBackward(g.handle, x.shape.slice(), d, start, e, step))]);
 }
 
+/** `length` elements from `start` along `dim`. */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   return slice(x, dim, start, start + length);
 }
@@ -86,6 +92,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   return composite([x], () => squeeze(slice(x, d, i, i + 1), d));
 }
 
+/** Joins tensors of equal shape except along `dim`. */
 export function concat(xs: Tensor[], dim = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new Error('concat: pass a non-empty array of tensors');
   xs.forEach((x) => assertTensor(x, 'concat'));
@@ -100,8 +107,10 @@ export function concat(xs: Tensor[], dim = 0): Tensor {
     });
   });
 }
+/** Same as concat() (PyTorch's name). */
 export const cat = concat;
 
+/** Joins tensors of equal shape along a new dimension `dim`. */
 export function stack(xs: Tensor[], dim = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new Error('stack: pass a non-empty array of tensors');
   const d = normalizeDim(dim, xs[0].ndim + 1, 'stack');
@@ -112,6 +121,7 @@ export function stack(xs: Tensor[], dim = 0): Tensor {
   return composite(xs, () => concat(xs.map((x) => unsqueeze(x, d)), d));
 }
 
+/** The entries at `indices` along `dim` (as torch.index_select). */
 export function indexSelect(x: Tensor, dim: number, indices: Int32Array): Tensor {
   assertTensor(x, 'indexSelect');
   const idx = checkIndices(indices, 'indexSelect');

@@ -5,8 +5,11 @@ import { Tensor } from '../tensor';
 import { sumTo } from './reduce';
 import { assertTensor, wrap } from './util';
 
+/** Transposes applied to the operands of matmul (without copying them). */
 export interface MatmulOptions {
+  /** Use the transpose of a's last two dimensions. */
   transA?: boolean;
+  /** Use the transpose of b's last two dimensions. */
   transB?: boolean;
 }
 

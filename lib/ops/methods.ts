@@ -12,57 +12,112 @@ import { Operand, wrap } from './util';
 
 declare module '../tensor' {
   interface Tensor {
+    /** this + b, elementwise with broadcasting (b a tensor or a number). */
     add(b: Operand): Tensor;
+    /** this - b, elementwise with broadcasting. */
     sub(b: Operand): Tensor;
+    /** this * b, elementwise with broadcasting. */
     mul(b: Operand): Tensor;
+    /** this / b, elementwise with broadcasting. */
     div(b: Operand): Tensor;
+    /** -this. */
     neg(): Tensor;
+    /** e^x elementwise. */
     exp(): Tensor;
+    /** Natural logarithm elementwise. */
     log(): Tensor;
+    /** Square root elementwise. */
     sqrt(): Tensor;
+    /** |x| elementwise. */
     abs(): Tensor;
+    /** max(x, 0) elementwise. */
     relu(): Tensor;
+    /** 1 / (1 + e^-x) elementwise. */
     sigmoid(): Tensor;
+    /** tanh(x) elementwise. */
     tanh(): Tensor;
+    /** x^p elementwise for a number p. */
     pow(p: number): Tensor;
+    /** x^2 elementwise. */
     square(): Tensor;
+    /** 1 / x elementwise. */
     reciprocal(): Tensor;
+    /** x limited to [min, max] elementwise (either bound may be left out). */
     clamp(min?: number, max?: number): Tensor;
+    /** -1, 0 or 1 by the sign of each element. */
     sign(): Tensor;
+    /** 1 where this > b, else 0 (no gradient). */
     gt(b: Operand): Tensor;
+    /** 1 where this >= b, else 0. */
     ge(b: Operand): Tensor;
+    /** 1 where this < b, else 0. */
     lt(b: Operand): Tensor;
+    /** 1 where this <= b, else 0. */
     le(b: Operand): Tensor;
+    /** 1 where this == b, else 0. */
     eq(b: Operand): Tensor;
+    /** 1 where this != b, else 0. */
     ne(b: Operand): Tensor;
+    /** The larger of this and b, elementwise with broadcasting. */
     maximum(b: Tensor): Tensor;
+    /** The smaller of this and b, elementwise with broadcasting. */
     minimum(b: Tensor): Tensor;
+    /** Sum over `dims` (all dimensions when left out); keepdim keeps them with size 1. */
     sum(dims?: number | number[], keepdim?: boolean): Tensor;
+    /** Mean over `dims` (all dimensions when left out). */
     mean(dims?: number | number[], keepdim?: boolean): Tensor;
+    /** Maximum over `dims` (all dimensions when left out). */
     max(dims?: number | number[], keepdim?: boolean): Tensor;
+    /** Minimum over `dims` (all dimensions when left out). */
     min(dims?: number | number[], keepdim?: boolean): Tensor;
+    /** Index of the largest value along `dim` (the first on ties; over all elements when left out). */
     argmax(dim?: number, keepdim?: boolean): Tensor;
+    /** Matrix product with batching and broadcasting over leading dimensions (as torch.matmul). */
     matmul(b: Tensor, opts?: la.MatmulOptions): Tensor;
+    /** The same data in a new shape (one dimension may be -1). */
     reshape(shape: number[]): Tensor;
+    /** Same as reshape(). */
     view(shape: number[]): Tensor;
+    /** Merges dimensions startDim..endDim into one. */
     flatten(startDim?: number, endDim?: number): Tensor;
+    /** Inserts a dimension of size 1 at `dim`. */
     unsqueeze(dim: number): Tensor;
+    /** Removes dimension `dim` if it has size 1 (all size-1 dimensions when left out). */
     squeeze(dim?: number): Tensor;
+    /** Reorders the dimensions: result dimension i is dimension perm[i]. */
     permute(perm: number[]): Tensor;
+    /** Swaps two dimensions (default the last two). */
     transpose(dim0?: number, dim1?: number): Tensor;
+    /** A tensor with the same values (tensors here are always contiguous; kept for PyTorch code). */
     contiguous(): Tensor;
+    /** Elements start, start + step, ... below end along `dim` (as x[start:end:step]). */
     slice(dim: number, start?: number, end?: number, step?: number): Tensor;
+    /** `length` elements from `start` along `dim`. */
     narrow(dim: number, start: number, length: number): Tensor;
+    /** The slice at `index` along `dim`, with that dimension removed. */
     select(dim: number, index: number): Tensor;
+    /** The entries at `indices` along `dim` (as torch.index_select). */
     indexSelect(dim: number, indices: Int32Array): Tensor;
+    /** PyTorch's gather: out[i][j] = x[i][index[i][j]] for dim 1, index given with its shape. */
     gather(dim: number, index: Int32Array, indexShape: number[]): Tensor;
+    /** Broadcasts size-1 dimensions to `shape` (-1 keeps a size). */
     expand(shape: number[]): Tensor;
+    /** Softmax along `dim` (default the last). */
     softmax(dim?: number): Tensor;
+    /** log(softmax) along `dim`, computed stably. */
     logSoftmax(dim?: number): Tensor;
+    /** A copy on `device` ('cpu' or 'cuda'); the same tensor when already there. */
     to(device: Device): Tensor;
+    /** A copy of the data, with the gradient flowing back to this tensor. */
     clone(): Tensor;
+    /**
+     * Computes the gradients of this tensor with respect to the leaves that require them, accumulating into their .grad
+     * (gradOutput defaults to 1 for a one-element tensor).
+     */
     backward(gradOutput?: Tensor, options?: BackwardOptions): void;
+    /** Overwrites this tensor's values with src's (same shape), in place. */
     copy_(src: Tensor): this;
+    /** Sets every element to `value`, in place. */
     fill_(value: number): this;
   }
 }

@@ -12,6 +12,7 @@ import { mean, sum, sumTo } from './reduce';
 import { assertTensor, composite, normalizeDim, wrap } from './util';
 import { isInt32Array } from '../typed-arrays';
 
+/** Softmax along `dim` (default the last): e^x / sum e^x, computed with the maximum subtracted. */
 export function softmax(x: Tensor, dim = -1): Tensor {
   assertTensor(x, 'softmax');
   const d = normalizeDim(dim, x.ndim, 'softmax');
@@ -24,6 +25,7 @@ export function softmax(x: Tensor, dim = -1): Tensor {
   });
 }
 
+/** log(softmax(x)) along `dim`, computed stably. */
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
   assertTensor(x, 'logSoftmax');
   const d = normalizeDim(dim, x.ndim, 'logSoftmax');
@@ -36,6 +38,7 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
   });
 }
 
+/** How a loss combines the per-sample values: 'mean' (default), 'sum', or 'none' (one value per sample). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 function checkReduction(r: string, op: string): Reduction {
@@ -76,6 +79,7 @@ export function crossEntropy(logits: Tensor, labels: Int32Array, opts: { reducti
   return composite([logits], () => nllLoss(logSoftmax(logits, 1), labels, opts));
 }
 
+/** Mean squared error (reduction 'mean', 'sum' or 'none', as torch.nn.functional.mse_loss). */
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   assertTensor(input, 'mseLoss');
   assertTensor(target, 'mseLoss', 'target');
@@ -100,15 +104,21 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   });
 }
 
+/** Options of conv2d (as torch.nn.functional.conv2d). */
 export interface Conv2dOptions {
+  /** Step of the window (default 1). */
   stride?: number | [number, number];
+  /** Zeros added on each side (default 0). */
   padding?: number | [number, number];
+  /** Spacing of the kernel elements (default 1). */
   dilation?: number | [number, number];
+  /** Channel groups convolved separately (default 1). */
   groups?: number;
 }
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
 
+/** 2-D convolution of x [N, C, H, W] with weight [O, C / groups, kh, kw] and an optional bias [O]. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   assertTensor(x, 'conv2d');
   const [sh, sw] = pair(opts.stride, 1), [ph, pw] = pair(opts.padding, 0), [dh, dw] = pair(opts.dilation, 1);
@@ -123,10 +133,15 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   });
 }
 
+/** Options of maxPool2d / avgPool2d (as PyTorch). */
 export interface Pool2dOptions {
+  /** Step of the window (default: the kernel size). */
   stride?: number | [number, number];
+  /** Padding on each side (default 0). */
   padding?: number | [number, number];
+  /** Round the output size up instead of down (default false). */
   ceilMode?: boolean;
+  /** avgPool2d: count padded zeros in the mean (default true). */
   countIncludePad?: boolean;
 }
 function poolArgs(kernel: number | [number, number], opts: Pool2dOptions): PoolArgs {
@@ -136,6 +151,7 @@ function poolArgs(kernel: number | [number, number], opts: Pool2dOptions): PoolA
   return { kH: kh, kW: kw, strideH: sh, strideW: sw, padH: ph, padW: pw, ceilMode: !!opts.ceilMode, countIncludePad: opts.countIncludePad ?? true };
 }
 
+/** Max pooling of x [N, C, H, W]. */
 export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Pool2dOptions = {}): Tensor {
   assertTensor(x, 'maxPool2d');
   const args = poolArgs(kernel, opts);
@@ -149,6 +165,7 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
   return record(wrap(out), 'maxPool2d', [x], (g) => [wrap(native.maxPool2dBackward(g.handle, indices.handle, x.shape.slice(), args))]);
 }
 
+/** Average pooling of x [N, C, H, W]. */
 export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: Pool2dOptions = {}): Tensor {
   assertTensor(x, 'avgPool2d');
   const args = poolArgs(kernel, opts);
@@ -156,13 +173,21 @@ export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: Po
   return record(out, 'avgPool2d', [x], (g) => [wrap(native.avgPool2dBackward(g.handle, x.shape.slice(), args))]);
 }
 
+/** Options of batchNorm (as torch.nn.functional.batch_norm). */
 export interface BatchNormOptions {
+  /** Running mean [C], updated in training mode and used in eval mode. */
   runningMean?: Tensor | null;
+  /** Running variance [C] (unbiased), as runningMean. */
   runningVar?: Tensor | null;
+  /** Scale gamma [C]. */
   weight?: Tensor | null;
+  /** Shift beta [C]. */
   bias?: Tensor | null;
+  /** Normalise with the batch statistics (true) or the running ones (false). */
   training: boolean;
+  /** Weight of the batch in the running statistics (default 0.1). */
   momentum?: number;
+  /** Added to the variance (default 1e-5). */
   eps?: number;
 }
 

@@ -54,13 +54,22 @@ function reduceOp(op: R, name: string, x: Tensor, dims: number | number[] | unde
   });
 }
 
+/** Sum over `dims` (all dimensions when left out); keepdim keeps them with size 1. */
 export const sum = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp(R.Sum, 'sum', x, dims, keepdim);
+/** Mean over `dims` (all dimensions when left out). */
 export const mean = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp(R.Mean, 'mean', x, dims, keepdim);
+/** Maximum over `dims` (all dimensions when left out); the gradient goes to the first maximum. */
 export const max = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp(R.Max, 'max', x, dims, keepdim);
+/** Minimum over `dims` (all dimensions when left out). */
 export const min = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp(R.Min, 'min', x, dims, keepdim);
 
 /** Max over one dim with the position of the maximum (int32 indices, no gradient through them). */
-export function maxWithIndices(x: Tensor, dim: number, keepdim = false): { values: Tensor; indices: Tensor } {
+export function maxWithIndices(x: Tensor, dim: number, keepdim = false): {
+  /** The maxima. */
+  values: Tensor;
+  /** Where they are (int32). */
+  indices: Tensor;
+} {
   const d = normalizeDim(dim, x.ndim, 'max');
   const values = max(x, d, keepdim);
   const [v, idx] = native.reduce(R.Max, x.handle, [d], keepdim, true);

@@ -7,6 +7,7 @@ import { Tensor } from '../tensor';
 
 export const wrap = (h: NativeHandle): Tensor => new Tensor(h);
 
+/** The second operand of an elementwise op: a tensor (broadcast) or a number. */
 export type Operand = Tensor | number;
 
 export function assertTensor(x: unknown, op: string, what = 'input'): Tensor {

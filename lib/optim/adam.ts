@@ -6,6 +6,7 @@ import { native } from '../native';
 import { Tensor } from '../tensor';
 import { checkNonNegative, mergeOptions, Optimizer, ParamGroup, ParamsInput, StateSpec } from './optimizer';
 
+/** Options of Adam (as torch.optim.Adam). */
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
   lr: number;
@@ -24,6 +25,7 @@ export interface AdamOptions {
 export const ADAM_DEFAULTS: AdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false };
 const ADAM_STATE: StateSpec = { step: true, required: ['expAvg', 'expAvgSq'], optional: ['maxExpAvgSq'] };
 
+/** Adam (Kingma & Ba) with PyTorch's semantics: L2 weight decay added to the gradient, optional AMSGrad and maximize. */
 export class Adam extends Optimizer<AdamOptions> {
   /** `defaults` is for subclasses (AdamW); leave it out. */
   constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}, defaults: AdamOptions = ADAM_DEFAULTS) {

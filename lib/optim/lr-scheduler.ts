@@ -5,9 +5,13 @@ import { Optimizer, OptimizerOptions, ParamGroup } from './optimizer';
 
 /** A scheduler's serialisable state: its counters, the base and last lr per group, and its own options. */
 export interface LRSchedulerStateDict {
+  /** Epochs stepped (0 after the constructor). */
   lastEpoch: number;
+  /** Calls of step(), the constructor's included. */
   stepCount: number;
+  /** Initial lr of each group. */
   baseLrs: number[];
+  /** Last computed lr of each group. */
   lastLr: number[];
   [option: string]: unknown;
 }
@@ -27,15 +31,19 @@ function checkOptions(name: string, options: unknown, known: string[]): Record<s
   return options;
 }
 
+/** Base class of the learning-rate schedulers (PyTorch semantics): call step() once per epoch, after optimizer.step(). */
 export abstract class LRScheduler {
+  /** The optimizer whose groups' lr this scheduler sets. */
   readonly optimizer: Optimizer<OptimizerOptions>;
   /** The index of the last epoch (-1 before the constructor's initial step, 0 after it). */
   lastEpoch: number;
   /** The lr each group started from (its initialLr). */
   baseLrs: number[];
+  /** The lr of each group after the last step. */
   protected lastLr: number[] = [];
   /** How many times step() ran, the constructor's initial step included. */
   protected stepCount = 0;
+  /** Class name, for messages. */
   protected readonly name: string;
 
   /** Subclasses call initialStep() at the end of their constructor, once their own options are set. */
@@ -60,6 +68,7 @@ export abstract class LRScheduler {
   /** The lr of each group at epoch this.lastEpoch (called by step() after it advanced lastEpoch). */
   protected abstract computeLr(): number[];
 
+  /** Applies epoch 0; subclasses call it at the end of their constructor. */
   protected initialStep(): void {
     this.stepCount = 0;
     this.step();
@@ -87,6 +96,7 @@ export abstract class LRScheduler {
   /** Checks and applies options from a state dict. */
   protected abstract setOptions(o: Record<string, unknown>): void;
 
+  /** A serialisable snapshot of the counters and options (restore with loadStateDict()). */
   stateDict(): LRSchedulerStateDict {
     return { ...this.options(), lastEpoch: this.lastEpoch, stepCount: this.stepCount, baseLrs: this.baseLrs.slice(), lastLr: this.lastLr.slice() };
   }
@@ -122,6 +132,7 @@ export abstract class LRScheduler {
   }
 }
 
+/** Options of StepLR. */
 export interface StepLROptions {
   /** Decay the lr every stepSize epochs (a positive integer). */
   stepSize: number;
@@ -137,7 +148,9 @@ export interface StepLROptions {
  * manual lr changes.
  */
 export class StepLR extends LRScheduler {
+  /** Epochs between decays. */
   stepSize!: number;
+  /** Factor applied at each decay. */
   gamma!: number;
 
   constructor(optimizer: Optimizer<OptimizerOptions>, options: StepLROptions) {
@@ -167,6 +180,7 @@ export class StepLR extends LRScheduler {
   }
 }
 
+/** Options of CosineAnnealingLR. */
 export interface CosineAnnealingLROptions {
   /** The number of epochs of a half cosine period (a positive integer). */
   tMax: number;
@@ -183,7 +197,9 @@ export interface CosineAnnealingLROptions {
  * (except that epoch 0 keeps the groups' lr, as PyTorch).
  */
 export class CosineAnnealingLR extends LRScheduler {
+  /** Epochs of the half cosine. */
   tMax!: number;
+  /** Lowest learning rate. */
   etaMin!: number;
 
   constructor(optimizer: Optimizer<OptimizerOptions>, options: CosineAnnealingLROptions) {

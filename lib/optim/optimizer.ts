@@ -8,34 +8,52 @@ import { Tensor } from '../tensor';
 
 /** Options every optimizer has. */
 export interface OptimizerOptions {
+  /** Learning rate. */
   lr: number;
 }
 
 /** A parameter group as the optimizer holds it: the parameters, every option, and any extra keys (e.g. initialLr set by a scheduler). */
-export type ParamGroup<O extends OptimizerOptions = OptimizerOptions> = O & { params: Tensor[]; [extra: string]: unknown };
+export type ParamGroup<O extends OptimizerOptions = OptimizerOptions> = O & {
+  /** The parameters of the group. */
+  params: Tensor[];
+  [extra: string]: unknown;
+};
 
 /** A parameter group as given to the constructor or addParamGroup: options left out come from the optimizer's defaults. */
-export type ParamGroupInput<O extends OptimizerOptions = OptimizerOptions> = Partial<O> & { params: Iterable<Tensor> | Tensor; [extra: string]: unknown };
+export type ParamGroupInput<O extends OptimizerOptions = OptimizerOptions> = Partial<O> & {
+  /** The parameters of the group. */
+  params: Iterable<Tensor> | Tensor;
+  [extra: string]: unknown;
+};
 
 /** What the optimizer optimizes: the parameters (one group), or a list of groups. */
 export type ParamsInput<O extends OptimizerOptions = OptimizerOptions> = Iterable<Tensor> | ParamGroupInput<O>[];
 
 /** The per-parameter state: the step count (optimizers that count steps) and state tensors (kept; freed by dispose()). */
 export interface ParamState {
+  /** Steps taken for this parameter (optimizers that count them). */
   step?: number;
+  /** State tensors by name (e.g. expAvg, expAvgSq). */
   buffers: { [name: string]: Tensor };
 }
 
 /** One parameter's state in a state dict: `step` and a Float32Array per state tensor (number[] is accepted on load, e.g. after JSON). */
 export interface StateDictEntry {
+  /** Steps taken for this parameter. */
   step?: number;
   [name: string]: number | Float32Array | number[] | undefined;
 }
 
 /** A serialisable snapshot: state per parameter index (numbered through the groups in order), and the groups' options with parameter indices. */
 export interface OptimizerStateDict {
+  /** State of each parameter, by its index counted through the groups in order. */
   state: { [paramIndex: number]: StateDictEntry };
-  paramGroups: Array<{ params: number[]; [option: string]: unknown }>;
+  /** The groups' options, with parameter indices in place of the parameters. */
+  paramGroups: Array<{
+    /** Indices of the group's parameters. */
+    params: number[];
+    [option: string]: unknown;
+  }>;
 }
 
 /** Which state entries an optimizer keeps per parameter, for checking a state dict on load. */
@@ -88,9 +106,14 @@ export function mergeOptions<O extends object>(name: string, defaults: O, option
   return out as O;
 }
 
+/**
+ * Base class of the optimizers, with PyTorch's semantics: parameter groups with their own options,
+ * zeroGrad() (sets .grad to null), step() over the parameters that have a gradient, stateDict()/loadStateDict().
+ */
 export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   /** The options a group gets when it does not give its own. */
   readonly defaults: Readonly<O>;
+  /** The parameter groups with every option filled in; change group.lr to change the learning rate. */
   readonly paramGroups: ParamGroup<O>[] = [];
   /** Per-parameter state, created on the parameter's first step. */
   readonly state = new Map<Tensor, ParamState>();

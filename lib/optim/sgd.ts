@@ -8,6 +8,7 @@ import { native } from '../native';
 import { Tensor } from '../tensor';
 import { checkNonNegative, mergeOptions, Optimizer, ParamGroup, ParamsInput, StateSpec } from './optimizer';
 
+/** Options of SGD (as torch.optim.SGD). */
 export interface SGDOptions {
   /** Learning rate (default 1e-3, as in PyTorch >= 2.2). */
   lr: number;
@@ -26,6 +27,7 @@ export interface SGDOptions {
 const SGD_DEFAULTS: SGDOptions = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false };
 const SGD_STATE: StateSpec = { step: false, required: [], optional: ['momentumBuffer'] };
 
+/** Stochastic gradient descent with PyTorch's momentum, dampening, Nesterov, weight decay and maximize. */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
     super(params, mergeOptions('SGD', SGD_DEFAULTS, options));

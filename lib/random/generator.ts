@@ -4,16 +4,26 @@
 let seed = 0;
 let offset = 0;
 
+/**
+ * Seeds the global random stream (rand, randn, bernoulli, dropout, initialisation): the same seed gives the same numbers on every device.
+ */
 export function manualSeed(s: number): void {
   if (!Number.isInteger(s) || s < 0 || s > Number.MAX_SAFE_INTEGER) throw new Error(`manualSeed: seed must be an integer in [0, 2^53), got ${s}`);
   seed = s;
   offset = 0;
 }
 
-export function getRngState(): { seed: number; offset: number } {
+/** The global stream's seed and position (pass to setRngState() to replay). */
+export function getRngState(): {
+  /** The seed. */
+  seed: number;
+  /** Elements drawn so far. */
+  offset: number;
+} {
   return { seed, offset };
 }
 
+/** Restores a state from getRngState(). */
 export function setRngState(state: { seed: number; offset: number }): void {
   manualSeed(state.seed);
   offset = state.offset;

@@ -157,6 +157,7 @@ function fillNormal(k0: number, k1: number, start: number, out: Float32Array): v
  * the current offset and advances it (see the module comment for the exact rule).
  */
 export class Philox {
+  /** The seed of the stream. */
   readonly seed: number;
   private readonly k0: number;
   private readonly k1: number;

@@ -7,6 +7,10 @@ export interface Series {
   points: [number, number][];
   /** Dashed stroke (e.g. for a second kind of measurement on the same axes). */
   dashed?: boolean;
+  /** Stroke colour (default: the palette, by series index). */
+  color?: string;
+  /** SVG stroke-dasharray (overrides `dashed`), e.g. '2 3' for dots. */
+  dash?: string;
 }
 
 export interface LineChartOptions {
@@ -21,6 +25,8 @@ export interface LineChartOptions {
   yMax?: number;
   /** Format of y tick labels (default: up to 4 significant digits). */
   yFormat?: (v: number) => string;
+  /** A note under the title (e.g. what a zoomed view leaves out). */
+  note?: string;
 }
 
 export interface Section {
@@ -35,7 +41,7 @@ export interface ReportOptions {
   sections: Section[];
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
 export function escapeHtml(s: unknown): string {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -61,10 +67,12 @@ function fmt(v: number): string {
   return String(+v.toPrecision(4));
 }
 
+let chartCount = 0;
+
 /** An inline SVG line chart (axes, ticks, grid, legend). */
 export function lineChartSvg(opts: LineChartOptions): string {
   const W = opts.width ?? 640;
-  const m = { left: 64, right: 16, top: 34, bottom: 46 };
+  const m = { left: 64, right: 16, top: 34, bottom: opts.note ? 60 : 46 };
   // Legend entries flow left to right (about 6.5 px per character at font size 11), wrapping rows.
   const legend: [number, number][] = [];
   let lx = m.left, row = 0;
@@ -97,6 +105,10 @@ export function lineChartSvg(opts: LineChartOptions): string {
   out.push(`<title>${escapeHtml(opts.title)}</title>`);
   out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);
   out.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${escapeHtml(opts.title)}</text>`);
+  if (opts.note) out.push(`<text x="${W / 2}" y="${H - 6}" text-anchor="middle" font-size="10" fill="#666">${escapeHtml(opts.note)}</text>`);
+  // Lines outside a fixed y range are cut at the plot's edges.
+  const clipId = `plot-${++chartCount}`;
+  out.push(`<clipPath id="${clipId}"><rect x="${m.left}" y="${top}" width="${pw}" height="${ph}"/></clipPath>`);
   for (const t of niceTicks(y0, y1)) {
     const y = sy(t).toFixed(1);
     out.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
@@ -108,17 +120,18 @@ export function lineChartSvg(opts: LineChartOptions): string {
     out.push(`<text x="${x}" y="${top + ph + 16}" text-anchor="middle" font-size="11">${escapeHtml(fmt(t))}</text>`);
   }
   out.push(`<rect x="${m.left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
-  out.push(`<text x="${m.left + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12">${escapeHtml(opts.xLabel)}</text>`);
+  out.push(`<text x="${m.left + pw / 2}" y="${H - (opts.note ? 22 : 8)}" text-anchor="middle" font-size="12">${escapeHtml(opts.xLabel)}</text>`);
   out.push(`<text x="14" y="${top + ph / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${top + ph / 2})">${escapeHtml(opts.yLabel)}</text>`);
   opts.series.forEach((s, i) => {
-    const color = PALETTE[i % PALETTE.length];
+    const color = s.color ?? PALETTE[i % PALETTE.length];
     // Split at non-finite points so that gaps show as gaps.
     const runs: [number, number][][] = [[]];
     for (const [x, y] of s.points) {
       if (Number.isFinite(x) && Number.isFinite(y)) runs[runs.length - 1].push([x, y]);
       else if (runs[runs.length - 1].length) runs.push([]);
     }
-    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    const dash = s.dash ? ` stroke-dasharray="${escapeHtml(s.dash)}"` : s.dashed ? ' stroke-dasharray="6 4"' : '';
+    out.push(`<g clip-path="url(#${clipId})">`);
     for (const run of runs) {
       if (run.length === 1) {
         out.push(`<circle cx="${sx(run[0][0]).toFixed(1)}" cy="${sy(run[0][1]).toFixed(1)}" r="3" fill="${color}"/>`);
@@ -128,6 +141,7 @@ export function lineChartSvg(opts: LineChartOptions): string {
         if (run.length <= 30) for (const [x, y] of run) out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
       }
     }
+    out.push('</g>');
     const [lx, ly] = legend[i];
     out.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2.5"${dash}/>`);
     out.push(`<text x="${lx + 24}" y="${ly}" dominant-baseline="middle" font-size="11">${escapeHtml(s.name)}</text>`);
@@ -163,6 +177,7 @@ dl.kv { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; f
 dl.kv dt { font-weight: bold; } dl.kv dd { margin: 0; font-family: monospace; }
 pre { background: #f7f7f7; padding: 8px; font-size: 12px; overflow-x: auto; }
 svg.chart { display: block; margin: 8px 0; max-width: 100%; height: auto; }
+.multiples { display: flex; flex-wrap: wrap; gap: 8px; } .multiples svg.chart { margin: 0; }
 `;
 
 /** A complete, self-contained HTML document. */

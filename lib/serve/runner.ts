@@ -12,8 +12,11 @@ import { loadModel } from '../snn/model-io';
 import { SNNWrapper } from '../snn/wrapper';
 import { Device, Tensor } from '../tensor';
 
+/** Options of InferenceRunner. */
 export interface RunnerOptions {
+  /** Discretisation (default 'l1', or 'euler' for integer-order models). */
   method?: FractionalMethod;
+  /** History window (default: the full history). */
   memory?: number;
   /** Time step h (default 1). */
   h?: number;
@@ -23,10 +26,19 @@ export interface RunnerOptions {
 
 const pair = (v: unknown, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : (v as [number, number]));
 
+/**
+ * A trained SNNWrapper compiled to a native plan: predict() runs the whole forward pass on the libuv
+ * thread pool, so the event loop stays free (for servers).
+ */
 export class InferenceRunner {
   private readonly plans = new Map<number, PlanStep[]>();
+  /** The discretisation in use. */
   readonly method: FractionalMethod;
 
+  /**
+   * @param net The trained model (put into eval mode).
+   * @param options Method and history window of the forward pass.
+   */
   constructor(readonly net: SNNWrapper, readonly options: RunnerOptions = {}) {
     if (!(net.model instanceof Sequential)) throw new Error('InferenceRunner: the wrapped model must be an nn.Sequential of built-in layers');
     this.method = options.method ?? (net.integrator === 'odeint' ? 'euler' : 'l1');

@@ -9,17 +9,26 @@
 //   flat list              'auto'         a multiCoefficient list -> multi-term; else length == layers -> per-layer
 //                                         (with a warning to set alphaMode), else multi-term (with a warning)
 
+/** Fractional orders as given: a number, a flat list, or a list of per-layer lists (see the table above). */
 export type AlphaSpec = number | number[] | (number | number[])[];
+/** Term weights as given, shaped like the orders (null or undefined: all 1 for that layer). */
 export type CoefficientSpec = number | number[] | (number | number[] | null | undefined)[];
+/** How a flat alpha list is read: 'per_layer', 'multiterm', or 'auto' (see the table above). */
 export type AlphaMode = 'auto' | 'per_layer' | 'multiterm';
 
+/** The terms of one neuron layer: orders and their weights, one each. */
 export interface LayerTerms {
+  /** Orders of the terms. */
   alphas: number[];
+  /** Weights of the terms. */
   coefficients: number[];
 }
 
+/** The orders and weights of every neuron layer, and which of the four configuration modes gave them. */
 export interface ParsedAlphaConfig {
+  /** The configuration mode the options were read as. */
   mode: 'scalar' | 'per_layer' | 'multiterm' | 'per_layer_multiterm';
+  /** Per neuron layer, its terms. */
   layers: LayerTerms[];
 }
 
@@ -50,6 +59,10 @@ function layerCoefficients(entry: unknown, terms: number, layer: number): number
   return list.map((c, m) => checkCoefficient(c, `[${layer}][${m}]`));
 }
 
+/**
+ * Reads the wrapper's alpha / alphaMode / multiCoefficient options into per-layer orders and weights
+ * (see the decision table at the top of this file); `warn` receives the 'auto' mode's warnings.
+ */
 export function parseAlphaConfig(alpha: AlphaSpec | undefined, mode: AlphaMode, coefficient: CoefficientSpec | undefined,
   nLayers: number, warn: (msg: string) => void = (m) => process.emitWarning(m, 'FractionalSNNWarning')): ParsedAlphaConfig {
   if (!['auto', 'per_layer', 'multiterm'].includes(mode))

@@ -7,11 +7,15 @@ import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Tensor } from '../tensor';
 
+/** Options of LIFNeuron and IFNeuron. */
 export interface NeuronOptions {
   /** Membrane time constant (spikeDE's default 0.5). */
   tau?: number;
+  /** Firing threshold of the membrane potential (default 1). */
   threshold?: number;
+  /** Surrogate gradient of the spike (default 'arctan'; the '_surrogate' suffix is accepted). */
   surrogate?: SurrogateName | 'arctan_surrogate' | 'sigmoid_surrogate' | 'piecewise_linear_surrogate' | 'gaussian_surrogate';
+  /** Steepness of the surrogate (default 2). */
   surrogateScale?: number;
   /** Learn tau through tau = tau0 * (1 + exp(theta)), theta starting at 0 (spikeDE's parameterisation). */
   tauLearnable?: boolean;
@@ -28,16 +32,29 @@ export interface NeuronContext {
   onCall(neuron: BaseNeuron): void;
 }
 
+/**
+ * Base of the spiking neuron layers. Inside an SNNWrapper a neuron integrates its input with the fractional
+ * derivative of its layer's order over the time-major input [T, B, ...] and returns spikes of the same shape.
+ */
 export abstract class BaseNeuron extends Module {
+  /** 'lif' or 'if'. */
   abstract readonly kind: NeuronKind;
+  /** Membrane time constant. */
   readonly tau: number;
+  /** Firing threshold. */
   readonly threshold: number;
+  /** Surrogate gradient of the spike. */
   readonly surrogate: SurrogateName;
+  /** Steepness of the surrogate. */
   readonly surrogateScale: number;
   /** Present when tau is learnable: tau = tau0 * (1 + exp(tauTheta)). */
   tauTheta: Parameter | null;
   /** The membrane trace v_1..v_T of the last forward, when the wrapper was asked to record it. */
   lastTrace: Tensor | null = null;
+  /**
+   * Set by SNNWrapper.forward for the duration of a call (internal).
+   * @internal
+   */
   _context: NeuronContext | null = null;
 
   constructor(opts: NeuronOptions = {}) {

@@ -9,24 +9,126 @@ import { SNNWrapper, SNNWrapperOptions } from './wrapper';
 /** A size given as one number or an [h, w] pair (kept as given). */
 export type IntPair = number | [number, number];
 
+/**
+ * One layer of a saved architecture: its type and the settings needed to rebuild it (the JSON of modelSpecOf()).
+ * Fields: `in`/`out` features or channels, `kernel`, `stride`, `padding`, `dilation`, `groups`, `bias`, `ceilMode`,
+ * `countIncludePad` (as the layer constructors), `p` (dropout), and for neurons `tau`, `threshold`, `surrogate`,
+ * `surrogateScale`, `tauLearnable`.
+ */
 export type LayerSpec =
-  | { type: 'linear'; in: number; out: number; bias?: boolean }
-  | { type: 'conv2d'; in: number; out: number; kernel: IntPair; stride?: IntPair; padding?: IntPair; dilation?: IntPair; groups?: number; bias?: boolean }
-  | { type: 'maxpool2d'; kernel: IntPair; stride?: IntPair; padding?: IntPair; ceilMode?: boolean }
-  | { type: 'avgpool2d'; kernel: IntPair; stride?: IntPair; padding?: IntPair; ceilMode?: boolean; countIncludePad?: boolean }
-  | { type: 'flatten' }
-  | { type: 'dropout'; p: number }
-  | { type: 'identity' }
-  | { type: 'lif' | 'if'; tau: number; threshold: number; surrogate: string; surrogateScale: number; tauLearnable?: boolean };
+  | {
+    /** A Linear layer. */
+    type: 'linear';
+    /** Input features. */
+    in: number;
+    /** Output features. */
+    out: number;
+    /** Has a bias (default true). */
+    bias?: boolean;
+  }
+  | {
+    /** A Conv2d layer. */
+    type: 'conv2d';
+    /** Input channels. */
+    in: number;
+    /** Output channels. */
+    out: number;
+    /** Kernel size. */
+    kernel: IntPair;
+    /** Stride (default 1). */
+    stride?: IntPair;
+    /** Padding (default 0). */
+    padding?: IntPair;
+    /** Dilation (default 1). */
+    dilation?: IntPair;
+    /** Channel groups (default 1). */
+    groups?: number;
+    /** Has a bias (default true). */
+    bias?: boolean;
+  }
+  | {
+    /** A MaxPool2d layer. */
+    type: 'maxpool2d';
+    /** Window size. */
+    kernel: IntPair;
+    /** Stride (default: the window). */
+    stride?: IntPair;
+    /** Padding (default 0). */
+    padding?: IntPair;
+    /** Round the output size up. */
+    ceilMode?: boolean;
+  }
+  | {
+    /** An AvgPool2d layer. */
+    type: 'avgpool2d';
+    /** Window size. */
+    kernel: IntPair;
+    /** Stride (default: the window). */
+    stride?: IntPair;
+    /** Padding (default 0). */
+    padding?: IntPair;
+    /** Round the output size up. */
+    ceilMode?: boolean;
+    /** Count padded zeros in the mean (default true). */
+    countIncludePad?: boolean;
+  }
+  | {
+    /** A Flatten layer (dimensions 2 to the last). */
+    type: 'flatten';
+  }
+  | {
+    /** A Dropout layer. */
+    type: 'dropout';
+    /** Probability of zeroing an element. */
+    p: number;
+  }
+  | {
+    /** An Identity layer. */
+    type: 'identity';
+  }
+  | {
+    /** A LIFNeuron or IFNeuron layer. */
+    type: 'lif' | 'if';
+    /** Membrane time constant. */
+    tau: number;
+    /** Firing threshold. */
+    threshold: number;
+    /** Surrogate gradient name. */
+    surrogate: string;
+    /** Steepness of the surrogate. */
+    surrogateScale: number;
+    /** The time constant is learned. */
+    tauLearnable?: boolean;
+  };
 
+/** A saved architecture: the layers of a Sequential, the wrapper options, and how inputs are presented. */
 export interface ModelSpec {
+  /** Version of this format. */
   format: 'fsnn-model-1';
+  /** The layers in order. */
   layers: LayerSpec[];
+  /** The SNNWrapper options, with the learned orders and weights. */
   wrapper: SNNWrapperOptions;
   /** How inputs are presented (free-form, e.g. { T: 8, encoding: 'direct', h: 1, method: 'l1', memory }). */
-  input?: { T?: number; encoding?: string; h?: number; features?: number; method?: FractionalMethod; memory?: number; classes?: number };
+  input?: {
+    /** Time steps per sample. */
+    T?: number;
+    /** Input encoding, e.g. 'direct', 'poisson', 'sequential-rows'. */
+    encoding?: string;
+    /** Step between sample times (default 1). */
+    h?: number;
+    /** Values per sample before encoding (e.g. 784). */
+    features?: number;
+    /** Discretisation of the fractional derivative. */
+    method?: FractionalMethod;
+    /** History window (absent: the full history). */
+    memory?: number;
+    /** Number of classes of the output. */
+    classes?: number;
+  };
 }
 
+/** The metadata key under which saveModel() stores the ModelSpec JSON. */
 export const MODEL_SPEC_KEY = 'fsnn.model';
 
 export function layerSpecOf(m: Module): LayerSpec {

@@ -10,18 +10,32 @@ import { Tensor } from '../tensor';
 import { AlphaMode, AlphaSpec, CoefficientSpec, parseAlphaConfig, ParsedAlphaConfig, perLayerFlags } from './alpha-config';
 import { BaseNeuron, isNeuron, NeuronContext } from './neurons';
 
+/** Options of SNNWrapper: the integrator, the fractional orders of the neuron layers and what is learned. */
 export interface SNNWrapperOptions {
   /** 'fdeint' (fractional order, default) or 'odeint' (integer order, explicit Euler). */
   integrator?: 'fdeint' | 'odeint';
+  /**
+   * Fractional orders in (0, 1]: a number (every layer), a flat list (one per neuron layer, or one multi-term set;
+   * see alphaMode), or a list of per-layer lists (per-layer multi-term). Default 0.5.
+   */
   alpha?: AlphaSpec;
+  /**
+   * How a flat alpha list is read: 'per_layer' (one order per neuron layer), 'multiterm' (one multi-term set
+   * shared by every layer), or 'auto' (default: multi-term with a coefficient list, else per layer when the
+   * length equals the neuron layers, each with a warning).
+   */
   alphaMode?: AlphaMode;
+  /** Weights of the terms of multi-term orders, shaped like alpha (default all 1). */
   multiCoefficient?: CoefficientSpec;
+  /** Make the orders learnable parameters: for every layer, or one flag per neuron layer (default true). */
   learnAlpha?: boolean | boolean[];
+  /** Make the term weights learnable (default false). */
   learnCoefficient?: boolean | boolean[];
   /** Learnable orders are projected into [alphaMin, 1] before every forward (default 0.01). */
   alphaMin?: number;
 }
 
+/** Options of SNNWrapper.forward. */
 export interface ForwardOptions {
   /** 'l1' (default with fdeint), 'gl', or 'euler' (the only method of odeint). */
   method?: FractionalMethod;
@@ -45,14 +59,26 @@ class LayerValues extends Module {
   }
 }
 
+/**
+ * Wraps a model built of layers and spiking neurons (LIFNeuron / IFNeuron) and gives each neuron layer a
+ * fractional order (alpha, in (0, 1]), learnable with the weights. forward(x) takes time-major input [T, B, ...].
+ */
 export class SNNWrapper extends Module {
+  /** 'fdeint' (fractional order) or 'odeint' (integer order). */
   readonly integrator: 'fdeint' | 'odeint';
+  /** The orders and weights per layer as the options were read. */
   readonly config: ParsedAlphaConfig;
+  /** Per neuron layer: whether its orders are learned. */
   readonly learnAlpha: boolean[];
+  /** Per neuron layer: whether its term weights are learned. */
   readonly learnCoefficient: boolean[];
+  /** Learned orders are kept in [alphaMin, 1]. */
   readonly alphaMin: number;
+  /** Dotted names of the neuron layers, in declaration order. */
   readonly neuronNames: string[];
+  /** The orders: tensor "perLayerAlpha.<i>" of layer i (a parameter when learned). */
   perLayerAlpha: LayerValues;
+  /** The term weights, as perLayerAlpha. */
   perLayerCoefficient: LayerValues;
   private _model: Module;
   private _neurons: BaseNeuron[];
@@ -116,10 +142,12 @@ export class SNNWrapper extends Module {
     return this;
   }
 
+  /** The wrapped model. */
   get model(): Module {
     return this._model;
   }
 
+  /** The neuron layers, in declaration order (layer i has order i). */
   get neurons(): readonly BaseNeuron[] {
     return this._neurons;
   }
@@ -200,6 +228,8 @@ export class SNNWrapper extends Module {
     if (!x || !x.__isTensor) throw new TypeError('SNNWrapper.forward: x must be a Tensor [T, B, ...]');
     if (x.ndim < 2) throw new Error(`SNNWrapper.forward: x must be time-major [T, B, ...], got [${x.shape}]`);
     const T = x.shape[0];
+    const steps = xTime === undefined ? T : (xTime as { length?: number; numel?: number }).numel ?? (xTime as ArrayLike<number>).length;
+    if (steps !== T) throw new Error(layoutMessage(x.shape, steps));
     const h = xTime === undefined ? 1 : SNNWrapper.stepFromTimes(xTime, T);
     let method: FractionalMethod = opts.method ?? (this.integrator === 'odeint' ? 'euler' : 'l1');
     if (this.integrator === 'odeint' && method !== 'euler')
@@ -263,3 +293,17 @@ export class SNNWrapper extends Module {
   }
 }
 
+/**
+ * The error for an input whose first dimension is not the number of times given: the input must be
+ * time-major [T, B, ...]; a batch-major [B, T, ...] or an unencoded [B, features] input is named.
+ */
+function layoutMessage(shape: readonly number[], steps: number): string {
+  const got = `[${shape.join(', ')}]`;
+  let hint = '';
+  if (shape.length >= 3 && shape[1] === steps)
+    hint = ` It looks batch-major [B, T, ...] (dimension 1 is ${steps}): swap the first two dimensions, x.transpose(0, 1).`;
+  else if (shape.length === 2)
+    hint = ` A 2-d input [B, features] has no time axis: encode it into [T, B, features] first (data.encode('direct' | 'poisson' | 'sequential', ...)).`;
+  return `SNNWrapper.forward: xTime has ${steps} entries but the input has T = ${shape[0]} time steps (its shape is ${got}). ` +
+    `The input must be time-major [T, B, ...] (time first, then the batch), with one xTime entry per step.${hint}`;
+}

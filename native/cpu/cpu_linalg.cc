@@ -24,6 +24,14 @@ bool has_openblas() {
 #endif
 }
 
+void set_blas_threads(int n) {
+#ifdef FSNN_HAVE_CBLAS
+  openblas_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
+
 const char* blas_mode() {
   const char* env = std::getenv("FSNN_BLAS");
   if (!has_openblas() || (env && std::string(env) == "builtin")) return "builtin";

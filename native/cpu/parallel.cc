@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -17,27 +19,43 @@ thread_local bool in_parallel_region = false;
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int n) : size_(n) {
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { loop(i); });
-  }
-  ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-      ++generation_;
-    }
-    cv_.notify_all();
-    for (auto& t : workers_) t.join();
-  }
-  int size() const { return size_; }
+  explicit ThreadPool(int n) { start(n); }
+  ~ThreadPool() { stop(); }
+  int size() const { return size_.load(); }
 
-  // Runs task(worker_index) on every worker and on the calling thread (index 0); returns when all finished.
-  void run(const std::function<void(int)>& task) {
+  // Replaces the workers by n - 1 new ones (the caller's thread is the n-th); waits for a run in flight.
+  void resize(int n) {
     std::unique_lock<std::mutex> call_lock(call_mu_);
+    if (n == size_.load()) return;
+    stop();
+    start(n);
+  }
+
+  // Splits [0, n) into one contiguous chunk per active worker (at most size(), at least `grain` items
+  // each) and runs fn on them, the calling thread taking chunk 0; returns when all chunks finished.
+  // Returns the first exception thrown by any chunk (after all of them ended).
+  std::exception_ptr run_chunks(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    std::unique_lock<std::mutex> call_lock(call_mu_);
+    const int64_t workers = std::min<int64_t>(size_.load(), (n + grain - 1) / grain);
+    const int64_t chunk = (n + workers - 1) / workers;
+    std::exception_ptr error;
+    std::mutex error_mu;
+    const std::function<void(int)> task = [&](int index) {
+      if (index >= workers) return;
+      const int64_t begin = index * chunk;
+      const int64_t end = std::min(n, begin + chunk);
+      if (begin >= end) return;
+      try {
+        fn(begin, end);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (!error) error = std::current_exception();
+      }
+    };
     {
       std::lock_guard<std::mutex> lock(mu_);
       task_ = &task;
-      pending_ = size_ - 1;
+      pending_ = size_.load() - 1;
       ++generation_;
     }
     cv_.notify_all();
@@ -47,11 +65,32 @@ class ThreadPool {
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [this] { return pending_ == 0; });
     task_ = nullptr;
+    return error;
   }
 
  private:
-  void loop(int index) {
-    uint64_t seen = 0;
+  void start(int n) {
+    uint64_t now;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = false;
+      now = generation_;
+    }
+    size_.store(n);
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, now] { loop(i, now); });
+  }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      ++generation_;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+  // A worker waits for a generation it has not seen; `seen` starts at the generation it was created in.
+  void loop(int index, uint64_t seen) {
     for (;;) {
       const std::function<void(int)>* task;
       {
@@ -71,7 +110,7 @@ class ThreadPool {
     }
   }
 
-  int size_;
+  std::atomic<int> size_{1};
   std::vector<std::thread> workers_;
   std::mutex mu_, call_mu_;
   std::condition_variable cv_, done_cv_;
@@ -81,13 +120,17 @@ class ThreadPool {
   bool stop_ = false;
 };
 
+int hardware_threads() {
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
 int configured_threads() {
   if (const char* env = std::getenv("FSNN_NUM_THREADS")) {
     int n = std::atoi(env);
     if (n > 0) return n;
   }
-  unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
+  return hardware_threads();
 }
 
 ThreadPool& pool() {
@@ -99,34 +142,26 @@ ThreadPool& pool() {
 
 int num_threads() { return pool().size(); }
 
+int max_threads() { return std::max(4 * hardware_threads(), 256); }
+
+void set_num_threads(int n) {
+  if (n < 1 || n > max_threads()) throw std::invalid_argument("the thread count must be between 1 and " + std::to_string(max_threads()));
+  if (in_parallel_region) throw std::logic_error("the thread count cannot change inside a parallel region");
+  pool().resize(n);
+}
+
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  const int64_t max_chunks = (n + grain - 1) / grain;
   ThreadPool& p = pool();
-  const int64_t workers = std::min<int64_t>(p.size(), max_chunks);
-  if (workers <= 1 || in_parallel_region) {
+  // Serial when one chunk suffices, the pool has one thread, or this is already a pool thread.
+  if (in_parallel_region || p.size() <= 1 || n <= grain) {
     fn(0, n);
     return;
   }
-  const int64_t chunk = (n + workers - 1) / workers;
-  // An exception in any chunk (on any thread) is caught there and rethrown here once all chunks ended,
-  // so that it becomes a JS error instead of terminating the process.
-  std::exception_ptr error;
-  std::mutex error_mu;
-  p.run([&](int index) {
-    if (index >= workers) return;
-    const int64_t begin = index * chunk;
-    const int64_t end = std::min(n, begin + chunk);
-    if (begin >= end) return;
-    try {
-      fn(begin, end);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mu);
-      if (!error) error = std::current_exception();
-    }
-  });
-  if (error) std::rethrow_exception(error);
+  // An exception in any chunk (on any thread) is rethrown here once all chunks ended, so that it
+  // becomes a JS error instead of terminating the process.
+  if (std::exception_ptr error = p.run_chunks(n, grain, fn)) std::rethrow_exception(error);
 }
 
 }  // namespace cpu

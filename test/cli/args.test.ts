@@ -33,18 +33,19 @@ describe('fsnn train: invalid flags and values', () => {
     [['--alpha', '[[0.3,0.8],'], /is not valid JSON/],
     [['--alpha', '0.5,0.5,0.5', '--alpha-mode', 'per_layer'], /'per_layer' needs one alpha per neuron layer: got 3 values for 2 neuron layers/],
     [['--alpha', '[[0.3],[0.5],[0.7]]'], /nested alpha list has 3 entries but the model has 2 neuron layers/],
-    [['--alpha-mode', 'sideways'], /alpha-mode must be one of auto, per_layer, multiterm/],
-    [['--method', 'rk4'], /method must be one of l1, gl, euler/],
+    [['--alpha-mode', 'sideways'], /'--alpha-mode <mode>' argument 'sideways' is invalid\. Allowed choices are auto, per_layer, multiterm/],
+    [['--method', 'rk4'], /Allowed choices are l1, gl, euler\./],
     [['--method', 'euler', '--alpha', '0.3'], /--method euler is integer order.*drop them/],
     [['--method', 'euler', '--learn-alpha'], /no alpha to learn/],
     [['--memory', '0'], /memory must be an integer >= 1/],
-    [['--encoding', 'morse'], /encoding must be one of direct, poisson, sequential-rows, sequential-pixels/],
+    [['--encoding', 'morse'], /Allowed choices are direct, poisson, sequential-rows, sequential-pixels, sequential/],
     [['--hidden', '256,x'], /hidden must be one or more positive layer sizes/],
-    [['--learn-alpha', 'maybe'], /learn-alpha takes true or false/],
-    [['--device', 'tpu'], /device must be one of cpu, cuda/],
+    [['--learn-alpha', 'maybe'], /'--learn-alpha \[bool\]' argument 'maybe' is invalid\. Allowed choices are true, false\./],
+    [['--device', 'tpu'], /Allowed choices are cpu, cuda, gpu\./],
     [['--train-size', '9000'], /exceeds the 10,000 digits of the mnist package/],
     [['--data', '/nonexistent/mnist'], /--data \/nonexistent\/mnist is not a directory/],
     [['--epoch', '3'], /unknown option '--epoch'/],
+    [['--out', '/proc/version/x'], /--out: cannot create the directory \/proc\/version\/x \(ENOTDIR\)/],
     [['stray'], /too many arguments for 'train'/],
   ];
   test.each(cases)('%j', async (args, reason) => {
@@ -74,6 +75,24 @@ describe('fsnn train: invalid flags and values', () => {
     expect(h.code).toBe(0);
     expect(h.out).toContain('--alpha-mode <mode>');
   });
+
+  test('--help lists the choices and the defaults (commander Option.choices / default)', async () => {
+    const h = (await run(['train', '--help'])).out.replace(/\s+/g, ' ');
+    expect(h).toContain('(choices: "direct", "poisson", "sequential-rows", "sequential-pixels", "sequential", "rows", "pixels", default: "direct")');
+    expect(h).toContain('(choices: "cosine", "constant", default: "cosine")');
+    expect(h).toContain('(choices: "auto", "per_layer", "multiterm", "per-layer", "multi-term", default: "auto")');
+    expect(h).toContain('(choices: "l1", "gl", "euler", default: "l1")');
+    expect(h).toMatch(/--epochs <n> training epochs \(default: 10\)/);
+    expect(h).toMatch(/--lr <rate> Adam learning rate \(default: 0\.002\)/);
+    expect(h).toMatch(/--alpha <orders> .*\(default: 0\.5 in every neuron layer\)/);
+    expect(h).toMatch(/--hidden <sizes> .*\(default: 256\)/);
+    expect(h).toMatch(/--memory <n> .*\(default: "full"\)/);
+    expect(h).toMatch(/--learn-alpha \[bool\] learn the orders \(choices: "true", "false", default: true, preset: "true"\)/);
+    const i = (await run(['infer', '--help'])).out.replace(/\s+/g, ' ');
+    expect(i).toMatch(/--batch-size <n> samples per forward pass \(default: 256\)/);
+    expect(i).toContain('(choices: "cpu", "cuda", "gpu", default: "cpu")');
+  });
+
 });
 
 describe('fsnn train: flags -> configuration', () => {
@@ -98,6 +117,50 @@ describe('fsnn train: flags -> configuration', () => {
     expect(config(['--method', 'euler'])).toMatchObject({ integrator: 'odeint', method: 'euler', learnAlpha: false });
     expect(config(['--no-save']).out).toBeNull();
     expect(config(['--encoding', 'rows']).encoding).toBe('sequential-rows');
+  });
+  test("the README's names: --encoding sequential is sequential-rows; gpu is cuda; per-layer is per_layer", () => {
+    expect(config(['--encoding', 'sequential']).encoding).toBe('sequential-rows');
+    expect(config(['--encoding', 'sequential-pixels']).encoding).toBe('sequential-pixels');
+    expect(config(['--device', 'gpu']).device).toBe('cuda');
+    expect(config(['--alpha', '0.3,0.7', '--alpha-mode', 'per-layer']).alphaMode).toBe('per_layer');
+  });
+  test('without --alpha every neuron layer starts at 0.5, whatever the depth', () => {
+    expect(config(['--hidden', '128,64'])).toMatchObject({ alpha: [0.5, 0.5, 0.5], alphaMode: 'per_layer' });
+    expect(config([])).toMatchObject({ alpha: [0.5, 0.5], alphaMode: 'per_layer' });
+  });
+  test('numbers: one validator (integers, positives) with the reason', () => {
+    expect(config(['--seed', '0', '--augment', '0', '--tau', '0.5', '--readout-scale', '2.5'])).toMatchObject({ seed: 0, augment: 0, tau: 0.5, readoutScale: 2.5 });
+    expect(() => config(['--seed', '1e3'])).toThrow(/seed must be an integer >= 0/);
+    expect(() => config(['--tau', '0'])).toThrow(/tau must be a positive number/);
+    expect(() => config(['--tau', 'Infinity'])).toThrow(/tau must be a positive number/);
+  });
+
+});
+
+describe('fsnn train: a flat --alpha list without --alpha-mode', () => {
+  function withWarnings(args: string[]) {
+    const program = createProgram({ out: () => undefined, err: (s) => { throw new Error(s); } });
+    const cmd = program.commands.find((c) => c.name() === 'train')!;
+    cmd.action(() => undefined);
+    program.parse(['train', ...args], { from: 'user' });
+    const warnings: string[] = [];
+    return { config: trainConfigFrom(cmd.opts(), cmd, (m) => warnings.push(m)), warnings };
+  }
+  test("more values than layers: multi-term, with the library's warning", () => {
+    const r = withWarnings(['--alpha', '0.3,0.5,0.7']);
+    expect(r.config.alphaMode).toBe('multiterm');
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/alpha \[0\.3,0\.5,0\.7\] has 3 values for 2 neuron layers and is read as a multi-term operator shared by all layers; pass --alpha-mode multiterm to silence this warning/);
+  });
+  test('one value per layer, or an explicit --alpha-mode: no warning', () => {
+    expect(withWarnings(['--alpha', '0.3,0.7']).warnings).toEqual([]);
+    expect(withWarnings(['--alpha', '0.3,0.5,0.7', '--alpha-mode', 'multiterm']).warnings).toEqual([]);
+    expect(withWarnings(['--alpha', '0.3,0.5,0.7', '--coefficients', '1,0.5,0.2']).warnings).toEqual([]);
+  });
+  test('the CLI prints the warning on stderr', async () => {
+    const r = await run(['train', '--alpha', '0.3,0.5,0.7', '--train-size', '9000']); // refused after the warning, before any work
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/fsnn train: warning: alpha \[0\.3,0\.5,0\.7\] has 3 values for 2 neuron layers/);
   });
 });
 

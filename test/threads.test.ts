@@ -1,0 +1,36 @@
+// setNumThreads / getNumThreads: the CPU pool is resized from code, ops keep working and give the
+// same results (the pool splits work into contiguous chunks; elementwise results do not depend on it),
+// and bad counts are refused with the reason.
+import * as os from 'os';
+import { getNumThreads, setNumThreads, tensor, randn, manualSeed } from '../lib';
+
+const initial = getNumThreads();
+afterAll(() => setNumThreads(initial));
+
+test('the count at load is FSNN_NUM_THREADS or the hardware threads', () => {
+  const env = Number(process.env.FSNN_NUM_THREADS);
+  expect(initial).toBe(env > 0 ? env : os.cpus().length);
+});
+
+test('set and get; ops agree across counts', () => {
+  manualSeed(5);
+  const a = randn([300, 200]), b = randn([200, 100]);
+  const results: Float32Array[] = [];
+  for (const n of [1, 3, 8, 2]) {
+    expect(setNumThreads(n)).toBe(n);
+    expect(getNumThreads()).toBe(n);
+    results.push(a.mul(2).add(1).exp().toFloat32Array());
+    const m = a.matmul(b).toFloat32Array();
+    expect(m.length).toBe(300 * 100);
+  }
+  for (const r of results) expect(Buffer.from(r.buffer).equals(Buffer.from(results[0].buffer))).toBe(true);
+});
+
+test('bad counts are refused; the pool keeps its size', () => {
+  setNumThreads(2);
+  expect(() => setNumThreads(0)).toThrow(/n = 0 must be a positive integer/);
+  expect(() => setNumThreads(1.5)).toThrow(/must be a positive integer/);
+  expect(() => setNumThreads(100000)).toThrow(/setNumThreads\(100000\): the thread count must be between 1 and \d+/);
+  expect(getNumThreads()).toBe(2);
+  expect(Array.from(tensor([1, 2]).add(1).toFloat32Array())).toEqual([2, 3]);
+});
