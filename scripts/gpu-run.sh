@@ -174,7 +174,7 @@ summary() {
     echo
     echo "benchmark (benchmarks/gpu-train-step, GPU rows):"
     # The final table when the benchmark finished, else the rows it printed as it went.
-    if grep -q '^ *cfg ' "$LOGS/bench.log"; then sed -n '/^gpu:/p; /^ *cfg /,/^$/p; /^spikeDE/p; /^device copy/p' "$LOGS/bench.log"
+    if grep -q '^ *cfg ' "$LOGS/bench.log"; then sed -n '/^gpu:/p; /^ *cfg /,/^$/p; /^spikeDE/p; /^device copy/p; /^fractional kernels/p' "$LOGS/bench.log"
     else grep -E '^(gpu:|row )' "$LOGS/bench.log"; fi
   fi
 }
