@@ -240,7 +240,7 @@ function main() {
     `node: ${process.version} (${process.execPath}, sha256 ${sha256(process.execPath)})`,
     `nvcc: ${nvcc}`,
     `addon: FSNN_CUDA=ON FSNN_BLAS=OFF CMAKE_CUDA_FLAGS=-lineinfo, sha256 ${sha256(addon)}`,
-    `jest modules: ${modules.length} packages (${modules.filter((m) => !m.includes('/') || m.startsWith('@')).length} top-level entries)`,
+    `node_modules: jest and bindings with their runtime dependencies, ${modules.length} package folders`,
     '',
     '# sha256  source',
     ...hashes.map(([f, s]) => `${s}  ${f}`),
