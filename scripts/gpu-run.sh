@@ -185,14 +185,12 @@ step bootstrap 90 "bootstrap ok|node:" plain bash "$SELF" __bootstrap
 if [ "${STATUS[-1]}" != PASS ]; then
   GPU_REASON="the bootstrap failed (see probes.log)"
 fi
-if [ -z "$GPU_REASON" ]; then
-  if command -v nvidia-smi >/dev/null 2>&1; then
-    step driver 20 "^gpu:" plain bash -c 'nvidia-smi; q=$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader) || exit 1; echo "gpu: $q"'
-    [ "${STATUS[-1]}" = PASS ] || GPU_REASON="nvidia-smi failed: ${NOTES[-1]}"
-  else
-    GPU_REASON="no NVIDIA driver: nvidia-smi not found"
-    skip driver "SKIPPED: $GPU_REASON"
-  fi
+if command -v nvidia-smi >/dev/null 2>&1; then
+  step driver 20 "^gpu:" plain bash -c 'nvidia-smi; q=$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader) || exit 1; echo "gpu: $q"'
+  [ "${STATUS[-1]}" = PASS ] || GPU_REASON=${GPU_REASON:-"nvidia-smi failed: ${NOTES[-1]}"}
+else
+  GPU_REASON=${GPU_REASON:-"no NVIDIA driver: nvidia-smi not found"}
+  skip driver "SKIPPED: no NVIDIA driver: nvidia-smi not found"
 fi
 if [ "${STATUS[0]}" = PASS ]; then  # what the addon says, with or without a driver
   step cuda 30 "cuda ok" plain bash "$SELF" __cuda

@@ -128,6 +128,7 @@ describeIf('GPU bundle: run.sh rehearsed without a GPU and without node on the P
     const { rows } = readSummary(out);
     expect(r.status).toBe(1);
     expect(rows.get('bootstrap')?.status).toBe('FAIL');
+    expect(rows.get('driver')?.status).toBe('SKIP');  // the probes that need no node still run
     for (const s of GPU_STEPS) expect(rows.get(s)?.note).toMatch(/^SKIPPED: the bootstrap failed/);
   }, 300000);
 });
