@@ -92,6 +92,7 @@ rm -f "$LOGS"/*.log
 export PATH="$WORK/bin:$PATH" FSNN_NO_PREBUILD=1
 declare -a NAMES STATUS SECS NOTES
 GPU_REASON="" SAN="" SAN_REFUSED=""
+SAN_ERRORS='^========= +(Invalid|Uninitialized|Race|Barrier|Program hit|.*[Hh]azard|Error: )'
 
 # Step logs go to $LOGS/<name>.log; each group's logs are joined into one $OUT file, capped at $CAP.
 group_of() {
@@ -145,13 +146,20 @@ step() {
   note=$(grep -E "$pat" "$log" | tail -n 1)
   if [ $rc -eq 0 ] && grep -q "^SKIPPED:" "$log"; then
     st=SKIP; note=$(grep -m1 "^SKIPPED:" "$log")
+  elif [ $rc -eq 0 ] && grep -q "^Tests:" "$log" && ! grep "^Tests:" "$log" | tail -n 1 | grep -q passed; then
+    st=SKIP; note="SKIPPED: jest ran no test: $note"  # every test skipped is no verdict
   elif [ $rc -eq 0 ]; then
     st=PASS
+  elif { [ $rc -eq 124 ] || [ $rc -eq 137 ]; } && [ "$kind" = san ] && ! grep -qE "$SAN_ERRORS" "$log"; then
+    # Not a verdict: the sanitizer had reported nothing when its time ran out.
+    st=SKIP; note="SKIPPED: not finished within ${limit}s under compute-sanitizer; no error reported until then"
   elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-    st=FAIL; note="timed out after ${limit}s; last: $(grep -v '^\s*$' "$log" | tail -n 1)"
+    note=$(grep -E "$SAN_ERRORS" "$log" | head -n 1)
+    st=FAIL; note="timed out after ${limit}s; ${note:-last: $(grep -v '^\s*$' "$log" | tail -n 1)}"
   elif [ "$kind" = san ] && grep -qiE "device not supported|not supported on this" "$log"; then
     st=SKIP; SAN_REFUSED=$(grep -iE -m1 "not supported" "$log"); note="SKIPPED: compute-sanitizer refused: $SAN_REFUSED"
   else
+    [ -z "$note" ] && note=$(grep -m1 -E '^(Error|FAIL)|Error: ' "$log")
     st=FAIL; note="exit $rc; ${note:-$(grep -v '^\s*$' "$log" | tail -n 1)}"
   fi
   echo "=== $name: $st in $((SECONDS - t0))s" >>"$log"
@@ -215,7 +223,8 @@ step smoke 60 "cuda smoke|FAIL" gpu env CUDA_LAUNCH_BLOCKING=1 "$NODE" scripts/c
 step parity 120 "^Tests:" gpu env FSNN_CUDA_ALLOC=poison "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
 step bench 150 "^row F|^row E|failed" gpu env FSNN_BENCH_CPU=0 FSNN_BENCH_SECONDS=12 "$NODE" benchmarks/gpu-train-step.js
 step memcheck-smoke 90 "ERROR SUMMARY" san env FSNN_CUDA_ALLOC=exact "$SAN" --tool memcheck --error-exitcode 99 --leak-check no "$NODE" scripts/cuda-smoke.js
-step memcheck-parity 100 "ERROR SUMMARY|^Tests:" san env FSNN_CUDA_ALLOC=exact "$SAN" --tool memcheck --error-exitcode 99 --leak-check no "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
+# (API errors not reported here: parity's out-of-memory test asks cudaMalloc for 64 TiB on purpose.)
+step memcheck-parity 100 "ERROR SUMMARY|^Tests:" san env FSNN_CUDA_ALLOC=exact "$SAN" --tool memcheck --error-exitcode 99 --leak-check no --report-api-errors no "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
 step racecheck 60 "RACECHECK SUMMARY|ERROR SUMMARY" san "$SAN" --tool racecheck --error-exitcode 99 "$NODE" scripts/cuda-smoke.js --quick
 step synccheck 45 "ERROR SUMMARY" san "$SAN" --tool synccheck --error-exitcode 99 "$NODE" scripts/cuda-smoke.js --quick
 # shellcheck disable=SC2086
