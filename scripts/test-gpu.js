@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // npm run test:gpu — the whole jest suite with the default device set to 'cuda', plus the GPU parity
-// tests. Where no usable GPU (or no CUDA op table) is present it says so and skips.
+// tests, on a machine with a GPU, node and this checkout's node_modules. Where no usable GPU (or no CUDA
+// op table) is present it says so and skips. For a bare GPU machine (no node, no network) use the
+// bundle instead: `npm run gpu:bundle` here, then `OUT=<dir> bash .gpu-bundle/run.sh` there.
 const { spawnSync } = require('child_process');
 const path = require('path');
 
