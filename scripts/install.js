@@ -22,7 +22,7 @@ function probe() {
   if (r.status === 0) return { ok: true, ...JSON.parse(r.stdout) };
   const why = (r.stderr || '').split('\n').find((l) => l.includes('fractional-snn:')) ||
     (r.stderr || '').trim().split('\n').pop() || `exit ${r.status}${r.signal ? `, ${r.signal}` : ''}`;
-  return { ok: false, why: why.replace(/^\s*(Uncaught )?Error: /, '') };
+  return { ok: false, why: why.replace(/^\s*(Uncaught )?Error: /, '').replace(/^fractional-snn: /, '') };
 }
 
 function buildOrExit() {
