@@ -2,7 +2,8 @@
 // Builds the addon from source with cmake-js: `cmake-js compile --out <dir>` with the CMake options taken
 // from the environment, so they work at `npm install` time (npm does not pass arbitrary flags to scripts):
 //   FSNN_CUDA=OFF|ON|AUTO   -> -DFSNN_CUDA (OFF skips cuda/; ON fails without nvcc; AUTO, the default, uses nvcc when found)
-//   FSNN_BLAS=OFF|AUTO      -> -DFSNN_BLAS (OFF: the built-in sgemm, no OpenBLAS link)
+// (FSNN_BLAS is not read here: at run time FSNN_BLAS=builtin selects the built-in sgemm; the CMake option
+// FSNN_BLAS=OFF is passed explicitly where wanted, as scripts/make-prebuild.js does.)
 // cmake-js takes the Node-API headers from the node-api-headers package (package.json has
 // binary.napi_versions), so a build needs no download. Used by scripts/install.js, `npm run build:native`
 // and scripts/make-prebuild.js. Run directly: node scripts/cmake-build.js [--out DIR] [-- extra cmake-js args].
@@ -31,8 +32,7 @@ function cmakeJsArgs(outDir, extra = []) {
     throw new Error('fractional-snn: building the addon from source needs cmake-js, which is not installed ' +
       '(it is an optional dependency: do not install with --omit=optional on a machine that has no matching prebuild).');
   }
-  return [cmakeJs, 'compile', '--out', outDir, ...cmakeOption('FSNN_CUDA', ['OFF', 'ON', 'AUTO']),
-    ...cmakeOption('FSNN_BLAS', ['OFF', 'AUTO']), ...extra];
+  return [cmakeJs, 'compile', '--out', outDir, ...cmakeOption('FSNN_CUDA', ['OFF', 'ON', 'AUTO']), ...extra];
 }
 
 /** Runs the build; returns the exit status. */

@@ -38,8 +38,8 @@ if (process.env.FSNN_PACK_PREBUILD === '0') {
 
 // The release options, set in the environment read by scripts/cmake-build.js (the caller's FSNN_CUDA wins).
 process.env.FSNN_CUDA = process.env.FSNN_CUDA || (isLinux ? 'ON' : 'OFF');
-process.env.FSNN_BLAS = 'OFF';
-const extra = isLinux ? ['--CDCMAKE_SHARED_LINKER_FLAGS=-static-libstdc++ -static-libgcc'] : [];
+const linkFlags = isLinux ? ['--CDCMAKE_SHARED_LINKER_FLAGS=-static-libstdc++ -static-libgcc'] : [];
+const extra = ['--CDFSNN_BLAS=OFF', ...linkFlags];
 
 function listSources() {
   const files = ['CMakeLists.txt', 'package.json'];
@@ -58,7 +58,7 @@ function listSources() {
 
 function sourceHash() {
   const h = crypto.createHash('sha256');
-  h.update(JSON.stringify({ cuda: process.env.FSNN_CUDA, blas: process.env.FSNN_BLAS, extra, napi: require('node-addon-api/package.json').version }));
+  h.update(JSON.stringify({ cuda: process.env.FSNN_CUDA, blas: 'OFF', extra: linkFlags, napi: require('node-addon-api/package.json').version }));
   for (const f of listSources()) h.update(f).update('\0').update(fs.readFileSync(path.join(root, f)));
   return h.digest('hex');
 }
