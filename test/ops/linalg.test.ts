@@ -123,7 +123,7 @@ describe('the built-in sgemm kernel (FSNN_BLAS=builtin, in a child process: the 
       args: { strideH: 2, strideW: 1, padH: 1, padW: 2, dilH: 1, dilW: 2, groups: 2 } };
     const root = path.resolve(__dirname, '../..');
     const script = `
-      const n = require('bindings')({ bindings: 'fsnn', module_root: ${JSON.stringify(root)} });
+      const n = require(${JSON.stringify(path.join(root, 'native', 'loader.js'))}).loadAddon(${JSON.stringify(root)}).addon;
       const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
       const T = (d, s) => n.fromFloat32(Float32Array.from(d), s, 'cpu');
       const A = (h) => Array.from(h.toFloat32Array());

@@ -133,10 +133,10 @@ describe('reproducible across processes and thread counts', () => {
     const { spawnSync } = require('child_process') as typeof import('child_process');
     const path = require('path') as typeof import('path');
     const root = path.resolve(__dirname, '../..');
-    // The child loads the addon directly (no TypeScript) and draws with the (seed, offset) pairs the
+    // The child loads the addon through the package's loader (no TypeScript) and draws with the (seed, offset) pairs the
     // global generator reserves: [0, 9000) uniform, [9000, 14004) normal, [14004, ...) bernoulli.
     const script = `
-      const n = require('bindings')({ bindings: 'fsnn', module_root: ${JSON.stringify(root)} });
+      const n = require(${JSON.stringify(path.join(root, 'native', 'loader.js'))}).loadAddon(${JSON.stringify(root)}).addon;
       const out = [n.random(0, [9000], 2024, 0, 0, 'cpu'), n.random(1, [5001], 2024, 9000, 0, 'cpu'),
         n.random(2, [333], 2024, 14004, 0.3, 'cpu')].map((t) => Array.from(t.toFloat32Array()));
       process.stdout.write(JSON.stringify(out));`;
