@@ -1,12 +1,16 @@
 // The fractional neuron op with autograd: a whole layer over all T steps in one native call, and its
 // exact discrete adjoint in another. The kernel K_L (and dK/dalpha, dK/dw) comes from ./kernel.ts;
-// d(loss)/d(alpha_m) = sum_L dLoss/dK_L * dK_L/dalpha_m, likewise for the weights.
-import type { FractionalNativeParams } from '../../types/native';
+// d(loss)/d(alpha_m) = sum_L dLoss/dK_L * dK_L/dalpha_m, likewise for the weights. dLoss/dK stays on the
+// device: the dK/dalpha, dK/dw tables (float64 on the host) are uploaded and contracted with it there,
+// so the backward makes no host read.
+import type { FractionalNativeParams, NativeHandle } from '../../types/native';
 import { record } from '../autograd/node';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { wrap } from '../ops/util';
-import { buildKernel, chainKernelGradient, FractionalKernel, FractionalMethod } from './kernel';
+import { buildKernel, FractionalKernel, FractionalMethod } from './kernel';
+
+const enum Op { Mul = 2, Sum = 0 }  // native.binary Mul, native.reduce Sum (lib/ops/elementwise.ts, reduce.ts)
 
 export type NeuronKind = 'lif' | 'if';
 export type SurrogateName = 'arctan' | 'sigmoid' | 'piecewise_linear' | 'gaussian';
@@ -30,6 +34,13 @@ export interface FractionalNeuronOptions {
   memory?: number;
   /** Also return the membrane trace v_1..v_T. */
   returnTrace?: boolean;
+  /**
+   * Host copies of alpha, weight and tauTheta's values (the SNNWrapper refreshes them once per step).
+   * When given, the op reads nothing back from the device; when omitted, it reads the tensors.
+   */
+  alphaValues?: ArrayLike<number>;
+  weightValues?: ArrayLike<number>;
+  tauThetaValue?: number;
 }
 
 export interface FractionalNeuronResult {
@@ -37,8 +48,36 @@ export interface FractionalNeuronResult {
   v?: Tensor;
 }
 
-function values(t: Tensor | null | undefined): Float64Array {
+function values(t: Tensor | null | undefined, host?: ArrayLike<number>): Float64Array {
+  if (host) {
+    if (t && host.length !== t.numel)
+      throw new Error(`fractionalNeuron: ${host.length} host values given for a tensor of ${t.numel} values`);
+    return Float64Array.from(host);
+  }
   return t ? Float64Array.from(t.toFloat32Array()) : new Float64Array(0);
+}
+
+/**
+ * sum_L dLoss/dK_L * table_r[L] for each row r of `rows` (length T + 1 each), on gK's device.
+ * gK: [2, T + 1] float32 hi/lo pairs (native fractionalBackward). The rows are rounded to float32
+ * once and contracted with hi and lo (one product each, summed in float64 by the reduction).
+ * Returns a [rows] tensor handle.
+ */
+function contractOnDevice(gK: NativeHandle, rows: Float64Array[]): NativeHandle {
+  const n = gK.shape[1];
+  const tab = new Float32Array(rows.length * 2 * n);
+  rows.forEach((r, i) => {
+    tab.set(r, i * 2 * n);      // against hi
+    tab.set(r, i * 2 * n + n);  // against lo
+  });
+  const t = native.fromFloat32(tab, [rows.length, 2 * n], gK.device);
+  const g = native.reshape(gK, [1, 2 * n]);
+  const prod = native.binary(Op.Mul, g, t);
+  const out = native.reduce(Op.Sum, prod, [1], false, false);
+  prod.dispose();
+  g.dispose();
+  t.dispose();
+  return out;
 }
 
 /**
@@ -60,9 +99,10 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
     throw new Error(`fractionalNeuron: memory window ${memory} must be an integer >= 1 (omit it for the full history)`);
   const theta = opts.tauTheta ?? null;
   const tau0 = opts.tau0 ?? opts.tau ?? 0.5;
-  const thetaValue = theta ? theta.toFloat32Array()[0] : 0;
+  const thetaValue = theta ? (opts.tauThetaValue ?? theta.toFloat32Array()[0]) : 0;
   const tau = theta ? tau0 * (1 + Math.exp(thetaValue)) : (opts.tau ?? 0.5);
-  const alphas = values(alpha), weights = weight ? values(weight) : new Float64Array(alphas.length).fill(1);
+  const alphas = values(alpha, opts.alphaValues);
+  const weights = weight ? values(weight, opts.weightValues) : new Float64Array(alphas.length).fill(1);
   const kernel: FractionalKernel = buildKernel(method, alphas, weights, h, T);
   const params: FractionalNativeParams = {
     kind: opts.kind ?? 'lif',
@@ -82,15 +122,32 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
   const backward = (gS: Tensor, gV: Tensor | null): (Tensor | null)[] => {
     const g = native.fractionalBackward(I.handle, trace!.handle, spikes.handle, gS.handle, gV ? gV.handle : null, kernel.K, params);
     const grads: (Tensor | null)[] = [wrap(g.gI), null, null, null];
-    if (method !== 'euler' && (alpha?.requiresGrad || weight?.requiresGrad)) {
-      const { gAlpha, gWeight } = chainKernelGradient(kernel, g.gK);
-      if (alpha?.requiresGrad) grads[1] = wrap(native.fromFloat32(Float32Array.from(gAlpha), alpha.shape.slice(), alpha.device));
-      if (weight?.requiresGrad) grads[2] = wrap(native.fromFloat32(Float32Array.from(gWeight), weight.shape.slice(), weight.device));
+    const wantAlpha = method !== 'euler' && !!alpha?.requiresGrad, wantWeight = method !== 'euler' && !!weight?.requiresGrad;
+    if (wantAlpha || wantWeight) {
+      // gAlpha_m = sum_L gK_L dK_L/dalpha_m, gWeight_m = sum_L gK_L dK_L/dw_m (tables: ./kernel.ts)
+      const rows = [...(wantAlpha ? kernel.dAlpha : []), ...(wantWeight ? kernel.dWeight : [])];
+      const both = contractOnDevice(g.gK, rows);
+      const terms = kernel.dAlpha.length;
+      const part = (start: number, shape: number[]) => {
+        const sl = native.slice(both, 0, start, start + terms, 1);
+        const r = native.reshape(sl, shape);
+        sl.dispose();
+        return wrap(r);
+      };
+      if (wantAlpha) grads[1] = part(0, alpha!.shape.slice());
+      if (wantWeight) grads[2] = part(wantAlpha ? terms : 0, weight!.shape.slice());
+      both.dispose();
     }
     if (theta?.requiresGrad) {
-      // tau = tau0 (1 + e^theta)  =>  dtau/dtheta = tau0 e^theta
-      grads[3] = wrap(native.full(theta.shape.slice(), g.gTau * tau0 * Math.exp(thetaValue), theta.device));
+      // tau = tau0 (1 + e^theta)  =>  dL/dtheta = dL/dtau tau0 e^theta  (dL/dtau = hi + lo)
+      const s = native.reduce(Op.Sum, g.gTau, [0], false, false);
+      const scaled = native.unary(12 /* Affine */, s, tau0 * Math.exp(thetaValue), 0);
+      grads[3] = wrap(native.reshape(scaled, theta.shape.slice()));
+      s.dispose();
+      scaled.dispose();
     }
+    g.gK.dispose();
+    g.gTau.dispose();
     return grads;
   };
 
