@@ -94,6 +94,7 @@ MemoryStats memory_stats(bool reset_peak) {
   m.num_cache_hits = double(s.num_cache_hits);
   m.num_requests = double(s.num_requests);
   m.num_oom_retries = double(s.num_oom_retries);
+  m.host_reads = double(cuda::the_backend().host_reads());
   return m;
 }
 

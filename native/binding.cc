@@ -584,6 +584,7 @@ Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
   o.Set("numCacheHits", s.num_cache_hits);
   o.Set("numRequests", s.num_requests);
   o.Set("numOomRetries", s.num_oom_retries);
+  o.Set("hostReads", s.host_reads);
   return o;
 }
 Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {

@@ -298,18 +298,37 @@ describeGpu('cuda op table against the cpu backend', () => {
 });
 
 // ---- the fractional op ---------------------------------------------------------------------------
+/** dK / dtau as the op returns them ([2, n] or [2] float32 hi/lo pairs) -> float64 hi + lo. */
+function hiLo(h: NativeHandle): Float64Array {
+  const v = h.toFloat32Array();
+  const n = v.length / 2;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = v[i] + v[n + i];
+  return out;
+}
 describeGpu('fractional neuron op on cuda against the cpu backend', () => {
-  interface Case { T: number; B: number; F: number; memory?: number; kind: 'lif' | 'if'; surrogate: FractionalNativeParams['surrogate']; method: 'l1' | 'gl'; alphas: number[]; weights: number[]; gV: boolean; tau: number }
+  interface Case { T: number; B: number; F: number; memory?: number; kind: 'lif' | 'if'; surrogate: FractionalNativeParams['surrogate']; method: 'l1' | 'gl'; alphas: number[]; weights: number[]; gV: boolean; tau: number; globalK?: boolean }
   const cases: Case[] = [];
+  // T < 512: tiles of S = 8; T >= 512: S = 16. globalK: the K table read from global memory
+  // (FSNN_CUDA_FRAC_GLOBAL_K=1) instead of shared memory.
   for (const T of [1, 7, 64, 300, 1000]) {
     cases.push({ T, B: 4, F: 33, kind: 'lif', surrogate: 'arctan', method: 'l1', alphas: [0.6], weights: [1], gV: true, tau: 2 });
     cases.push({ T, B: 3, F: 70, memory: 5, kind: 'lif', surrogate: 'sigmoid', method: 'gl', alphas: [0.3, 0.5, 0.7], weights: [1, 0.5, 0.2], gV: false, tau: 2 });
     cases.push({ T, B: 2, F: 65, memory: Math.max(2, Math.floor(T / 3)), kind: 'if', surrogate: 'piecewise_linear', method: 'l1', alphas: [0.4, 0.8], weights: [1, 0.3], gV: true, tau: 1.5 });
     cases.push({ T, B: 5, F: 31, memory: 1, kind: 'lif', surrogate: 'gaussian', method: 'l1', alphas: [0.5], weights: [1], gV: false, tau: 4 });
   }
-  test.each(cases.map((c) => [`T=${c.T} M=${c.memory ?? 'full'} ${c.kind} ${c.surrogate} ${c.method} terms=${c.alphas.length}${c.gV ? ' gV' : ''}`, c] as [string, Case]))(
+  for (const T of [64, 600]) {
+    cases.push({ T, B: 3, F: 40, kind: 'lif', surrogate: 'arctan', method: 'l1', alphas: [0.6], weights: [1], gV: true, tau: 2, globalK: true });
+    cases.push({ T, B: 2, F: 50, memory: 9, kind: 'if', surrogate: 'sigmoid', method: 'gl', alphas: [0.3, 0.7], weights: [1, 0.4], gV: false, tau: 1.5, globalK: true });
+  }
+  cases.push({ T: 2100, B: 2, F: 20, kind: 'lif', surrogate: 'gaussian', method: 'l1', alphas: [0.5], weights: [1], gV: true, tau: 2 });
+  afterEach(() => {
+    delete process.env.FSNN_CUDA_FRAC_GLOBAL_K;
+  });
+  test.each(cases.map((c) => [`T=${c.T} (S=${c.T >= 512 ? 16 : 8}${c.globalK ? ', global K' : ''}) M=${c.memory ?? 'full'} ${c.kind} ${c.surrogate} ${c.method} terms=${c.alphas.length}${c.gV ? ' gV' : ''}`, c] as [string, Case]))(
     '%s',
     (_name, c) => {
+      if (c.globalK) process.env.FSNN_CUDA_FRAC_GLOBAL_K = '1';
       const K = buildKernel(c.method, c.alphas, c.weights, 1, c.T).K;
       const params: FractionalNativeParams = { kind: c.kind, tau: c.tau, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1 };
       const shape = [c.T, c.B, c.F];
@@ -324,8 +343,14 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
       const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], c.gV ? gV[0] : null, K, params);
       const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], c.gV ? gV[1] : null, K, params);
       expectClose(bg.gI, bc.gI, 1e-4, 'dI');
-      expect(relErr(bg.gK, bc.gK)).toBeLessThan(1e-4);
-      expect(Math.abs(bg.gTau - bc.gTau) / Math.max(1e-12, Math.abs(bc.gTau))).toBeLessThan(1e-4);
+      // dK and dtau: both backends sum in the order of native/fractional_op.h, so they agree to float64
+      // rounding (the float32 partial sums are equal bit for bit).
+      expect(bg.gK.device).toBe('cuda');
+      expect(bg.gK.shape).toEqual([2, c.T + 1]);
+      const gkG = hiLo(bg.gK), gkC = hiLo(bc.gK);
+      expect(relErr(gkG, gkC)).toBeLessThan(1e-9);
+      const tG = hiLo(bg.gTau)[0], tC = hiLo(bc.gTau)[0];
+      expect(Math.abs(tG - tC) / Math.max(1e-12, Math.abs(tC))).toBeLessThan(1e-9);
     },
   );
 });
