@@ -294,17 +294,18 @@ function projectInPlace(x: Tensor, lo: number, hi: number): void {
   for (const t of [clamped, isNum, low, out]) t.dispose();
 }
 
-/** The values of each tensor: one device -> host read per device (cpu tensors are read directly). */
+/** The values of each tensor: one read per device (the tensors of a device are concatenated there first). */
 function readAll(ts: Tensor[]): Float32Array[] {
   const out: Float32Array[] = new Array(ts.length);
   const byDevice = new Map<string, number[]>();
-  ts.forEach((t, i) => {
-    if (t.device === 'cpu') out[i] = t.toFloat32Array();
-    else byDevice.set(t.device, [...(byDevice.get(t.device) ?? []), i]);
-  });
+  ts.forEach((t, i) => byDevice.set(t.device, [...(byDevice.get(t.device) ?? []), i]));
   for (const idx of byDevice.values()) {
+    if (idx.length === 1) {
+      out[idx[0]] = ts[idx[0]].toFloat32Array();
+      continue;
+    }
     const flat = idx.map((i) => native.reshape(ts[i].handle, [ts[i].numel]));
-    const all = native.concat(flat, 0);
+    const all = new Tensor(native.concat(flat, 0));
     const v = all.toFloat32Array();
     all.dispose();
     flat.forEach((f) => f.dispose());
