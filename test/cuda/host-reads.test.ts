@@ -4,6 +4,7 @@
 // device. Where CUDA is unavailable the file is skipped with a visible SKIPPED line.
 import { nn, tensor, manualSeed, LIFNeuron, SNNWrapper, ops, optim, tidy, cuda } from '../../lib';
 import type { SNNWrapperOptions } from '../../lib/snn/wrapper';
+import { Tensor } from '../../lib/tensor';
 
 const available = cuda.isAvailable();
 if (!available) {
@@ -13,6 +14,15 @@ if (!available) {
 const describeGpu = available ? describe : describe.skip;
 
 const T = 8, B = 4, IN = 6, HID = 10, OUT = 3;
+
+/** The seed's configurations: per-layer orders, and multi-term (learnable and frozen). */
+const configs: [string, SNNWrapperOptions][] = [
+  ['per-layer orders, learnAlpha', { alpha: [0.25, 0.75], alphaMode: 'per_layer', learnAlpha: true }],
+  ['multi-term per layer, learnAlpha + learnCoefficient', {
+    alpha: [[0.3, 0.6], [0.4, 0.8]], multiCoefficient: [[1, 0.5], [1, 0.3]], learnAlpha: true, learnCoefficient: true,
+  }],
+  ['multi-term broadcast, frozen', { alpha: [0.25, 0.75], alphaMode: 'multiterm', multiCoefficient: [1, 0.5] }],
+];
 
 /** The seed's two-layer net (test/snn/seed.test.ts), on cuda. */
 function seedNet(opts: SNNWrapperOptions): SNNWrapper {
@@ -48,6 +58,47 @@ function readsPerStep(net: SNNWrapper, steps = 4): number {
   return reads / steps - 1;
 }
 
+// The same count on the cpu, through the Tensor read methods (toFloat32Array, toInt32Array, toArray,
+// data: how lib/ reads a tensor; no native op reads back by itself): a proxy that runs on any machine.
+describe('reads per training step through the Tensor read methods (cpu, any machine)', () => {
+  let reads = 0;
+  const spies: jest.SpyInstance[] = [];
+  beforeAll(() => {
+    for (const m of ['toFloat32Array', 'toInt32Array', 'toArray', 'data'] as const) {
+      const orig = Tensor.prototype[m] as (...a: unknown[]) => unknown;
+      spies.push(jest.spyOn(Tensor.prototype, m).mockImplementation(function (this: Tensor, ...a: unknown[]) {
+        reads++;
+        return orig.apply(this, a);
+      } as never));
+    }
+  });
+  afterAll(() => spies.forEach((s) => s.mockRestore()));
+  for (const [name, opts] of configs) {
+    test(name, () => {
+      manualSeed(2024);
+      const model = new nn.Sequential(new nn.Linear(IN, HID), new LIFNeuron({ threshold: 0.4 }), new nn.Linear(HID, OUT), new LIFNeuron({ threshold: 0.2 }));
+      const net = new SNNWrapper(model, opts).to('cpu');
+      const opt = new optim.Adam(net.parameters(), { lr: 1e-2 });
+      const x = tensor(new Float32Array(T * B * IN).map((_, i) => ((i * 7919) % 13) / 8), [T, B, IN], { device: 'cpu' });
+      const labels = new Int32Array(B).map((_, i) => i % OUT);
+      const step = () => {
+        opt.zeroGrad();
+        tidy(() => {
+          const loss = ops.crossEntropy(net.forward(x).mean(0), labels);
+          loss.backward();
+        });
+        opt.step();
+      };
+      step();
+      const before = reads;
+      for (let i = 0; i < 3; i++) step();
+      const perStep = (reads - before) / 3;
+      expect(perStep).toBeLessThanOrEqual(2);
+      expect(perStep).toBeGreaterThanOrEqual(1);  // the wrapper's one refresh of alpha / coefficients
+    });
+  }
+});
+
 describeGpu('host reads per training step on cuda (at most 2)', () => {
   test('stats().hostReads counts a device -> host read', () => {
     const t = tensor([1, 2, 3], [3], { device: 'cuda' });
@@ -57,13 +108,6 @@ describeGpu('host reads per training step on cuda (at most 2)', () => {
     t.dispose();
   });
 
-  const configs: [string, SNNWrapperOptions][] = [
-    ['per-layer orders, learnAlpha', { alpha: [0.25, 0.75], alphaMode: 'per_layer', learnAlpha: true }],
-    ['multi-term per layer, learnAlpha + learnCoefficient', {
-      alpha: [[0.3, 0.6], [0.4, 0.8]], multiCoefficient: [[1, 0.5], [1, 0.3]], learnAlpha: true, learnCoefficient: true,
-    }],
-    ['multi-term broadcast, frozen', { alpha: [0.25, 0.75], alphaMode: 'multiterm', multiCoefficient: [1, 0.5] }],
-  ];
   for (const [name, opts] of configs) {
     test(name, () => {
       const net = seedNet(opts);
