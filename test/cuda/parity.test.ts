@@ -142,6 +142,9 @@ describeGpu('cuda op table against the cpu backend', () => {
     const cases: [number[], number[]][] = [
       [[6, 70, 9], [1]], [[6, 70, 9], [0, 2]], [[6, 70, 9], []], [[6, 70, 9], [2]], [[6, 70, 9], [0]],
       [[3, 5000], [1]], [[2, 100000], [1]], [[100000, 3], [0]], [[5, 1, 7], [1]], [[1000, 10], [1]],
+      // long reductions over few outputs (split into fixed chunks over many blocks): whole tensors,
+      // bias-gradient column sums
+      [[300, 400], []], [[4096, 10], [0]], [[2, 3000, 40], [1]], [[64, 50, 33], [0, 1]],
     ];
     for (const [shape, dims] of cases) {
       const d = data(numel(shape), -3, 3).map((v) => Math.round(v * 4) / 4);  // many ties
@@ -159,6 +162,12 @@ describeGpu('cuda op table against the cpu backend', () => {
           }
         }
       });
+    }
+    // Sums are deterministic: the same bits on a second run.
+    for (const [shape, dims] of [[[300, 400], []], [[4096, 10], [0]], [[2, 100000], [1]]] as [number[], number[]][]) {
+      const g = native.fromFloat32(data(numel(shape)), shape, 'cuda');
+      const a = native.reduce(0, g, dims, false, false), b = native.reduce(0, g, dims, false, false);
+      expect(Array.from(a.toFloat32Array())).toEqual(Array.from(b.toFloat32Array()));
     }
     // NaN propagates and the first NaN's index wins.
     const d = data(64);
