@@ -26,7 +26,7 @@ template <int S, bool KSH>
 __global__ void __launch_bounds__(kFracThreads) frac_forward_kernel(FracConsts c, const float* __restrict__ I,
                                                                     float* __restrict__ spikes, float* V,
                                                                     const float* __restrict__ Kz_g, int kz_len) {
-  extern __shared__ float kz_s[];
+  FSNN_DYNAMIC_SHARED(float, kz_s);
   if (KSH) {
     for (int i = threadIdx.x; i < kz_len; i += blockDim.x) kz_s[i] = Kz_g[i];
     __syncthreads();
@@ -47,8 +47,8 @@ __global__ void __launch_bounds__(kFracThreads)
                         const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
                         float* __restrict__ gI, float* Q, const float* __restrict__ Kz_g, int kz_len,
                         double* __restrict__ tau_part) {
-  extern __shared__ float kz_s[];
-  __shared__ double warp_tau[kFracThreads / 32];
+  FSNN_DYNAMIC_SHARED(float, kz_s);
+  FSNN_SHARED(double, warp_tau, [kFracThreads / 32]);
   if (KSH) {
     for (int i = threadIdx.x; i < kz_len; i += blockDim.x) kz_s[i] = Kz_g[i];
     __syncthreads();
@@ -72,8 +72,8 @@ __global__ void __launch_bounds__(kFracThreads)
 __global__ void __launch_bounds__(kCorrWarps * 32)
     frac_corr_kernel(int64_t T, int64_t N, int64_t Lmax, int64_t nLT, const float* __restrict__ Q,
                      const float* __restrict__ V, double* __restrict__ part) {
-  __shared__ float Qs[kCorrTJ][32];
-  __shared__ float Hs[kCorrHR][32];
+  FSNN_SHARED(float, Qs, [kCorrTJ][32]);
+  FSNN_SHARED(float, Hs, [kCorrHR][32]);
   const int64_t lt = int64_t(blockIdx.x) % nLT, nb = int64_t(blockIdx.x) / nLT;
   const int64_t L0 = lt * kCorrTL;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -144,9 +144,9 @@ void launch_forward(unsigned blocks, cudaStream_t stream, const KzTable& kz, con
       allow_smem(frac_forward_kernel<S, true>, kKzSharedMax);
       attr = true;
     }
-    frac_forward_kernel<S, true><<<blocks, kFracThreads, kz.smem, stream>>>(c, I, spikes, V, Kz, kz.len);
+    launch(frac_forward_kernel<S, true>, blocks, kFracThreads, kz.smem, stream, c, I, spikes, V, Kz, kz.len);
   } else {
-    frac_forward_kernel<S, false><<<blocks, kFracThreads, 0, stream>>>(c, I, spikes, V, Kz, kz.len);
+    launch(frac_forward_kernel<S, false>, blocks, kFracThreads, 0, stream, c, I, spikes, V, Kz, kz.len);
   }
 }
 
@@ -166,11 +166,9 @@ void launch_reverse(unsigned blocks, cudaStream_t stream, const KzTable& kz, con
       allow_smem(frac_reverse_kernel<S, true>, kKzSharedMax);
       attr = true;
     }
-    frac_reverse_kernel<S, true><<<blocks, kFracThreads, kz.smem, stream>>>(a.c, a.I, a.V, a.S, a.gS, a.gV, a.gI, a.Q,
-                                                                            a.Kz, kz.len, a.tau_part);
+    launch(frac_reverse_kernel<S, true>, blocks, kFracThreads, kz.smem, stream, a.c, a.I, a.V, a.S, a.gS, a.gV, a.gI, a.Q, a.Kz, kz.len, a.tau_part);
   } else {
-    frac_reverse_kernel<S, false><<<blocks, kFracThreads, 0, stream>>>(a.c, a.I, a.V, a.S, a.gS, a.gV, a.gI, a.Q, a.Kz,
-                                                                       kz.len, a.tau_part);
+    launch(frac_reverse_kernel<S, false>, blocks, kFracThreads, 0, stream, a.c, a.I, a.V, a.S, a.gS, a.gV, a.gI, a.Q, a.Kz, kz.len, a.tau_part);
   }
 }
 
@@ -222,12 +220,10 @@ void CudaBackend::fractional_backward(const FractionalParams& p, const Tensor& I
   check_launch("fractionalNeuron backward (reverse-time)");
   const int64_t ctas = nNB * nLT;
   if (ctas > int64_t(0x7fffffff)) fail("fractionalNeuron backward: too many neurons x time steps for one launch");
-  frac_corr_kernel<<<unsigned(ctas), kCorrWarps * 32, 0, stream_>>>(T, N, Lmax, nLT, Q.as<float>(), v.data(),
-                                                                    part.as<double>());
+  launch(frac_corr_kernel, unsigned(ctas), kCorrWarps * 32, 0, stream_, T, N, Lmax, nLT, Q.as<float>(), v.data(), part.as<double>());
   check_launch("fractionalNeuron backward (dK correlation)");
   const unsigned fblocks = unsigned(std::min<int64_t>((Lmax + 1 + 255) / 256, 1024));
-  frac_final_kernel<<<std::max(1u, fblocks), 256, 0, stream_>>>(part.as<double>(), nNB, Lmax, tau_part.as<double>(), nRB,
-                                                                out.as<double>());
+  launch(frac_final_kernel, std::max(1u, fblocks), 256, 0, stream_, part.as<double>(), nNB, Lmax, tau_part.as<double>(), nRB, out.as<double>());
   check_launch("fractionalNeuron backward (reduction)");
   std::vector<double> host(size_t(Lmax + 2));
   copy_to_host(host.data(), out.ptr, host.size() * sizeof(double));
