@@ -19,6 +19,7 @@
 
 #include "../native/backend.h"
 #include "../native/error.h"
+#include "launch.h"
 
 namespace fsnn {
 namespace cuda {

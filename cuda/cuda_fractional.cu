@@ -32,7 +32,7 @@ template <int S, bool KSH>
 __global__ void __launch_bounds__(kFracThreads) frac_forward_kernel(FracConsts c, const float* __restrict__ I,
                                                                     float* __restrict__ spikes, float* V,
                                                                     const float* __restrict__ Kz_g, int kz_len) {
-  extern __shared__ float kz_s[];
+  FSNN_DYNAMIC_SHARED(float, kz_s);
   if (KSH) {
     for (int i = threadIdx.x; i < kz_len; i += blockDim.x) kz_s[i] = Kz_g[i];
     __syncthreads();
@@ -53,7 +53,7 @@ __global__ void __launch_bounds__(kFracThreads)
                         const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
                         float* __restrict__ gI, float* Q, const float* __restrict__ Kz_g, int kz_len,
                         double* __restrict__ part, int64_t ld) {
-  extern __shared__ float kz_s[];
+  FSNN_DYNAMIC_SHARED(float, kz_s);
   if (KSH) {
     for (int i = threadIdx.x; i < kz_len; i += blockDim.x) kz_s[i] = Kz_g[i];
     __syncthreads();
@@ -74,8 +74,8 @@ __global__ void __launch_bounds__(kFracThreads)
 __global__ void __launch_bounds__(kCorrWarps * 32)
     frac_corr_kernel(int64_t T, int64_t N, int64_t Lmax, int64_t nLT, const float* __restrict__ Q,
                      const float* __restrict__ V, double* __restrict__ part, int64_t ld) {
-  __shared__ float Qs[kCorrTJ][32];
-  __shared__ float Hs[kCorrHR][32];
+  FSNN_SHARED(float, Qs, [kCorrTJ][32]);
+  FSNN_SHARED(float, Hs, [kCorrHR][32]);
   const int64_t lt = int64_t(blockIdx.x) % nLT, nb = int64_t(blockIdx.x) / nLT;
   const int64_t L0 = lt * kCorrTL;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -108,7 +108,7 @@ constexpr int kColSlices = 8;
 constexpr int64_t kColRows = 256;
 __global__ void __launch_bounds__(32 * kColSlices)
     frac_colsum_kernel(const double* __restrict__ part, int64_t rows, int64_t cols, double* __restrict__ out) {
-  __shared__ double sl[kColSlices][32];
+  FSNN_SHARED(double, sl, [kColSlices][32]);
   const int64_t col = int64_t(blockIdx.x) * 32 + threadIdx.x;
   const int64_t r0 = int64_t(blockIdx.y) * kColRows, r1 = r0 + kColRows < rows ? r0 + kColRows : rows;
   double s = 0.0;

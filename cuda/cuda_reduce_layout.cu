@@ -88,8 +88,8 @@ __global__ void reduce_rows_warp(const float* __restrict__ x, float* __restrict_
 template <int OP>
 __global__ void reduce_rows_block(const float* __restrict__ x, float* __restrict__ out, int32_t* __restrict__ idx,
                                   int64_t outer, int64_t R, double scale) {
-  __shared__ double ssum[32];
-  __shared__ Best sbest[32];
+  FSNN_SHARED(double, ssum, [32]);
+  FSNN_SHARED(Best, sbest, [32]);
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
   for (int64_t row = blockIdx.x; row < outer; row += gridDim.x) {
     const float* p = x + row * R;
@@ -128,7 +128,7 @@ __global__ void reduce_rows_block(const float* __restrict__ x, float* __restrict
 template <int OP>
 __global__ void reduce_inner(const float* __restrict__ x, float* __restrict__ out, int32_t* __restrict__ idx,
                              int64_t outer, int64_t R, int64_t inner, double scale) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  FSNN_DYNAMIC_SHARED(unsigned char, smem_raw);
   const int Y = blockDim.y;
   double* ssum = reinterpret_cast<double*>(smem_raw);     // [Y][32]
   Best* sbest = reinterpret_cast<Best*>(smem_raw);         // [Y][32] (same storage, one op per launch)
@@ -179,7 +179,7 @@ constexpr int64_t kSplitMaxOutputs = 4096;  // ... and the outputs are few (else
 // kRowThreads-th element from t in order, then a warp xor tree, then the warps in order.
 __global__ void __launch_bounds__(kRowThreads)
     sum_rows_chunks(const float* __restrict__ x, int64_t R, int64_t nchunks, double* __restrict__ part) {
-  __shared__ double sw[kRowThreads / 32];
+  FSNN_SHARED(double, sw, [kRowThreads / 32]);
   const int64_t row = blockIdx.y, c = blockIdx.x;
   const float* p = x + row * R;
   const int64_t r0 = c * kRowChunk, r1 = r0 + kRowChunk < R ? r0 + kRowChunk : R;
@@ -201,7 +201,7 @@ __global__ void __launch_bounds__(kRowThreads)
 __global__ void __launch_bounds__(32 * kColY)
     sum_cols_chunks(const float* __restrict__ x, int64_t outer, int64_t R, int64_t inner, int64_t nchunks,
                     double* __restrict__ part) {
-  __shared__ double ss[kColY][32];
+  FSNN_SHARED(double, ss, [kColY][32]);
   const int64_t itiles = (inner + 31) / 32;
   const int64_t t = blockIdx.x, c = blockIdx.y;
   const int64_t o = t / itiles, i = (t % itiles) * 32 + threadIdx.x;
@@ -305,7 +305,7 @@ __global__ void permute_kernel(const float* __restrict__ x, float* __restrict__ 
 
 // Batched 2-D transpose through shared memory: x [B][R][C] -> out [B][C][R].
 __global__ void transpose_kernel(const float* __restrict__ x, float* __restrict__ out, int64_t B, int64_t R, int64_t C) {
-  __shared__ float tile[32][33];
+  FSNN_SHARED(float, tile, [32][33]);
   const int64_t tr = (R + 31) / 32, tc = (C + 31) / 32;
   const int64_t ntiles = B * tr * tc;
   for (int64_t t = blockIdx.x; t < ntiles; t += gridDim.x) {
@@ -452,8 +452,7 @@ void CudaBackend::permute(const Tensor& x, const std::vector<int64_t>& perm, Ten
     const int64_t B = G == 3 ? gsize[0] : 1;
     const int64_t C = gsize[G - 2], R = gsize[G - 1];  // out [B][C][R] from x [B][R][C]
     const int64_t tiles = B * ((R + 31) / 32) * ((C + 31) / 32);
-    transpose_kernel<<<unsigned(std::min<int64_t>(tiles, int64_t(sm_count_) * 32)), dim3(32, 8), 0, stream_>>>(
-        x.data(), out.data(), B, R, C);
+    launch(transpose_kernel, unsigned(std::min<int64_t>(tiles, int64_t(sm_count_) * 32)), dim3(32, 8), 0, stream_, x.data(), out.data(), B, R, C);
     check_launch("permute (transpose)");
     return;
   }
@@ -464,9 +463,9 @@ void CudaBackend::permute(const Tensor& x, const std::vector<int64_t>& perm, Ten
   }
   const DimArgs a = dim_args("permute", gs, st);
   if (n < (int64_t(1) << 31))
-    permute_kernel<uint32_t><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), uint32_t(n), a);
+    launch(permute_kernel<uint32_t>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), uint32_t(n), a);
   else
-    permute_kernel<uint64_t><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), uint64_t(n), a);
+    launch(permute_kernel<uint64_t>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), uint64_t(n), a);
   check_launch("permute");
 }
 
@@ -474,8 +473,7 @@ void CudaBackend::slice(const Tensor& x, int64_t outer, int64_t dim, int64_t inn
                         int64_t out_dim, Tensor& out) {
   const int64_t n = outer * out_dim * inner;
   if (n == 0) return;
-  slice_kernel<false><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), n, dim, inner, start, step,
-                                                                      out_dim);
+  launch(slice_kernel<false>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), n, dim, inner, start, step, out_dim);
   check_launch("slice");
 }
 
@@ -484,15 +482,14 @@ void CudaBackend::slice_backward(const Tensor& grad, int64_t outer, int64_t dim,
   const int64_t n = outer * out_dim * inner;
   if (n == 0) return;
   // Each selected row is a distinct row of grad_in: no two threads write one element.
-  slice_kernel<true><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(grad.data(), grad_in.data(), n, dim, inner, start,
-                                                                     step, out_dim);
+  launch(slice_kernel<true>, grid_for(n, kThreads), kThreads, 0, stream_, grad.data(), grad_in.data(), n, dim, inner, start, step, out_dim);
   check_launch("slice_backward");
 }
 
 void CudaBackend::copy_block(const Tensor& x, int64_t outer, int64_t x_row, Tensor& out, int64_t out_row, int64_t col) {
   const int64_t n = outer * x_row;
   if (n == 0) return;
-  copy_block_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), n, x_row, out_row, col);
+  launch(copy_block_kernel, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), n, x_row, out_row, col);
   check_launch("concat (copy_block)");
 }
 
@@ -501,8 +498,7 @@ void CudaBackend::index_select(const Tensor& x, int64_t outer, int64_t dim, int6
   const int64_t n = outer * n_idx * inner;
   if (n == 0) return;
   DeviceTemp d_idx(idx, size_t(n_idx) * 4);
-  index_kernel<false><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), d_idx.as<int32_t>(), n, dim,
-                                                                      inner, n_idx);
+  launch(index_kernel<false>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), d_idx.as<int32_t>(), n, dim, inner, n_idx);
   check_launch("indexSelect");
 }
 
@@ -511,8 +507,7 @@ void CudaBackend::index_add(const Tensor& src, int64_t outer, int64_t dim, int64
   const int64_t n = outer * n_idx * inner;
   if (n == 0) return;
   DeviceTemp d_idx(idx, size_t(n_idx) * 4);
-  index_kernel<true><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(src.data(), out.data(), d_idx.as<int32_t>(), n, dim,
-                                                                     inner, n_idx);
+  launch(index_kernel<true>, grid_for(n, kThreads), kThreads, 0, stream_, src.data(), out.data(), d_idx.as<int32_t>(), n, dim, inner, n_idx);
   check_launch("indexAdd");
 }
 
@@ -521,8 +516,7 @@ void CudaBackend::gather(const Tensor& x, int64_t dim, const int32_t* idx, const
   if (n == 0) return;
   const DimArgs a = dim_args("gather", ishape, contiguous_strides(x.shape));
   DeviceTemp d_idx(idx, size_t(n) * 4);
-  gather_kernel<false><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), d_idx.as<int32_t>(), n,
-                                                                       int(dim), a);
+  launch(gather_kernel<false>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), d_idx.as<int32_t>(), n, int(dim), a);
   check_launch("gather");
 }
 
@@ -531,8 +525,7 @@ void CudaBackend::scatter_add(const Tensor& src, int64_t dim, const int32_t* idx
   if (n == 0) return;
   const DimArgs a = dim_args("scatterAdd", ishape, contiguous_strides(out.shape));
   DeviceTemp d_idx(idx, size_t(n) * 4);
-  gather_kernel<true><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(src.data(), out.data(), d_idx.as<int32_t>(), n,
-                                                                      int(dim), a);
+  launch(gather_kernel<true>, grid_for(n, kThreads), kThreads, 0, stream_, src.data(), out.data(), d_idx.as<int32_t>(), n, int(dim), a);
   check_launch("scatterAdd");
 }
 

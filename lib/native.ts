@@ -14,6 +14,16 @@ function findPrebuild(): string | null {
 }
 
 function load(): NativeAddon {
+  // FSNN_ADDON: an absolute path to a .node file, loaded instead of the prebuild / local build (used to
+  // test other builds of the addon, e.g. the CUDA emulator's build-emu/Release/fsnn.node).
+  const explicit = process.env.FSNN_ADDON;
+  if (explicit) {
+    if (!path.isAbsolute(explicit) || !fs.existsSync(explicit)) {
+      throw new Error(`fractional-snn: FSNN_ADDON=${explicit} is not an absolute path to an existing .node file; ` +
+        'unset it to load the package\'s own addon');
+    }
+    return require(explicit) as NativeAddon;
+  }
   const prebuild = process.env.FSNN_NO_PREBUILD ? null : findPrebuild();
   if (prebuild) {
     try {
