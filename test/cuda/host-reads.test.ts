@@ -25,9 +25,10 @@ const configs: [string, SNNWrapperOptions][] = [
 ];
 
 /** The seed's two-layer net (test/snn/seed.test.ts), on cuda. */
-function seedNet(opts: SNNWrapperOptions): SNNWrapper {
+function seedNet(opts: SNNWrapperOptions, tauLearnable = false): SNNWrapper {
   manualSeed(2024);
-  const model = new nn.Sequential(new nn.Linear(IN, HID), new LIFNeuron({ threshold: 0.4 }), new nn.Linear(HID, OUT), new LIFNeuron({ threshold: 0.2 }));
+  const model = new nn.Sequential(new nn.Linear(IN, HID), new LIFNeuron({ threshold: 0.4, tauLearnable }), new nn.Linear(HID, OUT),
+    new LIFNeuron({ threshold: 0.2, tauLearnable }));
   return new SNNWrapper(model, opts).to('cuda');
 }
 
@@ -119,4 +120,9 @@ describeGpu('host reads per training step on cuda (at most 2)', () => {
       if (opts.learnAlpha) expect(net.perLayerAlpha.get(0).grad).not.toBeNull();
     });
   }
+
+  test('learnable tau too (its theta joins the one read)', () => {
+    const net = seedNet(configs[1][1], true);
+    expect(readsPerStep(net)).toBeLessThanOrEqual(2);
+  });
 });

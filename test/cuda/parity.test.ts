@@ -3,7 +3,7 @@
 // caching allocator and out-of-memory survival. Where CUDA is unavailable the whole file is skipped
 // with a visible SKIPPED line.
 import { tensor, nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tidy, optim, ops, cuda } from '../../lib';
-import { buildKernel } from '../../lib/fractional';
+import { buildKernel, fractionalNeuron } from '../../lib/fractional';
 import { native } from '../../lib/native';
 import type { NativeHandle, FractionalNativeParams, PoolArgs, ConvArgs } from '../../types/native';
 import { buildGoldenNet, flat, loadGoldens, relErr as goldenRelErr } from '../helpers/goldens';
@@ -354,6 +354,26 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
       expect(Math.abs(tG - tC) / Math.max(1e-12, Math.abs(tC))).toBeLessThan(1e-9);
     },
   );
+
+  test('gradients of alpha, the term weights and a learnable tau (chained on the device) match the cpu', () => {
+    const T = 40, N = 90;
+    const I = data(T * N, 0, 2.5), gS = data(T * N, -1, 1);
+    const run = (device: 'cpu' | 'cuda') => {
+      const alpha = tensor([0.4, 0.7], [2], { device, requiresGrad: true });
+      const w = tensor([1, 0.6], [2], { device, requiresGrad: true });
+      const theta = tensor([0.3], [1], { device, requiresGrad: true });
+      const x = tensor(I, [T, N], { device });
+      const r = fractionalNeuron(x, alpha, w, { method: 'l1', tauTheta: theta, tau0: 0.5 });
+      r.spikes.mul(tensor(gS, [T, N], { device })).sum().backward();
+      expect(alpha.grad!.device).toBe(device);
+      return [alpha.grad!, w.grad!, theta.grad!].map((g) => g.toFloat32Array());
+    };
+    const c = run('cpu'), g = run('cuda');
+    ['alpha', 'weight', 'theta'].forEach((name, i) => {
+      const e = relErr(g[i], c[i]);
+      if (!(e <= 1e-6)) throw new Error(`d/d${name}: cuda ${Array.from(g[i])} vs cpu ${Array.from(c[i])} (relative error ${e})`);
+    });
+  });
 
   // The global-memory K table, forced by FSNN_CUDA_FRAC_GLOBAL_K=1. Native code reads the real
   // environment, which jest's per-file copy of process.env does not change: a child process runs the
