@@ -10,7 +10,8 @@ import { Tensor } from '../tensor';
 import { wrap } from '../ops/util';
 import { buildKernel, FractionalKernel, FractionalMethod } from './kernel';
 
-const enum Op { Mul = 2, Sum = 0 }  // native.binary Mul, native.reduce Sum (lib/ops/elementwise.ts, reduce.ts)
+// Op numbers of native.binary (Sub, Mul), native.unary (Affine) and native.reduce (Sum): lib/ops/elementwise.ts, reduce.ts
+const enum Op { Sub = 1, Mul = 2, Affine = 12, Sum = 0 }
 
 export type NeuronKind = 'lif' | 'if';
 export type SurrogateName = 'arctan' | 'sigmoid' | 'piecewise_linear' | 'gaussian';
@@ -57,26 +58,54 @@ function values(t: Tensor | null | undefined, host?: ArrayLike<number>): Float64
   return t ? Float64Array.from(t.toFloat32Array()) : new Float64Array(0);
 }
 
+/** x = p1 + p2 + p3 (to ~2^-36 relative), each piece with at most 12 significant bits. */
+function split12x3(x: number, out: Float32Array, i: number, stride: number): void {
+  let r = x;
+  for (let k = 0; k < 3; k++) {
+    let piece = 0;
+    if (r !== 0 && Number.isFinite(r)) {
+      let e = Math.floor(Math.log2(Math.abs(r)));
+      if (2 ** e > Math.abs(r)) e--;
+      else if (2 ** (e + 1) <= Math.abs(r)) e++;
+      const scale = 2 ** (e - 11);  // |r| / scale in [2^11, 2^12): rounding keeps 12 bits
+      piece = Math.round(r / scale) * scale;
+    } else piece = r;
+    out[i + k * stride] = piece;
+    r -= piece;
+  }
+}
+
 /**
- * sum_L dLoss/dK_L * table_r[L] for each row r of `rows` (length T + 1 each), on gK's device.
- * gK: [2, T + 1] float32 hi/lo pairs (native fractionalBackward). The rows are rounded to float32
- * once and contracted with hi and lo (one product each, summed in float64 by the reduction).
- * Returns a [rows] tensor handle.
+ * sum_L dLoss/dK_L * table_r[L] for each row r of `rows` (length T + 1 each), on gK's device: a [rows]
+ * tensor handle. gK: [2, T + 1] float32 hi/lo pairs (native fractionalBackward). Every product is made
+ * exact in float32 so that the float64 reduction gives float64 accuracy: on the device hi = h1 + h2
+ * (Veltkamp: c = 4097 hi, h1 = c - (c - hi), h2 = hi - h1; 12 bits each), on the host each table value
+ * t = t1 + t2 + t3 (12 bits each); the products h_i t_j are exact, lo t1 is far below the result's
+ * rounding. The sum is over [h1 h1 h1 h2 h2 h2 lo] x [t1 t2 t3 t1 t2 t3 t1].
  */
 function contractOnDevice(gK: NativeHandle, rows: Float64Array[]): NativeHandle {
   const n = gK.shape[1];
-  const tab = new Float32Array(rows.length * 2 * n);
+  const hi = native.slice(gK, 0, 0, 1, 1), lo = native.slice(gK, 0, 1, 2, 1);  // [1, n] each
+  const c = native.unary(Op.Affine, hi, 4097, 0);
+  const d = native.binary(Op.Sub, c, hi);
+  const h1 = native.binary(Op.Sub, c, d);
+  const h2 = native.binary(Op.Sub, hi, h1);
+  const g = native.concat([h1, h1, h1, h2, h2, h2, lo], 1);  // [1, 7n]
+  const tab = new Float32Array(rows.length * 7 * n);
   rows.forEach((r, i) => {
-    tab.set(r, i * 2 * n);      // against hi
-    tab.set(r, i * 2 * n + n);  // against lo
+    const base = i * 7 * n;
+    for (let L = 0; L < n; L++) {
+      split12x3(r[L], tab, base + L, n);          // t1, t2, t3 against h1
+      tab[base + 3 * n + L] = tab[base + L];      // against h2
+      tab[base + 4 * n + L] = tab[base + n + L];
+      tab[base + 5 * n + L] = tab[base + 2 * n + L];
+      tab[base + 6 * n + L] = tab[base + L];      // t1 against lo
+    }
   });
-  const t = native.fromFloat32(tab, [rows.length, 2 * n], gK.device);
-  const g = native.reshape(gK, [1, 2 * n]);
+  const t = native.fromFloat32(tab, [rows.length, 7 * n], gK.device);
   const prod = native.binary(Op.Mul, g, t);
   const out = native.reduce(Op.Sum, prod, [1], false, false);
-  prod.dispose();
-  g.dispose();
-  t.dispose();
+  for (const x of [hi, lo, c, d, h1, h2, g, t, prod]) x.dispose();
   return out;
 }
 
@@ -141,7 +170,7 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
     if (theta?.requiresGrad) {
       // tau = tau0 (1 + e^theta)  =>  dL/dtheta = dL/dtau tau0 e^theta  (dL/dtau = hi + lo)
       const s = native.reduce(Op.Sum, g.gTau, [0], false, false);
-      const scaled = native.unary(12 /* Affine */, s, tau0 * Math.exp(thetaValue), 0);
+      const scaled = native.unary(Op.Affine, s, tau0 * Math.exp(thetaValue), 0);
       grads[3] = wrap(native.reshape(scaled, theta.shape.slice()));
       s.dispose();
       scaled.dispose();
