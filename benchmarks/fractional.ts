@@ -4,6 +4,10 @@
 import { buildKernel } from '../lib/fractional/kernel';
 import { native } from '../lib/native';
 import { machine, table, timeMs } from './common';
+import type { NativeHandle } from '../types/native';
+
+/** Frees the three results of native.fractionalBackward (gI, and dK / dtau, which stay on the device). */
+const disposeGrads = (g: { gI: NativeHandle; gK: NativeHandle; gTau: NativeHandle }) => [g.gI, g.gK, g.gTau].forEach((h) => h.dispose());
 
 const info = native.info();
 console.log(`machine: ${machine()}; ${info.threads} threads`);
@@ -29,7 +33,7 @@ for (const T of Ts) {
     r.v?.dispose();
   }, reps, 1);
   const gS = native.full([T, N], 0.01, 'cpu');
-  const bwdMs = timeMs(() => native.fractionalBackward(Ih, saved.v!, saved.spikes, gS, null, K, params).gI.dispose(), reps, 1);
+  const bwdMs = timeMs(() => disposeGrads(native.fractionalBackward(Ih, saved.v!, saved.spikes, gS, null, K, params)), reps, 1);
   for (const [pass, ms, work] of [['forward', fwdMs, fmas], ['backward', bwdMs, 2 * fmas]] as const) {
     const gfma = work / (ms * 1e6);
     rows.push([T, pass, ms.toFixed(1), ((T * N) / (ms / 1e3)).toExponential(2), gfma.toFixed(1), ((100 * gfma) / peakGfma).toFixed(0)]);

@@ -16,6 +16,10 @@ import { cuda, nn, LIFNeuron, SNNWrapper, optim, ops, tensor, tidy } from '../li
 import { buildKernel } from '../lib/fractional';
 import { native } from '../lib/native';
 import { machine, median, table } from './common';
+import type { NativeHandle } from '../types/native';
+
+/** Frees the three results of native.fractionalBackward (gI, and dK / dtau, which stay on the device). */
+const disposeGrads = (g: { gI: NativeHandle; gK: NativeHandle; gTau: NativeHandle }) => [g.gI, g.gK, g.gTau].forEach((h) => h.dispose());
 
 interface Config {
   name: string;
@@ -182,7 +186,7 @@ function main(): void {
       r.spikes.dispose();
       r.v?.dispose();
     });
-    const bwdMs = timeOp(() => native.fractionalBackward(I, saved.v!, saved.spikes, gS, null, K, params).gI.dispose());
+    const bwdMs = timeOp(() => disposeGrads(native.fractionalBackward(I, saved.v!, saved.spikes, gS, null, K, params)));
     // Minimal DRAM traffic: forward reads I, writes spikes and v; backward reads I, v, spikes, gS and
     // writes dI and q, then the dK correlation reads q and v once more.
     const arr = c.T * N * 4;

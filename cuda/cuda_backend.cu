@@ -69,6 +69,7 @@ void CudaBackend::copy_from_host(void* dst, const void* src, size_t bytes) {
 
 void CudaBackend::copy_to_host(void* dst, const void* src, size_t bytes) {
   if (!bytes) return;
+  host_reads_.fetch_add(1, std::memory_order_relaxed);
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "copy from the GPU");
   check(cudaStreamSynchronize(stream_), "copy from the GPU (synchronize)");
 }

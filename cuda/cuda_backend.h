@@ -1,7 +1,6 @@
 // The CUDA op table (internal to cuda/). One device (0, or the first of CUDA_VISIBLE_DEVICES), one
 // non-blocking stream; every op is enqueued on that stream and returns at once. The host waits only in
-// copy_to_host, synchronize(), emptyCache() and fractional_backward (whose dK/dtau results are host
-// doubles by the op table's contract).
+// copy_to_host (counted: host_reads()), synchronize() and emptyCache().
 //
 // Files: cuda_backend.cu (memory, info, the bridge), cuda_allocator.cu (caching allocator, pinned upload
 // ring), cuda_elementwise.cu, cuda_reduce_layout.cu, cuda_nn.cu, cuda_blas.cu (cuBLAS through dlopen),
@@ -10,6 +9,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -19,6 +19,7 @@
 
 #include "../native/backend.h"
 #include "../native/error.h"
+#include "launch.h"
 
 namespace fsnn {
 namespace cuda {
@@ -137,6 +138,9 @@ class CudaBackend final : public Backend {
 
   FSNN_BACKEND_OPS
 
+  // Device -> host copies so far (each one waits for the stream): fsnn.cuda.stats().hostReads.
+  uint64_t host_reads() const { return host_reads_.load(std::memory_order_relaxed); }
+
   // Internal helpers shared by the op files.
   cudaStream_t stream() const { return stream_; }
   int sm_count() const { return sm_count_; }
@@ -158,6 +162,7 @@ class CudaBackend final : public Backend {
   size_t total_mem_ = 0;
   CachingAllocator alloc_;
   UploadRing ring_;
+  std::atomic<uint64_t> host_reads_{0};
 };
 
 // A device block from the caching allocator that is released when the scope ends (stream-ordered:

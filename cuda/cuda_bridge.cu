@@ -94,6 +94,7 @@ MemoryStats memory_stats(bool reset_peak) {
   m.num_cache_hits = double(s.num_cache_hits);
   m.num_requests = double(s.num_requests);
   m.num_oom_retries = double(s.num_oom_retries);
+  m.host_reads = double(cuda::the_backend().host_reads());
   return m;
 }
 
@@ -128,7 +129,7 @@ std::string self_test() {
   check(cudaMalloc(&dx, n * sizeof(float)), "cudaMalloc");
   check(cudaMalloc(&dy, n * sizeof(float)), "cudaMalloc");
   check(cudaMemcpy(dx, host.data(), n * sizeof(float), cudaMemcpyHostToDevice), "copy to device");
-  affine_kernel<<<(n + 255) / 256, 256>>>(dx, dy, 2.f, 1.f, n);
+  cuda::launch(affine_kernel, (n + 255) / 256, 256, 0, nullptr, dx, dy, 2.f, 1.f, n);
   check(cudaGetLastError(), "kernel launch");
   check(cudaMemcpy(back.data(), dy, n * sizeof(float), cudaMemcpyDeviceToHost), "copy to host");
   cudaFree(dx);

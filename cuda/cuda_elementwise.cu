@@ -46,7 +46,7 @@ __global__ void unary_kernel(const float* __restrict__ x, float* __restrict__ o,
 
 template <class F>
 void launch_unary(const float* x, float* o, int64_t n, F f) {
-  unary_kernel<<<grid_for(n, kThreads), kThreads, 0, the_backend().stream()>>>(x, o, n, f);
+  launch(unary_kernel<F>, grid_for(n, kThreads), kThreads, 0, the_backend().stream(), x, o, n, f);
   check_launch("unary");
 }
 
@@ -136,15 +136,13 @@ void launch_binary(const Tensor& at, const Tensor& bt, Tensor& out, const Broadc
   const int64_t n = out.numel();
   cudaStream_t s = the_backend().stream();
   if (plan.same_shape) {
-    binary_flat_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(at.data(), bt.data(), out.data(), n, f);
+    launch(binary_flat_kernel<F>, grid_for(n, kThreads), kThreads, 0, s, at.data(), bt.data(), out.data(), n, f);
   } else {
     const BcastArgs<2> args = make_bcast<2>(plan, "binary");
     if (fits32(args, n))
-      binary_bcast_kernel<F, uint32_t><<<grid_for(n, kThreads), kThreads, 0, s>>>(at.data(), bt.data(), out.data(),
-                                                                                  uint32_t(n), args, f);
+      launch(binary_bcast_kernel<F, uint32_t>, grid_for(n, kThreads), kThreads, 0, s, at.data(), bt.data(), out.data(), uint32_t(n), args, f);
     else
-      binary_bcast_kernel<F, uint64_t><<<grid_for(n, kThreads), kThreads, 0, s>>>(at.data(), bt.data(), out.data(),
-                                                                                  uint64_t(n), args, f);
+      launch(binary_bcast_kernel<F, uint64_t>, grid_for(n, kThreads), kThreads, 0, s, at.data(), bt.data(), out.data(), uint64_t(n), args, f);
   }
   check_launch("binary");
 }
@@ -227,7 +225,7 @@ void CudaBackend::fill(Tensor& out, float value) {
     check(cudaMemsetAsync(out.data(), 0, size_t(n) * 4, stream_), "fill (memset)");
     return;
   }
-  fill_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(out.data(), n, value);
+  launch(fill_kernel, grid_for(n, kThreads), kThreads, 0, stream_, out.data(), n, value);
   check_launch("fill");
 }
 
@@ -280,25 +278,23 @@ void CudaBackend::where(const Tensor& c, const Tensor& a, const Tensor& b, Tenso
   if (n == 0) return;
   const BcastArgs<3> args = make_bcast<3>(plan, "where");
   if (fits32(args, n))
-    where_kernel<uint32_t><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(c.data(), a.data(), b.data(), out.data(),
-                                                                           uint32_t(n), args);
+    launch(where_kernel<uint32_t>, grid_for(n, kThreads), kThreads, 0, stream_, c.data(), a.data(), b.data(), out.data(), uint32_t(n), args);
   else
-    where_kernel<uint64_t><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(c.data(), a.data(), b.data(), out.data(),
-                                                                           uint64_t(n), args);
+    launch(where_kernel<uint64_t>, grid_for(n, kThreads), kThreads, 0, stream_, c.data(), a.data(), b.data(), out.data(), uint64_t(n), args);
   check_launch("where");
 }
 
 void CudaBackend::axpy(float alpha, const Tensor& x, Tensor& out) {
   const int64_t n = out.numel();
   if (n == 0) return;
-  axpy_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(alpha, x.data(), out.data(), n);
+  launch(axpy_kernel, grid_for(n, kThreads), kThreads, 0, stream_, alpha, x.data(), out.data(), n);
   check_launch("add_ (axpy)");
 }
 
 void CudaBackend::random(RandomKind kind, uint64_t seed, uint64_t offset, float p, Tensor& out) {
   const int64_t n = out.numel();
   if (n == 0) return;
-  random_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(int(kind), seed, offset, p, out.data(), n);
+  launch(random_kernel, grid_for(n, kThreads), kThreads, 0, stream_, int(kind), seed, offset, p, out.data(), n);
   check_launch("random");
 }
 
@@ -319,8 +315,7 @@ void CudaBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor
   k.decoupled = a.decoupled;
   k.amsgrad = a.amsgrad;
   k.maximize = a.maximize;
-  adam_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(param.data(), grad.data(), m.data(), v.data(),
-                                                               vmax ? vmax->data() : nullptr, n, k);
+  launch(adam_kernel, grid_for(n, kThreads), kThreads, 0, stream_, param.data(), grad.data(), m.data(), v.data(), vmax ? vmax->data() : nullptr, n, k);
   check_launch("adam.step");
 }
 
@@ -336,7 +331,7 @@ void CudaBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor* buf, const
   k.nesterov = s.nesterov;
   k.first = s.first_step;
   k.maximize = s.maximize;
-  sgd_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(param.data(), grad.data(), buf ? buf->data() : nullptr, n, k);
+  launch(sgd_kernel, grid_for(n, kThreads), kThreads, 0, stream_, param.data(), grad.data(), buf ? buf->data() : nullptr, n, k);
   check_launch("sgd.step");
 }
 

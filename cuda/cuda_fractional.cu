@@ -1,19 +1,25 @@
 // The fractional neuron op on the GPU: launch side of the kernels in fractional_core.h (design notes
 // there). Per layer:
 //   forward   1 launch : frac_forward_kernel (one thread per neuron, the whole T-step recurrence)
-//   backward  3 launches: frac_reverse_kernel (q and dI, reverse time, per-block dL/dtau),
+//   backward  4 launches: frac_reverse_kernel (q and dI, reverse time, dL/dtau per 32-neuron warp),
 //                         frac_corr_kernel (dK partial sums per 32-neuron block),
-//                         frac_final_kernel (fixed-order double sums over blocks)
-//             then one device -> host copy of the T + 2 doubles (the op returns dK, dtau on the host).
+//                         frac_colsum_kernel + frac_finish_kernel (fixed-order float64 sums over the
+//                         neuron blocks, many blocks wide: the same result on any GPU)
+//             dK and dtau stay on the device (the op table returns them as float32 hi/lo pairs); the
+//             backward makes no host wait.
 // Tiles of S = 8 steps, or S = 16 from T = 512 on (fractional_core.h).
 // The coefficient table Kz (T + 34 floats) is uploaded once per call through the pinned ring and
 // copied by each block into shared memory (up to kKzSharedMax bytes; beyond that, i.e. T above ~24k,
-// it is read from global memory, where the uniform per-warp addresses hit L1).
+// it is read from global memory, where the uniform per-warp addresses hit L1). FSNN_CUDA_FRAC_GLOBAL_K=1
+// forces the global-memory path at any T (for tests).
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "cuda_backend.h"
 #include "fractional_core.h"
+#include "launch.h"
 
 namespace fsnn {
 namespace cuda {
@@ -26,7 +32,7 @@ template <int S, bool KSH>
 __global__ void __launch_bounds__(kFracThreads) frac_forward_kernel(FracConsts c, const float* __restrict__ I,
                                                                     float* __restrict__ spikes, float* V,
                                                                     const float* __restrict__ Kz_g, int kz_len) {
-  extern __shared__ float kz_s[];
+  FSNN_DYNAMIC_SHARED(float, kz_s);
   if (KSH) {
     for (int i = threadIdx.x; i < kz_len; i += blockDim.x) kz_s[i] = Kz_g[i];
     __syncthreads();
@@ -46,66 +52,97 @@ __global__ void __launch_bounds__(kFracThreads)
     frac_reverse_kernel(FracConsts c, const float* __restrict__ I, const float* __restrict__ V,
                         const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
                         float* __restrict__ gI, float* Q, const float* __restrict__ Kz_g, int kz_len,
-                        double* __restrict__ tau_part) {
-  extern __shared__ float kz_s[];
-  __shared__ double warp_tau[kFracThreads / 32];
+                        double* __restrict__ part, int64_t ld) {
+  FSNN_DYNAMIC_SHARED(float, kz_s);
   if (KSH) {
     for (int i = threadIdx.x; i < kz_len; i += blockDim.x) kz_s[i] = Kz_g[i];
     __syncthreads();
   }
   const int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  float t = 0.0f;
+  double t = 0.0;
   if (n < c.N) t = frac_reverse_thread<S>(c, n, I, V, Sp, gS, gV, gI, Q, KSH ? kz_s : Kz_g);
-  // dL/dtau of the block: a warp tree in double, then the warps in order (deterministic).
-  const double d = warp_sum_d(double(t));
-  if ((threadIdx.x & 31) == 0) warp_tau[threadIdx.x >> 5] = d;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    double s = 0.0;
-    for (int w = 0; w < kFracThreads / 32; ++w) s += warp_tau[w];
-    tau_part[blockIdx.x] = s;
-  }
+  // dL/dtau of the warp's 32 neurons (an xor tree in double) into column ld - 1 of its neuron block's row
+  // of the partial sums (the other columns hold the block's dK, written by frac_corr_kernel).
+  const double d = warp_sum_d(t);
+  const int64_t nb = n / 32;
+  if ((threadIdx.x & 31) == 0 && nb * 32 < c.N) part[nb * ld + ld - 1] = d;
 }
 
 // CTA: 32 neurons x kCorrTL lags; blockIdx.x = neuron_block * nLT + lag_tile (lag tiles of one neuron
-// block run side by side, so its q and v chunks are shared through L2).
+// block run side by side, so its q and v chunks are shared through L2). part: row nb, column L (row
+// length ld = Lmax + 2).
 __global__ void __launch_bounds__(kCorrWarps * 32)
     frac_corr_kernel(int64_t T, int64_t N, int64_t Lmax, int64_t nLT, const float* __restrict__ Q,
-                     const float* __restrict__ V, double* __restrict__ part) {
-  __shared__ float Qs[kCorrTJ][32];
-  __shared__ float Hs[kCorrHR][32];
+                     const float* __restrict__ V, double* __restrict__ part, int64_t ld) {
+  FSNN_SHARED(float, Qs, [kCorrTJ][32]);
+  FSNN_SHARED(float, Hs, [kCorrHR][32]);
   const int64_t lt = int64_t(blockIdx.x) % nLT, nb = int64_t(blockIdx.x) / nLT;
   const int64_t L0 = lt * kCorrTL;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   float acc[kCorrRL];
+  double dacc[kCorrRL];
 #pragma unroll
-  for (int l = 0; l < kCorrRL; ++l) acc[l] = 0.0f;
+  for (int l = 0; l < kCorrRL; ++l) {
+    acc[l] = 0.0f;
+    dacc[l] = 0.0;
+  }
   for (int64_t j0 = L0; j0 < T; j0 += kCorrTJ) {
     corr_stage(threadIdx.x, T, N, nb * 32, L0, j0, Q, V, Qs, Hs);
     __syncthreads();
-    corr_compute(warp, lane, Qs, Hs, acc);
+    corr_compute(warp, lane, j0 - L0 - int64_t(kCorrRL) * warp, Qs, Hs, acc, dacc);
     __syncthreads();
   }
 #pragma unroll
   for (int l = 0; l < kCorrRL; ++l) {
-    const double d = warp_sum_d(double(acc[l]));
+    const double d = warp_sum_d(dacc[l] + double(acc[l]));
     const int64_t L = L0 + int64_t(warp) * kCorrRL + l;
-    if (lane == 0 && L <= Lmax) part[nb * (Lmax + 1) + L] = d;
+    if (lane == 0 && L <= Lmax) part[nb * ld + L] = d;
   }
 }
 
-// out[L] = -sum_nb part[nb][L] (L <= Lmax), out[Lmax + 1] = sum_b tau_part[b]; fixed order.
-__global__ void frac_final_kernel(const double* __restrict__ part, int64_t nNB, int64_t Lmax,
-                                  const double* __restrict__ tau_part, int64_t nRB, double* __restrict__ out) {
-  for (int64_t L = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; L <= Lmax; L += int64_t(blockDim.x) * gridDim.x) {
-    double s = 0.0;
-    for (int64_t nb = 0; nb < nNB; ++nb) s += part[nb * (Lmax + 1) + L];
-    out[L] = -s;
-  }
-  if (blockIdx.x == 0 && threadIdx.x == 0) {
+// Column sums of part [rows][cols] (float64), stage 1: block (bx, by) sums rows
+// [by * kColRows, (by + 1) * kColRows) of columns [32 bx, 32 bx + 32): thread (x, y) adds every
+// kColSlices-th row from row y in order, then the slices are added in order. The row split is fixed
+// (not the GPU's size), so the result is the same on every GPU.
+constexpr int kColSlices = 8;
+constexpr int64_t kColRows = 256;
+__global__ void __launch_bounds__(32 * kColSlices)
+    frac_colsum_kernel(const double* __restrict__ part, int64_t rows, int64_t cols, double* __restrict__ out) {
+  FSNN_SHARED(double, sl, [kColSlices][32]);
+  const int64_t col = int64_t(blockIdx.x) * 32 + threadIdx.x;
+  const int64_t r0 = int64_t(blockIdx.y) * kColRows, r1 = r0 + kColRows < rows ? r0 + kColRows : rows;
+  double s = 0.0;
+  if (col < cols)
+    for (int64_t r = r0 + threadIdx.y; r < r1; r += kColSlices) s += part[r * cols + col];
+  sl[threadIdx.y][threadIdx.x] = s;
+  __syncthreads();
+  if (threadIdx.y == 0 && col < cols) {
     double t = 0.0;
-    for (int64_t b = 0; b < nRB; ++b) t += tau_part[b];
-    out[Lmax + 1] = t;
+    for (int y = 0; y < kColSlices; ++y) t += sl[y][threadIdx.x];
+    out[int64_t(blockIdx.y) * cols + col] = t;
+  }
+}
+
+// Stage 2: x_i = sum over the stage-1 rows (in order) of column i, written as a float32 pair
+// hi = float(x), lo = float(x - hi) (x = hi + lo to ~2^-48):
+//   gK [2][T + 1]: x = -column L for L <= Lmax, 0 for Lmax < L <= T;  gTau [2]: x = column Lmax + 1.
+__global__ void frac_finish_kernel(const double* __restrict__ sums, int64_t srows, int64_t Lmax, int64_t T,
+                                   float* __restrict__ gK, float* __restrict__ gTau) {
+  const int64_t cols = Lmax + 2;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i <= T + 1; i += int64_t(blockDim.x) * gridDim.x) {
+    const int64_t col = i <= Lmax ? i : (i == T + 1 ? Lmax + 1 : -1);
+    double x = 0.0;
+    if (col >= 0)
+      for (int64_t r = 0; r < srows; ++r) x += sums[r * cols + col];
+    if (i <= Lmax) x = -x;
+    const float hi = float(x), lo = float(x - double(hi));
+    if (i <= T) {
+      gK[i] = hi;
+      gK[T + 1 + i] = lo;
+    } else {
+      gTau[0] = hi;
+      gTau[1] = lo;
+    }
   }
 }
 
@@ -124,13 +161,20 @@ struct KzTable {
   size_t smem = 0;
 };
 
+// FSNN_CUDA_FRAC_GLOBAL_K=1: the kernels read Kz from global memory even where it fits in shared memory
+// (read at every call, so that a test can switch it).
+bool force_global_kz() {
+  const char* e = std::getenv("FSNN_CUDA_FRAC_GLOBAL_K");
+  return e && *e && std::strcmp(e, "0") != 0;
+}
+
 KzTable make_kz(const FractionalParams& p, const FracConsts& c) {
   KzTable k;
   k.len = int(frac_kz_len(p.T));
   k.host.resize(size_t(k.len));
   make_frac_kz(p, c.M, k.host.data());
   k.smem = size_t(k.len) * sizeof(float);
-  k.shared = k.smem <= kKzSharedMax;
+  k.shared = k.smem <= kKzSharedMax && !force_global_kz();
   if (!k.shared) k.smem = 0;
   return k;
 }
@@ -144,9 +188,9 @@ void launch_forward(unsigned blocks, cudaStream_t stream, const KzTable& kz, con
       allow_smem(frac_forward_kernel<S, true>, kKzSharedMax);
       attr = true;
     }
-    frac_forward_kernel<S, true><<<blocks, kFracThreads, kz.smem, stream>>>(c, I, spikes, V, Kz, kz.len);
+    launch(frac_forward_kernel<S, true>, blocks, kFracThreads, kz.smem, stream, c, I, spikes, V, Kz, kz.len);
   } else {
-    frac_forward_kernel<S, false><<<blocks, kFracThreads, 0, stream>>>(c, I, spikes, V, Kz, kz.len);
+    launch(frac_forward_kernel<S, false>, blocks, kFracThreads, 0, stream, c, I, spikes, V, Kz, kz.len);
   }
 }
 
@@ -155,7 +199,8 @@ struct ReverseArgs {
   const float *I, *V, *S, *gS, *gV;
   float *gI, *Q;
   const float* Kz;
-  double* tau_part;
+  double* part;
+  int64_t ld;
 };
 
 template <int S>
@@ -166,11 +211,11 @@ void launch_reverse(unsigned blocks, cudaStream_t stream, const KzTable& kz, con
       allow_smem(frac_reverse_kernel<S, true>, kKzSharedMax);
       attr = true;
     }
-    frac_reverse_kernel<S, true><<<blocks, kFracThreads, kz.smem, stream>>>(a.c, a.I, a.V, a.S, a.gS, a.gV, a.gI, a.Q,
-                                                                            a.Kz, kz.len, a.tau_part);
+    launch(frac_reverse_kernel<S, true>, blocks, kFracThreads, kz.smem, stream, a.c, a.I, a.V, a.S, a.gS, a.gV, a.gI,
+           a.Q, a.Kz, kz.len, a.part, a.ld);
   } else {
-    frac_reverse_kernel<S, false><<<blocks, kFracThreads, 0, stream>>>(a.c, a.I, a.V, a.S, a.gS, a.gV, a.gI, a.Q, a.Kz,
-                                                                       kz.len, a.tau_part);
+    launch(frac_reverse_kernel<S, false>, blocks, kFracThreads, 0, stream, a.c, a.I, a.V, a.S, a.gS, a.gV, a.gI, a.Q,
+           a.Kz, kz.len, a.part, a.ld);
   }
 }
 
@@ -196,25 +241,29 @@ void CudaBackend::fractional_forward(const FractionalParams& p, const Tensor& I,
 }
 
 void CudaBackend::fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
-                                      const Tensor& gS, const Tensor* gV, Tensor& gI, double* gK, double* gTau) {
+                                      const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) {
   const int64_t T = p.T, N = p.N;
-  std::fill(gK, gK + T + 1, 0.0);
-  if (gTau) *gTau = 0.0;
-  if (T == 0 || N == 0) return;
+  if (T == 0 || N == 0) {
+    check(cudaMemsetAsync(gK.data(), 0, size_t(gK.numel()) * sizeof(float), stream_), "fractionalNeuron backward (zero dK)");
+    check(cudaMemsetAsync(gTau.data(), 0, size_t(gTau.numel()) * sizeof(float), stream_),
+          "fractionalNeuron backward (zero dtau)");
+    return;
+  }
   const FracConsts c = make_frac_consts(p);
   const KzTable kz = make_kz(p, c);
   const int64_t Lmax = std::min<int64_t>(T - 1, c.M - 1);
   const int64_t nRB = (N + kFracThreads - 1) / kFracThreads;
   const int64_t nNB = (N + 31) / 32, nLT = (Lmax + kCorrTL) / kCorrTL;
+  const int64_t ld = Lmax + 2;  // partial sums per neuron block: dK_0..dK_Lmax, dtau
+  const int64_t srows = (nNB + kColRows - 1) / kColRows;
   DeviceTemp d_kz(kz.host.data(), kz.host.size() * sizeof(float));
   DeviceTemp Q(size_t(T) * size_t(N) * sizeof(float));
-  DeviceTemp tau_part(size_t(nRB) * sizeof(double));
-  DeviceTemp part(size_t(nNB) * size_t(Lmax + 1) * sizeof(double));
-  DeviceTemp out(size_t(Lmax + 2) * sizeof(double));
+  DeviceTemp part(size_t(nNB) * size_t(ld) * sizeof(double));
+  DeviceTemp sums(size_t(srows) * size_t(ld) * sizeof(double));
   const float* gv = gV ? gV->data() : nullptr;
 
   const ReverseArgs ra{c, I.data(), v.data(), spikes.data(), gS.data(), gv, gI.data(), Q.as<float>(),
-                       d_kz.as<float>(), tau_part.as<double>()};
+                       d_kz.as<float>(), part.as<double>(), ld};
   if (T >= kFracLongT)
     launch_reverse<kFracSLong>(unsigned(nRB), stream_, kz, ra);
   else
@@ -222,17 +271,15 @@ void CudaBackend::fractional_backward(const FractionalParams& p, const Tensor& I
   check_launch("fractionalNeuron backward (reverse-time)");
   const int64_t ctas = nNB * nLT;
   if (ctas > int64_t(0x7fffffff)) fail("fractionalNeuron backward: too many neurons x time steps for one launch");
-  frac_corr_kernel<<<unsigned(ctas), kCorrWarps * 32, 0, stream_>>>(T, N, Lmax, nLT, Q.as<float>(), v.data(),
-                                                                    part.as<double>());
+  launch(frac_corr_kernel, unsigned(ctas), kCorrWarps * 32, 0, stream_, T, N, Lmax, nLT, (const float*)Q.as<float>(),
+         v.data(), part.as<double>(), ld);
   check_launch("fractionalNeuron backward (dK correlation)");
-  const unsigned fblocks = unsigned(std::min<int64_t>((Lmax + 1 + 255) / 256, 1024));
-  frac_final_kernel<<<std::max(1u, fblocks), 256, 0, stream_>>>(part.as<double>(), nNB, Lmax, tau_part.as<double>(), nRB,
-                                                                out.as<double>());
-  check_launch("fractionalNeuron backward (reduction)");
-  std::vector<double> host(size_t(Lmax + 2));
-  copy_to_host(host.data(), out.ptr, host.size() * sizeof(double));
-  for (int64_t L = 0; L <= Lmax; ++L) gK[L] = host[size_t(L)];
-  if (gTau) *gTau = host[size_t(Lmax + 1)];
+  launch(frac_colsum_kernel, dim3(unsigned((ld + 31) / 32), unsigned(srows)), dim3(32, kColSlices), 0, stream_,
+         (const double*)part.as<double>(), nNB, ld, sums.as<double>());
+  check_launch("fractionalNeuron backward (column sums)");
+  launch(frac_finish_kernel, grid_for(T + 2, 256), 256, 0, stream_, (const double*)sums.as<double>(), srows, Lmax, T,
+         gK.data(), gTau.data());
+  check_launch("fractionalNeuron backward (dK, dtau)");
 }
 
 }  // namespace cuda

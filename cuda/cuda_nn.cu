@@ -216,9 +216,9 @@ void CudaBackend::softmax(const Tensor& x, int64_t outer, int64_t C, int64_t inn
   if (rows == 0 || C == 0) return;
   if (inner == 1 && C >= 64) {
     const int64_t blocks = std::min<int64_t>((rows * 32 + kThreads - 1) / kThreads, int64_t(sm_count_) * 32);
-    softmax_rows_warp<<<unsigned(blocks), kThreads, 0, stream_>>>(x.data(), out.data(), rows, C, log);
+    launch(softmax_rows_warp, unsigned(blocks), kThreads, 0, stream_, x.data(), out.data(), rows, C, log);
   } else {
-    softmax_rows<<<grid_for(rows, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), rows, C, inner, log);
+    launch(softmax_rows, grid_for(rows, kThreads), kThreads, 0, stream_, x.data(), out.data(), rows, C, inner, log);
   }
   check_launch(log ? "logSoftmax" : "softmax");
 }
@@ -229,8 +229,7 @@ void CudaBackend::conv2d(const Tensor& xt, const Tensor& wt, Tensor& out, const 
   DeviceTemp cols(size_t(chunk * rows * ohw) * 4);
   for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
     const int64_t nc = std::min(chunk, p.N - n0);
-    im2col_kernel<<<grid_for(nc * rows * ohw, kThreads), kThreads, 0, stream_>>>(xt.data() + n0 * p.C * p.H * p.W,
-                                                                                 cols.as<float>(), nc, p);
+    launch(im2col_kernel, grid_for(nc * rows * ohw, kThreads), kThreads, 0, stream_, xt.data() + n0 * p.C * p.H * p.W, cols.as<float>(), nc, p);
     check_launch("conv2d (im2col)");
     for (int64_t g = 0; g < p.groups; ++g)
       // out[n, g] [opg, ohw] = W_g [opg, kk] . cols[n, g] [kk, ohw]
@@ -249,8 +248,7 @@ void CudaBackend::conv2d_backward_input(const Tensor& gt, const Tensor& wt, Tens
       // cols[n, g] [kk, ohw] = W_g^T [kk, opg] . grad[n, g] [opg, ohw]
       gemm(true, false, kk, ohw, opg, 1.f, wt.data() + g * opg * kk, kk, 0, gt.data() + (n0 * p.O + g * opg) * ohw,
            ohw, p.O * ohw, 0.f, cols.as<float>() + g * kk * ohw, ohw, rows * ohw, nc);
-    col2im_kernel<<<grid_for(nc * p.C * p.H * p.W, kThreads), kThreads, 0, stream_>>>(
-        cols.as<float>(), gx.data() + n0 * p.C * p.H * p.W, nc, p);
+    launch(col2im_kernel, grid_for(nc * p.C * p.H * p.W, kThreads), kThreads, 0, stream_, cols.as<float>(), gx.data() + n0 * p.C * p.H * p.W, nc, p);
     check_launch("conv2d backward (col2im)");
   }
 }
@@ -263,15 +261,13 @@ void CudaBackend::conv2d_backward_weight(const Tensor& gt, const Tensor& xt, Ten
   DeviceTemp part(size_t(chunk * opg * kk) * 4);  // per-image dW_g, then summed in image order
   for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
     const int64_t nc = std::min(chunk, p.N - n0);
-    im2col_kernel<<<grid_for(nc * rows * ohw, kThreads), kThreads, 0, stream_>>>(xt.data() + n0 * p.C * p.H * p.W,
-                                                                                 cols.as<float>(), nc, p);
+    launch(im2col_kernel, grid_for(nc * rows * ohw, kThreads), kThreads, 0, stream_, xt.data() + n0 * p.C * p.H * p.W, cols.as<float>(), nc, p);
     check_launch("conv2d backward (im2col)");
     for (int64_t g = 0; g < p.groups; ++g) {
       // part[n] [opg, kk] = grad[n, g] [opg, ohw] . cols[n, g]^T [ohw, kk]
       gemm(false, true, opg, kk, ohw, 1.f, gt.data() + (n0 * p.O + g * opg) * ohw, ohw, p.O * ohw,
            cols.as<float>() + g * kk * ohw, ohw, rows * ohw, 0.f, part.as<float>(), kk, opg * kk, nc);
-      sum_batches_add<<<grid_for(opg * kk, kThreads), kThreads, 0, stream_>>>(part.as<float>(), gw.data() + g * opg * kk,
-                                                                              nc, opg * kk);
+      launch(sum_batches_add, grid_for(opg * kk, kThreads), kThreads, 0, stream_, part.as<float>(), gw.data() + g * opg * kk, nc, opg * kk);
       check_launch("conv2d backward (weight sum)");
     }
   }
@@ -280,28 +276,28 @@ void CudaBackend::conv2d_backward_weight(const Tensor& gt, const Tensor& xt, Ten
 void CudaBackend::max_pool2d(const Tensor& x, Tensor& out, Tensor& indices, const Pool2dParams& p) {
   const int64_t n = p.N * p.C * p.OH * p.OW;
   if (n == 0) return;
-  max_pool_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), indices.idata(), p);
+  launch(max_pool_kernel, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), indices.idata(), p);
   check_launch("maxPool2d");
 }
 
 void CudaBackend::max_pool2d_backward(const Tensor& grad, const Tensor& indices, Tensor& gx, const Pool2dParams& p) {
   const int64_t n = p.N * p.C * p.H * p.W;
   if (n == 0) return;
-  max_pool_backward_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(grad.data(), indices.idata(), gx.data(), p);
+  launch(max_pool_backward_kernel, grid_for(n, kThreads), kThreads, 0, stream_, grad.data(), indices.idata(), gx.data(), p);
   check_launch("maxPool2d backward");
 }
 
 void CudaBackend::avg_pool2d(const Tensor& x, Tensor& out, const Pool2dParams& p) {
   const int64_t n = p.N * p.C * p.OH * p.OW;
   if (n == 0) return;
-  avg_pool_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), p);
+  launch(avg_pool_kernel, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), p);
   check_launch("avgPool2d");
 }
 
 void CudaBackend::avg_pool2d_backward(const Tensor& grad, Tensor& gx, const Pool2dParams& p) {
   const int64_t n = p.N * p.C * p.H * p.W;
   if (n == 0) return;
-  avg_pool_backward_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(grad.data(), gx.data(), p);
+  launch(avg_pool_backward_kernel, grid_for(n, kThreads), kThreads, 0, stream_, grad.data(), gx.data(), p);
   check_launch("avgPool2d backward");
 }
 

@@ -1,12 +1,16 @@
 // CUDA reductions and layout ops (permute, slice, concat blocks, index select/add, gather/scatter).
 // Semantics mirror native/cpu/cpu_reduce_layout.cc: sums accumulate in double; max/min return the first
 // index of the extreme value, and the first NaN when there is one (NaN propagates); indices are int32.
+// Sums are deterministic and GPU-independent: the order of additions depends only on the shape. Long
+// reductions over few outputs (a whole-tensor sum, the column sums of a bias gradient) are split into
+// fixed chunks summed by many blocks, then the chunks are added in order by a second kernel.
 // Accumulating scatters (index_add, scatter_add) use atomicAdd: repeated indices are summed in an
 // unspecified order (results agree with the CPU to rounding).
 #include <algorithm>
 #include <cmath>
 
 #include "cuda_backend.h"
+#include "launch.h"
 
 namespace fsnn {
 namespace cuda {
@@ -84,8 +88,8 @@ __global__ void reduce_rows_warp(const float* __restrict__ x, float* __restrict_
 template <int OP>
 __global__ void reduce_rows_block(const float* __restrict__ x, float* __restrict__ out, int32_t* __restrict__ idx,
                                   int64_t outer, int64_t R, double scale) {
-  __shared__ double ssum[32];
-  __shared__ Best sbest[32];
+  FSNN_SHARED(double, ssum, [32]);
+  FSNN_SHARED(Best, sbest, [32]);
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
   for (int64_t row = blockIdx.x; row < outer; row += gridDim.x) {
     const float* p = x + row * R;
@@ -124,7 +128,7 @@ __global__ void reduce_rows_block(const float* __restrict__ x, float* __restrict
 template <int OP>
 __global__ void reduce_inner(const float* __restrict__ x, float* __restrict__ out, int32_t* __restrict__ idx,
                              int64_t outer, int64_t R, int64_t inner, double scale) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  FSNN_DYNAMIC_SHARED(unsigned char, smem_raw);
   const int Y = blockDim.y;
   double* ssum = reinterpret_cast<double*>(smem_raw);     // [Y][32]
   Best* sbest = reinterpret_cast<Best*>(smem_raw);         // [Y][32] (same storage, one op per launch)
@@ -163,26 +167,121 @@ __global__ void reduce_inner(const float* __restrict__ x, float* __restrict__ ou
   }
 }
 
+// ---- split sums (fixed chunks over many blocks, then the chunks in order) ----
+constexpr int64_t kRowChunk = 4096;   // inner == 1: elements of a row per stage-1 block
+constexpr int kRowThreads = 256;
+constexpr int64_t kColChunk = 512;    // inner > 1: reduced rows per stage-1 block
+constexpr int kColY = 8;              // block (32, kColY) for the column sums
+constexpr int64_t kSplitMinChunks = 2;    // split when the reduced length spans at least this many chunks
+constexpr int64_t kSplitMaxOutputs = 4096;  // ... and the outputs are few (else one pass has parallelism enough)
+
+// inner == 1, stage 1: block (chunk c, row) sums x[row][c*kRowChunk ...) : thread t adds every
+// kRowThreads-th element from t in order, then a warp xor tree, then the warps in order.
+__global__ void __launch_bounds__(kRowThreads)
+    sum_rows_chunks(const float* __restrict__ x, int64_t R, int64_t nchunks, double* __restrict__ part) {
+  FSNN_SHARED(double, sw, [kRowThreads / 32]);
+  const int64_t row = blockIdx.y, c = blockIdx.x;
+  const float* p = x + row * R;
+  const int64_t r0 = c * kRowChunk, r1 = r0 + kRowChunk < R ? r0 + kRowChunk : R;
+  double s = 0.0;
+  for (int64_t r = r0 + threadIdx.x; r < r1; r += kRowThreads) s += double(p[r]);
+  s = warp_sum(s);
+  if ((threadIdx.x & 31) == 0) sw[threadIdx.x >> 5] = s;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double t = 0.0;
+    for (int w = 0; w < kRowThreads / 32; ++w) t += sw[w];
+    part[row * nchunks + c] = t;
+  }
+}
+
+// inner > 1, stage 1: block (tile, chunk) sums rows [chunk*kColChunk ...) of 32 consecutive inner
+// positions of one outer index: thread (x, y) adds every kColY-th row from y in order, then the y
+// slices in order. part: [outer][nchunks][inner].
+__global__ void __launch_bounds__(32 * kColY)
+    sum_cols_chunks(const float* __restrict__ x, int64_t outer, int64_t R, int64_t inner, int64_t nchunks,
+                    double* __restrict__ part) {
+  FSNN_SHARED(double, ss, [kColY][32]);
+  const int64_t itiles = (inner + 31) / 32;
+  const int64_t t = blockIdx.x, c = blockIdx.y;
+  const int64_t o = t / itiles, i = (t % itiles) * 32 + threadIdx.x;
+  const bool ok = i < inner;
+  const int64_t r0 = c * kColChunk, r1 = r0 + kColChunk < R ? r0 + kColChunk : R;
+  double s = 0.0;
+  if (ok)
+    for (int64_t r = r0 + threadIdx.y; r < r1; r += kColY) s += double(x[(o * R + r) * inner + i]);
+  ss[threadIdx.y][threadIdx.x] = s;
+  __syncthreads();
+  if (threadIdx.y == 0 && ok) {
+    double tot = 0.0;
+    for (int y = 0; y < kColY; ++y) tot += ss[y][threadIdx.x];
+    part[(o * nchunks + c) * inner + i] = tot;
+  }
+}
+
+// Stage 2: out[o * inner + i] = float(scale * sum_c part[o][c][i]), chunks in order (inner == 1:
+// part [outer][nchunks]).
+__global__ void sum_chunks_finish(const double* __restrict__ part, int64_t outer, int64_t nchunks, int64_t inner,
+                                  double scale, float* __restrict__ out) {
+  FSNN_GRID_LOOP(e, outer * inner) {
+    const int64_t o = e / inner, i = e % inner;
+    double s = 0.0;
+    for (int64_t c = 0; c < nchunks; ++c) s += part[(o * nchunks + c) * inner + i];
+    out[e] = float(s * scale);
+  }
+}
+
+// Whether a sum takes the split path: the decision depends only on the shape.
+bool split_sum(const ReducePlan& pl) {
+  const int64_t chunk = pl.inner == 1 ? kRowChunk : kColChunk;
+  return pl.reduce >= kSplitMinChunks * chunk && pl.outer * pl.inner <= kSplitMaxOutputs;
+}
+
+void launch_split_sum(const float* x, float* out, const ReducePlan& pl, double scale) {
+  cudaStream_t s = the_backend().stream();
+  if (pl.outer > 65535) fail("reduce: too many outer rows for the split sum");
+  const int64_t chunk = pl.inner == 1 ? kRowChunk : kColChunk;
+  const int64_t nchunks = (pl.reduce + chunk - 1) / chunk;
+  DeviceTemp part(size_t(pl.outer) * size_t(nchunks) * size_t(pl.inner) * sizeof(double));
+  if (pl.inner == 1) {
+    launch(sum_rows_chunks, dim3(unsigned(nchunks), unsigned(pl.outer)), dim3(kRowThreads), 0, s, x, pl.reduce, nchunks,
+           part.as<double>());
+  } else {
+    const int64_t tiles = pl.outer * ((pl.inner + 31) / 32);
+    if (nchunks > 65535) fail("reduce: the reduced dimension is too long for the split sum");
+    launch(sum_cols_chunks, dim3(unsigned(tiles), unsigned(nchunks)), dim3(32, kColY), 0, s, x, pl.outer, pl.reduce,
+           pl.inner, nchunks, part.as<double>());
+  }
+  check_launch("reduce (sum, chunks)");
+  launch(sum_chunks_finish, grid_for(pl.outer * pl.inner, kThreads), dim3(kThreads), 0, s, (const double*)part.as<double>(),
+         pl.outer, nchunks, pl.inner, scale, out);
+  check_launch("reduce (sum, chunks in order)");
+}
+
 template <int OP>
 void launch_reduce(const float* x, float* out, int32_t* idx, const ReducePlan& pl, double scale) {
   CudaBackend& be = the_backend();
   cudaStream_t s = be.stream();
   const int sms = be.sm_count();
+  if (OP == 0 && split_sum(pl)) return launch_split_sum(x, out, pl, scale);
   if (pl.inner == 1) {
-    if (pl.outer < 2 * int64_t(sms) && pl.reduce >= 4096) {
-      reduce_rows_block<OP><<<unsigned(pl.outer), 1024, 0, s>>>(x, out, idx, pl.outer, pl.reduce, scale);
+    // Max / min only (sums of long rows over few rows take the split path): the pick is exact, so the
+    // path does not change the result.
+    if (OP != 0 && pl.outer < 2 * int64_t(sms) && pl.reduce >= 4096) {
+      launch(reduce_rows_block<OP>, dim3(unsigned(pl.outer)), dim3(1024), 0, s, x, out, idx, pl.outer, pl.reduce, scale);
     } else {
       const int64_t warps = pl.outer;
       const int64_t blocks = std::min<int64_t>((warps * 32 + kThreads - 1) / kThreads, int64_t(sms) * 32);
-      reduce_rows_warp<OP><<<unsigned(std::max<int64_t>(blocks, 1)), kThreads, 0, s>>>(x, out, idx, pl.outer, pl.reduce,
-                                                                                      scale);
+      launch(reduce_rows_warp<OP>, dim3(unsigned(std::max<int64_t>(blocks, 1))), dim3(kThreads), 0, s, x, out, idx,
+             pl.outer, pl.reduce, scale);
     }
   } else {
     const int64_t tiles = pl.outer * ((pl.inner + 31) / 32);
-    const int Y = (tiles < int64_t(sms) && pl.reduce >= 64) ? 32 : 8;
+    // Sums: Y fixed, so that the order of additions does not depend on the GPU.
+    const int Y = OP == 0 ? 8 : ((tiles < int64_t(sms) && pl.reduce >= 64) ? 32 : 8);
     const size_t smem = size_t(Y) * 32 * std::max(sizeof(double), sizeof(Best));
     const unsigned blocks = unsigned(std::min<int64_t>(tiles, int64_t(sms) * 16));
-    reduce_inner<OP><<<blocks, dim3(32, Y), smem, s>>>(x, out, idx, pl.outer, pl.reduce, pl.inner, scale);
+    launch(reduce_inner<OP>, dim3(blocks), dim3(32, Y), smem, s, x, out, idx, pl.outer, pl.reduce, pl.inner, scale);
   }
   check_launch("reduce");
 }
@@ -206,7 +305,7 @@ __global__ void permute_kernel(const float* __restrict__ x, float* __restrict__ 
 
 // Batched 2-D transpose through shared memory: x [B][R][C] -> out [B][C][R].
 __global__ void transpose_kernel(const float* __restrict__ x, float* __restrict__ out, int64_t B, int64_t R, int64_t C) {
-  __shared__ float tile[32][33];
+  FSNN_SHARED(float, tile, [32][33]);
   const int64_t tr = (R + 31) / 32, tc = (C + 31) / 32;
   const int64_t ntiles = B * tr * tc;
   for (int64_t t = blockIdx.x; t < ntiles; t += gridDim.x) {
@@ -353,8 +452,7 @@ void CudaBackend::permute(const Tensor& x, const std::vector<int64_t>& perm, Ten
     const int64_t B = G == 3 ? gsize[0] : 1;
     const int64_t C = gsize[G - 2], R = gsize[G - 1];  // out [B][C][R] from x [B][R][C]
     const int64_t tiles = B * ((R + 31) / 32) * ((C + 31) / 32);
-    transpose_kernel<<<unsigned(std::min<int64_t>(tiles, int64_t(sm_count_) * 32)), dim3(32, 8), 0, stream_>>>(
-        x.data(), out.data(), B, R, C);
+    launch(transpose_kernel, unsigned(std::min<int64_t>(tiles, int64_t(sm_count_) * 32)), dim3(32, 8), 0, stream_, x.data(), out.data(), B, R, C);
     check_launch("permute (transpose)");
     return;
   }
@@ -365,9 +463,9 @@ void CudaBackend::permute(const Tensor& x, const std::vector<int64_t>& perm, Ten
   }
   const DimArgs a = dim_args("permute", gs, st);
   if (n < (int64_t(1) << 31))
-    permute_kernel<uint32_t><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), uint32_t(n), a);
+    launch(permute_kernel<uint32_t>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), uint32_t(n), a);
   else
-    permute_kernel<uint64_t><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), uint64_t(n), a);
+    launch(permute_kernel<uint64_t>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), uint64_t(n), a);
   check_launch("permute");
 }
 
@@ -375,8 +473,7 @@ void CudaBackend::slice(const Tensor& x, int64_t outer, int64_t dim, int64_t inn
                         int64_t out_dim, Tensor& out) {
   const int64_t n = outer * out_dim * inner;
   if (n == 0) return;
-  slice_kernel<false><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), n, dim, inner, start, step,
-                                                                      out_dim);
+  launch(slice_kernel<false>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), n, dim, inner, start, step, out_dim);
   check_launch("slice");
 }
 
@@ -385,15 +482,14 @@ void CudaBackend::slice_backward(const Tensor& grad, int64_t outer, int64_t dim,
   const int64_t n = outer * out_dim * inner;
   if (n == 0) return;
   // Each selected row is a distinct row of grad_in: no two threads write one element.
-  slice_kernel<true><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(grad.data(), grad_in.data(), n, dim, inner, start,
-                                                                     step, out_dim);
+  launch(slice_kernel<true>, grid_for(n, kThreads), kThreads, 0, stream_, grad.data(), grad_in.data(), n, dim, inner, start, step, out_dim);
   check_launch("slice_backward");
 }
 
 void CudaBackend::copy_block(const Tensor& x, int64_t outer, int64_t x_row, Tensor& out, int64_t out_row, int64_t col) {
   const int64_t n = outer * x_row;
   if (n == 0) return;
-  copy_block_kernel<<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), n, x_row, out_row, col);
+  launch(copy_block_kernel, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), n, x_row, out_row, col);
   check_launch("concat (copy_block)");
 }
 
@@ -402,8 +498,7 @@ void CudaBackend::index_select(const Tensor& x, int64_t outer, int64_t dim, int6
   const int64_t n = outer * n_idx * inner;
   if (n == 0) return;
   DeviceTemp d_idx(idx, size_t(n_idx) * 4);
-  index_kernel<false><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), d_idx.as<int32_t>(), n, dim,
-                                                                      inner, n_idx);
+  launch(index_kernel<false>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), d_idx.as<int32_t>(), n, dim, inner, n_idx);
   check_launch("indexSelect");
 }
 
@@ -412,8 +507,7 @@ void CudaBackend::index_add(const Tensor& src, int64_t outer, int64_t dim, int64
   const int64_t n = outer * n_idx * inner;
   if (n == 0) return;
   DeviceTemp d_idx(idx, size_t(n_idx) * 4);
-  index_kernel<true><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(src.data(), out.data(), d_idx.as<int32_t>(), n, dim,
-                                                                     inner, n_idx);
+  launch(index_kernel<true>, grid_for(n, kThreads), kThreads, 0, stream_, src.data(), out.data(), d_idx.as<int32_t>(), n, dim, inner, n_idx);
   check_launch("indexAdd");
 }
 
@@ -422,8 +516,7 @@ void CudaBackend::gather(const Tensor& x, int64_t dim, const int32_t* idx, const
   if (n == 0) return;
   const DimArgs a = dim_args("gather", ishape, contiguous_strides(x.shape));
   DeviceTemp d_idx(idx, size_t(n) * 4);
-  gather_kernel<false><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(x.data(), out.data(), d_idx.as<int32_t>(), n,
-                                                                       int(dim), a);
+  launch(gather_kernel<false>, grid_for(n, kThreads), kThreads, 0, stream_, x.data(), out.data(), d_idx.as<int32_t>(), n, int(dim), a);
   check_launch("gather");
 }
 
@@ -432,8 +525,7 @@ void CudaBackend::scatter_add(const Tensor& src, int64_t dim, const int32_t* idx
   if (n == 0) return;
   const DimArgs a = dim_args("scatterAdd", ishape, contiguous_strides(out.shape));
   DeviceTemp d_idx(idx, size_t(n) * 4);
-  gather_kernel<true><<<grid_for(n, kThreads), kThreads, 0, stream_>>>(src.data(), out.data(), d_idx.as<int32_t>(), n,
-                                                                      int(dim), a);
+  launch(gather_kernel<true>, grid_for(n, kThreads), kThreads, 0, stream_, src.data(), out.data(), d_idx.as<int32_t>(), n, int(dim), a);
   check_launch("scatterAdd");
 }
 

@@ -22,8 +22,11 @@
 //    scratch), writing dI and the per-block dL/dtau. Then a correlation kernel for
 //    dK_L = -sum_n sum_j q_j v_{j+1-L}: each CTA owns 32 neurons (one per lane) x 64 lags (8 per
 //    thread) and stages chunks of q and v in shared memory; each thread keeps one fma chain per
-//    (neuron, lag) over ascending j (again the CPU's chain), then the 32 neurons are added in double
-//    across the warp and the neuron blocks in double in a fixed order: deterministic.
+//    (neuron, lag) over ascending j, then the 32 neurons are added in double across the warp and the
+//    neuron blocks in double in a fixed order: deterministic.
+//  * dK and dtau are summed in the order that native/fractional_op.h defines for both backends (float32
+//    chains over chunks of kFracSumChunk steps, with the CPU kernel's chunk boundaries, then float64):
+//    every float32 partial equals the CPU's bit for bit, so the results agree to float64 rounding.
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -225,13 +228,13 @@ FC_UNROLL
 // ------------------------------------------------------------------------------------------------
 // Reverse-time adjoint, one neuron. Inputs I, V (v_1..v_T), Sp (spikes), gS, gV (dL/dv_1..v_T, may be
 // null). Writes gI and Q (q_k = dL/df_k, the history of this recurrence and the input of the dK
-// correlation). Returns this neuron's dL/dtau.
+// correlation). Returns this neuron's dL/dtau, summed as fractional_op.h orders it.
 //   q_{T-1} = gV_T / K_0;  q_{k-1} = q_k a1 + (P_k - rest_k) / K_0,  rest_k = sum_{L=2}^{min(M-1, T-k)} K_L q_{k-1+L}
 //   P_k = gV_k + a_k (1 + c),  a_k = gS_k sg(x_k),  gI_k = (a_k + q_k) / tau
 //   dL/dtau = sum_k [ q_k (s_k thr/tau^2 - dv_k/tau) - a_k dv_k/tau ]
 // ------------------------------------------------------------------------------------------------
 template <int S>
-FC_HD float frac_reverse_thread(const FracConsts& c, int64_t n, const float* __restrict__ I, const float* __restrict__ V,
+FC_HD double frac_reverse_thread(const FracConsts& c, int64_t n, const float* __restrict__ I, const float* __restrict__ V,
                                 const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
                                 float* __restrict__ gI, float* Q, const float* Kz) {
   constexpr int G = S;
@@ -242,7 +245,8 @@ FC_UNROLL
   for (int L = 0; L < S; ++L) kn[L] = Kz[L];
   float q = gV ? f_div(gV[(T - 1) * N + n], c.K0) : 0.0f;  // q_{T-1}
   Q[(T - 1) * N + n] = q;
-  float tau_a = 0.0f, tau_q = 0.0f;
+  float tau_f = 0.0f;   // the float32 chain of the current chunk (descending k)
+  double tau_d = 0.0;   // the chunks so far
   for (int64_t k0 = T - 1; k0 >= 0; k0 -= S) {
     // Prefetch the tile's inputs (steps k = k0 - r).
     float in[S], hv[S], sp[S], gs[S], gv[S];
@@ -297,9 +301,12 @@ FC_UNROLL
         const float dv_tau = f_mul(c.lif ? f_sub(in[r], h) : in[r], c.inv_tau2);
         const float a = f_mul(gs[r], surrogate_grad(sk, x, c.scale));
         const float D = f_sub(f_mul(sp[r], c.thr_tau2), dv_tau);
-        tau_a = f_sub(tau_a, f_mul(a, dv_tau));
         gI[k * N + n] = f_mul(f_add(a, q), c.inv_tau);
-        tau_q = f_fma(q, D, tau_q);
+        tau_f = f_fma(q, D, f_sub(tau_f, f_mul(a, dv_tau)));
+        if (k % kFracSumChunk == 0) {
+          tau_d += double(tau_f);
+          tau_f = 0.0f;
+        }
         if (k >= 1) {
           float s = acc[r];
 FC_UNROLL
@@ -313,20 +320,24 @@ FC_UNROLL
       }
     }
   }
-  return f_add(tau_a, tau_q);
+  return tau_d;
 }
 
 // ------------------------------------------------------------------------------------------------
 // dK correlation: CTA = kCorrWarps warps; 32 neurons (lane = neuron) x kCorrTL lags (kCorrRL per warp).
 // Shared chunks: Qs[kCorrTJ][32] = q_j, j = j0..j0+TJ-1 and Hs[kCorrHR][32] = v_i (v_0 = 0),
 // i = ibase..ibase+HR-1 with ibase = j0 + 1 - L0 - (TL - 1). Each thread accumulates
-//   acc[l] += q_j * v_{j+1-L},  L = L0 + RL*warp + l,  j ascending over all chunks.
+//   acc[l] += q_j * v_{j+1-L},  L = L0 + RL*warp + l,  j ascending over all chunks,
+// in float32, moved into the float64 dacc[l] at j = L0 + RL*warp + m kFracSumChunk, m >= 1 (the warp's
+// lag tile is the CPU's: fractional_op.h). The warp's chain starts at j = L0 <= its tile's start; the
+// extra terms are products with v_{<= 0} = 0 and leave the chain at +0.
 // ------------------------------------------------------------------------------------------------
-constexpr int kCorrRL = 8;
+constexpr int kCorrRL = kFracLagTile;
 constexpr int kCorrWarps = 8;
 constexpr int kCorrTL = kCorrRL * kCorrWarps;  // 64 lags per CTA
 constexpr int kCorrTJ = 64;                    // j per chunk
 constexpr int kCorrHR = kCorrTJ + kCorrTL;     // 128 >= TJ + TL - 1 rows of v per chunk
+static_assert(kFracSumChunk % kCorrRL == 0, "float32 chunks end on a group of kCorrRL steps");
 
 // Staging by thread `tid` of kCorrWarps*32 threads: the chunk starting at j0 for neurons n0..n0+31.
 FC_HD void corr_stage(int tid, int64_t T, int64_t N, int64_t n0, int64_t L0, int64_t j0, const float* Q, const float* V,
@@ -345,8 +356,10 @@ FC_HD void corr_stage(int tid, int64_t T, int64_t N, int64_t n0, int64_t L0, int
   }
 }
 
-// The chunk's contribution for thread (warp, lane).
-FC_HD void corr_compute(int warp, int lane, const float (*Qs)[32], const float (*Hs)[32], float* acc) {
+// The chunk's contribution for thread (warp, lane); jr0 = j0 - (L0 + RL*warp): j relative to the start
+// of the warp's lag tile.
+FC_HD void corr_compute(int warp, int lane, int64_t jr0, const float (*Qs)[32], const float (*Hs)[32], float* acc,
+                        double* dacc) {
   constexpr int RL = kCorrRL;
   // For j = j0 + jj and lag L0 + RL*warp + l the v row is jj + (TL - 1) - RL*warp - l.
   const int rbase = (kCorrTL - 1) - RL * warp;
@@ -354,6 +367,14 @@ FC_HD void corr_compute(int warp, int lane, const float (*Qs)[32], const float (
 FC_UNROLL
   for (int t = 0; t < RL - 1; ++t) hw[t + RL] = Hs[rbase - (RL - 1) + t][lane];  // shifted down below
   for (int jg = 0; jg < kCorrTJ; jg += RL) {
+    const int64_t jr = jr0 + jg;  // a multiple of RL
+    if (jr > 0 && jr % kFracSumChunk == 0) {
+FC_UNROLL
+      for (int l = 0; l < RL; ++l) {
+        dacc[l] += double(acc[l]);
+        acc[l] = 0.0f;
+      }
+    }
 FC_UNROLL
     for (int t = 0; t < RL - 1; ++t) hw[t] = hw[t + RL];
 FC_UNROLL

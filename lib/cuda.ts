@@ -21,6 +21,8 @@ export interface CudaMemoryStats {
   numRequests: number;
   /** Allocations that failed once, emptied the cache and retried. */
   numOomRetries: number;
+  /** Device -> host copies since the start (each one waits for the GPU): tensor reads, item(), to('cpu'). */
+  hostReads: number;
 }
 
 /** CUDA matmul precision: 'highest' computes in float32, 'tf32' lets tensor cores round the inputs to TF32. */
@@ -74,6 +76,14 @@ export function cublasStatus(): string {
 /** The caching allocator's counters: allocated / reserved / cached bytes, cudaMalloc calls, cache hits, peak. */
 export function memoryStats(): CudaMemoryStats {
   return control('cudaMemoryStats')(false);
+}
+/**
+ * The CUDA backend's counters: the allocator's (as memoryStats()) and hostReads, the number of
+ * device -> host copies so far. A training step should need very few: read it before and after.
+ */
+export function stats(): CudaMemoryStats {
+  const s = control('cudaMemoryStats')(false);
+  return { ...s, hostReads: s.hostReads ?? 0 };
 }
 /** Restarts peakAllocatedBytes from the bytes allocated now (and returns the stats before the reset). */
 export function resetPeakMemoryStats(): CudaMemoryStats {

@@ -139,9 +139,12 @@ class Backend {
   virtual void random(RandomKind kind, uint64_t seed, uint64_t offset, float p, Tensor& out) = 0;
 
   // The fractional neuron op (fractional_op.h). v may be null when nothing is saved.
+  // The backward writes gI and, on the same device (no host wait), dK and dtau as float32 pairs
+  // x = hi + lo (hi = float(x), lo = float(x - hi), x in float64): gK [2, T + 1] (row 0 hi, row 1 lo;
+  // 0 for unused lags), gTau [2].
   virtual void fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) = 0;
   virtual void fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
-                                   const Tensor& gS, const Tensor* gV, Tensor& gI, double* gK, double* gTau) = 0;
+                                   const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) = 0;
 
   // Fused optimizer steps, in place.
   virtual void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) = 0;
@@ -179,7 +182,7 @@ class Backend {
   void avg_pool2d_backward(const Tensor& grad, Tensor& grad_x, const Pool2dParams& p) override; \
   void random(RandomKind kind, uint64_t seed, uint64_t offset, float p, Tensor& out) override; \
   void fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) override; \
-  void fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS, const Tensor* gV, Tensor& gI, double* gK, double* gTau) override; \
+  void fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) override; \
   void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) override; \
   void sgd_step(Tensor& param, const Tensor& grad, Tensor* momentum_buf, const SgdParams& p) override; \
   std::string info() const override;

@@ -423,10 +423,8 @@ Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op), p);
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("gI", W(info, std::move(g.gI)));
-  Napi::Float64Array gk = Napi::Float64Array::New(info.Env(), g.gK.size());
-  std::copy(g.gK.begin(), g.gK.end(), gk.Data());
-  out.Set("gK", gk);
-  out.Set("gTau", Napi::Number::New(info.Env(), g.gTau));
+  out.Set("gK", W(info, std::move(g.gK)));      // [2, T + 1] hi/lo pairs, on I's device
+  out.Set("gTau", W(info, std::move(g.gTau)));  // [2] hi/lo
   return out;
 }
 
@@ -593,6 +591,7 @@ Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
   o.Set("numCacheHits", s.num_cache_hits);
   o.Set("numRequests", s.num_requests);
   o.Set("numOomRetries", s.num_oom_retries);
+  o.Set("hostReads", s.host_reads);
   return o;
 }
 Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {

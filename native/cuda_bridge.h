@@ -22,6 +22,7 @@ std::string cublas_status();        // what loading cuBLAS found (paths tried)
 struct MemoryStats {
   double allocated_bytes = 0, reserved_bytes = 0, cached_bytes = 0, peak_allocated_bytes = 0;
   double num_allocs = 0, num_frees = 0, num_cache_hits = 0, num_requests = 0, num_oom_retries = 0;
+  double host_reads = 0;  // device -> host copies (each waits for the GPU) since the start
 };
 MemoryStats memory_stats(bool reset_peak = false);
 void empty_cache();                 // waits for the GPU, then returns cached blocks to the driver

@@ -16,6 +16,18 @@ namespace fsnn {
 enum class NeuronKind : int { LIF = 0, IF = 1 };
 enum class Surrogate : int { Arctan = 0, Sigmoid = 1, PiecewiseLinear = 2, Gaussian = 3 };
 
+// How both backends sum dL/dK and dL/dtau (the CPU kernel and the CUDA kernels follow this order, so
+// that their results agree to float64 rounding, ~1e-12 relative, not just to float32 rounding):
+//  * dK_L = -sum_n sum_j q_j v_{j+1-L}: per neuron n, the products for ascending j are summed in one
+//    float32 fma chain per chunk of kFracSumChunk steps, the chunks starting at j = L0 + c kFracSumChunk
+//    with L0 = L - L mod kFracLagTile (the lag tile; terms with j < L are zero products); each chunk's
+//    float32 partial is then added in float64 (the order over chunks and neurons is free: float64).
+//  * dtau = sum_n sum_k [ q_k D_k - a_k dv_k / tau ]: per neuron, for descending k, one float32 chain
+//    t = fma(q_k, D_k, t - round(a_k dv_k / tau)), flushed into float64 after each k that is a multiple
+//    of kFracSumChunk (so the chunks are k in [c kFracSumChunk, (c + 1) kFracSumChunk)).
+constexpr int64_t kFracSumChunk = 128;
+constexpr int kFracLagTile = 8;
+
 struct FractionalParams {
   int64_t T = 0;          // time steps
   int64_t N = 0;          // neurons (everything but T)

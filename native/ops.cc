@@ -770,8 +770,9 @@ FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tens
     if (t->shape != I.shape) fail(op, ": ", t->describe(), " does not match the input current ", I.describe());
   FractionalGrads g;
   g.gI = empty(I.shape, I.device);
-  g.gK.assign(static_cast<size_t>(p.T + 1), 0.0);
-  I.storage->backend->fractional_backward(p, I, v, spikes, gS, gV, g.gI, g.gK.data(), &g.gTau);
+  g.gK = empty({2, p.T + 1}, I.device);
+  g.gTau = empty({2}, I.device);
+  I.storage->backend->fractional_backward(p, I, v, spikes, gS, gV, g.gI, g.gK, g.gTau);
   return g;
 }
 

@@ -69,8 +69,8 @@ struct FractionalResult {
 FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, bool save_trace);
 struct FractionalGrads {
   Tensor gI;
-  std::vector<double> gK;
-  double gTau = 0;
+  Tensor gK;    // [2, T + 1] float32 hi/lo pairs of dL/dK_L, on I's device (Backend::fractional_backward)
+  Tensor gTau;  // [2] hi/lo of dL/dtau, on I's device
 };
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
                                     const Tensor* gV, const FractionalParams& p);

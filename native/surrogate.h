@@ -26,7 +26,9 @@ FSNN_HD inline float spike_fn(float x) { return x >= 0.0f ? 1.0f : 0.0f; }
 
 FSNN_HD inline float surrogate_arctan(float x, float s) {
   const float a = 1.57079632679489662f * s * x;  // pi/2 * s * x
-  return 0.5f * s / (1.0f + a * a);
+  // 1 + a^2 as one fused multiply-add, written out so that every compiler (nvcc, GCC with or without
+  // FMA contraction, the CUDA emulator) rounds it the same way.
+  return 0.5f * s / fmaf(a, a, 1.0f);
 }
 
 FSNN_HD inline float surrogate_sigmoid(float x, float s) {

@@ -8,7 +8,8 @@
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
-const native = require('bindings')({ bindings: 'fsnn', module_root: root });
+// FSNN_ADDON: an absolute path to a .node file to test instead of the local build (the emulator's).
+const native = process.env.FSNN_ADDON ? require(process.env.FSNN_ADDON) : require('bindings')({ bindings: 'fsnn', module_root: root });
 const quick = process.argv.includes('--quick');
 
 if (!native.cudaIsAvailable()) {
@@ -112,7 +113,7 @@ run('matmul', () => {
   const [b0, b1] = both([33, 9]);
   cmp('matmul bcast', native.matmul(a1, b1, false, false), native.matmul(a0, b0, false, false), 1e-5);
   const [c0, c1] = both([2, 1, 9, 17]);
-  const [d0, d1] = both([4, 33, 9]);
+  const [d0, d1] = both([4, 17, 9]);
   cmp('matmul TT', native.matmul(d1, c1, true, true), native.matmul(d0, c0, true, true), 1e-5);
 });
 run('layout', () => {
@@ -194,8 +195,15 @@ run('fractional', () => {
       const bg = native.fractionalBackward(Ig, fg.v, fg.spikes, gSg, gVg, K, params);
       cmp(`frac T=${T} M=${memory} gI`, bg.gI, bc.gI, 1e-4);
       checks++;
-      const ek = relErr(bg.gK, bc.gK), et = Math.abs(bg.gTau - bc.gTau) / Math.max(Math.abs(bc.gTau), 1e-30);
-      if (!(ek <= 1e-4) || !(et <= 1e-4)) {
+      // dK, dtau: [2, n] float32 hi/lo pairs on each device; the backends agree to float64 rounding.
+      const hiLo = (h) => {
+        const v = h.toFloat32Array(), n = v.length / 2, o = new Float64Array(n);
+        for (let i = 0; i < n; i++) o[i] = v[i] + v[n + i];
+        return o;
+      };
+      const tG = hiLo(bg.gTau)[0], tC = hiLo(bc.gTau)[0];
+      const ek = relErr(hiLo(bg.gK), hiLo(bc.gK)), et = Math.abs(tG - tC) / Math.max(Math.abs(tC), 1e-30);
+      if (!(ek <= 1e-9) || !(et <= 1e-9)) {
         failures++;
         console.log(`FAIL frac T=${T} M=${memory}: gK rel ${ek}, gTau rel ${et}`);
       }

@@ -60,8 +60,12 @@ export interface NativeAddon {
   avgPool2dBackward(g: NativeHandle, xShape: number[], args: PoolArgs): NativeHandle;
   random(kind: number, shape: number[], seed: number, offset: number, p: number, device: string): NativeHandle;
   fractionalForward(I: NativeHandle, K: Float64Array, params: FractionalNativeParams, saveTrace: boolean): { spikes: NativeHandle; v: NativeHandle | null };
+  /**
+   * dK and dtau stay on I's device as float32 pairs x = hi + lo (float64 precision to ~2^-48):
+   * gK [2, T + 1] (row 0 hi, row 1 lo), gTau [2].
+   */
   fractionalBackward(I: NativeHandle, v: NativeHandle, spikes: NativeHandle, gS: NativeHandle, gV: NativeHandle | null, K: Float64Array,
-    params: FractionalNativeParams): { gI: NativeHandle; gK: Float64Array; gTau: number };
+    params: FractionalNativeParams): { gI: NativeHandle; gK: NativeHandle; gTau: NativeHandle };
   runPlan(steps: PlanStep[], x: NativeHandle): NativeHandle;
   runPlanAsync(steps: PlanStep[], x: NativeHandle): Promise<NativeHandle>;
   adamStep(p: NativeHandle, g: NativeHandle, m: NativeHandle, v: NativeHandle, vmax: NativeHandle | null, params: AdamNativeParams): void;

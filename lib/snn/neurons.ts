@@ -25,6 +25,10 @@ export interface NeuronOptions {
 export interface NeuronContext {
   alpha: Tensor;
   coefficient: Tensor;
+  /** Host copies of alpha, coefficient and tauTheta (the wrapper refreshes them once per forward). */
+  alphaValues?: ArrayLike<number>;
+  coefficientValues?: ArrayLike<number>;
+  tauThetaValue?: number;
   method: FractionalMethod;
   h: number;
   memory?: number;
@@ -86,7 +90,8 @@ export abstract class BaseNeuron extends Module {
     const r = fractionalNeuron(I, ctx.alpha, ctx.coefficient, {
       kind: this.kind, tau: this.tau, tauTheta: this.tauTheta, tau0: this.tau, threshold: this.threshold,
       surrogate: this.surrogate, scale: this.surrogateScale, method: ctx.method, h: ctx.h, memory: ctx.memory,
-      returnTrace: ctx.recordTrace,
+      returnTrace: ctx.recordTrace, alphaValues: ctx.alphaValues, weightValues: ctx.coefficientValues,
+      tauThetaValue: ctx.tauThetaValue,
     });
     this.lastTrace = r.v ?? null;
     return r.spikes;

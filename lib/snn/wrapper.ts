@@ -4,6 +4,7 @@
 import { tensor } from '../creation';
 import { noGrad } from '../autograd/grad-mode';
 import { FractionalMethod } from '../fractional/kernel';
+import { native } from '../native';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Tensor } from '../tensor';
@@ -83,6 +84,8 @@ export class SNNWrapper extends Module {
   private _model: Module;
   private _neurons: BaseNeuron[];
   private _orderChecked = false;
+  /** Host copies of each layer's orders, coefficients and learnable tau theta (refreshHostValues()). */
+  private _host: { alpha: Float64Array[]; coefficient: Float64Array[]; theta: (number | undefined)[] } | null = null;
 
   constructor(model: Module, opts: SNNWrapperOptions = {}) {
     super();
@@ -167,37 +170,50 @@ export class SNNWrapper extends Module {
     return this._neurons.map((m) => m.lastTrace);
   }
 
+  /**
+   * Reads every layer's orders, coefficients and learnable tau theta into the host copies that the
+   * neuron layers build their kernels from: one device -> host read per device (values on the cpu are
+   * read directly), once per forward.
+   */
+  private refreshHostValues(): void {
+    const tensors: Tensor[] = [];
+    this._neurons.forEach((m, i) => {
+      tensors.push(this.perLayerAlpha.get(i), this.perLayerCoefficient.get(i));
+      if (m.tauTheta) tensors.push(m.tauTheta);
+    });
+    const vals = readAll(tensors);
+    let j = 0;
+    const host = { alpha: [] as Float64Array[], coefficient: [] as Float64Array[], theta: [] as (number | undefined)[] };
+    this._neurons.forEach((m) => {
+      host.alpha.push(Float64Array.from(vals[j++]));
+      host.coefficient.push(Float64Array.from(vals[j++]));
+      host.theta.push(m.tauTheta ? vals[j++][0] : undefined);
+    });
+    this._host = host;
+  }
+
   private checkCoefficients(): void {
-    this.getPerLayerCoefficient().forEach((c, i) => {
-      const v = c.toFloat32Array();
+    if (!this._host) this.refreshHostValues();
+    this._host!.coefficient.forEach((v, i) => {
       if (!v.some((x) => x > 0))
         throw new Error(`SNNWrapper: neuron layer ${i} (${this.neuronNames[i]}) has no positive coefficient (${Array.from(v)}); ` +
           'the fractional operator needs K_0 > 0: give at least one positive coefficient');
     });
   }
 
-  /** Projects learnable orders into [alphaMin, 1] and coefficients into [0, inf) (in place, no grad). */
+  /**
+   * Projects learnable orders into [alphaMin, 1] and coefficients into [0, inf) (NaN to the lower bound;
+   * in place on the tensors' device, no grad, no host read), then refreshes the host copies (one read)
+   * and checks that every layer keeps a positive coefficient.
+   */
   projectParameters(): void {
     noGrad(() => {
       this._neurons.forEach((_, i) => {
-        if (this.learnAlpha[i]) {
-          const a = this.perLayerAlpha.get(i);
-          const v = a.toFloat32Array();
-          if (v.some((x) => !(x >= this.alphaMin && x <= 1))) {
-            for (let m = 0; m < v.length; m++) v[m] = Number.isNaN(v[m]) ? this.alphaMin : Math.min(1, Math.max(this.alphaMin, v[m]));
-            (a as Parameter).assign(v);
-          }
-        }
-        if (this.learnCoefficient[i]) {
-          const c = this.perLayerCoefficient.get(i);
-          const v = c.toFloat32Array();
-          if (v.some((x) => !(x >= 0))) {
-            for (let m = 0; m < v.length; m++) v[m] = Number.isNaN(v[m]) ? 0 : Math.max(0, v[m]);
-            (c as Parameter).assign(v);
-          }
-        }
+        if (this.learnAlpha[i]) projectInPlace(this.perLayerAlpha.get(i), this.alphaMin, 1);
+        if (this.learnCoefficient[i]) projectInPlace(this.perLayerCoefficient.get(i), 0, Infinity);
       });
     });
+    this.refreshHostValues();
     this.checkCoefficients();
   }
 
@@ -241,10 +257,14 @@ export class SNNWrapper extends Module {
     if (this.integrator === 'odeint') method = 'euler';
     this.projectParameters();
     const called: BaseNeuron[] = [];
+    const host = this._host!;
     this._neurons.forEach((neuron, i) => {
       const ctx: NeuronContext = {
         alpha: this.perLayerAlpha.get(i),
         coefficient: this.perLayerCoefficient.get(i),
+        alphaValues: host.alpha[i],
+        coefficientValues: host.coefficient[i],
+        tauThetaValue: host.theta[i],
         method,
         h,
         memory: opts.memory,
@@ -306,4 +326,37 @@ function layoutMessage(shape: readonly number[], steps: number): string {
     hint = ` A 2-d input [B, features] has no time axis: encode it into [T, B, features] first (data.encode('direct' | 'poisson' | 'sequential', ...)).`;
   return `SNNWrapper.forward: xTime has ${steps} entries but the input has T = ${shape[0]} time steps (its shape is ${got}). ` +
     `The input must be time-major [T, B, ...] (time first, then the batch), with one xTime entry per step.${hint}`;
+/** x <- x clamped to [lo, hi], NaN -> lo, in place on x's device (no grad). */
+function projectInPlace(x: Tensor, lo: number, hi: number): void {
+  const h = x.handle;
+  const clamped = native.unary(9 /* Clamp */, h, lo, hi);
+  const isNum = native.binary(10 /* Eq */, h, h);  // 0 where NaN
+  const low = native.full([], lo, x.device);
+  const out = native.where(isNum, clamped, low);
+  native.copy_(h, out);
+  for (const t of [clamped, isNum, low, out]) t.dispose();
+}
+
+/** The values of each tensor: one read per device (the tensors of a device are concatenated there first). */
+function readAll(ts: Tensor[]): Float32Array[] {
+  const out: Float32Array[] = new Array(ts.length);
+  const byDevice = new Map<string, number[]>();
+  ts.forEach((t, i) => byDevice.set(t.device, [...(byDevice.get(t.device) ?? []), i]));
+  for (const idx of byDevice.values()) {
+    if (idx.length === 1) {
+      out[idx[0]] = ts[idx[0]].toFloat32Array();
+      continue;
+    }
+    const flat = idx.map((i) => native.reshape(ts[i].handle, [ts[i].numel]));
+    const all = new Tensor(native.concat(flat, 0));
+    const v = all.toFloat32Array();
+    all.dispose();
+    flat.forEach((f) => f.dispose());
+    let o = 0;
+    for (const i of idx) {
+      out[i] = v.subarray(o, o + ts[i].numel);
+      o += ts[i].numel;
+    }
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 // CPU random numbers (Philox, philox.h), fused optimizer steps, and the fractional op's dispatch.
 #include <cmath>
+#include <vector>
 
 #include "../philox.h"
 #include "cpu_backend.h"
@@ -77,9 +78,21 @@ void CpuBackend::fractional_forward(const FractionalParams& p, const Tensor& I, 
 }
 
 void CpuBackend::fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
-                                     const Tensor& gS, const Tensor* gV, Tensor& gI, double* gK, double* gTau) {
-  cpu::fractional_backward(p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr, gI.data(), gK,
-                           gTau);
+                                     const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) {
+  std::vector<double> gk(static_cast<size_t>(p.T + 1), 0.0);
+  double gtau = 0.0;
+  cpu::fractional_backward(p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr, gI.data(),
+                           gk.data(), &gtau);
+  // float32 pairs hi = float(x), lo = float(x - hi) (backend.h)
+  float* k = gK.data();
+  for (int64_t L = 0; L <= p.T; ++L) {
+    const float hi = static_cast<float>(gk[size_t(L)]);
+    k[L] = hi;
+    k[p.T + 1 + L] = static_cast<float>(gk[size_t(L)] - double(hi));
+  }
+  const float thi = static_cast<float>(gtau);
+  gTau.data()[0] = thi;
+  gTau.data()[1] = static_cast<float>(gtau - double(thi));
 }
 
 }  // namespace cpu

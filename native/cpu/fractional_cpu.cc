@@ -51,7 +51,8 @@ constexpr int kR = FSNN_FRAC_R;    // time steps per register tile
 constexpr int kRL = FSNN_FRAC_RL;  // lags per register tile of the gK correlation
 constexpr int kNB = 8 * kV;        // neurons per block
 constexpr int kMaxGroups = 256;    // reduction groups (fixed order => thread-count independent sums)
-constexpr int64_t kCorrChunk = 128;  // steps summed in float32 before gK / gTau partial sums go to float64
+constexpr int64_t kCorrChunk = kFracSumChunk;  // steps summed in float32 before gK / gTau go to float64
+static_assert(kRL == kFracLagTile, "the gK chunks start at multiples of the lag tile (fractional_op.h)");
 // Slab budgets (T x W floats per array): forward 3 arrays, backward 6 (see slab_width).
 constexpr int64_t kFwdSlabFloats = 65536;
 constexpr int64_t kBwdSlabFloats = 32768;
@@ -454,22 +455,21 @@ struct BwdJob {
 constexpr int kHPad = kRL;  // zero rows before H[0] (>= kRL - 2 needed by the correlation)
 
 // One block of kNB neurons: I, v, S, gS, gV (may be null) in, gI out, rows ld apart. Scratch:
-// H [kHPad + T + 1][kNB] (the first kHPad + 1 rows zero), Q, P, A, D [T + 1][kNB].
+// H [kHPad + T + 1][kNB] (the first kHPad + 1 rows zero), Q, P, A, D, E [T + 1][kNB].
 // Adds dL/dK_L into gk[L] (double) and returns dL/dtau of the block.
 template <class Kn, bool LIF>
 FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* Vs, const float* S, const float* gS,
                                   const float* gV, float* gI, int64_t ld, float* H, float* Q, float* P, float* A,
-                                  float* D, double* gk) {
+                                  float* D, float* E, double* gk) {
   constexpr int V = kV, R = kR, NB = kNB;
   const int64_t T = c.T;
   const vf tau = vset(c.tau), inv_tau = vset(c.inv_tau), thr = vset(c.thr), thr_tau = vset(c.thr_tau);
   const vf opc = vset(c.one_plus_c), K0 = vset(c.K0), invK0 = vset(c.inv_K0), a1 = vset(c.a1);
   const vf inv_tau2 = vmul(inv_tau, inv_tau), thr_tau2 = vmul(thr_tau, inv_tau);
-  vf tau_acc = vzero();  // dL/dtau: float32 lanes, moved to tau_sum (float64) every kCorrChunk steps
-  double tau_sum = 0.0;
 
   // Pass 1: local terms. For k = 0..T-1 (h = v_k; x_k, dv_k, s_k; a_k = gS_k sg(x_k)):
   //   H[k+1] = v_{k+1};  A[k] = a_k;  D[k] = s_k thr/tau^2 - dv_k/tau  (coefficient of q_k in dL/dtau);
+  //   E[k] = a_k dv_k/tau (the local term of dL/dtau);
   //   P[k] = gV_k + a_k (1 + c): the known part of u_k = dL/dv_k, k >= 1 (gV_k = dL/dv_k = gV row k-1).
   for (int64_t k = 0; k < T; ++k) {
     for (int v = 0; v < V; ++v) {
@@ -500,11 +500,7 @@ FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* Vs,
       vstore(A + o, a);
       vstore(D + o, vsub(vmul(vload(S + og), thr_tau2), dv_tau));
       if (k >= 1) vstore(P + o, vfma(a, opc, gV ? vload(gV + og - ld) : vzero()));
-      tau_acc = vsub(tau_acc, vmul(a, dv_tau));
-    }
-    if ((k + 1) % kCorrChunk == 0) {
-      tau_sum += vhsum_double(tau_acc);
-      tau_acc = vzero();
+      vstore(E + o, vmul(a, dv_tau));
     }
   }
 
@@ -542,19 +538,31 @@ FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* Vs,
     }
   }
 
-  // Pass 3: gI_k = (a_k + q_k) / tau; dL/dtau += q_k D_k.
-  for (int64_t k = 0; k < T; ++k) {
+  // Pass 3, reverse time: gI_k = (a_k + q_k) / tau; dL/dtau per neuron as fractional_op.h orders it:
+  // t = fma(q_k, D_k, t - E_k) in float32, moved into float64 after every k that is a multiple of
+  // kCorrChunk.
+  vf tau_acc[V];
+  double tau_lane[NB];
+  for (int v = 0; v < V; ++v) tau_acc[v] = vzero();
+  for (int i = 0; i < NB; ++i) tau_lane[i] = 0.0;
+  for (int64_t k = T - 1; k >= 0; --k) {
     for (int v = 0; v < V; ++v) {
       const int64_t o = k * NB + 8 * v;
       const vf q = vload(Q + o);
       vstore(gI + k * ld + 8 * v, vmul(vadd(vload(A + o), q), inv_tau));
-      tau_acc = vfma(q, vload(D + o), tau_acc);
+      tau_acc[v] = vfma(q, vload(D + o), vsub(tau_acc[v], vload(E + o)));
     }
-    if ((k + 1) % kCorrChunk == 0) {
-      tau_sum += vhsum_double(tau_acc);
-      tau_acc = vzero();
+    if (k % kCorrChunk == 0) {
+      for (int v = 0; v < V; ++v) {
+        alignas(32) float t[8];
+        vstore(t, tau_acc[v]);
+        for (int i = 0; i < 8; ++i) tau_lane[8 * v + i] += double(t[i]);
+        tau_acc[v] = vzero();
+      }
     }
   }
+  double tau_sum = 0.0;
+  for (int i = 0; i < NB; ++i) tau_sum += tau_lane[i];
 
   // Pass 4: gK_L = -sum_{j=L}^{T-1} q_j v_{j+1-L}, L = 0..min(T-1, M-1), kRL lags per register tile.
   const int64_t Lmax = std::min<int64_t>(T - 1, c.M - 1);
@@ -566,7 +574,7 @@ FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* Vs,
       for (int l = 0; l < kRL && L0 + l <= Lmax; ++l) gk[L0 + l] -= sums[l];
     }
   }
-  return tau_sum + vhsum_double(tau_acc);
+  return tau_sum;
 }
 
 template <class Kn, bool LIF>
@@ -574,12 +582,13 @@ FSNN_INLINE void backward_worker_impl(const BwdJob& job, std::atomic<int64_t>& n
   const Ctx& c = job.c;
   const int64_t T = c.T, N = c.N, W = job.W, ld = staging_ld(W), TL = T * ld;
   Scratch s_blk, s_stage;
-  float* H = s_blk.alloc(size_t(kHPad + T + 1) * kNB + size_t(4) * (T + 1) * kNB) + kHPad * kNB;
+  float* H = s_blk.alloc(size_t(kHPad + T + 1) * kNB + size_t(5) * (T + 1) * kNB) + kHPad * kNB;
   std::fill(H - kHPad * kNB, H + kNB, 0.0f);  // rows -kHPad..0 of H: zero, and never written
   float* Q = H + (T + 1) * kNB;
   float* P = Q + (T + 1) * kNB;
   float* A = P + (T + 1) * kNB;
   float* D = A + (T + 1) * kNB;
+  float* E = D + (T + 1) * kNB;
   float* sI = s_stage.alloc(size_t(6) * TL);  // staging [T][ld] for I, v, S, gS, gV, gI
   float* sv = sI + TL;
   float* sS = sv + TL;
@@ -602,7 +611,7 @@ FSNN_INLINE void backward_worker_impl(const BwdJob& job, std::atomic<int64_t>& n
       for (int64_t b = 0; b < nb; ++b) {
         const int64_t o = b * kNB;
         gtau += backward_block<Kn, LIF>(c, sI + o, sv + o, sS + o, sgS + o, job.gV ? sgV + o : nullptr, sgI + o, ld,
-                                        H, Q, P, A, D, gk);
+                                        H, Q, P, A, D, E, gk);
       }
       Kn::store_slab(sgI, ld, T, nv, job.gI + n0, N, job.streaming);
     }

@@ -45,9 +45,9 @@ void fractional_forward(const FractionalParams& p, const float* I, float* spikes
 // Exact discrete adjoint of fractional_forward (the spike in f is detached; ds/dx is the surrogate).
 //   I, v, spikes: as given to / saved by the forward. gS: dL/ds [T, N]. gV: dL/dv_1..v_T [T, N]
 //   (row k is dL/dv_{k+1}) or nullptr (zero).
-//   Writes gI [T, N]; gK [T + 1] (dL/dK_L summed over all neurons: over time in float32 per neuron
-//   lane, then over neurons in float64; 0 for L > min(T-1, M-1)); *gTau (dL/dtau summed over all
-//   neurons, likewise) when gTau != nullptr. gK must not be nullptr.
+//   Writes gI [T, N]; gK [T + 1] (dL/dK_L summed over all neurons in the order fractional_op.h defines:
+//   float32 chunks of 128 steps per neuron, then float64; 0 for L > min(T-1, M-1)); *gTau (dL/dtau
+//   summed over all neurons, likewise) when gTau != nullptr. gK must not be nullptr.
 void fractional_backward(const FractionalParams& p, const float* I, const float* v, const float* spikes,
                          const float* gS, const float* gV, float* gI, double* gK, double* gTau);
 

@@ -3,7 +3,7 @@
 // caching allocator and out-of-memory survival. Where CUDA is unavailable the whole file is skipped
 // with a visible SKIPPED line.
 import { tensor, nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tidy, optim, ops, cuda } from '../../lib';
-import { buildKernel } from '../../lib/fractional';
+import { buildKernel, fractionalNeuron } from '../../lib/fractional';
 import { native } from '../../lib/native';
 import type { NativeHandle, FractionalNativeParams, PoolArgs, ConvArgs } from '../../types/native';
 import { buildGoldenNet, flat, loadGoldens, relErr as goldenRelErr } from '../helpers/goldens';
@@ -142,6 +142,9 @@ describeGpu('cuda op table against the cpu backend', () => {
     const cases: [number[], number[]][] = [
       [[6, 70, 9], [1]], [[6, 70, 9], [0, 2]], [[6, 70, 9], []], [[6, 70, 9], [2]], [[6, 70, 9], [0]],
       [[3, 5000], [1]], [[2, 100000], [1]], [[100000, 3], [0]], [[5, 1, 7], [1]], [[1000, 10], [1]],
+      // long reductions over few outputs (split into fixed chunks over many blocks): whole tensors,
+      // bias-gradient column sums
+      [[300, 400], []], [[4096, 10], [0]], [[2, 3000, 40], [1]], [[64, 50, 33], [0, 1]],
     ];
     for (const [shape, dims] of cases) {
       const d = data(numel(shape), -3, 3).map((v) => Math.round(v * 4) / 4);  // many ties
@@ -159,6 +162,12 @@ describeGpu('cuda op table against the cpu backend', () => {
           }
         }
       });
+    }
+    // Sums are deterministic: the same bits on a second run.
+    for (const [shape, dims] of [[[300, 400], []], [[4096, 10], [0]], [[2, 100000], [1]]] as [number[], number[]][]) {
+      const g = native.fromFloat32(data(numel(shape)), shape, 'cuda');
+      const a = native.reduce(0, g, dims, false, false), b = native.reduce(0, g, dims, false, false);
+      expect(Array.from(a.toFloat32Array())).toEqual(Array.from(b.toFloat32Array()));
     }
     // NaN propagates and the first NaN's index wins.
     const d = data(64);
@@ -298,16 +307,27 @@ describeGpu('cuda op table against the cpu backend', () => {
 });
 
 // ---- the fractional op ---------------------------------------------------------------------------
+/** dK / dtau as the op returns them ([2, n] or [2] float32 hi/lo pairs) -> float64 hi + lo. */
+function hiLo(h: NativeHandle): Float64Array {
+  const v = h.toFloat32Array();
+  const n = v.length / 2;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = v[i] + v[n + i];
+  return out;
+}
 describeGpu('fractional neuron op on cuda against the cpu backend', () => {
   interface Case { T: number; B: number; F: number; memory?: number; kind: 'lif' | 'if'; surrogate: FractionalNativeParams['surrogate']; method: 'l1' | 'gl'; alphas: number[]; weights: number[]; gV: boolean; tau: number }
   const cases: Case[] = [];
+  // T < 512: tiles of S = 8; T >= 512: S = 16 (the K table in shared memory; the global-memory path is
+  // tested below, in a child process).
   for (const T of [1, 7, 64, 300, 1000]) {
     cases.push({ T, B: 4, F: 33, kind: 'lif', surrogate: 'arctan', method: 'l1', alphas: [0.6], weights: [1], gV: true, tau: 2 });
     cases.push({ T, B: 3, F: 70, memory: 5, kind: 'lif', surrogate: 'sigmoid', method: 'gl', alphas: [0.3, 0.5, 0.7], weights: [1, 0.5, 0.2], gV: false, tau: 2 });
     cases.push({ T, B: 2, F: 65, memory: Math.max(2, Math.floor(T / 3)), kind: 'if', surrogate: 'piecewise_linear', method: 'l1', alphas: [0.4, 0.8], weights: [1, 0.3], gV: true, tau: 1.5 });
     cases.push({ T, B: 5, F: 31, memory: 1, kind: 'lif', surrogate: 'gaussian', method: 'l1', alphas: [0.5], weights: [1], gV: false, tau: 4 });
   }
-  test.each(cases.map((c) => [`T=${c.T} M=${c.memory ?? 'full'} ${c.kind} ${c.surrogate} ${c.method} terms=${c.alphas.length}${c.gV ? ' gV' : ''}`, c] as [string, Case]))(
+  cases.push({ T: 2100, B: 2, F: 20, kind: 'lif', surrogate: 'gaussian', method: 'l1', alphas: [0.5], weights: [1], gV: true, tau: 2 });
+  test.each(cases.map((c) => [`T=${c.T} (S=${c.T >= 512 ? 16 : 8}) M=${c.memory ?? 'full'} ${c.kind} ${c.surrogate} ${c.method} terms=${c.alphas.length}${c.gV ? ' gV' : ''}`, c] as [string, Case]))(
     '%s',
     (_name, c) => {
       const K = buildKernel(c.method, c.alphas, c.weights, 1, c.T).K;
@@ -324,10 +344,54 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
       const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], c.gV ? gV[0] : null, K, params);
       const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], c.gV ? gV[1] : null, K, params);
       expectClose(bg.gI, bc.gI, 1e-4, 'dI');
-      expect(relErr(bg.gK, bc.gK)).toBeLessThan(1e-4);
-      expect(Math.abs(bg.gTau - bc.gTau) / Math.max(1e-12, Math.abs(bc.gTau))).toBeLessThan(1e-4);
+      // dK and dtau: both backends sum in the order of native/fractional_op.h, so they agree to float64
+      // rounding (the float32 partial sums are equal bit for bit).
+      expect(bg.gK.device).toBe('cuda');
+      expect(bg.gK.shape).toEqual([2, c.T + 1]);
+      const gkG = hiLo(bg.gK), gkC = hiLo(bc.gK);
+      expect(relErr(gkG, gkC)).toBeLessThan(1e-9);
+      const tG = hiLo(bg.gTau)[0], tC = hiLo(bc.gTau)[0];
+      expect(Math.abs(tG - tC) / Math.max(1e-12, Math.abs(tC))).toBeLessThan(1e-9);
     },
   );
+
+  test('gradients of alpha, the term weights and a learnable tau (chained on the device) match the cpu', () => {
+    const T = 40, N = 90;
+    const I = data(T * N, 0, 2.5), gS = data(T * N, -1, 1);
+    const run = (device: 'cpu' | 'cuda') => {
+      const alpha = tensor([0.4, 0.7], [2], { device, requiresGrad: true });
+      const w = tensor([1, 0.6], [2], { device, requiresGrad: true });
+      const theta = tensor([0.3], [1], { device, requiresGrad: true });
+      const x = tensor(I, [T, N], { device });
+      const r = fractionalNeuron(x, alpha, w, { method: 'l1', tauTheta: theta, tau0: 0.5 });
+      r.spikes.mul(tensor(gS, [T, N], { device })).sum().backward();
+      expect(alpha.grad!.device).toBe(device);
+      return [alpha.grad!, w.grad!, theta.grad!].map((g) => g.toFloat32Array());
+    };
+    const c = run('cpu'), g = run('cuda');
+    ['alpha', 'weight', 'theta'].forEach((name, i) => {
+      const e = relErr(g[i], c[i]);
+      if (!(e <= 1e-6)) throw new Error(`d/d${name}: cuda ${Array.from(g[i])} vs cpu ${Array.from(c[i])} (relative error ${e})`);
+    });
+  });
+
+  // The global-memory K table, forced by FSNN_CUDA_FRAC_GLOBAL_K=1. Native code reads the real
+  // environment, which jest's per-file copy of process.env does not change: a child process runs the
+  // comparison (test/cuda/frac-global-k.child.ts) with the variable set.
+  test('global-memory K table (FSNN_CUDA_FRAC_GLOBAL_K=1): S = 8 and 16, same agreement', () => {
+    const child = require('path').join(__dirname, 'frac-global-k.child.ts');
+    const stdout: string = require('child_process').execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', child], {
+      env: { ...process.env, FSNN_CUDA_FRAC_GLOBAL_K: '1' }, encoding: 'utf8', timeout: 600000,
+    });
+    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { env: string; cuda: boolean; cases: { name: string; spikeDiffs: number; v: number; gI: number; gK: number; gTau: number }[] };
+    expect(r.env).toBe('1');
+    expect(r.cuda).toBe(true);
+    expect(r.cases.length).toBe(4);
+    for (const c of r.cases) {
+      if (!(c.spikeDiffs === 0 && c.v <= 1e-5 && c.gI <= 1e-4 && c.gK < 1e-9 && c.gTau < 1e-9))
+        throw new Error(`global K, ${c.name}: spikes differing ${c.spikeDiffs}, v ${c.v}, dI ${c.gI}, dK ${c.gK}, dtau ${c.gTau}`);
+    }
+  });
 });
 
 // ---- goldens on cuda -----------------------------------------------------------------------------
