@@ -326,6 +326,8 @@ function layoutMessage(shape: readonly number[], steps: number): string {
     hint = ` A 2-d input [B, features] has no time axis: encode it into [T, B, features] first (data.encode('direct' | 'poisson' | 'sequential', ...)).`;
   return `SNNWrapper.forward: xTime has ${steps} entries but the input has T = ${shape[0]} time steps (its shape is ${got}). ` +
     `The input must be time-major [T, B, ...] (time first, then the batch), with one xTime entry per step.${hint}`;
+}
+
 /** x <- x clamped to [lo, hi], NaN -> lo, in place on x's device (no grad). */
 function projectInPlace(x: Tensor, lo: number, hi: number): void {
   const h = x.handle;
