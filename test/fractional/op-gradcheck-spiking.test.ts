@@ -232,8 +232,8 @@ describe('gradcheck of the fractional op with spikes firing and a learnable tau'
       const hi = at(eps), lo = at(-eps);
       const flips = (s: Float32Array) => s.some((v, i) => v !== op.spikes[i]);
       if (flips(hi.spikes) || flips(lo.spikes)) continue; // a spike flips within +-eps: no derivative here
-      // The spike output does not change, so the op's gradient must be taken without its surrogate
-      // part: run the backward with Rs = 0 by comparing against the trace-only gradient.
+      // No spike changes, so the true derivative of L is that of sum(v Rv) alone: compare with the
+      // op's gradient for Rs = 0 (the surrogate part is a model choice, not a derivative of the op).
       const d = Math.fround(x.theta[0] + eps) - Math.fround(x.theta[0] - eps);
       const num = (hi.L - lo.L) / d;
       const vOnly = traceOnlyThetaGrad(c, x);
