@@ -45,6 +45,14 @@ describe('fractional op against the goldens (float64 reference, and spikeDE wher
     test(c.name, () => {
       const r = runCase(c);
       const ref = c.reference;
+      if (process.env.SHOW_ERR) {
+        // the errors the tolerances are set against (the README quotes their maxima)
+        const w = Math.max(...Object.entries(ref.grads).map(([k, g]) => relErr(r.grads[k], flat(g))));
+        const a = Math.max(...r.alphaGrad.map((g, i) => relErr(g, ref.alpha_grad![i]!)));
+        const cf = Math.max(...r.coefGrad.map((g, i) => relErr(g, ref.coefficient_grad![i]!)));
+        // eslint-disable-next-line no-console
+        console.log(`${c.name}: loss ${relErrScalar(r.loss, ref.loss).toExponential(1)}, weight grads ${w.toExponential(1)}, alpha grads ${a.toExponential(1)}, coefficient grads ${cf.toExponential(1)}`);
+      }
       expect(r.output).toEqual(flat(ref.output));
       expect(relErrScalar(r.loss, ref.loss)).toBeLessThan(GOLDEN_TOL.loss);
       for (const [k, g] of Object.entries(ref.grads)) expect(relErr(r.grads[k], flat(g))).toBeLessThan(GOLDEN_TOL.weightGrad);
