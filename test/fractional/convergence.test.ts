@@ -7,6 +7,12 @@ import { gamma, lgamma } from '../../lib/fractional/special';
 
 const NS = [16, 32, 64, 128, 256];
 
+/** SHOW_ERR=1 prints the observed orders and errors (the README's figures come from this). */
+function show(what: string, errs: number[]): void {
+  // eslint-disable-next-line no-console
+  if (process.env.SHOW_ERR) console.log(`${what}: orders ${orders(errs).map((o) => o.toFixed(2)).join(', ')}; error at n = ${NS[NS.length - 1]}: ${errs[errs.length - 1].toExponential(2)}`);
+}
+
 /** log2 of successive error ratios as n doubles. */
 function orders(errs: number[]): number[] {
   return errs.slice(1).map((e, i) => Math.log2(errs[i] / e));
@@ -56,6 +62,7 @@ describe('consistency on t^2 (observed order of the last doubling, 128 -> 256)',
     ['gl', 0.8, 1],
   ] as Array<[FractionalMethod, number, number]>)('%s alpha = %p converges at order %p', (method, alpha, expected) => {
     const errs = NS.map((n) => consistencyError(method, [alpha], [1], n));
+    show(`consistency ${method} alpha ${alpha}`, errs);
     const ord = orders(errs);
     expect(Math.abs(ord[ord.length - 1] - expected)).toBeLessThan(0.1);
     for (let i = 1; i < errs.length; i++) expect(errs[i]).toBeLessThan(errs[i - 1]);
@@ -78,6 +85,7 @@ describe('solutions of D^alpha y = -y + 1 against the Mittag-Leffler closed form
     ['gl', 0.8],
   ] as Array<[FractionalMethod, number]>)('%s alpha = %p: first order, error < 1e-3 at n = 256', (method, alpha) => {
     const errs = NS.map((n) => solutionError(method, alpha, n));
+    show(`solution ${method} alpha ${alpha}`, errs);
     const ord = orders(errs);
     expect(Math.abs(ord[ord.length - 1] - 1)).toBeLessThan(0.1);
     expect(errs[errs.length - 1]).toBeLessThan(1e-3);

@@ -1,53 +1,94 @@
-// The goldens, with each net built layer by layer from the fractional op and a plain linear map.
+// The goldens, with each net built layer by layer from the fractional op and a plain linear map,
+// against the float64 reference block and, where the case has one, the spikeDE block.
 import { tensor, ops, Tensor } from '../../lib';
 import { fractionalNeuron } from '../../lib/fractional/op';
-import { flat, loadGoldens, relErr, surrogateName } from '../helpers/goldens';
+import { flat, GoldenCase, GOLDEN_TOL, loadGoldens, relErr, relErrScalar, surrogateName } from '../helpers/goldens';
 
-describe('fractional op against the spikeDE goldens', () => {
+/** Runs a case through the op: spikes out, loss = sum(out * readout), and every gradient. */
+function runCase(c: GoldenCase) {
+  const { T, B, h } = c.spec;
+  const params: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(c.params)) {
+    const shape = Array.isArray(v[0]) ? [v.length, (v[0] as number[]).length] : [v.length];
+    params[k] = tensor(flat(v), shape, { requiresGrad: true });
+  }
+  const alphas = c.alpha.map((a) => tensor(a, [a.length], { requiresGrad: true }));
+  const coefs = c.coefficient.map((w) => tensor(w, [w.length], { requiresGrad: true }));
+  let x = tensor(flat(c.x), [T, B, c.spec.layers[0].in!]);
+  let neuron = 0;
+  for (const layer of c.spec.layers) {
+    if (layer.type === 'linear') {
+      x = ops.linear(x, params[`${layer.name}.weight`], params[`${layer.name}.bias`]);
+    } else {
+      x = fractionalNeuron(x, alphas[neuron], coefs[neuron], {
+        kind: layer.type, tau: layer.tau, threshold: layer.threshold, surrogate: surrogateName(layer.surrogate),
+        scale: layer.scale, method: c.spec.method, h, memory: c.spec.memory,
+      }).spikes;
+      neuron++;
+    }
+  }
+  const loss = x.mul(tensor(flat(c.readout), x.shape.slice())).sum();
+  loss.backward();
+  const grads: Record<string, Float32Array> = {};
+  for (const k of Object.keys(params)) grads[k] = params[k].grad!.toFloat32Array();
+  return {
+    output: Array.from(x.toFloat32Array()),
+    loss: loss.item(),
+    grads,
+    alphaGrad: alphas.map((a) => a.grad!.toFloat32Array()),
+    coefGrad: coefs.map((w) => w.grad!.toFloat32Array()),
+  };
+}
+
+describe('fractional op against the goldens (float64 reference, and spikeDE where present)', () => {
   for (const c of loadGoldens()) {
     test(c.name, () => {
-      const { T, B, h } = c.spec;
-      const params: Record<string, Tensor> = {};
-      for (const [k, v] of Object.entries(c.params)) {
-        const shape = Array.isArray(v[0]) ? [v.length, (v[0] as number[]).length] : [v.length];
-        params[k] = tensor(flat(v), shape, { requiresGrad: true });
-      }
-      const alphas = c.alpha.map((a) => tensor(a, [a.length], { requiresGrad: true }));
-      const coefs = c.coefficient.map((w) => tensor(w, [w.length], { requiresGrad: true }));
-      let x = tensor(flat(c.x), [T, B, c.spec.layers[0].in!]);
-      let neuron = 0;
-      for (const layer of c.spec.layers) {
-        if (layer.type === 'linear') {
-          x = ops.linear(x, params[`${layer.name}.weight`], params[`${layer.name}.bias`]);
-        } else {
-          x = fractionalNeuron(x, alphas[neuron], coefs[neuron], {
-            kind: layer.type, tau: layer.tau, threshold: layer.threshold, surrogate: surrogateName(layer.surrogate),
-            scale: layer.scale, method: c.spec.method, h, memory: c.spec.memory,
-          }).spikes;
-          neuron++;
-        }
-      }
-      const R = tensor(flat(c.readout), x.shape.slice());
-      const loss = x.mul(R).sum();
-      loss.backward();
+      const r = runCase(c);
       const ref = c.reference;
-      expect(Array.from(x.toFloat32Array())).toEqual(flat(ref.output));
-      expect(Math.abs(loss.item() - ref.loss) / Math.max(Math.abs(ref.loss), 1e-12)).toBeLessThan(1e-4);
-      for (const [k, g] of Object.entries(ref.grads)) expect(relErr(params[k].grad!.toFloat32Array(), flat(g))).toBeLessThan(1e-3);
-      alphas.forEach((a, i) => expect(relErr(a.grad!.toFloat32Array(), ref.alpha_grad![i]!)).toBeLessThan(1e-3));
-      coefs.forEach((w, i) => expect(relErr(w.grad!.toFloat32Array(), ref.coefficient_grad![i]!)).toBeLessThan(1e-3));
+      if (process.env.SHOW_ERR) {
+        // the errors the tolerances are set against (the README quotes their maxima)
+        const w = Math.max(...Object.entries(ref.grads).map(([k, g]) => relErr(r.grads[k], flat(g))));
+        const a = Math.max(...r.alphaGrad.map((g, i) => relErr(g, ref.alpha_grad![i]!)));
+        const cf = Math.max(...r.coefGrad.map((g, i) => relErr(g, ref.coefficient_grad![i]!)));
+        // eslint-disable-next-line no-console
+        console.log(`${c.name}: loss ${relErrScalar(r.loss, ref.loss).toExponential(1)}, weight grads ${w.toExponential(1)}, alpha grads ${a.toExponential(1)}, coefficient grads ${cf.toExponential(1)}`);
+      }
+      expect(r.output).toEqual(flat(ref.output));
+      expect(relErrScalar(r.loss, ref.loss)).toBeLessThan(GOLDEN_TOL.loss);
+      for (const [k, g] of Object.entries(ref.grads)) expect(relErr(r.grads[k], flat(g))).toBeLessThan(GOLDEN_TOL.weightGrad);
+      r.alphaGrad.forEach((g, i) => expect(relErr(g, ref.alpha_grad![i]!)).toBeLessThan(GOLDEN_TOL.alphaGrad));
+      r.coefGrad.forEach((g, i) => expect(relErr(g, ref.coefficient_grad![i]!)).toBeLessThan(GOLDEN_TOL.coefficientGrad));
+      if (c.spikede) {
+        // spikeDE's own outputs, loss and weight gradients (its alpha gradients: the next test)
+        expect(r.output).toEqual(flat(c.spikede.output));
+        expect(relErrScalar(r.loss, c.spikede.loss)).toBeLessThan(GOLDEN_TOL.loss);
+        for (const [k, g] of Object.entries(c.spikede.grads)) expect(relErr(r.grads[k], flat(g))).toBeLessThan(GOLDEN_TOL.weightGrad);
+      }
     });
   }
 
-  test('our L1 alpha gradients differ from spikeDE where spikeDE drops d/dalpha Gamma(2 - alpha)', () => {
+  test('our L1 alpha gradients differ from spikeDE where spikeDE drops d/dalpha Gamma(2 - alpha); GL ones agree', () => {
     // spikeDE evaluates h^alpha * Gamma(2 - alpha) with math.gamma on a Python float, so its L1 alpha
-    // gradient misses the digamma term; for GL (no Gamma factor) both agree.
+    // gradient misses the digamma term; for GL (no Gamma factor) both agree. The library's gradients
+    // are computed here and compared with spikeDE's block: a change to the library's L1 alpha
+    // gradient that matched spikeDE (or broke GL) fails this.
+    let l1 = 0, gl = 0;
     for (const c of loadGoldens()) {
       if (!c.spikede || !c.spikede.alpha_grad) continue;
-      const ours = flat(c.reference.alpha_grad), theirs = flat(c.spikede.alpha_grad);
-      const err = Math.max(...ours.map((o, i) => Math.abs(theirs[i] - o) / Math.abs(o)));
-      if (c.spec.method === 'l1') expect(err).toBeGreaterThan(2e-2);
-      else expect(err).toBeLessThan(1e-6);
+      const ours = runCase(c).alphaGrad.flatMap((g) => Array.from(g));
+      const theirs = flat(c.spikede.alpha_grad);
+      expect(ours.length).toBe(theirs.length);
+      if (c.spec.method === 'l1') {
+        // max-norm relative difference 8.1e-3 .. 0.73 on these cases: at least 50 times the tolerance
+        // at which the same gradients match the float64 reference (first test)
+        expect(relErr(ours, theirs)).toBeGreaterThan(50 * GOLDEN_TOL.alphaGrad);
+        l1++;
+      } else {
+        expect(relErr(ours, theirs)).toBeLessThan(GOLDEN_TOL.alphaGrad);
+        gl++;
+      }
     }
+    expect(l1).toBeGreaterThan(0);
+    expect(gl).toBeGreaterThan(0);
   });
 });

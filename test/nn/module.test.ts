@@ -130,6 +130,8 @@ describe('train/eval, zeroGrad, to', () => {
   });
 
   const gpu = cuda.isAvailable() ? test : test.skip;
+  // eslint-disable-next-line no-console
+  if (!cuda.isAvailable()) console.log(`SKIPPED: the to('cuda') test: ${cuda.unavailableReason()}`);
   gpu("to('cuda') moves every parameter and buffer (and back)", () => {
     const m = new Sequential(new Linear(3, 2), new BatchNorm1d(2));
     const w = values((m.at(0) as InstanceType<typeof Linear>).weight);

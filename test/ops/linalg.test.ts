@@ -4,6 +4,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { ops, tensor } from '../../lib';
 import { expectGradcheck, randomData } from '../helpers/gradcheck';
+import { native as nativeAddon } from '../../lib/native';
 
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -111,7 +112,7 @@ describe('the built-in sgemm kernel (FSNN_BLAS=builtin, in a child process: the 
   test('matmul (odd sizes, all transposes, batched) and conv2d forward/backward agree with the default path', () => {
     const cases: { a: number[]; as: number[]; b: number[]; bs: number[]; ta: boolean; tb: boolean }[] = [];
     let seed = 100;
-    for (const [M, N, K] of [[1, 1, 1], [3, 5, 7], [17, 33, 65], [100, 7, 130], [65, 66, 67], [1, 200, 3]])
+    for (const [M, N, K] of [[1, 1, 1], [3, 5, 7], [17, 33, 65], [100, 7, 130], [65, 66, 67], [1, 200, 3], [37, 29, 5000], [67, 45, 300]])
       for (const ta of [false, true])
         for (const tb of [false, true]) {
           const as = ta ? [K, M] : [M, K], bs = tb ? [N, K] : [K, N];
@@ -164,4 +165,75 @@ describe('the built-in sgemm kernel (FSNN_BLAS=builtin, in a child process: the 
       });
     });
   });
+});
+
+// ---- products across the cache blocks of the sgemm kernels ---------------------------------------
+// The built-in sgemm (native/cpu/sgemm_builtin.cc) packs K in slices of KC = 256 and in chunks of
+// KB = 4096, rows in MC = 144 and micro-tiles of MR x NR = 6 x 16; OpenBLAS has its own blocking.
+// These products accumulate across several K slices (and, with K = 5000, across a KB chunk), with M,
+// N, K that are not multiples of any tile, in all four transposes, against a float64 triple loop.
+// Each element must be within 2e-6 * sum_k |a_ik b_kj| of it: the errors seen are at most 1.3e-7 of
+// that sum on both paths (SHOW_ERR=1 prints them; the worst-case bound K * 2^-24 is 3e-4 at K = 5000),
+// while a lost or repeated K slice is off by about 1e-3 of it or more.
+// This file runs with whichever BLAS path the process has (FSNN_BLAS=builtin forces the built-in one;
+// CI runs it both ways), and says which.
+/** float64 C = A B for row-major A [M, K], B [K, N], and sum_k |a_ik b_kj| per element. */
+function gemm64(a: Float32Array, b: Float32Array, M: number, N: number, K: number) {
+  const c = new Float64Array(M * N), mag = new Float64Array(M * N);
+  const abs = Math.abs; // a local: global lookups inside jest's vm context are slow in hot loops
+  for (let i = 0; i < M; i++)
+    for (let k = 0; k < K; k++) {
+      const aik = a[i * K + k], o = i * N, bo = k * N;
+      for (let j = 0; j < N; j++) {
+        const p = aik * b[bo + j];
+        c[o + j] += p;
+        mag[o + j] += abs(p);
+      }
+    }
+  return { c, mag };
+}
+
+/** The [R, C] row-major matrix x stored transposed, [C, R]. */
+function transposed(x: Float32Array, R: number, C: number): Float32Array {
+  const t = new Float32Array(R * C);
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) t[c * R + r] = x[r * C + c];
+  return t;
+}
+
+describe('matmul across cache blocks (K slices, K chunks, partial tiles) vs float64, on the active BLAS path', () => {
+  const active = nativeAddon.info().blas as string;
+  const expected = process.env.FSNN_BLAS === 'builtin' || !nativeAddon.info().openblas ? 'builtin' : 'openblas';
+  // eslint-disable-next-line no-console
+  console.log(`matmul blocking tests run on the ${active} sgemm (FSNN_BLAS=${process.env.FSNN_BLAS ?? 'unset'})`);
+  test('the active path is the one FSNN_BLAS asks for', () => {
+    expect(active).toBe(expected);
+  });
+  const sizes: [number, number, number][] = [
+    [300, 200, 600], // 300x600 . 600x200: three K slices, three row blocks
+    [37, 29, 5000], // K = 5000: 19 full K slices and a partial one, across the 4096 chunk
+    [299, 203, 601], // nothing a multiple of MR, NR, MC, KC
+    [7, 161, 259], // M < MR-multiple, N = 10 NR + 1, K = KC + 3
+  ];
+  let seed = 7000;
+  for (const [M, N, K] of sizes) {
+    const s = (seed += 2);
+    const a = Float32Array.from(randomData(M * K, s)), b = Float32Array.from(randomData(K * N, s + 1));
+    let ref: ReturnType<typeof gemm64> | null = null; // computed once per size, on first use
+    for (const ta of [false, true])
+      for (const tb of [false, true])
+        test(`${M}x${K} . ${K}x${N}, transA ${ta}, transB ${tb}`, () => {
+          ref ??= gemm64(a, b, M, N, K);
+          const A = ta ? transposed(a, M, K) : a, B = tb ? transposed(b, K, N) : b;
+          const y = ops.matmul(tensor(A, ta ? [K, M] : [M, K]), tensor(B, tb ? [N, K] : [K, N]), { transA: ta, transB: tb });
+          expect(y.shape).toEqual([M, N]);
+          const got = y.toFloat32Array();
+          let worst = 0, at = 0;
+          for (let i = 0; i < M * N; i++) {
+            const r = Math.abs(got[i] - ref.c[i]) / ref.mag[i];
+            if (!(r <= worst)) { worst = Number.isNaN(r) ? Infinity : r; at = i; }
+          }
+          if (process.env.SHOW_ERR) console.log(`${M}x${K}x${N} ${ta} ${tb}: ${worst.toExponential(2)}`);
+          if (!(worst <= 2e-6)) throw new Error(`element (${Math.floor(at / N)}, ${at % N}): ${got[at]} vs ${ref.c[at]} (error ${worst.toExponential(2)} of sum |a b|)`);
+        });
+  }
 });

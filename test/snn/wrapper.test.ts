@@ -316,6 +316,8 @@ describe('train/eval, state of the wrapped model, to()', () => {
   });
 
   const gpu = cuda.isAvailable() ? test : test.skip;
+  // eslint-disable-next-line no-console
+  if (!cuda.isAvailable()) console.log(`SKIPPED: the to('cuda') test: ${cuda.unavailableReason()}`);
   gpu("to('cuda') moves the model (its own parameters and buffers too) and the alpha registry", () => {
     class Own extends WithState {
       gain = new nn.Parameter(full([1], 1));
