@@ -83,7 +83,9 @@ export class Tensor {
   dispose(): void {
     if (this.nativeHandle) this.nativeHandle.dispose();
     this.nativeHandle = null;
+    const node = this.gradFn;
     this.gradFn = null;
+    if (node) node.releaseArenas();
   }
 
   toFloat32Array(): Float32Array {
