@@ -235,10 +235,25 @@ double Num(const Napi::CallbackInfo& info, size_t i, const char* op) {
   if (info.Length() <= i || !info[i].IsNumber()) throw Error(std::string(op) + ": argument " + std::to_string(i) + " must be a number");
   return info[i].As<Napi::Number>().DoubleValue();
 }
-int64_t Int(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  const double d = Num(info, i, op);
-  if (d != std::floor(d)) throw Error(std::string(op) + ": argument " + std::to_string(i) + " must be an integer, got " + std::to_string(d));
+// An integer that fits int64 exactly (|d| <= 2^62): converting a larger double is undefined behaviour.
+int64_t IntValue(double d, const std::string& what) {
+  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 4611686018427387904.0)
+    throw Error(what + " must be an integer (within +-2^62), got " + std::to_string(d));
   return static_cast<int64_t>(d);
+}
+int64_t Int(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  return IntValue(Num(info, i, op), std::string(op) + ": argument " + std::to_string(i));
+}
+constexpr int kUnaryOpCount = static_cast<int>(UnaryOp::Square) + 1;
+constexpr int kBinaryOpCount = static_cast<int>(BinaryOp::Ne) + 1;
+constexpr int kReduceOpCount = static_cast<int>(ReduceOp::Min) + 1;
+constexpr int kRandomKindCount = static_cast<int>(RandomKind::Bernoulli) + 1;
+// An op code (UnaryOp, BinaryOp, ...) in [0, count).
+template <typename E>
+E Code(const Napi::CallbackInfo& info, size_t i, const char* op, int count) {
+  const int64_t v = Int(info, i, op);
+  if (v < 0 || v >= count) throw Error(std::string(op) + ": op code " + std::to_string(v) + " is unknown (valid: 0 to " + std::to_string(count - 1) + ")");
+  return static_cast<E>(v);
 }
 bool Bool(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean().Value(); }
 Shape ShapeArg(const Napi::Value& v, const char* op) {
@@ -248,9 +263,7 @@ Shape ShapeArg(const Napi::Value& v, const char* op) {
   for (uint32_t i = 0; i < a.Length(); ++i) {
     Napi::Value e = a[i];
     if (!e.IsNumber()) throw Error(std::string(op) + ": shape entries must be integers");
-    const double d = e.As<Napi::Number>().DoubleValue();
-    if (d != std::floor(d)) throw Error(std::string(op) + ": shape entry " + std::to_string(d) + " is not an integer");
-    s[i] = static_cast<int64_t>(d);
+    s[i] = IntValue(e.As<Napi::Number>().DoubleValue(), std::string(op) + ": shape entry " + std::to_string(i));
   }
   return s;
 }
@@ -269,6 +282,13 @@ Device DeviceArg(const Napi::Value& v, const char* op) {
 double Field(const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
   return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+// An integer option (stride, padding, kernel size, ...): a fraction such as 1.5 is an error, not truncated.
+int64_t IntField(const Napi::Object& o, const char* key, int64_t fallback, const char* op) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) throw Error(std::string(op) + ": option " + key + " must be an integer");
+  return IntValue(v.As<Napi::Number>().DoubleValue(), std::string(op) + ": option " + key);
 }
 bool BoolField(const Napi::Object& o, const char* key, bool fallback) {
   Napi::Value v = o.Get(key);
@@ -338,19 +358,19 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
 
 // ---- elementwise, reductions, linear algebra ----
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  return W(info, ops::unary(static_cast<UnaryOp>(Int(info, 0, "unary")), T(info, 1, "unary"),
+  return W(info, ops::unary(Code<UnaryOp>(info, 0, "unary", kUnaryOpCount), T(info, 1, "unary"),
                             static_cast<float>(info.Length() > 2 ? Num(info, 2, "unary") : 0),
                             static_cast<float>(info.Length() > 3 ? Num(info, 3, "unary") : 0)));
 }
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  return W(info, ops::binary(static_cast<BinaryOp>(Int(info, 0, "binary")), T(info, 1, "binary"), T(info, 2, "binary")));
+  return W(info, ops::binary(Code<BinaryOp>(info, 0, "binary", kBinaryOpCount), T(info, 1, "binary"), T(info, 2, "binary")));
 }
 Napi::Value Where(const Napi::CallbackInfo& info) {
   return W(info, ops::where(T(info, 0, "where"), T(info, 1, "where"), T(info, 2, "where")));
 }
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
   const bool want = Bool(info, 4);
-  auto r = ops::reduce(static_cast<ReduceOp>(Int(info, 0, "reduce")), T(info, 1, "reduce"), ShapeArg(info[2], "reduce"),
+  auto r = ops::reduce(Code<ReduceOp>(info, 0, "reduce", kReduceOpCount), T(info, 1, "reduce"), ShapeArg(info[2], "reduce"),
                        Bool(info, 3), want);
   if (!want) return W(info, std::move(r.first));
   Napi::Array a = Napi::Array::New(info.Env(), 2);
@@ -394,19 +414,19 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
 
 // ---- neural-network ops ----
 Napi::Value Softmax(const Napi::CallbackInfo& info) { return W(info, ops::softmax(T(info, 0, "softmax"), Int(info, 1, "softmax"), Bool(info, 2))); }
-ops::Conv2dArgs ConvArgs(const Napi::Object& o) {
+ops::Conv2dArgs ConvArgs(const Napi::Object& o, const char* op = "conv2d") {
   ops::Conv2dArgs a;
-  a.stride_h = static_cast<int64_t>(Field(o, "strideH", 1)); a.stride_w = static_cast<int64_t>(Field(o, "strideW", 1));
-  a.pad_h = static_cast<int64_t>(Field(o, "padH", 0)); a.pad_w = static_cast<int64_t>(Field(o, "padW", 0));
-  a.dil_h = static_cast<int64_t>(Field(o, "dilH", 1)); a.dil_w = static_cast<int64_t>(Field(o, "dilW", 1));
-  a.groups = static_cast<int64_t>(Field(o, "groups", 1));
+  a.stride_h = IntField(o, "strideH", 1, op); a.stride_w = IntField(o, "strideW", 1, op);
+  a.pad_h = IntField(o, "padH", 0, op); a.pad_w = IntField(o, "padW", 0, op);
+  a.dil_h = IntField(o, "dilH", 1, op); a.dil_w = IntField(o, "dilW", 1, op);
+  a.groups = IntField(o, "groups", 1, op);
   return a;
 }
-ops::Pool2dArgs PoolArgs(const Napi::Object& o) {
+ops::Pool2dArgs PoolArgs(const Napi::Object& o, const char* op = "pool2d") {
   ops::Pool2dArgs a;
-  a.kh = static_cast<int64_t>(Field(o, "kH", 2)); a.kw = static_cast<int64_t>(Field(o, "kW", 2));
-  a.stride_h = static_cast<int64_t>(Field(o, "strideH", a.kh)); a.stride_w = static_cast<int64_t>(Field(o, "strideW", a.kw));
-  a.pad_h = static_cast<int64_t>(Field(o, "padH", 0)); a.pad_w = static_cast<int64_t>(Field(o, "padW", 0));
+  a.kh = IntField(o, "kH", 2, op); a.kw = IntField(o, "kW", 2, op);
+  a.stride_h = IntField(o, "strideH", a.kh, op); a.stride_w = IntField(o, "strideW", a.kw, op);
+  a.pad_h = IntField(o, "padH", 0, op); a.pad_w = IntField(o, "padW", 0, op);
   a.count_include_pad = BoolField(o, "countIncludePad", true);
   a.ceil_mode = BoolField(o, "ceilMode", false);
   return a;
@@ -439,7 +459,7 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
 Napi::Value Random(const Napi::CallbackInfo& info) {
   const double seed = Num(info, 2, "random"), offset = Num(info, 3, "random");
   if (seed < 0 || seed > 9007199254740991.0 || seed != std::floor(seed)) throw Error("random: seed must be an integer in [0, 2^53)");
-  return W(info, ops::random(static_cast<RandomKind>(Int(info, 0, "random")), ShapeArg(info[1], "random"),
+  return W(info, ops::random(Code<RandomKind>(info, 0, "random", kRandomKindCount), ShapeArg(info[1], "random"),
                              static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), static_cast<float>(Num(info, 4, "random")),
                              DeviceArg(info[5], "random")));
 }
@@ -463,9 +483,7 @@ FractionalParams NeuronOptions(const Napi::Object& o, const char* op) {
   p.tau = static_cast<float>(Field(o, "tau", 0.5));
   p.threshold = static_cast<float>(Field(o, "threshold", 1.0));
   p.scale = static_cast<float>(Field(o, "scale", 5.0));
-  const double mem = Field(o, "memory", 9.0e15);
-  if (mem != std::floor(mem)) throw Error(std::string(op) + ": memory window must be an integer");
-  p.memory = static_cast<int64_t>(mem);
+  p.memory = IntField(o, "memory", int64_t{1} << 53, op);
   return p;
 }
 
@@ -515,6 +533,11 @@ Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
 }
 
 // ---- inference plans ----
+Napi::Object ObjField(const Napi::Object& o, const char* key, uint32_t step) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsObject()) throw Error("inferencePlan: step " + std::to_string(step) + " needs an object '" + key + "'");
+  return v.As<Napi::Object>();
+}
 std::vector<PlanStep> PlanArg(const Napi::Value& v) {
   const char* op = "inferencePlan";
   if (!v.IsArray()) throw Error("inferencePlan: steps must be an array");
@@ -539,18 +562,18 @@ std::vector<PlanStep> PlanArg(const Napi::Value& v) {
       st.kind = PlanStep::Kind::Fractional;
       st.K = KernelArg(o.Get("K"), op);
       if (st.K.empty()) throw Error("inferencePlan: empty kernel");
-      st.frac = NeuronOptions(o.Get("params").As<Napi::Object>(), op);
+      st.frac = NeuronOptions(ObjField(o, "params", i), op);
     } else if (kind == "flatten") {
       st.kind = PlanStep::Kind::Flatten;
-      st.start_dim = static_cast<int64_t>(Field(o, "startDim", 2));
+      st.start_dim = IntField(o, "startDim", 2, op);
     } else if (kind == "conv2d") {
       st.kind = PlanStep::Kind::Conv2d;
       st.weight = tensor_field("weight", false);
       st.bias = tensor_field("bias", true);
-      st.conv = ConvArgs(o.Get("args").As<Napi::Object>());
+      st.conv = ConvArgs(ObjField(o, "args", i), op);
     } else if (kind == "maxpool2d" || kind == "avgpool2d") {
       st.kind = kind == "maxpool2d" ? PlanStep::Kind::MaxPool2d : PlanStep::Kind::AvgPool2d;
-      st.pool = PoolArgs(o.Get("args").As<Napi::Object>());
+      st.pool = PoolArgs(ObjField(o, "args", i), op);
     } else if (kind == "meanOverTime") {
       st.kind = PlanStep::Kind::MeanOverTime;
     } else {
