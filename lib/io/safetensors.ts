@@ -278,6 +278,37 @@ function checkHeaderLength(prefix: Uint8Array, available: number, source: string
   return Number(n);
 }
 
+/**
+ * The first key that appears twice within one object of a JSON text, or null. JSON.parse keeps the
+ * last of duplicate keys silently; a header that names a tensor twice is ambiguous, so it is an error.
+ * The text must already be valid JSON (it is scanned, not validated).
+ */
+export function firstDuplicateKey(text: string): string | null {
+  const stack: { keys: Set<string> | null; expectKey: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top && top.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return key;
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') stack.push({ keys: new Set(), expectKey: true });
+    else if (c === '[') stack.push({ keys: null, expectKey: false });
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top && top.keys) top.expectKey = true;
+    }
+  }
+  return null;
+}
+
 function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string): ParsedHeader {
   let text: string;
   try {
@@ -297,7 +328,12 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
     fail(source, `the header must be a JSON object of tensor entries, got ${describe(json)}. Fix: re-save the checkpoint.`);
   }
 
-  const metadata: Record<string, string> = {};
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== null) {
+    fail(source, `the header names ${printable(JSON.stringify(duplicate))} twice; a safetensors header holds each tensor and ` +
+      'metadata key once. Fix: re-save the checkpoint with unique names.');
+  }
+  const metadata: Record<string, string> = Object.create(null);
   const entries: HeaderEntry[] = [];
   for (const name of Object.keys(json)) {
     const value = json[name];
@@ -441,7 +477,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Safet
   const n = checkHeaderLength(bytes.subarray(0, 8), bytes.length, source);
   const dataStart = 8 + n;
   const header = parseHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, source);
-  const tensors: Record<string, StoredTensor> = {};
+  const tensors: Record<string, StoredTensor> = Object.create(null);
   for (const e of header.entries) {
     const size = READABLE[e.dtype];
     const count = (e.end - e.begin) / size;
@@ -522,7 +558,7 @@ function openAndParse(file: string): { fd: number; header: ParsedHeader; dataSta
 export function readSafetensorsFile(file: string): SafetensorsContents {
   const { fd, header, dataStart } = openAndParse(file);
   try {
-    const tensors: Record<string, StoredTensor> = {};
+    const tensors: Record<string, StoredTensor> = Object.create(null);
     for (const e of header.entries) {
       const size = READABLE[e.dtype];
       const count = (e.end - e.begin) / size;
