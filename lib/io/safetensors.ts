@@ -601,6 +601,61 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   }
 }
 
+/** Temporary files of a save to `base` are named .<base>.<pid>.<unique>.tmp in the target's directory. */
+function tempPrefix(base: string): string {
+  return `.${base}.`;
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
+  }
+}
+
+/**
+ * A save killed mid-write leaves its temporary file behind. The next save to the same target removes
+ * the temporaries whose writing process no longer runs (a live process may be saving right now).
+ */
+function removeStaleTempFiles(dir: string, base: string): void {
+  const prefix = tempPrefix(base);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return; // the write below reports a missing or unreadable directory
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processIsAlive(pid)) continue;
+    try { fs.unlinkSync(path.join(dir, name)); } catch { /* removed by someone else meanwhile */ }
+  }
+}
+
+/**
+ * An existing read-only target (no write bit, e.g. mode 0444, or not writable by this user) is not
+ * replaced, as cp and torch.save refuse to write it; renaming over it would otherwise succeed.
+ */
+function refuseReadOnlyTarget(file: string): void {
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+  } catch {
+    return; // no previous file
+  }
+  let writable = (mode & 0o222) !== 0;
+  if (writable) {
+    try { fs.accessSync(file, fs.constants.W_OK); } catch { writable = false; }
+  }
+  if (!writable) {
+    fail(file, `is read-only (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); the checkpoint was not overwritten. ` +
+      'Fix: make it writable (chmod u+w) or save to another path.');
+  }
+}
+
 /**
  * Writes float32 tensors to `file` atomically: everything is validated first, then written to a
  * temporary file in the same directory, fsync'ed, and renamed over `file`. If anything fails, the
@@ -610,7 +665,9 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 export function writeSafetensorsFile(file: string, tensors: TensorMap, metadata?: Record<string, string>): void {
   const plan = planEncoding(tensors, metadata, file);
   const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}` +
+  refuseReadOnlyTarget(file);
+  removeStaleTempFiles(dir, path.basename(file));
+  const tmp = path.join(dir, `${tempPrefix(path.basename(file))}${process.pid}.${Date.now().toString(36)}` +
     `${Math.random().toString(36).slice(2, 8)}.tmp`);
   let fd: number | undefined;
   try {
