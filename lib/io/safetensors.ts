@@ -583,6 +583,15 @@ export function readSafetensorsFile(file: string): SafetensorsContents {
   }
 }
 
+/** Reads only the header of a .safetensors file (validated in full): its metadata and each tensor's dtype and shape. */
+export function readSafetensorsHeader(file: string): { metadata: Record<string, string>; tensors: Map<string, { dtype: string; shape: number[] }> } {
+  const { fd, header } = openAndParse(file);
+  fs.closeSync(fd);
+  const tensors = new Map<string, { dtype: string; shape: number[] }>();
+  for (const e of header.entries) tensors.set(e.name, { dtype: e.dtype, shape: e.shape.slice() });
+  return { metadata: header.metadata, tensors };
+}
+
 /** Reads only the header of a .safetensors file (validated in full) and returns its metadata. */
 export function readSafetensorsMetadata(file: string): Record<string, string> {
   const { fd, header } = openAndParse(file);
