@@ -6,7 +6,7 @@
 export function shapeNumel(shape: readonly number[], op: string): number {
   for (const d of shape)
     if (!Number.isSafeInteger(d) || d < 0)
-      throw new Error(`${op}: shape [${shape.join(', ')}] has the size ${d}; every size must be an integer >= 0`);
+      throw new Error(`${op}: shape [${shape.join(', ')}] has the size ${d}; every size must be an integer in [0, 2^53)`);
   if (shape.includes(0)) return 0;
   let n = 1;
   for (const d of shape) {
