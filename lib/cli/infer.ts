@@ -11,6 +11,8 @@ import { SNNWrapper } from '../snn/wrapper';
 import { argmaxRows, encodeBatch, fmtPct, forwardScores, Readout, READOUT_KEY, resolveDevice, TRAINING_KEY } from './common';
 import { Encoding, ENCODINGS, INFER_DEFAULTS, InferOptions, UsageError } from './config';
 
+/** The most time steps the metadata may ask for. */
+const MAX_T = 10000;
 /** One encoded sample ([T, features] float32) may not exceed this: metadata cannot ask for unbounded memory. */
 const MAX_ENCODED_SAMPLE_BYTES = 256 * 2 ** 20;
 /** Nor may one encoded batch ([T, batch, features] float32): lower --batch-size for long inputs. */
@@ -76,6 +78,9 @@ export function loadForInference(checkpoint: string, device: 'cpu' | 'cuda'): {
     throw new Error(`${checkpoint}: input.classes = ${inp.classes} in the metadata, but the model's output layer (layers[${lastLinear![1]}], linear) ` +
       `has ${width} outputs, so predictions would be taken over the wrong width. Fix: set input.classes to ${width} (or re-save the model with saveModel)`);
   const classes = inp.classes ?? width!;
+  if (inp.T! > MAX_T)
+    throw new Error(`${checkpoint}: input.T = ${inp.T} time steps is more than inference runs (at most ${MAX_T}: the full-history ` +
+      'fractional update costs O(T^2) per neuron). Fix: check input.T in the checkpoint metadata');
   const encodedBytes = inp.T! * inp.features! * 4;
   if (encodedBytes > MAX_ENCODED_SAMPLE_BYTES)
     throw new Error(`${checkpoint}: input.T = ${inp.T} time steps of ${inp.features} features would need ${(encodedBytes / 2 ** 20).toFixed(0)} MiB ` +
