@@ -5,17 +5,17 @@ import { InferenceRunner, LIFNeuron, manualSeed, nn, noGrad, randn, SNNWrapper, 
 import { Parameter } from '../../lib/nn/parameter';
 import { native } from '../../lib/native';
 
-function makeNet(seed: number): SNNWrapper {
+function makeNet(seed: number, alpha = [0.5, 0.8]): SNNWrapper {
   manualSeed(seed);
   const model = new nn.Sequential(new nn.Linear(16, 32), new LIFNeuron({ threshold: 0.5 }), new nn.Linear(32, 8), new LIFNeuron({ threshold: 0.3 }));
-  return new SNNWrapper(model, { alpha: [0.5, 0.8], learnAlpha: true });
+  return new SNNWrapper(model, { alpha, alphaMode: 'per_layer', learnAlpha: true });
 }
 const forward = (net: SNNWrapper, x: Tensor) => Array.from(noGrad(() => net.forward(x).mean(0)).toFloat32Array());
 const predict = (r: InferenceRunner, x: Tensor) => Array.from(r.predictSync(x).toFloat32Array());
 
 describe('InferenceRunner follows the model', () => {
   test('after loadStateDict (weights and alphas) it matches net.forward', () => {
-    const net = makeNet(1), other = makeNet(2);
+    const net = makeNet(1), other = makeNet(2, [0.3, 0.6]);
     const x = randn([10, 4, 16]).mul(3);
     const runner = new InferenceRunner(net);
     expect(predict(runner, x)).toEqual(forward(net, x));
