@@ -36,8 +36,8 @@ function inferShape(data: NestedArray): number[] {
 }
 
 function checkShape(shape: unknown, op: string): number[] {
-  if (!Array.isArray(shape)) throw new Error(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
-  shapeNumel(shape, op);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0 && d <= Number.MAX_SAFE_INTEGER))
+    throw new Error(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   return shape as number[];
 }
 

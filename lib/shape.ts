@@ -11,7 +11,8 @@ export function shapeNumel(shape: readonly number[], op: string): number {
   let n = 1;
   for (const d of shape) {
     if (n > Number.MAX_SAFE_INTEGER / d)
-      throw new Error(`${op}: shape [${shape.join(', ')}] has more than 2^53 elements, more than any device can hold; use a smaller shape`);
+      throw new Error(`${op}: shape [${shape.join(',')}] is too large: it has more than 2^53 elements, more than any device can hold; ` +
+        'use a smaller shape or smaller batches');
     n *= d;
   }
   return n;
