@@ -1,4 +1,5 @@
 // Creating tensors: from data, constants, ranges and seeded random numbers.
+import { shapeNumel } from './shape';
 import { native } from './native';
 import { checkDevice, Device, getDefaultDevice, NestedArray, Tensor } from './tensor';
 import { reserve } from './random/generator';
@@ -102,8 +103,14 @@ export const onesLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape.sl
 /** start, start+step, ... < end. arange(n) is 0..n-1. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
+  for (const [name, v] of [['start', start], ['end', end], ['step', step]] as [string, number][])
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new Error(`arange: ${name} = ${v} must be a finite number; arange(start, end, step) makes ceil((end - start) / step) values, ` +
+        'so every bound must be finite (e.g. arange(0, 10))');
   if (step === 0) throw new Error('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((end - start) / step));
+  if (n > 2 ** 31)
+    throw new Error(`arange: ${n} values from ${start} to ${end} by ${step} is too many (more than 2^31); use a larger step or a shorter range`);
   const values = new Float32Array(n);
   for (let i = 0; i < n; i++) values[i] = start + i * step;
   return tensor(values, [n], opts);
@@ -113,7 +120,7 @@ const enum RandomKind { Uniform, Normal, Bernoulli }
 
 function draw(kind: RandomKind, shape: number[], p: number, opts: CreateOptions): Tensor {
   checkShape(shape, 'random');
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = shapeNumel(shape, 'random');
   const { seed, offset } = reserve(kind === RandomKind.Normal ? n + (n % 2) : n);
   const t = new Tensor(native.random(kind, shape, seed, offset, p, checkDevice(opts.device ?? getDefaultDevice(), 'random')));
   t.requiresGrad = !!opts.requiresGrad;

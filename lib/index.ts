@@ -36,4 +36,4 @@ export type { ModelSpec, LayerSpec } from './snn/spec';
 export * as safetensors from './io/safetensors';
 export * as data from './data';
 export { Philox } from './random/philox';
-export { native } from './native';
+export { native } from './native-info';

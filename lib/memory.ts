@@ -1,5 +1,6 @@
 // tidy / keep / dispose, in the manner of TensorFlow.js: every tensor created inside tidy(fn) is
 // disposed when fn returns, except the tensors fn returns (and any passed to keep()).
+import { GraphArena } from './autograd/graph-arena';
 import type { Tensor } from './tensor';
 
 const scopes: Set<Tensor>[] = [];
@@ -34,7 +35,10 @@ function collectTensors(value: unknown, out: Set<Tensor>, seen: Set<unknown>): v
 /**
  * Runs fn and disposes every tensor created inside it, except the tensors in its result
  * (a tensor, or arrays/plain objects holding tensors), which move to the enclosing scope.
- * Call backward() inside the same tidy as the forward: the graph's saved tensors are disposed at the end.
+ * A returned tensor whose graph backward() has not consumed keeps its graph, as in PyTorch:
+ * `tidy(() => w.mul(w).sum()).backward()` works. The scope's other tensors then live on in a
+ * GraphArena until backward() (without retainGraph) or dispose() of the returned tensor, or its GC.
+ * Calling backward() inside the tidy, as a training step does, frees everything when fn returns.
  */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError('tidy(fn): fn must be a function');
@@ -55,9 +59,16 @@ export function tidy<T>(fn: () => T): T {
   }
   const kept = new Set<Tensor>();
   collectTensors(result, kept, new Set());
+  const roots = [...kept].filter((t) => t.gradFn && !t.gradFn.released && !t.isDisposed);
+  const deferred: Tensor[] = [];
   for (const t of scope) {
     if (kept.has(t)) trackTensor(t);
+    else if (roots.length && !t.isDisposed) deferred.push(t);
     else t.dispose();
+  }
+  if (deferred.length) {
+    const arena = new GraphArena(deferred, roots.length);
+    for (const r of roots) (r.gradFn!.arenas ??= []).push(arena);
   }
   return result;
 }

@@ -106,7 +106,9 @@ export class Tensor {
   dispose(): void {
     if (this.nativeHandle) this.nativeHandle.dispose();
     this.nativeHandle = null;
+    const node = this.gradFn;
     this.gradFn = null;
+    if (node) node.releaseArenas();
   }
 
   /** A copy of the values as a Float32Array (reads from the device). */

@@ -1,6 +1,19 @@
-// The N-API binding: tensor handles (ObjectWrap) and one JS function per op. Arguments are
-// converted here; every check and every dispatch happens in ops.cc. Any C++ exception becomes a
-// JS Error, so a bad call never takes the process down.
+// The N-API binding: tensor handles and one JS function per op. Arguments are converted here;
+// every check and every dispatch happens in ops.cc. Any C++ exception becomes a JS Error, so a bad
+// call never takes the process down.
+//
+// Handles and garbage collection. Research code trains in synchronous loops that never yield to the
+// event loop. With a stable Node-API module version, Node defers every finalizer to a SetImmediate,
+// so the native side of each handle (and of every handle ever disposed) piles up until the loop
+// turns. This file is therefore compiled against the experimental Node-API version, under which Node
+// (>= 18.19 / 20.10, node_api_post_finalizer and "run finalizers directly from GC", nodejs/node#42651)
+// runs finalizers during GC itself; such a "basic" finalizer may not call into JS or any Node-API
+// that touches the GC state. The handle is a plain napi_wrap with a runtime-owned reference (no
+// userland napi_ref whose deletion would have to be posted back to the loop), and its finalizer only
+// frees C++ memory; the external-memory bookkeeping it owes V8 is settled by the next handle created.
+#undef NAPI_VERSION
+#define NAPI_EXPERIMENTAL
+#define NAPI_VERSION 2147483647  // NAPI_VERSION_EXPERIMENTAL
 #include <napi.h>
 
 #include <cmath>
@@ -19,85 +32,154 @@ namespace fsnn {
 namespace {
 
 Napi::FunctionReference* g_handle_ctor = nullptr;
+// Marks objects made by TensorHandle::Wrap, so no other object (a prototype copy, another addon's
+// wrapped object) is ever taken for a handle.
+const napi_type_tag kHandleTag = {0x6673'6e6e'7465'6e73ULL, 0x6f72'6861'6e64'6c65ULL};
+// Bytes reported to V8 for handles that GC has since finalized; a finalizer may not call
+// napi_adjust_external_memory, so the next Wrap (on the JS thread, outside GC) settles the sum.
+int64_t g_unreported_release = 0;
 
-class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
+Napi::Value Guarded(const Napi::CallbackInfo& info, Napi::Value (*f)(const Napi::CallbackInfo&));
+
+// What a handle owns natively: the tensor (shared storage, shape) and the bytes reported to V8.
+struct HandleData {
+  Tensor tensor;
+  int64_t reported = 0;
+};
+
+class TensorHandle {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "TensorHandle",
-                       {InstanceAccessor<&TensorHandle::GetShape>("shape"),
-                        InstanceAccessor<&TensorHandle::GetDevice>("device"),
-                        InstanceAccessor<&TensorHandle::GetDtype>("dtype"),
-                        InstanceAccessor<&TensorHandle::GetDisposed>("disposed"),
-                        InstanceAccessor<&TensorHandle::GetBytes>("byteSize"),
-                        InstanceMethod<&TensorHandle::Dispose>("dispose"),
-                        InstanceMethod<&TensorHandle::ToFloat32Array>("toFloat32Array"),
-                        InstanceMethod<&TensorHandle::ToInt32Array>("toInt32Array"),
-                        InstanceMethod<&TensorHandle::ReadAsync>("readAsync")});
+    const auto method = static_cast<napi_property_attributes>(napi_writable | napi_configurable);
+    const napi_property_descriptor props[] = {
+        Getter<GetShape>("shape"), Getter<GetDevice>("device"), Getter<GetDtype>("dtype"),
+        Getter<GetDisposed>("disposed"), Getter<GetBytes>("byteSize"),
+        Method<Dispose>("dispose", method), Method<ToFloat32Array>("toFloat32Array", method),
+        Method<ToInt32Array>("toInt32Array", method), Method<ReadAsync>("readAsync", method)};
+    napi_value cls;
+    NAPI_THROW_IF_FAILED(env, napi_define_class(env, "TensorHandle", NAPI_AUTO_LENGTH, Construct, nullptr,
+                                                sizeof(props) / sizeof(props[0]), props, &cls),
+                         Napi::Function());
+    return Napi::Function(env, cls);
   }
-
-  explicit TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
-  ~TensorHandle() override { Release(nullptr); }
 
   static Napi::Object Wrap(Napi::Env env, Tensor t, bool owns_new_storage = true) {
     Napi::Object obj = g_handle_ctor->New({});
-    TensorHandle* h = Unwrap(obj);
-    h->tensor_ = std::move(t);
-    if (owns_new_storage && h->tensor_.storage) {
-      h->reported_ = static_cast<int64_t>(h->tensor_.storage->bytes);
-      Napi::MemoryManagement::AdjustExternalMemory(env, h->reported_);
+    auto* h = new HandleData{std::move(t), 0};
+    napi_status st = napi_wrap(env, obj, h, Finalize, nullptr, nullptr);
+    if (st == napi_ok) st = napi_type_tag_object(env, obj, &kHandleTag);
+    if (st != napi_ok) {
+      delete h;
+      NAPI_THROW_IF_FAILED(env, st, Napi::Object());
     }
+    int64_t change = -g_unreported_release;
+    g_unreported_release = 0;
+    if (owns_new_storage && h->tensor.storage) {
+      h->reported = static_cast<int64_t>(h->tensor.storage->bytes);
+      change += h->reported;
+    }
+    if (change) Napi::MemoryManagement::AdjustExternalMemory(env, change);
     return obj;
   }
 
+  static HandleData* Data(const Napi::Value& v) {
+    if (!v.IsObject()) return nullptr;
+    bool tagged = false;
+    if (napi_check_object_type_tag(v.Env(), v, &kHandleTag, &tagged) != napi_ok || !tagged) return nullptr;
+    void* p = nullptr;
+    if (napi_unwrap(v.Env(), v, &p) != napi_ok) return nullptr;
+    return static_cast<HandleData*>(p);
+  }
+
   static Tensor& From(const Napi::Value& v, const char* what) {
-    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(g_handle_ctor->Value()))
-      throw Error(std::string(what) + ": expected a tensor handle");
-    return Unwrap(v.As<Napi::Object>())->tensor_;
+    HandleData* h = Data(v);
+    if (!h) throw Error(std::string(what) + ": expected a tensor handle");
+    if (!h->tensor.storage) throw Error(std::string(what) + ": the tensor was disposed; it cannot be used after dispose()");
+    return h->tensor;
   }
 
  private:
-  void Release(Napi::Env* env) {
-    tensor_.storage.reset();
-    if (reported_ && env) Napi::MemoryManagement::AdjustExternalMemory(*env, -reported_);
-    reported_ = 0;
+  template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+  static Napi::Value G(const Napi::CallbackInfo& info) { return Guarded(info, F); }
+  template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+  static napi_property_descriptor Getter(const char* name) {
+    napi_property_descriptor d{};
+    d.utf8name = name;
+    d.getter = Napi::details::TemplatedCallback<G<F>>;
+    d.attributes = napi_configurable;
+    return d;
   }
-  void Finalize(Napi::Env env) override {
-    // The finalizer is the safety net for handles that were never disposed.
-    Release(&env);
+  template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+  static napi_property_descriptor Method(const char* name, napi_property_attributes attributes) {
+    napi_property_descriptor d{};
+    d.utf8name = name;
+    d.method = Napi::details::TemplatedCallback<G<F>>;
+    d.attributes = attributes;
+    return d;
   }
-  Napi::Value GetShape(const Napi::CallbackInfo& info) {
-    Napi::Array a = Napi::Array::New(info.Env(), tensor_.shape.size());
-    for (size_t i = 0; i < tensor_.shape.size(); ++i) a[i] = Napi::Number::New(info.Env(), static_cast<double>(tensor_.shape[i]));
+
+  // new TensorHandle() from JavaScript makes an empty object that no op accepts (it carries no tag).
+  static napi_value Construct(napi_env env, napi_callback_info info) {
+    napi_value self = nullptr;
+    napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr);
+    return self;
+  }
+  // A basic finalizer: runs inside GC, so it frees C++ memory only.
+  static void Finalize(napi_env, void* data, void*) {
+    auto* h = static_cast<HandleData*>(data);
+    g_unreported_release += h->reported;
+    delete h;
+  }
+  static HandleData& Self(const Napi::CallbackInfo& info) {
+    HandleData* h = Data(info.This());
+    if (!h) throw Error("TensorHandle: method called on an object that is not a tensor handle");
+    return *h;
+  }
+  static Tensor& Live(const Napi::CallbackInfo& info, const char* what) {
+    HandleData& h = Self(info);
+    if (!h.tensor.storage) throw Error(std::string(what) + ": the tensor was disposed; read it before calling dispose()");
+    return h.tensor;
+  }
+  static Napi::Value GetShape(const Napi::CallbackInfo& info) {
+    const Shape& s = Self(info).tensor.shape;
+    Napi::Array a = Napi::Array::New(info.Env(), s.size());
+    for (size_t i = 0; i < s.size(); ++i) a[i] = Napi::Number::New(info.Env(), static_cast<double>(s[i]));
     return a;
   }
-  Napi::Value GetDevice(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_name(tensor_.device)); }
-  Napi::Value GetDtype(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), tensor_.dtype == DType::Int32 ? "int32" : "float32");
+  static Napi::Value GetDevice(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), device_name(Self(info).tensor.device));
   }
-  Napi::Value GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !tensor_.storage); }
-  Napi::Value GetBytes(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), tensor_.storage ? static_cast<double>(tensor_.numel() * 4) : 0.0);
+  static Napi::Value GetDtype(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), Self(info).tensor.dtype == DType::Int32 ? "int32" : "float32");
   }
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    Release(&env);
-    return env.Undefined();
+  static Napi::Value GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !Self(info).tensor.storage); }
+  static Napi::Value GetBytes(const Napi::CallbackInfo& info) {
+    const Tensor& t = Self(info).tensor;
+    return Napi::Number::New(info.Env(), t.storage ? static_cast<double>(t.numel() * 4) : 0.0);
   }
-  Napi::Value ToFloat32Array(const Napi::CallbackInfo& info) {
-    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(tensor_.numel()));
-    ops::to_host(tensor_, out.Data());
+  // Releases everything the handle owns natively at once; only the small HandleData shell waits for GC.
+  static Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    HandleData& h = Self(info);
+    const int64_t reported = h.reported;
+    h.tensor = Tensor{};
+    h.reported = 0;
+    if (reported) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -reported);
+    return info.Env().Undefined();
+  }
+  static Napi::Value ToFloat32Array(const Napi::CallbackInfo& info) {
+    Tensor& t = Live(info, "toFloat32Array");
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(t.numel()));
+    ops::to_host(t, out.Data());
     return out;
   }
-  Napi::Value ToInt32Array(const Napi::CallbackInfo& info) {
-    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), static_cast<size_t>(tensor_.numel()));
-    ops::to_host(tensor_, out.Data());
+  static Napi::Value ToInt32Array(const Napi::CallbackInfo& info) {
+    Tensor& t = Live(info, "toInt32Array");
+    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), static_cast<size_t>(t.numel()));
+    ops::to_host(t, out.Data());
     return out;
   }
   // Copies the data to the host on the libuv pool and resolves with a typed array.
-  Napi::Value ReadAsync(const Napi::CallbackInfo& info);
-
-  Tensor tensor_;
-  int64_t reported_ = 0;
+  static Napi::Value ReadAsync(const Napi::CallbackInfo& info);
 };
 
 class ReadWorker : public Napi::AsyncWorker {
@@ -134,8 +216,7 @@ class ReadWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value TensorHandle::ReadAsync(const Napi::CallbackInfo& info) {
-  if (!tensor_.storage) throw Error("data: the tensor was disposed; read it before calling dispose()");
-  auto* w = new ReadWorker(info.Env(), tensor_);
+  auto* w = new ReadWorker(info.Env(), Live(info, "data"));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -154,10 +235,25 @@ double Num(const Napi::CallbackInfo& info, size_t i, const char* op) {
   if (info.Length() <= i || !info[i].IsNumber()) throw Error(std::string(op) + ": argument " + std::to_string(i) + " must be a number");
   return info[i].As<Napi::Number>().DoubleValue();
 }
-int64_t Int(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  const double d = Num(info, i, op);
-  if (d != std::floor(d)) throw Error(std::string(op) + ": argument " + std::to_string(i) + " must be an integer, got " + std::to_string(d));
+// An integer that fits int64 exactly (|d| <= 2^62): converting a larger double is undefined behaviour.
+int64_t IntValue(double d, const std::string& what) {
+  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 4611686018427387904.0)
+    throw Error(what + " must be an integer (within +-2^62), got " + std::to_string(d));
   return static_cast<int64_t>(d);
+}
+int64_t Int(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  return IntValue(Num(info, i, op), std::string(op) + ": argument " + std::to_string(i));
+}
+constexpr int kUnaryOpCount = static_cast<int>(UnaryOp::Square) + 1;
+constexpr int kBinaryOpCount = static_cast<int>(BinaryOp::Ne) + 1;
+constexpr int kReduceOpCount = static_cast<int>(ReduceOp::Min) + 1;
+constexpr int kRandomKindCount = static_cast<int>(RandomKind::Bernoulli) + 1;
+// An op code (UnaryOp, BinaryOp, ...) in [0, count).
+template <typename E>
+E Code(const Napi::CallbackInfo& info, size_t i, const char* op, int count) {
+  const int64_t v = Int(info, i, op);
+  if (v < 0 || v >= count) throw Error(std::string(op) + ": op code " + std::to_string(v) + " is unknown (valid: 0 to " + std::to_string(count - 1) + ")");
+  return static_cast<E>(v);
 }
 bool Bool(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean().Value(); }
 Shape ShapeArg(const Napi::Value& v, const char* op) {
@@ -167,9 +263,7 @@ Shape ShapeArg(const Napi::Value& v, const char* op) {
   for (uint32_t i = 0; i < a.Length(); ++i) {
     Napi::Value e = a[i];
     if (!e.IsNumber()) throw Error(std::string(op) + ": shape entries must be integers");
-    const double d = e.As<Napi::Number>().DoubleValue();
-    if (d != std::floor(d)) throw Error(std::string(op) + ": shape entry " + std::to_string(d) + " is not an integer");
-    s[i] = static_cast<int64_t>(d);
+    s[i] = IntValue(e.As<Napi::Number>().DoubleValue(), std::string(op) + ": shape entry " + std::to_string(i));
   }
   return s;
 }
@@ -189,6 +283,13 @@ double Field(const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
   return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
 }
+// An integer option (stride, padding, kernel size, ...): a fraction such as 1.5 is an error, not truncated.
+int64_t IntField(const Napi::Object& o, const char* key, int64_t fallback, const char* op) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) throw Error(std::string(op) + ": option " + key + " must be an integer");
+  return IntValue(v.As<Napi::Number>().DoubleValue(), std::string(op) + ": option " + key);
+}
 bool BoolField(const Napi::Object& o, const char* key, bool fallback) {
   Napi::Value v = o.Get(key);
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
@@ -200,10 +301,9 @@ Napi::Object ObjArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
 Napi::Value W(const Napi::CallbackInfo& info, Tensor t) { return TensorHandle::Wrap(info.Env(), std::move(t)); }
 
 // Every exported function goes through Guard: C++ exceptions become JS Errors.
-template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-Napi::Value Guard(const Napi::CallbackInfo& info) {
+Napi::Value Guarded(const Napi::CallbackInfo& info, Napi::Value (*f)(const Napi::CallbackInfo&)) {
   try {
-    return F(info);
+    return f(info);
   } catch (const Napi::Error&) {
     throw;
   } catch (const std::bad_alloc&) {
@@ -211,6 +311,10 @@ Napi::Value Guard(const Napi::CallbackInfo& info) {
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), e.what());
   }
+}
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Guard(const Napi::CallbackInfo& info) {
+  return Guarded(info, F);
 }
 
 // ---- creation and movement ----
@@ -254,19 +358,19 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
 
 // ---- elementwise, reductions, linear algebra ----
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  return W(info, ops::unary(static_cast<UnaryOp>(Int(info, 0, "unary")), T(info, 1, "unary"),
+  return W(info, ops::unary(Code<UnaryOp>(info, 0, "unary", kUnaryOpCount), T(info, 1, "unary"),
                             static_cast<float>(info.Length() > 2 ? Num(info, 2, "unary") : 0),
                             static_cast<float>(info.Length() > 3 ? Num(info, 3, "unary") : 0)));
 }
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  return W(info, ops::binary(static_cast<BinaryOp>(Int(info, 0, "binary")), T(info, 1, "binary"), T(info, 2, "binary")));
+  return W(info, ops::binary(Code<BinaryOp>(info, 0, "binary", kBinaryOpCount), T(info, 1, "binary"), T(info, 2, "binary")));
 }
 Napi::Value Where(const Napi::CallbackInfo& info) {
   return W(info, ops::where(T(info, 0, "where"), T(info, 1, "where"), T(info, 2, "where")));
 }
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
   const bool want = Bool(info, 4);
-  auto r = ops::reduce(static_cast<ReduceOp>(Int(info, 0, "reduce")), T(info, 1, "reduce"), ShapeArg(info[2], "reduce"),
+  auto r = ops::reduce(Code<ReduceOp>(info, 0, "reduce", kReduceOpCount), T(info, 1, "reduce"), ShapeArg(info[2], "reduce"),
                        Bool(info, 3), want);
   if (!want) return W(info, std::move(r.first));
   Napi::Array a = Napi::Array::New(info.Env(), 2);
@@ -310,19 +414,19 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
 
 // ---- neural-network ops ----
 Napi::Value Softmax(const Napi::CallbackInfo& info) { return W(info, ops::softmax(T(info, 0, "softmax"), Int(info, 1, "softmax"), Bool(info, 2))); }
-ops::Conv2dArgs ConvArgs(const Napi::Object& o) {
+ops::Conv2dArgs ConvArgs(const Napi::Object& o, const char* op = "conv2d") {
   ops::Conv2dArgs a;
-  a.stride_h = static_cast<int64_t>(Field(o, "strideH", 1)); a.stride_w = static_cast<int64_t>(Field(o, "strideW", 1));
-  a.pad_h = static_cast<int64_t>(Field(o, "padH", 0)); a.pad_w = static_cast<int64_t>(Field(o, "padW", 0));
-  a.dil_h = static_cast<int64_t>(Field(o, "dilH", 1)); a.dil_w = static_cast<int64_t>(Field(o, "dilW", 1));
-  a.groups = static_cast<int64_t>(Field(o, "groups", 1));
+  a.stride_h = IntField(o, "strideH", 1, op); a.stride_w = IntField(o, "strideW", 1, op);
+  a.pad_h = IntField(o, "padH", 0, op); a.pad_w = IntField(o, "padW", 0, op);
+  a.dil_h = IntField(o, "dilH", 1, op); a.dil_w = IntField(o, "dilW", 1, op);
+  a.groups = IntField(o, "groups", 1, op);
   return a;
 }
-ops::Pool2dArgs PoolArgs(const Napi::Object& o) {
+ops::Pool2dArgs PoolArgs(const Napi::Object& o, const char* op = "pool2d") {
   ops::Pool2dArgs a;
-  a.kh = static_cast<int64_t>(Field(o, "kH", 2)); a.kw = static_cast<int64_t>(Field(o, "kW", 2));
-  a.stride_h = static_cast<int64_t>(Field(o, "strideH", a.kh)); a.stride_w = static_cast<int64_t>(Field(o, "strideW", a.kw));
-  a.pad_h = static_cast<int64_t>(Field(o, "padH", 0)); a.pad_w = static_cast<int64_t>(Field(o, "padW", 0));
+  a.kh = IntField(o, "kH", 2, op); a.kw = IntField(o, "kW", 2, op);
+  a.stride_h = IntField(o, "strideH", a.kh, op); a.stride_w = IntField(o, "strideW", a.kw, op);
+  a.pad_h = IntField(o, "padH", 0, op); a.pad_w = IntField(o, "padW", 0, op);
   a.count_include_pad = BoolField(o, "countIncludePad", true);
   a.ceil_mode = BoolField(o, "ceilMode", false);
   return a;
@@ -355,7 +459,7 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
 Napi::Value Random(const Napi::CallbackInfo& info) {
   const double seed = Num(info, 2, "random"), offset = Num(info, 3, "random");
   if (seed < 0 || seed > 9007199254740991.0 || seed != std::floor(seed)) throw Error("random: seed must be an integer in [0, 2^53)");
-  return W(info, ops::random(static_cast<RandomKind>(Int(info, 0, "random")), ShapeArg(info[1], "random"),
+  return W(info, ops::random(Code<RandomKind>(info, 0, "random", kRandomKindCount), ShapeArg(info[1], "random"),
                              static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), static_cast<float>(Num(info, 4, "random")),
                              DeviceArg(info[5], "random")));
 }
@@ -379,9 +483,7 @@ FractionalParams NeuronOptions(const Napi::Object& o, const char* op) {
   p.tau = static_cast<float>(Field(o, "tau", 0.5));
   p.threshold = static_cast<float>(Field(o, "threshold", 1.0));
   p.scale = static_cast<float>(Field(o, "scale", 5.0));
-  const double mem = Field(o, "memory", 9.0e15);
-  if (mem != std::floor(mem)) throw Error(std::string(op) + ": memory window must be an integer");
-  p.memory = static_cast<int64_t>(mem);
+  p.memory = IntField(o, "memory", int64_t{1} << 53, op);
   return p;
 }
 
@@ -429,6 +531,11 @@ Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
 }
 
 // ---- inference plans ----
+Napi::Object ObjField(const Napi::Object& o, const char* key, uint32_t step) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsObject()) throw Error("inferencePlan: step " + std::to_string(step) + " needs an object '" + key + "'");
+  return v.As<Napi::Object>();
+}
 std::vector<PlanStep> PlanArg(const Napi::Value& v) {
   const char* op = "inferencePlan";
   if (!v.IsArray()) throw Error("inferencePlan: steps must be an array");
@@ -453,18 +560,18 @@ std::vector<PlanStep> PlanArg(const Napi::Value& v) {
       st.kind = PlanStep::Kind::Fractional;
       st.K = KernelArg(o.Get("K"), op);
       if (st.K.empty()) throw Error("inferencePlan: empty kernel");
-      st.frac = NeuronOptions(o.Get("params").As<Napi::Object>(), op);
+      st.frac = NeuronOptions(ObjField(o, "params", i), op);
     } else if (kind == "flatten") {
       st.kind = PlanStep::Kind::Flatten;
-      st.start_dim = static_cast<int64_t>(Field(o, "startDim", 2));
+      st.start_dim = IntField(o, "startDim", 2, op);
     } else if (kind == "conv2d") {
       st.kind = PlanStep::Kind::Conv2d;
       st.weight = tensor_field("weight", false);
       st.bias = tensor_field("bias", true);
-      st.conv = ConvArgs(o.Get("args").As<Napi::Object>());
+      st.conv = ConvArgs(ObjField(o, "args", i), op);
     } else if (kind == "maxpool2d" || kind == "avgpool2d") {
       st.kind = kind == "maxpool2d" ? PlanStep::Kind::MaxPool2d : PlanStep::Kind::AvgPool2d;
-      st.pool = PoolArgs(o.Get("args").As<Napi::Object>());
+      st.pool = PoolArgs(ObjField(o, "args", i), op);
     } else if (kind == "meanOverTime") {
       st.kind = PlanStep::Kind::MeanOverTime;
     } else {

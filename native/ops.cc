@@ -54,23 +54,11 @@ int64_t normalize_dim(const char* op, int64_t dim, int64_t ndim, const Shape& sh
   return dim < 0 ? dim + n : dim;
 }
 
-// The largest element count any buffer may have (2^60 elements = 2^62 bytes): far beyond any real
-// memory, and small enough that numel * 4 and the allocators' rounding cannot overflow.
-constexpr int64_t kMaxElements = int64_t{1} << 60;
-
 void check_shape_valid(const char* op, const Shape& s) {
-  bool has_zero = false;
-  for (int64_t d : s) {
-    if (d < 0) fail(op, ": shape ", format_shape(s), " has a negative size; every dimension must be >= 0");
-    if (d == 0) has_zero = true;
-  }
-  if (has_zero) return;
-  int64_t n = 1;
-  for (int64_t d : s) {
-    if (n > kMaxElements / d)
-      fail(op, ": shape ", format_shape(s), " is too large: it has more than 2^60 elements (over 2^62 bytes), more than any "
-           "device can allocate; use a smaller shape or smaller batches");
-    n *= d;
+  try {
+    (void)shape_numel(s);
+  } catch (const Error& e) {
+    fail(op, ": ", e.what());
   }
 }
 
@@ -210,15 +198,21 @@ Tensor reshape(const Tensor& t, Shape shape) {
       infer = static_cast<int64_t>(i);
     } else if (shape[i] < 0) {
       fail("reshape: invalid size ", shape[i], " in ", format_shape(shape), "; sizes must be >= 0 or a single -1");
-    } else {
-      known *= shape[i];
     }
+  }
+  {
+    Shape known_dims;
+    for (size_t i = 0; i < shape.size(); ++i)
+      if (static_cast<int64_t>(i) != infer) known_dims.push_back(shape[i]);
+    check_shape_valid("reshape", known_dims);
+    known = shape_numel(known_dims);
   }
   if (infer >= 0) {
     if (known == 0 || t.numel() % known != 0)
       fail("reshape: cannot infer -1 in ", format_shape(shape), " for ", t.numel(), " elements (input ", t.describe(), ")");
     shape[infer] = t.numel() / known;
   }
+  check_shape_valid("reshape", shape);
   if (shape_numel(shape) != t.numel())
     fail("reshape: cannot view ", t.describe(), " (", t.numel(), " elements) as ", format_shape(shape), " (",
          shape_numel(shape), " elements); the element counts must match");
@@ -602,6 +596,9 @@ Conv2dParams conv_params(const char* op, const Shape& xs, const Shape& ws, const
   Conv2dParams p{};
   p.N = xs[0]; p.C = xs[1]; p.H = xs[2]; p.W = xs[3];
   p.O = ws[0]; p.KH = ws[2]; p.KW = ws[3];
+  if (p.KH < 1 || p.KW < 1 || ws[1] < 1 || p.O < 1)
+    fail(op, ": weight ", format_shape(ws), " has a zero-size dimension; a convolution needs at least one output channel, "
+         "one input channel per group and a kernel of at least 1x1");
   p.stride_h = a.stride_h; p.stride_w = a.stride_w; p.pad_h = a.pad_h; p.pad_w = a.pad_w;
   p.dil_h = a.dil_h; p.dil_w = a.dil_w; p.groups = a.groups;
   if (p.C % p.groups || p.O % p.groups)
@@ -649,9 +646,21 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dArgs& a) {
   return out;
 }
 
+namespace {
+void check_grad_shape(const char* op, const Tensor& grad, const Shape& expected, DType dtype = DType::Float32,
+                      const char* what = "gradient") {
+  if (grad.dtype != dtype) fail(op, ": the ", what, " ", grad.describe(), " has the wrong dtype");
+  if (grad.shape != expected)
+    fail(op, ": the ", what, " ", grad.describe(), " does not match the op's output shape ", format_shape(expected));
+}
+}  // namespace
+
 Tensor conv2d_backward_input(const Tensor& grad, const Tensor& w, const Shape& x_shape, const Conv2dArgs& a) {
   check_same_device("conv2d_backward_input", {&grad, &w});
+  check_shape_valid("conv2d_backward_input", x_shape);
+  check_float("conv2d_backward_input", w, "weight");
   const Conv2dParams p = conv_params("conv2d_backward_input", x_shape, w.shape, a);
+  check_grad_shape("conv2d_backward_input", grad, {p.N, p.O, p.OH, p.OW});
   Tensor out = empty(x_shape, grad.device);
   if (out.numel() > 0) grad.storage->backend->conv2d_backward_input(grad, w, out, p);
   return out;
@@ -659,7 +668,10 @@ Tensor conv2d_backward_input(const Tensor& grad, const Tensor& w, const Shape& x
 
 Tensor conv2d_backward_weight(const Tensor& grad, const Tensor& x, const Shape& w_shape, const Conv2dArgs& a) {
   check_same_device("conv2d_backward_weight", {&grad, &x});
+  check_shape_valid("conv2d_backward_weight", w_shape);
+  check_float("conv2d_backward_weight", x);
   const Conv2dParams p = conv_params("conv2d_backward_weight", x.shape, w_shape, a);
+  check_grad_shape("conv2d_backward_weight", grad, {p.N, p.O, p.OH, p.OW});
   Tensor out = empty(w_shape, grad.device);
   if (out.numel() > 0) grad.storage->backend->conv2d_backward_weight(grad, x, out, p);
   return out;
@@ -675,8 +687,20 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Pool2dArgs& a) {
 }
 
 Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& x_shape, const Pool2dArgs& a) {
-  check_same_device("maxPool2d_backward", {&grad, &indices});
-  const Pool2dParams p = pool_params("maxPool2d_backward", x_shape, a);
+  const char* op = "maxPool2d_backward";
+  check_same_device(op, {&grad, &indices});
+  check_shape_valid(op, x_shape);
+  const Pool2dParams p = pool_params(op, x_shape, a);
+  check_grad_shape(op, grad, {p.N, p.C, p.OH, p.OW});
+  check_grad_shape(op, indices, {p.N, p.C, p.OH, p.OW}, DType::Int32, "index tensor");
+  if (indices.device == Device::CPU) {
+    // Each index points into its own H x W plane; one out of range would write outside the output.
+    const int32_t* ix = indices.idata();
+    const int64_t plane = p.H * p.W, n = indices.numel();
+    for (int64_t i = 0; i < n; ++i)
+      if (ix[i] < 0 || ix[i] >= plane)
+        fail(op, ": index ", ix[i], " at position ", i, " is outside the ", p.H, "x", p.W, " input plane; pass the indices maxPool2d returned");
+  }
   Tensor out = empty(x_shape, grad.device);
   if (out.numel() > 0) grad.storage->backend->max_pool2d_backward(grad, indices, out, p);
   return out;
@@ -692,7 +716,9 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dArgs& a) {
 
 Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, const Pool2dArgs& a) {
   check_float("avgPool2d_backward", grad);
+  check_shape_valid("avgPool2d_backward", x_shape);
   const Pool2dParams p = pool_params("avgPool2d_backward", x_shape, a);
+  check_grad_shape("avgPool2d_backward", grad, {p.N, p.C, p.OH, p.OW});
   Tensor out = empty(x_shape, grad.device);
   if (out.numel() > 0) grad.storage->backend->avg_pool2d_backward(grad, out, p);
   return out;
@@ -707,6 +733,30 @@ Tensor random(RandomKind kind, const Shape& shape, uint64_t seed, uint64_t offse
 }
 
 namespace {
+// The index of the first non-finite float of a CPU tensor (numel() when all are finite): one
+// parallel scan whose chunks first take the largest exponent field (an integer max, which
+// vectorises); all ones means Inf or NaN, and only such a chunk is searched element by element.
+int64_t first_non_finite(const Tensor& t) {
+  const float* x = t.data();
+  std::atomic<int64_t> first{t.numel()};
+  const uint32_t* bits = reinterpret_cast<const uint32_t*>(x);
+  cpu::parallel_for(t.numel(), 1 << 16, [&](int64_t b, int64_t e) {
+    uint32_t max_exp = 0;
+    for (int64_t i = b; i < e; ++i) {
+      const uint32_t ex = bits[i] & 0x7f800000u;
+      max_exp = ex > max_exp ? ex : max_exp;
+    }
+    if (max_exp != 0x7f800000u) return;
+    for (int64_t i = b; i < e; ++i)
+      if (!std::isfinite(x[i])) {
+        int64_t cur = first.load();
+        while (i < cur && !first.compare_exchange_weak(cur, i)) {}
+        return;
+      }
+  });
+  return first.load();
+}
+
 void check_fractional(const char* op, const Tensor& I, const FractionalParams& p) {
   check_float(op, I, "input current");
   if (I.dim() < 2) fail(op, ": input current must be time-major [T, B, ...], got ", I.describe());
@@ -723,28 +773,9 @@ void check_fractional(const char* op, const Tensor& I, const FractionalParams& p
   if (!std::isfinite(p.threshold)) fail(op, ": threshold must be finite");
   if (!(p.scale > 0)) fail(op, ": surrogate scale ", p.scale, " must be positive");
   if (I.device == Device::CPU) {
-    // One parallel scan; the first non-finite element (lowest index) is reported.
-    const float* x = I.data();
-    std::atomic<int64_t> first{I.numel()};
-    const uint32_t* bits = reinterpret_cast<const uint32_t*>(x);
-    cpu::parallel_for(I.numel(), 1 << 16, [&](int64_t b, int64_t e) {
-      // The largest exponent field of the chunk (an integer max, which vectorises); all ones means Inf/NaN.
-      uint32_t max_exp = 0;
-      for (int64_t i = b; i < e; ++i) {
-        const uint32_t ex = bits[i] & 0x7f800000u;
-        max_exp = ex > max_exp ? ex : max_exp;
-      }
-      if (max_exp != 0x7f800000u) return;
-      for (int64_t i = b; i < e; ++i)
-        if (!std::isfinite(x[i])) {
-          int64_t cur = first.load();
-          while (i < cur && !first.compare_exchange_weak(cur, i)) {}
-          return;
-        }
-    });
-    const int64_t i = first.load();
+    const int64_t i = first_non_finite(I);
     if (i < I.numel())
-      fail(op, ": the input current ", I.describe(), " holds a non-finite value (", x[i], ") at time step ", i / p.N,
+      fail(op, ": the input current ", I.describe(), " holds a non-finite value (", I.data()[i], ") at time step ", i / p.N,
            ", neuron ", i % p.N, "; check the layer before this neuron (learning rate, inputs) for NaN or Inf");
   }
 }
@@ -754,8 +785,19 @@ FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, 
   check_fractional("fractionalNeuron", I, p);
   FractionalResult r;
   r.spikes = empty(I.shape, I.device);
-  if (save_trace) r.v = empty(I.shape, I.device);
-  I.storage->backend->fractional_forward(p, I, r.spikes, save_trace ? &r.v : nullptr);
+  // On the CPU the membrane is always computed and scanned: float32 overflow inside the recurrence
+  // (e.g. an input current of 3e38) gives an Inf/NaN membrane whose spikes would be silently wrong.
+  const bool check = I.device == Device::CPU;
+  if (save_trace || check) r.v = empty(I.shape, I.device);
+  I.storage->backend->fractional_forward(p, I, r.spikes, save_trace || check ? &r.v : nullptr);
+  if (check) {
+    const int64_t i = first_non_finite(r.v);
+    if (i < r.v.numel())
+      fail("fractionalNeuron: the membrane potential overflowed float32 (", r.v.data()[i], ") at time step ", i / p.N, ", neuron ",
+           i % p.N, " although the input current is finite; the input is too large (|I| near the float32 limit 3.4e38): "
+           "scale the inputs or the preceding layer's weights down");
+  }
+  if (!save_trace) r.v = Tensor{};
   return r;
 }
 

@@ -29,9 +29,25 @@ struct Storage {
   Storage& operator=(const Storage&) = delete;
 };
 
+// The largest element count any buffer may have (2^60 elements = 2^62 bytes): far beyond any real
+// memory, and small enough that numel * 4 and the allocators' rounding cannot overflow.
+constexpr int64_t kMaxElements = int64_t{1} << 60;
+
+// The element count of a shape: the one shape product every op uses. It checks each size and the
+// product as it goes, so a shape whose product would overflow (or exceed kMaxElements) is an error,
+// never a wrapped-around count. A size-0 dimension makes the product 0 whatever the others are.
 inline int64_t shape_numel(const Shape& s) {
+  for (int64_t d : s)
+    if (d < 0) fail("shape ", format_shape(s), " has a negative size; every dimension must be >= 0");
+  for (int64_t d : s)
+    if (d == 0) return 0;
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s) {
+    if (n > kMaxElements / d)
+      fail("shape ", format_shape(s), " is too large: it has more than 2^60 elements (over 2^62 bytes), more than any "
+           "device can allocate; use a smaller shape or smaller batches");
+    n *= d;
+  }
   return n;
 }
 

@@ -51,9 +51,9 @@ export function runBackward(root: Tensor, gradOutput?: Tensor, options: Backward
     throw new Error(`backward(): the output ${root.describe()} is not a scalar; pass gradOutput with the same shape, or reduce it first (e.g. .sum())`);
   if (gradOutput && gradOutput.shape.join(',') !== root.shape.join(','))
     throw new Error(`backward(): gradOutput ${gradOutput.describe()} must have the output's shape [${root.shape.join(',')}]`);
+  const order = topologicalOrder(root);
   noGrad(() =>
     tidy(() => {
-      const order = topologicalOrder(root);
       const grads = new Map<Tensor, Tensor>();
       grads.set(root, gradOutput ?? new Tensor(native.full(root.shape.slice(), 1, root.device)));
       for (const t of order) {
@@ -82,4 +82,6 @@ export function runBackward(root: Tensor, gradOutput?: Tensor, options: Backward
       return undefined;
     }),
   );
+  // The graph is consumed: tensors that tidy() kept alive for it can go (see GraphArena).
+  if (!options.retainGraph) for (const t of order) if (t.gradFn && t.gradFn.released) t.gradFn.releaseArenas();
 }

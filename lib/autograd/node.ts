@@ -1,5 +1,6 @@
 // A node of the dynamic tape: the op that made a tensor, its inputs, and its backward rule.
 import type { Tensor } from '../tensor';
+import type { GraphArena } from './graph-arena';
 import { isGradEnabled } from './grad-mode';
 
 /** Maps the gradient of the output to one gradient per input (null where an input needs none). */
@@ -7,6 +8,8 @@ export type BackwardFn = (grad: Tensor) => (Tensor | null)[];
 
 export class GradNode {
   released = false;
+  /** Tensors of tidy() scopes that returned this node's output with its graph alive (see GraphArena). */
+  arenas: GraphArena[] | null = null;
   constructor(
     readonly name: string,
     public inputs: (Tensor | null)[],
@@ -18,6 +21,13 @@ export class GradNode {
     this.backwardFn = null;
     this.inputs = [];
     this.released = true;
+  }
+
+  /** Lets go of the arenas this node holds (after backward() has consumed the graph, or on dispose()). */
+  releaseArenas(): void {
+    const arenas = this.arenas;
+    this.arenas = null;
+    if (arenas) for (const a of arenas) a.release();
   }
 }
 

@@ -11,6 +11,13 @@ import { SNNWrapper } from '../snn/wrapper';
 import { argmaxRows, encodeBatch, fmtPct, forwardScores, Readout, READOUT_KEY, resolveDevice, TRAINING_KEY } from './common';
 import { Encoding, ENCODINGS, INFER_DEFAULTS, InferOptions, UsageError } from './config';
 
+/** The most time steps the metadata may ask for. */
+const MAX_T = 10000;
+/** One encoded sample ([T, features] float32) may not exceed this: metadata cannot ask for unbounded memory. */
+const MAX_ENCODED_SAMPLE_BYTES = 256 * 2 ** 20;
+/** Nor may one encoded batch ([T, batch, features] float32): lower --batch-size for long inputs. */
+const MAX_ENCODED_BATCH_BYTES = 1024 * 2 ** 20;
+
 export { INFER_DEFAULTS } from './config';
 export type { InferOptions } from './config';
 import { InputSource, openInput } from './sources';
@@ -64,7 +71,20 @@ export function loadForInference(checkpoint: string, device: 'cpu' | 'cuda'): {
     }
     if (readout.kind !== 'mean-over-time' || !(readout.scale > 0)) throw new Error(`${checkpoint}: readout ${metadata[READOUT_KEY]} is not supported (expected {"kind":"mean-over-time","scale":>0})`);
   }
-  const classes = inp.classes ?? spec.layers.filter((l) => l.type === 'linear').map((l) => (l as { out: number }).out).pop()!;
+  // The metadata must agree with the model and stay within what the data can need.
+  const lastLinear = spec.layers.map((l, i) => [l, i] as const).filter(([l]) => l.type === 'linear').pop();
+  const width = lastLinear ? (lastLinear[0] as { out: number }).out : undefined;
+  if (inp.classes !== undefined && width !== undefined && inp.classes !== width)
+    throw new Error(`${checkpoint}: input.classes = ${inp.classes} in the metadata, but the model's output layer (layers[${lastLinear![1]}], linear) ` +
+      `has ${width} outputs, so predictions would be taken over the wrong width. Fix: set input.classes to ${width} (or re-save the model with saveModel)`);
+  const classes = inp.classes ?? width!;
+  if (inp.T! > MAX_T)
+    throw new Error(`${checkpoint}: input.T = ${inp.T} time steps is more than inference runs (at most ${MAX_T}: the full-history ` +
+      'fractional update costs O(T^2) per neuron). Fix: check input.T in the checkpoint metadata');
+  const encodedBytes = inp.T! * inp.features! * 4;
+  if (encodedBytes > MAX_ENCODED_SAMPLE_BYTES)
+    throw new Error(`${checkpoint}: input.T = ${inp.T} time steps of ${inp.features} features would need ${(encodedBytes / 2 ** 20).toFixed(0)} MiB ` +
+      `per encoded sample (the limit is ${MAX_ENCODED_SAMPLE_BYTES / 2 ** 20} MiB). Fix: check input.T and input.features in the checkpoint's metadata`);
   return { net, spec, input: { ...inp, T: inp.T!, encoding: inp.encoding!, features: inp.features!, classes }, readout, metadata };
 }
 
@@ -109,6 +129,11 @@ export async function infer(options: InferOptions, hooks: InferHooks = {}): Prom
     if (src.features !== input.features)
       throw new Error(`${o.input}: each sample has ${src.features} values (shape [${src.sampleShape}]) but the model takes ${input.features} ` +
         `(${input.encoding} coding); pass inputs of that size (e.g. [count, ${input.features}] or [count, 28, 28] for MNIST)`);
+    const batchBytes = input.T * input.features * 4 * Math.min(o.batchSize, Math.max(src.count, 1));
+    if (batchBytes > MAX_ENCODED_BATCH_BYTES)
+      throw new Error(`${o.checkpoint}: input.T = ${input.T} time steps x ${input.features} features x ${Math.min(o.batchSize, src.count)} samples ` +
+        `would need ${(batchBytes / 2 ** 20).toFixed(0)} MiB per encoded batch (the limit is ${MAX_ENCODED_BATCH_BYTES / 2 ** 20} MiB). ` +
+        'Fix: check input.T in the checkpoint metadata, or pass a smaller --batch-size');
     if (o.labels) labelSrc = await openLabels(o.labels, src.count);
     else if (src.labels) {
       if (src.labels.length !== src.count) throw new Error(`${o.input}: ${src.labels.length} labels for ${src.count} samples`);
@@ -168,6 +193,9 @@ export async function infer(options: InferOptions, hooks: InferHooks = {}): Prom
           return forwardScores(net, xT, input, readout).toFloat32Array();
         }));
         modelMs += Date.now() - tm;
+        if (scores.length !== n * C)
+          throw new Error(`${o.checkpoint}: the model produced ${scores.length / n} scores per sample but input.classes is ${C}; ` +
+            'the metadata does not match the model. Fix: set input.classes to the width of the model output');
         const pred = argmaxRows(scores, C);
         for (let i = 0; i < n; i++) {
           const gi = index + s + i;

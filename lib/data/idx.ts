@@ -11,6 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
+import * as buffer from 'buffer';
 
 /** Element types of the IDX format (the third byte of the magic number). */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -41,20 +42,81 @@ function hex(b: number): string {
   return b.toString(16).padStart(2, '0');
 }
 
+const GZIP_BAD = 'the file is damaged or incomplete: download it again.';
+
+/** The sizes an IDX header declares, and the byte length they imply (checked not to pass 2^53). */
+function declaredSize(view: DataView, nd: number, size: number, source: string): { dims: number[]; count: number; expected: number } {
+  const dims: number[] = [];
+  let count = 1;
+  for (let i = 0; i < nd; i++) dims.push(view.getUint32(4 + 4 * i, false));
+  if (!dims.includes(0))
+    for (const d of dims) {
+      if (count > Number.MAX_SAFE_INTEGER / size / d)
+        throw new Error(`IDX ${source}: dims [${dims.join(', ')}] declare more than 2^53 bytes of data; ${GZIP_BAD}`);
+      count *= d;
+    }
+  else count = 0;
+  return { dims, count, expected: 4 + 4 * nd + count * size };
+}
+
+/** Where the deflate data of a gzip member starts (RFC 1952: fixed 10 bytes, then optional fields). */
+function gzipHeaderLength(b: Uint8Array): number {
+  const flags = b[3];
+  let i = 10;
+  if (flags & 4) i += 2 + (b[i] | (b[i + 1] << 8)); // FEXTRA
+  if (flags & 8) while (i < b.length && b[i++] !== 0); // FNAME, zero-terminated
+  if (flags & 16) while (i < b.length && b[i++] !== 0); // FCOMMENT
+  if (flags & 2) i += 2; // FHCRC
+  return Math.min(i, b.length);
+}
+
+/**
+ * Inflates a gzip-compressed IDX file without trusting it: first only enough of the stream to read
+ * the IDX header (a few KB of input, so at most a few MB of output), then the whole stream with
+ * the output capped at the size that header declares. A gzip bomb therefore never allocates more
+ * than the declared size, and data past it (or past the gzip stream) is rejected as in plain IDX.
+ */
+function gunzipIdx(bytes: Uint8Array, source: string): Uint8Array {
+  const fail = (what: string): never => {
+    throw new Error(`IDX ${source}: ${what}; ${GZIP_BAD}`);
+  };
+  let head: Uint8Array;
+  try {
+    const prefix = bytes.subarray(0, Math.min(bytes.length, gzipHeaderLength(bytes) + 4096));
+    head = zlib.gunzipSync(prefix, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch (e) {
+    return fail(`starts with the gzip magic but does not decompress (${(e as Error).message})`);
+  }
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0 || !IDX_TYPES[head[2]] || head.length < 4 + 4 * head[3])
+    return parsePlainHeaderOnly(head, source);
+  const size = IDX_TYPES[head[2]][1];
+  const { dims, expected } = declaredSize(new DataView(head.buffer, head.byteOffset, head.byteLength), head[3], size, source);
+  if (expected > buffer.constants.MAX_LENGTH)
+    fail(`dims [${dims.join(', ')}] declare ${expected} bytes, more than one buffer can hold`);
+  let out: { buffer: Buffer; engine: zlib.Gzip };
+  try {
+    out = zlib.gunzipSync(bytes, { maxOutputLength: Math.max(expected, 1), info: true }) as unknown as { buffer: Buffer; engine: zlib.Gzip };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      return fail(`trailing bytes after the data: it decompresses to more than the ${expected} bytes its dims [${dims.join(', ')}] declare`);
+    return fail(`starts with the gzip magic but does not decompress (${(e as Error).message})`);
+  }
+  if (out.engine.bytesWritten !== bytes.length)
+    fail(`trailing bytes after the gzip stream (${bytes.length - out.engine.bytesWritten} of ${bytes.length} bytes are not part of it)`);
+  return new Uint8Array(out.buffer.buffer, out.buffer.byteOffset, out.buffer.byteLength);
+}
+
+/** A decompressed prefix too short or malformed for an IDX header: parse it for the usual message. */
+function parsePlainHeaderOnly(head: Uint8Array, source: string): never {
+  parseIdx(head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b ? head.subarray(0, 1) : head, `${source} (decompressed)`);
+  throw new Error(`IDX ${source}: the decompressed header is malformed; ${GZIP_BAD}`);
+}
+
 /**
  * Parses an IDX file's bytes (gzip-compressed or not). `source` names the bytes in error messages.
  */
 export function parseIdx(bytes: Uint8Array, source = '<bytes>'): IdxArray {
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = zlib.gunzipSync(bytes);
-    } catch (e) {
-      throw new Error(
-        `IDX ${source}: starts with the gzip magic but does not decompress (${(e as Error).message}); ` +
-          `the file is damaged or incomplete: download it again.`,
-      );
-    }
-  }
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipIdx(bytes, source);
   if (bytes.length < 4) {
     throw new Error(
       `IDX ${source}: truncated header: ${bytes.length} bytes, an IDX file starts with a 4-byte magic; ` +
@@ -88,14 +150,7 @@ export function parseIdx(bytes: Uint8Array, source = '<bytes>'): IdxArray {
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims: number[] = [];
-  let count = 1;
-  for (let i = 0; i < nd; i++) {
-    const d = view.getUint32(4 + 4 * i, false);
-    dims.push(d);
-    count *= d;
-  }
-  const expected = headerBytes + count * size;
+  const { dims, count, expected } = declaredSize(view, nd, size, source);
   if (bytes.length !== expected) {
     const what = bytes.length < expected ? 'truncated data' : 'trailing bytes after the data';
     throw new Error(

@@ -16,7 +16,7 @@ export type SaveableState = Record<string, Tensor | {
 /** Writes the tensors (atomically: a temp file, then rename) with optional string metadata. */
 export function save(state: SaveableState, path: string, metadata?: Record<string, string>): void {
   if (!state || typeof state !== 'object') throw new TypeError('save: pass a state dict (name -> Tensor), e.g. model.stateDict()');
-  const map: TensorMap = {};
+  const map: TensorMap = Object.create(null);
   for (const [k, v] of Object.entries(state)) {
     if (v && (v as Tensor).__isTensor) {
       const t = v as Tensor;
@@ -33,7 +33,7 @@ export function save(state: SaveableState, path: string, metadata?: Record<strin
 /** Reads a safetensors file into tensors on `device` (default cpu). */
 export function load(path: string, opts: { device?: Device } = {}): Record<string, Tensor> {
   const { tensors } = readSafetensorsFile(path);
-  const out: Record<string, Tensor> = {};
+  const out: Record<string, Tensor> = Object.create(null); // any name, "__proto__" included, is an own key
   for (const [k, v] of Object.entries(tensors)) out[k] = tensor(v.data, v.shape, { device: opts.device ?? 'cpu' });
   return out;
 }

@@ -289,6 +289,37 @@ function checkHeaderLength(prefix: Uint8Array, available: number, source: string
   return Number(n);
 }
 
+/**
+ * The first key that appears twice within one object of a JSON text, or null. JSON.parse keeps the
+ * last of duplicate keys silently; a header that names a tensor twice is ambiguous, so it is an error.
+ * The text must already be valid JSON (it is scanned, not validated).
+ */
+export function firstDuplicateKey(text: string): string | null {
+  const stack: { keys: Set<string> | null; expectKey: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top && top.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return key;
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') stack.push({ keys: new Set(), expectKey: true });
+    else if (c === '[') stack.push({ keys: null, expectKey: false });
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top && top.keys) top.expectKey = true;
+    }
+  }
+  return null;
+}
+
 function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string): ParsedHeader {
   let text: string;
   try {
@@ -308,7 +339,12 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
     fail(source, `the header must be a JSON object of tensor entries, got ${describe(json)}. Fix: re-save the checkpoint.`);
   }
 
-  const metadata: Record<string, string> = {};
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== null) {
+    fail(source, `the header names ${printable(JSON.stringify(duplicate))} twice; a safetensors header holds each tensor and ` +
+      'metadata key once. Fix: re-save the checkpoint with unique names.');
+  }
+  const metadata: Record<string, string> = Object.create(null);
   const entries: HeaderEntry[] = [];
   for (const name of Object.keys(json)) {
     const value = json[name];
@@ -452,7 +488,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Safet
   const n = checkHeaderLength(bytes.subarray(0, 8), bytes.length, source);
   const dataStart = 8 + n;
   const header = parseHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, source);
-  const tensors: Record<string, StoredTensor> = {};
+  const tensors: Record<string, StoredTensor> = Object.create(null);
   for (const e of header.entries) {
     const size = READABLE[e.dtype];
     const count = (e.end - e.begin) / size;
@@ -533,7 +569,7 @@ function openAndParse(file: string): { fd: number; header: ParsedHeader; dataSta
 export function readSafetensorsFile(file: string): SafetensorsContents {
   const { fd, header, dataStart } = openAndParse(file);
   try {
-    const tensors: Record<string, StoredTensor> = {};
+    const tensors: Record<string, StoredTensor> = Object.create(null);
     for (const e of header.entries) {
       const size = READABLE[e.dtype];
       const count = (e.end - e.begin) / size;
@@ -558,6 +594,15 @@ export function readSafetensorsFile(file: string): SafetensorsContents {
   }
 }
 
+/** Reads only the header of a .safetensors file (validated in full): its metadata and each tensor's dtype and shape. */
+export function readSafetensorsHeader(file: string): { metadata: Record<string, string>; tensors: Map<string, { dtype: string; shape: number[] }> } {
+  const { fd, header } = openAndParse(file);
+  fs.closeSync(fd);
+  const tensors = new Map<string, { dtype: string; shape: number[] }>();
+  for (const e of header.entries) tensors.set(e.name, { dtype: e.dtype, shape: e.shape.slice() });
+  return { metadata: header.metadata, tensors };
+}
+
 /** Reads only the header of a .safetensors file (validated in full) and returns its metadata. */
 export function readSafetensorsMetadata(file: string): Record<string, string> {
   const { fd, header } = openAndParse(file);
@@ -576,6 +621,61 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   }
 }
 
+/** Temporary files of a save to `base` are named .<base>.<pid>.<unique>.tmp in the target's directory. */
+function tempPrefix(base: string): string {
+  return `.${base}.`;
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
+  }
+}
+
+/**
+ * A save killed mid-write leaves its temporary file behind. The next save to the same target removes
+ * the temporaries whose writing process no longer runs (a live process may be saving right now).
+ */
+function removeStaleTempFiles(dir: string, base: string): void {
+  const prefix = tempPrefix(base);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return; // the write below reports a missing or unreadable directory
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processIsAlive(pid)) continue;
+    try { fs.unlinkSync(path.join(dir, name)); } catch { /* removed by someone else meanwhile */ }
+  }
+}
+
+/**
+ * An existing read-only target (no write bit, e.g. mode 0444, or not writable by this user) is not
+ * replaced, as cp and torch.save refuse to write it; renaming over it would otherwise succeed.
+ */
+function refuseReadOnlyTarget(file: string): void {
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+  } catch {
+    return; // no previous file
+  }
+  let writable = (mode & 0o222) !== 0;
+  if (writable) {
+    try { fs.accessSync(file, fs.constants.W_OK); } catch { writable = false; }
+  }
+  if (!writable) {
+    fail(file, `is read-only (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); the checkpoint was not overwritten. ` +
+      'Fix: make it writable (chmod u+w) or save to another path.');
+  }
+}
+
 /**
  * Writes float32 tensors to `file` atomically: everything is validated first, then written to a
  * temporary file in the same directory, fsync'ed, and renamed over `file`. If anything fails, the
@@ -585,7 +685,9 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 export function writeSafetensorsFile(file: string, tensors: TensorMap, metadata?: Record<string, string>): void {
   const plan = planEncoding(tensors, metadata, file);
   const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}` +
+  refuseReadOnlyTarget(file);
+  removeStaleTempFiles(dir, path.basename(file));
+  const tmp = path.join(dir, `${tempPrefix(path.basename(file))}${process.pid}.${Date.now().toString(36)}` +
     `${Math.random().toString(36).slice(2, 8)}.tmp`);
   let fd: number | undefined;
   try {

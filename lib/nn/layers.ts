@@ -4,6 +4,7 @@ import { full, rand } from '../creation';
 import { native } from '../native';
 import * as F from '../ops/nn';
 import { reshape, flatten } from '../ops/layout';
+import { intPair } from '../shape';
 import { Tensor } from '../tensor';
 import { Module } from './module';
 import { Parameter } from './parameter';
@@ -101,9 +102,13 @@ export class Conv2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | [number, number],
     opts: F.Conv2dOptions & { bias?: boolean } = {}) {
     super();
-    const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+    checkPositiveInt(inChannels, 'inChannels', 'Conv2d');
+    checkPositiveInt(outChannels, 'outChannels', 'Conv2d');
+    const [kh, kw] = intPair(kernelSize, 1, 'kernelSize', 'Conv2d', 1);
     const groups = opts.groups ?? 1;
+    checkPositiveInt(groups, 'groups', 'Conv2d');
     if (inChannels % groups || outChannels % groups) throw new Error(`Conv2d: groups = ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+    F.convArgs(opts, 'Conv2d'); // stride, padding and dilation are checked here, not at the first forward
     const bound = 1 / Math.sqrt((inChannels / groups) * kh * kw);
     this.weight = uniformParameter([outChannels, inChannels / groups, kh, kw], bound);
     this.bias = opts.bias === false ? null : uniformParameter([outChannels], bound);
@@ -123,6 +128,7 @@ export class MaxPool2d extends Module {
    */
   constructor(readonly kernelSize: number | [number, number], readonly options: F.Pool2dOptions = {}) {
     super();
+    F.poolArgs(kernelSize, options, 'MaxPool2d');
   }
   /** The pooled x. */
   forward(x: Tensor): Tensor {
@@ -138,6 +144,7 @@ export class AvgPool2d extends Module {
    */
   constructor(readonly kernelSize: number | [number, number], readonly options: F.Pool2dOptions = {}) {
     super();
+    F.poolArgs(kernelSize, options, 'AvgPool2d');
   }
   /** The pooled x. */
   forward(x: Tensor): Tensor {
@@ -153,6 +160,12 @@ export class Flatten extends Module {
    */
   constructor(readonly startDim = 2, readonly endDim = -1) {
     super();
+    // Dims 0 and 1 are time and batch: flattening them would mix time steps or samples.
+    if (!Number.isSafeInteger(startDim) || startDim < 2)
+      throw new Error(`Flatten: startDim = ${startDim} must be an integer >= 2 (dims 0 and 1 of [T, B, ...] are time and batch); ` +
+        'use Flatten() to flatten every feature dim');
+    if (!Number.isSafeInteger(endDim) || (endDim !== -1 && endDim < startDim))
+      throw new Error(`Flatten: endDim = ${endDim} must be -1 (the last dim) or an integer >= startDim (${startDim})`);
   }
   /** x with dimensions startDim..endDim merged into one. */
   forward(x: Tensor): Tensor {

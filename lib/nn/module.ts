@@ -159,7 +159,7 @@ export abstract class Module {
 
   /** Parameters and buffers by dotted name (the tensors themselves, not copies). */
   stateDict(): StateDict {
-    const out: StateDict = {};
+    const out: StateDict = Object.create(null); // names are data: "constructor" or "__proto__" never meet Object.prototype
     for (const [k, p] of this.namedParameters()) out[k] = p;
     for (const [k, b] of this.namedBuffers()) out[k] = b;
     return out;
@@ -178,15 +178,16 @@ export abstract class Module {
     const strict = options.strict ?? true;
     const own = this.stateDict();
     const problems: string[] = [];
-    const missing = Object.keys(own).filter((k) => !(k in dict));
-    const unexpected = Object.keys(dict).filter((k) => !(k in own));
+    const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+    const missing = Object.keys(own).filter((k) => !has(dict, k));
+    const unexpected = Object.keys(dict).filter((k) => !has(own, k));
     if (strict) {
       for (const k of missing) problems.push(`missing key '${k}' (expected shape [${own[k].shape}])`);
       for (const k of unexpected) problems.push(`unexpected key '${k}'`);
     }
     for (const [k, v] of Object.entries(dict)) {
+      if (!has(own, k)) continue;
       const target = own[k];
-      if (!target) continue;
       if (isFloat32Array(v)) {
         if (v.length !== target.numel) problems.push(`'${k}': ${v.length} values for shape [${target.shape}] (${target.numel} values)`);
       } else if (!v || !(v as Tensor).__isTensor) {
@@ -200,8 +201,8 @@ export abstract class Module {
         (strict ? 'Fix the names/shapes, or pass { strict: false } to skip missing and unexpected keys.' : 'Fix the shapes.'));
     noGrad(() => {
       for (const [k, v] of Object.entries(dict)) {
+        if (!has(own, k)) continue;
         const target = own[k];
-        if (!target) continue;
         if (isFloat32Array(v)) {
           const t = native.fromFloat32(v, target.shape.slice(), target.device);
           native.copy_(target.handle, t);

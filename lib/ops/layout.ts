@@ -1,4 +1,5 @@
 // Shape and layout ops: views, permutes, slices, concatenation, indexing.
+import { shapeNumel } from '../shape';
 import { native } from '../native';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
@@ -24,7 +25,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   const s = normalizeDim(startDim, x.ndim, 'flatten'), e = normalizeDim(endDim, x.ndim, 'flatten');
   if (x.ndim === 0) return reshape(x, [1]);
   if (e < s) throw new Error(`flatten: endDim ${endDim} comes before startDim ${startDim}`);
-  const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
+  const merged = shapeNumel(x.shape.slice(s, e + 1), 'flatten');
   return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
 

@@ -11,6 +11,7 @@ import { reshape } from './layout';
 import { mean, sum, sumTo } from './reduce';
 import { assertTensor, composite, normalizeDim, wrap } from './util';
 import { isInt32Array } from '../typed-arrays';
+import { intPair } from '../shape';
 
 /** Softmax along `dim` (default the last): e^x / sum e^x, computed with the maximum subtracted. */
 export function softmax(x: Tensor, dim = -1): Tensor {
@@ -115,14 +116,20 @@ export interface Conv2dOptions {
   /** Channel groups convolved separately (default 1). */
   groups?: number;
 }
-const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
-  v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
+
+/** Checked native conv arguments (integer stride, dilation, groups >= 1, padding >= 0). */
+export function convArgs(opts: Conv2dOptions, op: string): ConvArgs {
+  const [sh, sw] = intPair(opts.stride, 1, 'stride', op, 1), [ph, pw] = intPair(opts.padding, 0, 'padding', op, 0);
+  const [dh, dw] = intPair(opts.dilation, 1, 'dilation', op, 1);
+  const groups = opts.groups ?? 1;
+  if (!Number.isSafeInteger(groups) || groups < 1) throw new Error(`${op}: groups must be an integer >= 1, got ${groups}`);
+  return { strideH: sh, strideW: sw, padH: ph, padW: pw, dilH: dh, dilW: dw, groups };
+}
 
 /** 2-D convolution of x [N, C, H, W] with weight [O, C / groups, kh, kw] and an optional bias [O]. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   assertTensor(x, 'conv2d');
-  const [sh, sw] = pair(opts.stride, 1), [ph, pw] = pair(opts.padding, 0), [dh, dw] = pair(opts.dilation, 1);
-  const args: ConvArgs = { strideH: sh, strideW: sw, padH: ph, padW: pw, dilH: dh, dilW: dw, groups: opts.groups ?? 1 };
+  const args = convArgs(opts, 'conv2d');
   return composite([x, weight, bias], () => {
     const out = wrap(native.conv2d(x.handle, weight.handle, args));
     const y = record(out, 'conv2d', [x, weight], (g) => [
@@ -144,17 +151,18 @@ export interface Pool2dOptions {
   /** avgPool2d: count padded zeros in the mean (default true). */
   countIncludePad?: boolean;
 }
-function poolArgs(kernel: number | [number, number], opts: Pool2dOptions): PoolArgs {
-  const [kh, kw] = pair(kernel, 2);
-  const [sh, sw] = pair(opts.stride ?? [kh, kw], 1);
-  const [ph, pw] = pair(opts.padding, 0);
+/** Checked native pool arguments (integer kernel >= 1, stride >= 1, padding >= 0). */
+export function poolArgs(kernel: number | [number, number], opts: Pool2dOptions, op = 'pool2d'): PoolArgs {
+  const [kh, kw] = intPair(kernel, 2, 'kernel size', op, 1);
+  const [sh, sw] = intPair(opts.stride ?? [kh, kw], 1, 'stride', op, 1);
+  const [ph, pw] = intPair(opts.padding, 0, 'padding', op, 0);
   return { kH: kh, kW: kw, strideH: sh, strideW: sw, padH: ph, padW: pw, ceilMode: !!opts.ceilMode, countIncludePad: opts.countIncludePad ?? true };
 }
 
 /** Max pooling of x [N, C, H, W]. */
 export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Pool2dOptions = {}): Tensor {
   assertTensor(x, 'maxPool2d');
-  const args = poolArgs(kernel, opts);
+  const args = poolArgs(kernel, opts, 'maxPool2d');
   const [out, idx] = native.maxPool2d(x.handle, args);
   const indices = wrap(idx);
   // The argmax positions are needed only by the backward rule.
@@ -168,7 +176,7 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
 /** Average pooling of x [N, C, H, W]. */
 export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: Pool2dOptions = {}): Tensor {
   assertTensor(x, 'avgPool2d');
-  const args = poolArgs(kernel, opts);
+  const args = poolArgs(kernel, opts, 'avgPool2d');
   const out = wrap(native.avgPool2d(x.handle, args));
   return record(out, 'avgPool2d', [x], (g) => [wrap(native.avgPool2dBackward(g.handle, x.shape.slice(), args))]);
 }

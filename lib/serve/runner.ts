@@ -31,7 +31,9 @@ const pair = (v: unknown, d: number): [number, number] => (v === undefined ? [d,
  * thread pool, so the event loop stays free (for servers).
  */
 export class InferenceRunner {
-  private readonly plans = new Map<number, PlanStep[]>();
+  /** Neuron kernels by (T, orders, coefficients): rebuilt only when the model's alphas change. */
+  private readonly kernels = new Map<string, Float64Array>();
+  private disposed = false;
   /** The discretisation in use. */
   readonly method: FractionalMethod;
 
@@ -51,25 +53,45 @@ export class InferenceRunner {
     return new InferenceRunner(net, { method: spec.input?.method, memory: spec.input?.memory, h: spec.input?.h, ...opts });
   }
 
-  /** The plan for inputs of T steps (kernels are built from the current orders and weights). */
+  /**
+   * The plan for inputs of T steps, read from the model's current state on every call: the layers'
+   * current parameter tensors (so loadStateDict, to() and optimizer steps are followed) and the
+   * current orders (kernels are cached by value, so an unchanged model rebuilds none).
+   */
   plan(T: number): PlanStep[] {
-    const cached = this.plans.get(T);
-    if (cached) return cached;
+    if (this.disposed) throw new Error('InferenceRunner: this runner was disposed; create a new InferenceRunner for the model');
     const h = this.options.h ?? 1;
     const alphas = this.net.getPerLayerAlpha(), coefs = this.net.getPerLayerCoefficient();
     let neuronIndex = 0;
     const steps: PlanStep[] = [];
     for (const m of (this.net.model as Sequential).children()) steps.push(...this.stepsFor(m, T, h, () => neuronIndex++, alphas, coefs));
     if (this.options.meanOverTime ?? true) steps.push({ kind: 'meanOverTime' });
-    this.plans.set(T, steps);
     return steps;
+  }
+
+  private kernel(T: number, h: number, alpha: Tensor, coef: Tensor): Float64Array {
+    const a = Float64Array.from(alpha.toFloat32Array()), c = Float64Array.from(coef.toFloat32Array());
+    const key = `${T}|${h}|${Array.from(a).join(',')}|${Array.from(c).join(',')}`;
+    let K = this.kernels.get(key);
+    if (!K) {
+      K = buildKernel(this.method, a, c, h, T).K;
+      if (this.kernels.size >= 64) this.kernels.clear();
+      this.kernels.set(key, K);
+    }
+    return K;
+  }
+
+  /** Drops the runner's caches; predict() afterwards is an error. The model itself is not disposed. */
+  dispose(): void {
+    this.kernels.clear();
+    this.disposed = true;
   }
 
   private stepsFor(m: Module, T: number, h: number, nextNeuron: () => number, alphas: Tensor[], coefs: Tensor[]): PlanStep[] {
     if (m instanceof Linear) return [{ kind: 'linear', weight: m.weight.handle, bias: m.bias ? m.bias.handle : null }];
     if (m instanceof BaseNeuron) {
       const i = nextNeuron();
-      const K = buildKernel(this.method, Float64Array.from(alphas[i].toFloat32Array()), Float64Array.from(coefs[i].toFloat32Array()), h, T).K;
+      const K = this.kernel(T, h, alphas[i], coefs[i]);
       return [{ kind: 'fractional', K, params: { kind: m.kind, tau: m.effectiveTau(), threshold: m.threshold, surrogate: m.surrogate, scale: m.surrogateScale, memory: Math.min(this.options.memory ?? T + 1, T + 1) } }];
     }
     if (m instanceof Flatten) {
@@ -89,7 +111,8 @@ export class InferenceRunner {
   }
 
   private checkInput(x: Tensor): void {
-    if (!x || !x.__isTensor || x.ndim < 2) throw new Error('InferenceRunner: input must be a time-major Tensor [T, B, ...]');
+    if (!x || !x.__isTensor || x.ndim < 2 || x.shape[0] < 1)
+      throw new Error('InferenceRunner: input must be a time-major Tensor [T, B, ...] with T >= 1');
   }
 
   /** Runs the forward pass off the JavaScript thread; resolves with the output ([B, classes] by default). */

@@ -35,7 +35,12 @@ export interface ParsedAlphaConfig {
 const isNested = (a: unknown[]): boolean => a.some((v) => Array.isArray(v));
 
 function checkOrder(a: unknown, where: string): number {
-  if (typeof a !== 'number' || !Number.isFinite(a) || !(a > 0) || a > 1)
+  if (Array.isArray(a))
+    throw new Error(`SNNWrapper: alpha${where} is a list (${JSON.stringify(a)}) where an order (a number) belongs; alpha nests at most two ` +
+      'levels: a number, a list of orders, or one list per neuron layer (e.g. [[0.3, 0.6], [0.5]]). Fix: remove the extra brackets');
+  if (typeof a !== 'number')
+    throw new Error(`SNNWrapper: alpha${where} = ${JSON.stringify(a) ?? String(a)} is not a number; every fractional order must be a number with 0 < alpha <= 1`);
+  if (!Number.isFinite(a) || !(a > 0) || a > 1)
     throw new Error(`SNNWrapper: alpha ${where} = ${String(a)} is outside (0, 1]; every fractional order must satisfy 0 < alpha <= 1`);
   return a;
 }
@@ -87,7 +92,10 @@ export function parseAlphaConfig(alpha: AlphaSpec | undefined, mode: AlphaMode, 
     if (coefList !== null && (!Array.isArray(coefList) || coefList.length !== nLayers))
       throw new Error(`SNNWrapper: with a nested alpha, multiCoefficient must have one entry per neuron layer (${nLayers}), nested alike`);
     const layers = a.map((entry, i) => {
-      const alphas = (typeof entry === 'number' ? [entry] : entry).map((v, m) => checkOrder(v, `[${i}][${m}]`));
+      const list: unknown = typeof entry === 'number' ? [entry] : entry;
+      if (!Array.isArray(list))
+        throw new Error(`SNNWrapper: alpha[${i}] = ${JSON.stringify(list) ?? String(list)} must be a number or a list of orders for neuron layer ${i}`);
+      const alphas = list.map((v, m) => checkOrder(v, `[${i}][${m}]`));
       if (alphas.length === 0) throw new Error(`SNNWrapper: layer ${i} has no orders; give at least one`);
       return { alphas, coefficients: layerCoefficients(coefList ? (coefList as unknown[])[i] : null, alphas.length, i) };
     });

@@ -188,19 +188,92 @@ export function buildLayer(s: LayerSpec, i: number): Module {
   }
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const LAYER_TYPES = ['linear', 'conv2d', 'maxpool2d', 'avgpool2d', 'flatten', 'dropout', 'identity', 'lif', 'if'];
+
+function checkInput(input: unknown): void {
+  if (input === undefined) return;
+  if (!isObject(input)) throw new Error(`model spec: 'input' must be an object (e.g. { "T": 8, "classes": 10 }), got ${JSON.stringify(input)}`);
+  const positiveInt = (k: string, what: string) => {
+    const v = input[k];
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 1))
+      throw new Error(`model spec: input.${k} = ${JSON.stringify(v)} must be a positive integer (${what}). Fix: set it in the metadata, or remove it`);
+  };
+  positiveInt('T', 'time steps per sample');
+  positiveInt('classes', 'the number of classes, which must equal the width of the model output');
+  positiveInt('features', 'input features per time step');
+  positiveInt('memory', 'the history window');
+  if (input.h !== undefined && !(typeof input.h === 'number' && Number.isFinite(input.h) && input.h > 0))
+    throw new Error(`model spec: input.h = ${JSON.stringify(input.h)} must be a positive number (the time step). Fix: set it in the metadata, or remove it`);
+}
+
+/** Checks a spec's structure, naming the field at fault and the fix. */
+export function validateSpec(spec: unknown): asserts spec is ModelSpec {
+  if (!isObject(spec) || spec.format !== 'fsnn-model-1')
+    throw new Error(`model spec: expected an object with format 'fsnn-model-1', got ${JSON.stringify(spec)?.slice(0, 200)}. Fix: save the model with saveModel()`);
+  if (!Array.isArray(spec.layers) || spec.layers.length === 0)
+    throw new Error(`model spec: 'layers' must be a non-empty list of layer objects, got ${JSON.stringify(spec.layers)?.slice(0, 200)}`);
+  spec.layers.forEach((l: unknown, i: number) => {
+    if (!isObject(l))
+      throw new Error(`model spec: layers[${i}] is ${JSON.stringify(l)}; every layer must be an object with a 'type' (${LAYER_TYPES.join(', ')}). ` +
+        'Fix: remove the entry or describe the layer');
+    if (!LAYER_TYPES.includes(l.type as string))
+      throw new Error(`model spec: layers[${i}] has unknown type ${JSON.stringify(l.type)}; use one of ${LAYER_TYPES.join(', ')}`);
+  });
+  if (!isObject(spec.wrapper))
+    throw new Error(`model spec: 'wrapper' is ${spec.wrapper === undefined ? 'missing' : JSON.stringify(spec.wrapper)}; it must be an object of SNNWrapper options ` +
+      "(e.g. { \"integrator\": \"fdeint\", \"alpha\": 0.5 }). Fix: add \"wrapper\": {} for the defaults, or re-save with saveModel()");
+  checkInput(spec.input);
+}
+
+/**
+ * The parameter shapes a spec declares (by state-dict name), computed without building anything,
+ * so a checkpoint can be checked against them before any allocation.
+ */
+export function declaredParameterShapes(spec: ModelSpec): Map<string, number[]> {
+  validateSpec(spec);
+  const out = new Map<string, number[]>();
+  const pairOf = (v: IntPair): [number, number] => (typeof v === 'number' ? [v, v] : v);
+  spec.layers.forEach((l, i) => {
+    if (l.type === 'linear') {
+      out.set(`${i}.weight`, [l.out, l.in]);
+      if (l.bias !== false) out.set(`${i}.bias`, [l.out]);
+    } else if (l.type === 'conv2d') {
+      const [kh, kw] = Array.isArray(l.kernel) || typeof l.kernel === 'number' ? pairOf(l.kernel) : [NaN, NaN];
+      out.set(`${i}.weight`, [l.out, l.in / (l.groups ?? 1), kh, kw]);
+      if (l.bias !== false) out.set(`${i}.bias`, [l.out]);
+    } else if ((l.type === 'lif' || l.type === 'if') && l.tauLearnable) {
+      out.set(`${i}.tauTheta`, [1]);
+    }
+  });
+  return out;
+}
+
 /** Builds the wrapper a spec describes (fresh parameters: load the checkpoint's tensors next). */
 export function buildFromSpec(spec: ModelSpec): SNNWrapper {
-  if (!spec || spec.format !== 'fsnn-model-1' || !Array.isArray(spec.layers))
-    throw new Error(`model spec: expected format 'fsnn-model-1' with a layers list, got ${JSON.stringify(spec)?.slice(0, 200)}`);
-  const model = new Sequential(...spec.layers.map(buildLayer));
-  return new SNNWrapper(model, { ...spec.wrapper, alphaMode: spec.wrapper.alphaMode });
+  validateSpec(spec);
+  const layers = spec.layers.map((l, i) => {
+    try {
+      return buildLayer(l, i);
+    } catch (e) {
+      throw new Error(`model spec: layers[${i}] (${l.type}): ${(e as Error).message}`);
+    }
+  });
+  return new SNNWrapper(new Sequential(...layers), { ...spec.wrapper, alphaMode: spec.wrapper.alphaMode });
 }
 
 export function parseModelSpec(json: string | undefined, source: string): ModelSpec {
   if (!json) throw new Error(`${source}: the checkpoint has no '${MODEL_SPEC_KEY}' metadata describing its architecture; save it with saveModel()`);
+  let spec: unknown;
   try {
-    return JSON.parse(json) as ModelSpec;
+    spec = JSON.parse(json);
   } catch (e) {
     throw new Error(`${source}: the '${MODEL_SPEC_KEY}' metadata is not valid JSON (${(e as Error).message})`);
   }
+  try {
+    validateSpec(spec);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  return spec;
 }

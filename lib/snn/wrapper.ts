@@ -95,6 +95,14 @@ export class SNNWrapper extends Module {
     if (this.integrator !== 'fdeint' && this.integrator !== 'odeint')
       throw new Error(`SNNWrapper: integrator '${this.integrator}' is unknown; use 'fdeint' (fractional) or 'odeint' (integer order)`);
     const found = model.namedModules().filter(([, m]) => isNeuron(m)) as [string, BaseNeuron][];
+    const firstName = new Map<BaseNeuron, string>();
+    for (const [name, m] of found) {
+      const first = firstName.get(m);
+      if (first !== undefined)
+        throw new Error(`SNNWrapper: the same neuron instance is used at '${first}' and at '${name}'; each neuron layer has its own alpha, ` +
+          'so give every position its own neuron (e.g. new LIFNeuron(...) for each layer)');
+      firstName.set(m, name);
+    }
     this.neuronNames = found.map(([n]) => n);
     this._neurons = found.map(([, m]) => m);
     const n = this._neurons.length;

@@ -139,9 +139,9 @@ describe('errors', () => {
       msg = (e as Error).message;
     }
     expect(msg).toContain('does not match its stated architecture');
-    expect(msg).toContain("missing key '0.bias'");
-    expect(msg).toContain("unexpected key 'extra'");
-    expect(msg).toContain("'0.weight': shape [3,4] does not match the module's [4,5]");
+    expect(msg).toContain("missing tensor '0.bias'");
+    expect(msg).toContain("unexpected tensor 'extra'");
+    expect(msg).toContain("'0.weight': the spec declares [4, 5] but the file stores [3, 4]");
   });
 
   test('a spec that is not JSON, of the wrong format, or with an unknown layer', () => {
@@ -150,9 +150,9 @@ describe('errors', () => {
     save(sd, file, { [MODEL_SPEC_KEY]: '{not json' });
     expect(() => loadModel(file)).toThrow(/'fsnn.model' metadata is not valid JSON/);
     save(sd, file, { [MODEL_SPEC_KEY]: JSON.stringify({ format: 'other', layers: [] }) });
-    expect(() => loadModel(file)).toThrow(/expected format 'fsnn-model-1'/);
+    expect(() => loadModel(file)).toThrow(/expected an object with format 'fsnn-model-1'/);
     save(sd, file, { [MODEL_SPEC_KEY]: JSON.stringify({ format: 'fsnn-model-1', layers: [{ type: 'lstm' }], wrapper: {} }) });
-    expect(() => loadModel(file)).toThrow(/layer 0 has unknown type 'lstm'/);
+    expect(() => loadModel(file)).toThrow(/layers\[0\] has unknown type "lstm"; use one of linear/);
     expect(loadMetadata(file)[MODEL_SPEC_KEY]).toContain('lstm');
   });
 
