@@ -4,8 +4,10 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as fsnn from '../lib';
 import { tensor, tidy } from '../lib';
+import { testDevice } from './helpers/device';
 
-const live = () => fsnn.native.liveBytes('cpu');
+// Native bytes on the device the suite runs on (FSNN_DEVICE=cuda: the CUDA allocator's tensors).
+const live = () => fsnn.native.liveBytes(testDevice);
 const MB = 1024 * 1024;
 const gc = (global as { gc?: () => void }).gc;
 const data = Float32Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i) * 0.5);

@@ -23,6 +23,10 @@ bool device_range(const void* p, size_t bytes, std::string* why);
 // block and `after` (what ran since the last scan) and returns false.
 bool check_red_zones(const char* after);
 
+// Checks the red zones of the blocks that contain the given pointers (a kernel's pointer arguments);
+// `launch` names the kernel in the report.
+bool check_red_zones_of(const void* const* ptrs, int n, const std::string& launch);
+
 // The emulated device's properties (FSNN_EMU_SMS, FSNN_EMU_MEMORY_MB).
 const cudaDeviceProp& device_properties();
 

@@ -14,7 +14,7 @@
 namespace fsnn_emu {
 
 namespace {
-constexpr size_t kRedZone = 1024;  // bytes on each side (a multiple of 256: blocks stay 256-byte aligned)
+constexpr size_t kRedZone = 256;  // bytes on each side (a multiple of 256: blocks stay 256-byte aligned)
 constexpr unsigned char kFill = 0xFF;
 
 struct DeviceBlock {
@@ -132,6 +132,25 @@ bool device_range(const void* p, size_t bytes, std::string* why) {
     return false;
   }
   return true;
+}
+
+bool check_red_zones_of(const void* const* ptrs, int n, const std::string& launch) {
+  std::string bad;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    for (int i = 0; i < n && bad.empty(); ++i) {
+      if (!ptrs[i]) continue;
+      const uintptr_t a = reinterpret_cast<uintptr_t>(ptrs[i]);
+      auto it = g_blocks.upper_bound(a);
+      if (it == g_blocks.begin()) continue;
+      --it;
+      if (a > it->first + it->second.bytes) continue;  // not a device block (host pointer)
+      bad = check_block(it->first, it->second);
+    }
+  }
+  if (bad.empty()) return true;
+  set_error(cudaErrorIllegalAddress, bad + "; found after the launch " + launch, true);
+  return false;
 }
 
 bool check_red_zones(const char* after) {
