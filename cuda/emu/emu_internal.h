@@ -13,7 +13,7 @@ namespace fsnn_emu {
 cudaError_t set_error(cudaError_t err, const std::string& detail, bool sticky);
 cudaError_t sticky_error();  // cudaSuccess while the context is healthy
 
-// Device memory (emu_memory.cc): host blocks between red zones of 0xFF bytes (which read as NaN).
+// Device memory (emu_memory.cc): host blocks between NaN-patterned red zones.
 cudaError_t device_malloc(void** ptr, size_t bytes);
 cudaError_t device_free(void* ptr);
 size_t device_bytes_in_use();
