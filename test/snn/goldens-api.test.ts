@@ -7,7 +7,7 @@ describe('the goldens through nn.Sequential + SNNWrapper', () => {
     test(c.name, () => {
       const { net, model, nameOf, forward } = buildGoldenNet(c);
       const out = forward();
-      const loss = out.mul(tensor(flat(c.readout), out.shape.slice())).sum();
+      const loss = out.mul(tensor(flat(c.readout), out.shape.slice(), { device: out.device })).sum();
       loss.backward();
       const ref = c.reference;
       expect(Array.from(out.toFloat32Array())).toEqual(flat(ref.output));
