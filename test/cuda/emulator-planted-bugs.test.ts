@@ -9,7 +9,8 @@
 //   2. an off-by-one bound in the transpose's store -> an out-of-bounds write caught by the red zones
 //      (FSNN_CUDA_ALLOC=exact,poison: blocks of exactly the requested size);
 //   3. a wrong leading dimension passed to cuBLAS -> the host GEMM applies cuBLAS's rule and answers
-//      CUBLAS_STATUS_INVALID_VALUE.
+//      CUBLAS_STATUS_INVALID_VALUE;
+// and a barrier that can never complete (threads that return before it) ends as a deadlock error.
 // Skipped, with a visible reason, when the emulator build (npm run test:cuda-emu) is absent.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -112,6 +113,13 @@ describeEmu('the CUDA emulator catches planted bugs (build-emu)', () => {
     const r = smoke(buildVariant(layoutFile, layout.replace(transpose, mutated), tmp, 'offbyone'));
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/out-of-bounds write detected by the emulator's red zones/);
+  }, 600000);
+
+  test('a barrier that can never complete (threads return before __syncthreads) is a deadlock error, not a hang', () => {
+    const mutated = transpose.replace('__syncthreads();', 'if (threadIdx.y == 7) return;  // planted\n    __syncthreads();');
+    const r = smoke(buildVariant(layoutFile, layout.replace(transpose, mutated), tmp, 'deadlock'));
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(/deadlock: no barrier of the block can complete .*__syncthreads\(\) needs every thread of the block, but thread \(\d+,7,0\) has exited/);
   }, 600000);
 
   test("a wrong leading dimension (B's for A) is rejected by the host GEMM's cuBLAS rules", () => {
