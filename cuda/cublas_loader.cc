@@ -108,7 +108,12 @@ void* library() {
     tried += "\n  " + path + ": " + (err ? err : "not found");
   }
   std::string empty_dirs;
-  for (const std::string& d : search_dirs()) empty_dirs += "\n  " + d + ": no libcublas.so.13 / .12 / libcublas.so";
+  for (const std::string& d : search_dirs()) {
+    bool has = false;  // a library there is listed above with its dlopen error
+    for (const char* name : {"libcublas.so.13", "libcublas.so.12", "libcublas.so"})
+      has = has || access((d + "/" + name).c_str(), F_OK) == 0;
+    if (!has) empty_dirs += "\n  " + d + ": no libcublas.so.13 / .12 / libcublas.so";
+  }
   g_status = "cuBLAS could not be loaded; tried:" + tried + empty_dirs +
              "\n  (folders searched: /usr/local/cuda*/lib64, /usr/local/cuda*/targets/" + kTargetArch +
              "/lib, <python site-packages>/nvidia/cublas/lib)"

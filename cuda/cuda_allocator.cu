@@ -1,6 +1,9 @@
 // The caching device allocator and the pinned upload ring (see cuda_backend.h).
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <string>
 
 #include "cuda_backend.h"
 
@@ -20,6 +23,23 @@ std::string mib(uint64_t bytes) {
 }
 }  // namespace
 
+AllocatorMode allocator_mode_from_env() {
+  AllocatorMode m;
+  const char* env = std::getenv("FSNN_CUDA_ALLOC");
+  if (!env || !*env) return m;
+  std::stringstream ss(env);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item == "exact") m.exact = true;
+    else if (item == "poison") m.poison = true;
+    else if (item == "cache" || item.empty()) continue;
+    else
+      throw Error("FSNN_CUDA_ALLOC='" + std::string(env) + "': unknown mode '" + item +
+                  "'; use exact, poison, exact,poison, or leave it unset for the caching allocator");
+  }
+  return m;
+}
+
 size_t CachingAllocator::round_size(size_t bytes) {
   if (bytes < kMinBlock) return kMinBlock;
   if (bytes < kSmallLimit) return (bytes + kMinBlock - 1) / kMinBlock * kMinBlock;
@@ -31,11 +51,12 @@ size_t CachingAllocator::round_size(size_t bytes) {
 }
 
 void* CachingAllocator::allocate(size_t bytes) {
-  const size_t size = round_size(bytes);
+  // exact: the requested size (at least 1 byte, so every tensor has its own address), never cached.
+  const size_t size = mode_.exact ? std::max<size_t>(bytes, 1) : round_size(bytes);
   std::lock_guard<std::mutex> lock(mu_);
   ++st_.num_requests;
   void* ptr = nullptr;
-  auto it = free_.find(size);
+  auto it = mode_.exact ? free_.end() : free_.find(size);
   if (it != free_.end() && !it->second.empty()) {
     ptr = it->second.back();
     it->second.pop_back();
@@ -71,6 +92,7 @@ void* CachingAllocator::allocate(size_t bytes) {
   live_[ptr] = size;
   st_.allocated_bytes += size;
   if (st_.allocated_bytes > st_.peak_allocated_bytes) st_.peak_allocated_bytes = st_.allocated_bytes;
+  if (mode_.poison) check(cudaMemsetAsync(ptr, 0xFF, size, stream_), "cudaMemsetAsync (FSNN_CUDA_ALLOC=poison)");
   return ptr;
 }
 
@@ -82,6 +104,14 @@ void CachingAllocator::release(void* ptr) {
   const size_t size = it->second;
   live_.erase(it);
   st_.allocated_bytes -= size;
+  if (mode_.exact) {
+    // cudaFree waits for the device, so work still enqueued on the block completes first. Release runs
+    // in destructors and must not throw: a failure here is a sticky fault that the next op reports.
+    if (cudaFree(ptr) != cudaSuccess) cudaGetLastError();
+    ++st_.num_frees;
+    st_.reserved_bytes -= size;
+    return;
+  }
   st_.cached_bytes += size;
   free_[size].push_back(ptr);
 }

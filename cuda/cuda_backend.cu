@@ -43,8 +43,8 @@ unsigned grid_for(int64_t n, int threads) {
 
 CudaBackend& the_backend() { return *g_backend; }
 
-CudaBackend::CudaBackend(int device, cudaStream_t stream)
-    : device_(device), stream_(stream), alloc_(stream), ring_(stream) {
+CudaBackend::CudaBackend(int device, cudaStream_t stream, AllocatorMode mode)
+    : device_(device), stream_(stream), alloc_(stream, mode), ring_(stream) {
   cudaDeviceProp prop;
   if (cudaGetDeviceProperties(&prop, device) == cudaSuccess) {
     sm_count_ = prop.multiProcessorCount;
@@ -95,7 +95,9 @@ void* CudaBackend::upload(const void* host, size_t bytes) {
 std::string CudaBackend::info() const {
   std::ostringstream o;
   o << "cuda: " << name_ << " (device " << device_ << ", sm_" << cc_major_ << cc_minor_ << ", " << sm_count_
-    << " SMs, " << (total_mem_ >> 20) << " MiB), one stream, caching allocator, matmul " << (matmul_tf32() ? "tf32" : "highest (fp32)")
+    << " SMs, " << (total_mem_ >> 20) << " MiB), one stream, "
+    << (alloc_.mode().exact ? "exact allocator (no cache)" : "caching allocator")
+    << (alloc_.mode().poison ? " with NaN poison" : "") << ", matmul " << (matmul_tf32() ? "tf32" : "highest (fp32)")
     << ", cuBLAS " << cublas::status();
   return o.str();
 }
@@ -103,6 +105,13 @@ std::string CudaBackend::info() const {
 // Creates the backend on device 0; on failure returns null and explains why in *reason.
 Backend* create_backend(std::string* reason) {
   if (g_backend) return g_backend;
+  AllocatorMode mode;
+  try {
+    mode = allocator_mode_from_env();
+  } catch (const Error& e) {
+    *reason = e.what();
+    return nullptr;
+  }
   cudaError_t err = cudaSetDevice(0);
   if (err != cudaSuccess) {
     *reason = std::string("cannot use CUDA device 0: ") + cudaGetErrorString(err);
@@ -118,7 +127,7 @@ Backend* create_backend(std::string* reason) {
   }
   // Never destroyed: tensors released during process exit still find a live allocator, and no CUDA
   // call runs after the driver has shut down.
-  g_backend = new CudaBackend(0, stream);
+  g_backend = new CudaBackend(0, stream, mode);
   return g_backend;
 }
 

@@ -59,9 +59,23 @@ struct AllocatorStats {
   uint64_t num_oom_retries = 0;
 };
 
+// Debug modes (FSNN_CUDA_ALLOC, read when the backend is created; comma-separated):
+//   exact   every request is a cudaMalloc of exactly its size and every release a cudaFree: no rounding
+//           and no cache, so compute-sanitizer's memcheck / initcheck (and the emulator's red zones) see
+//           an overrun of the requested size and reads of never-written memory;
+//   poison  every block handed out is first filled with 0xFF bytes (NaN as float and double), so an
+//           output element that a kernel never writes shows up as NaN in parity tests.
+struct AllocatorMode {
+  bool exact = false;
+  bool poison = false;
+};
+// Parses FSNN_CUDA_ALLOC ("" = the caching allocator); throws fsnn::Error naming the accepted values.
+AllocatorMode allocator_mode_from_env();
+
 class CachingAllocator {
  public:
-  explicit CachingAllocator(cudaStream_t stream) : stream_(stream) {}
+  CachingAllocator(cudaStream_t stream, AllocatorMode mode) : stream_(stream), mode_(mode) {}
+  AllocatorMode mode() const { return mode_; }
   static size_t round_size(size_t bytes);
   void* allocate(size_t bytes);
   void release(void* ptr);
@@ -73,6 +87,7 @@ class CachingAllocator {
   void empty_cache_locked();
   std::mutex mu_;
   cudaStream_t stream_;
+  AllocatorMode mode_;
   std::map<size_t, std::vector<void*>> free_;  // size class -> cached blocks
   std::unordered_map<void*, size_t> live_;      // block -> size class
   AllocatorStats st_;
@@ -126,7 +141,7 @@ CudaBackend& the_backend();
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(int device, cudaStream_t stream);
+  CudaBackend(int device, cudaStream_t stream, AllocatorMode mode);
   Device device() const override { return Device::CUDA; }
 
   void* allocate(size_t bytes) override;

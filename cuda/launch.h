@@ -52,8 +52,9 @@ inline void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shar
                                       std::apply(x->kernel, x->params);
                                     },
                                     &ctx};
+  const void* const ptrs[sizeof...(Args) + 1] = {::fsnn_emu::pointer_arg(args)..., nullptr};
   ::fsnn_emu::run_grid(reinterpret_cast<const void*>(kernel), __PRETTY_FUNCTION__, grid, block, shared_bytes, stream,
-                       body);
+                       body, ptrs, int(sizeof...(Args)));
 }
 #endif
 

@@ -2,6 +2,7 @@
 // tidy, noGrad and the behaviour of backward().
 import * as fsnn from '../lib';
 import { ops, tensor, tidy, Tensor } from '../lib';
+import { testDevice } from './helpers/device';
 
 describe('creation', () => {
   test('from nested arrays, Float32Array, number[] + shape, a number', () => {
@@ -74,13 +75,13 @@ describe('creation', () => {
     expect(() => fsnn.zeros([2.5])).toThrow(/full: shape must be an array of non-negative integers/);
   });
 
-  test('shape is frozen, device is cpu by default', () => {
+  test('shape is frozen, device is the default device (cpu unless FSNN_DEVICE=cuda)', () => {
     const t = tensor([1, 2]);
-    expect(t.device).toBe('cpu');
+    expect(t.device).toBe(testDevice);
     expect(Object.isFrozen(t.shape)).toBe(true);
-    expect(fsnn.getDefaultDevice()).toBe('cpu');
+    expect(fsnn.getDefaultDevice()).toBe(testDevice);
     expect(() => fsnn.setDefaultDevice('tpu' as 'cpu')).toThrow(/setDefaultDevice: unknown device 'tpu'; use 'cpu' or 'cuda'/);
-    expect(t.toString()).toBe('Tensor([2] on cpu)');
+    expect(t.toString()).toBe(`Tensor([2] on ${testDevice})`);
   });
 });
 
@@ -95,7 +96,7 @@ describe('reading data', () => {
     expect(Array.from(d)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(Array.from(await fsnn.intTensor([4, 5]).data())).toEqual([4, 5]);
     expect(tensor([[42]]).item()).toBe(42);
-    expect(() => t.item()).toThrow(/item\(\): the tensor \[2,2,2\] on cpu has 8 elements; item\(\) needs exactly one \(reduce it first/);
+    expect(() => t.item()).toThrow(/item\(\): the tensor \[2,2,2\] on (?:cpu|cuda) has 8 elements; item\(\) needs exactly one \(reduce it first/);
   });
 
   test('data() rejects on a disposed tensor', async () => {
@@ -104,9 +105,9 @@ describe('reading data', () => {
     await expect((async () => t.data())()).rejects.toThrow(/was disposed/);
   });
 
-  test("to('cpu') returns the same tensor; clone copies", () => {
+  test('to(its own device) returns the same tensor; clone copies', () => {
     const t = tensor([1, 2]);
-    expect(t.to('cpu')).toBe(t);
+    expect(t.to(testDevice)).toBe(t);
     const c = t.clone();
     t.fill_(0);
     expect(c.toArray()).toEqual([1, 2]);
@@ -261,8 +262,8 @@ describe('autograd behaviour', () => {
   test('backward on a non-scalar needs gradOutput of the same shape', () => {
     const x = tensor([[1, 2], [3, 4]], undefined, { requiresGrad: true });
     const y = x.mul(2);
-    expect(() => y.backward()).toThrow(/backward\(\): the output \[2,2\] on cpu is not a scalar; pass gradOutput with the same shape, or reduce it first/);
-    expect(() => y.backward(tensor([1, 2]))).toThrow(/backward\(\): gradOutput \[2\] on cpu must have the output's shape \[2,2\]/);
+    expect(() => y.backward()).toThrow(/backward\(\): the output \[2,2\] on (?:cpu|cuda) is not a scalar; pass gradOutput with the same shape, or reduce it first/);
+    expect(() => y.backward(tensor([1, 2]))).toThrow(/backward\(\): gradOutput \[2\] on (?:cpu|cuda) must have the output's shape \[2,2\]/);
     y.backward(tensor([[1, 0], [0, 1]]));
     expect(x.grad!.toArray()).toEqual([[2, 0], [0, 2]]);
     expect(() => tensor([1]).sum().backward()).toThrow(/backward\(\): this tensor does not require grad/);

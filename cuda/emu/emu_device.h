@@ -198,7 +198,13 @@ struct KernelBody {
   const void* ctx;
 };
 // Runs every block of the grid (synchronously: the stream is emulated in order) and records a launch
-// error or a device fault as CUDA would (cudaPeekAtLastError / the next synchronizing call).
+// error or a device fault as CUDA would (cudaPeekAtLastError / the next synchronizing call). `ptrs`
+// are the kernel's pointer arguments: the red zones of their device blocks are checked afterwards.
 void run_grid(const void* kernel, const char* signature, dim3 grid, dim3 block, size_t shared_bytes,
-              cudaStream_t stream, KernelBody body);
+              cudaStream_t stream, KernelBody body, const void* const* ptrs, int nptrs);
+template <typename T>
+inline const void* pointer_arg(const T& v) {
+  if constexpr (std::is_pointer<T>::value) return static_cast<const void*>(v);
+  return nullptr;
+}
 }  // namespace fsnn_emu

@@ -13,7 +13,7 @@ namespace fsnn_emu {
 cudaError_t set_error(cudaError_t err, const std::string& detail, bool sticky);
 cudaError_t sticky_error();  // cudaSuccess while the context is healthy
 
-// Device memory (emu_memory.cc): host blocks between red zones of 0xFF bytes (which read as NaN).
+// Device memory (emu_memory.cc): host blocks between NaN-patterned red zones.
 cudaError_t device_malloc(void** ptr, size_t bytes);
 cudaError_t device_free(void* ptr);
 size_t device_bytes_in_use();
@@ -22,6 +22,10 @@ bool device_range(const void* p, size_t bytes, std::string* why);
 // Scans every live block's red zones; on damage records a sticky cudaErrorIllegalAddress naming the
 // block and `after` (what ran since the last scan) and returns false.
 bool check_red_zones(const char* after);
+
+// Checks the red zones of the blocks that contain the given pointers (a kernel's pointer arguments);
+// `launch` names the kernel in the report.
+bool check_red_zones_of(const void* const* ptrs, int n, const std::string& launch);
 
 // The emulated device's properties (FSNN_EMU_SMS, FSNN_EMU_MEMORY_MB).
 const cudaDeviceProp& device_properties();

@@ -1,6 +1,7 @@
-// Emulated device memory: each cudaMalloc block is host memory between two red zones of 0xFF bytes
-// (an out-of-bounds read there sees NaN for float and double). The block itself starts filled with
-// 0xFF too, as GPU memory starts with garbage. The red zones are checked after every kernel launch,
+// Emulated device memory: each cudaMalloc block is host memory between two red zones filled with the
+// 8-byte word 0xFFF4DEADFFF4DEAD (aligned to the address, so an out-of-bounds read there sees NaN as
+// float and as double). The block itself starts filled with 0xFF bytes (NaN too), as GPU memory starts
+// with garbage; the two patterns differ, so writing poison or NaN into a red zone is still seen. The red zones are checked after every kernel launch,
 // copy and synchronization, and when the block is freed: a damaged red zone is an out-of-bounds write,
 // reported as a sticky cudaErrorIllegalAddress that names the block and what ran just before.
 #include <cstdlib>
@@ -14,8 +15,11 @@
 namespace fsnn_emu {
 
 namespace {
-constexpr size_t kRedZone = 1024;  // bytes on each side (a multiple of 256: blocks stay 256-byte aligned)
+constexpr size_t kRedZone = 256;  // bytes on each side (a multiple of 256: blocks stay 256-byte aligned)
 constexpr unsigned char kFill = 0xFF;
+constexpr uint64_t kRedWord = 0xFFF4DEADFFF4DEADull;
+// The red-zone byte expected at `offset` from the (256-aligned) start of the allocation.
+inline unsigned char red_byte(size_t offset) { return static_cast<unsigned char>(kRedWord >> (8 * (offset & 7))); }
 
 struct DeviceBlock {
   unsigned char* raw;
@@ -28,23 +32,20 @@ std::map<uintptr_t, DeviceBlock> g_blocks;  // user address -> block
 size_t g_in_use = 0;
 uint64_t g_serial = 0;
 
-// Offset of the first damaged byte of a red zone, or -1.
-long damaged(const unsigned char* p, size_t n) {
-  const uint64_t all = ~uint64_t(0);
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t v;
-    std::memcpy(&v, p + i, 8);
-    if (v != all)
-      for (size_t k = i; k < i + 8; ++k)
-        if (p[k] != kFill) return long(k);
-  }
+// Index (from `from`) of the first damaged byte of the red zone [raw + from, raw + from + n), or -1.
+long damaged(const unsigned char* raw, size_t from, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (raw[from + i] != red_byte(from + i)) return long(i);
   return -1;
+}
+void fill_red(unsigned char* raw, size_t from, size_t n) {
+  for (size_t i = 0; i < n; ++i) raw[from + i] = red_byte(from + i);
 }
 
 // Empty string when intact, else the description.
 std::string check_block(uintptr_t user, const DeviceBlock& b) {
-  const long lo = damaged(b.raw, kRedZone);
-  const long hi = damaged(b.raw + kRedZone + b.bytes, kRedZone);
+  const long lo = damaged(b.raw, 0, kRedZone);
+  const long hi = damaged(b.raw, kRedZone + b.bytes, kRedZone);
   if (lo < 0 && hi < 0) return "";
   std::string o = "out-of-bounds write detected by the emulator's red zones: ";
   if (hi >= 0)
@@ -77,7 +78,9 @@ cudaError_t device_malloc(void** ptr, size_t bytes) {
     *ptr = nullptr;
     return set_error(cudaErrorMemoryAllocation, "cudaMalloc: the host is out of memory", false);
   }
-  std::memset(raw, kFill, total);
+  fill_red(raw, 0, kRedZone);
+  std::memset(raw + kRedZone, kFill, bytes);
+  fill_red(raw, kRedZone + bytes, total - kRedZone - bytes);
   unsigned char* user = raw + kRedZone;
   g_blocks[reinterpret_cast<uintptr_t>(user)] = DeviceBlock{raw, bytes, ++g_serial};
   g_in_use += bytes;
@@ -132,6 +135,25 @@ bool device_range(const void* p, size_t bytes, std::string* why) {
     return false;
   }
   return true;
+}
+
+bool check_red_zones_of(const void* const* ptrs, int n, const std::string& launch) {
+  std::string bad;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    for (int i = 0; i < n && bad.empty(); ++i) {
+      if (!ptrs[i]) continue;
+      const uintptr_t a = reinterpret_cast<uintptr_t>(ptrs[i]);
+      auto it = g_blocks.upper_bound(a);
+      if (it == g_blocks.begin()) continue;
+      --it;
+      if (a > it->first + it->second.bytes) continue;  // not a device block (host pointer)
+      bad = check_block(it->first, it->second);
+    }
+  }
+  if (bad.empty()) return true;
+  set_error(cudaErrorIllegalAddress, bad + "; found after the launch " + launch, true);
+  return false;
 }
 
 bool check_red_zones(const char* after) {

@@ -408,7 +408,7 @@ cudaError_t fsnn_emu_func_set_attribute(const void* func, cudaFuncAttribute attr
 namespace fsnn_emu {
 
 void run_grid(const void* kernel, const char* signature, dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t,
-              KernelBody body) {
+              KernelBody body, const void* const* ptrs, int nptrs) {
   if (sticky_error()) return;
   const cudaDeviceProp& p = device_properties();
   const uint64_t nthreads = uint64_t(block.x) * block.y * block.z;
@@ -486,7 +486,7 @@ void run_grid(const void* kernel, const char* signature, dim3 grid, dim3 block, 
       }
   tls_block = nullptr;
   tls_thread_idx = nullptr;
-  check_red_zones(("the launch " + sig).c_str());
+  check_red_zones_of(ptrs, nptrs, sig);
 }
 
 }  // namespace fsnn_emu

@@ -52,7 +52,7 @@ describe('parameter groups', () => {
 
   test('a parameter may appear only once', () => {
     const a = param([1]);
-    expect(() => new SGD([a, a], { lr: 0.1 })).toThrow(/params\[1\] \[1\] on cpu appears twice in the group; list each parameter once/);
+    expect(() => new SGD([a, a], { lr: 0.1 })).toThrow(/params\[1\] \[1\] on (?:cpu|cuda) appears twice in the group; list each parameter once/);
     const opt = new SGD([a], { lr: 0.1 });
     expect(() => opt.addParamGroup({ params: [param([2]), a] })).toThrow(/is already in group 0; each parameter may appear in only one group/);
     expect(opt.paramGroups).toHaveLength(1);
@@ -64,7 +64,7 @@ describe('parameter groups', () => {
     const computed = leaf.mul(2);
     expect(() => new SGD([computed])).toThrow(/is not a leaf tensor/);
     expect(() => new SGD([1 as unknown as Tensor])).toThrow(/params\[0\] is not a Tensor \(got number\); an optimizer can only optimize Tensors/);
-    expect(() => new SGD(leaf as unknown as Tensor[])).toThrow(/got a single Tensor \[2\] on cpu; wrap it in an array: \[param\]/);
+    expect(() => new SGD(leaf as unknown as Tensor[])).toThrow(/got a single Tensor \[2\] on (?:cpu|cuda); wrap it in an array: \[param\]/);
     expect(() => new SGD([])).toThrow(/empty parameter list/);
     expect(() => new SGD([{ params: [] }])).toThrow(/the group has no parameters/);
     expect(() => new SGD(null as unknown as Tensor[])).toThrow(/params must be an iterable of Tensors/);
@@ -166,7 +166,7 @@ describe('zeroGrad and step', () => {
     expect(() => opt.step()).toThrow(/SGD.step \(group 0\): invalid learning rate -1/);
     opt.paramGroups[0].lr = 0.1;
     w.grad!.dispose();
-    expect(() => opt.step()).toThrow(/the gradient of parameter 0 in group 0 \(\[1\] on cpu\) was disposed; clear gradients with zeroGrad\(\)/);
+    expect(() => opt.step()).toThrow(/the gradient of parameter 0 in group 0 \(\[1\] on (?:cpu|cuda)\) was disposed; clear gradients with zeroGrad\(\)/);
   });
 
   test('dispose() frees the state; the next step starts afresh', () => {
@@ -288,10 +288,10 @@ describe('stateDict / loadStateDict', () => {
     refuse(fewer, /parameter group 0 has 1 parameter\(s\) in the state dict but 2 here/);
     const shape = copy();
     shape.state[1] = { ...shape.state[1], expAvg: new Float32Array(3) };
-    refuse(shape, /'expAvg' in the state of parameter 1 \(\[2\] on cpu\) has 3 values but the parameter has 2; the state dict was saved for parameters of other shapes/);
+    refuse(shape, /'expAvg' in the state of parameter 1 \(\[2\] on (?:cpu|cuda)\) has 3 values but the parameter has 2; the state dict was saved for parameters of other shapes/);
     const missing = copy();
     delete missing.state[0].expAvgSq;
-    refuse(missing, /the state of parameter 0 \(\[2,3\] on cpu\) lacks 'expAvgSq'/);
+    refuse(missing, /the state of parameter 0 \(\[2,3\] on (?:cpu|cuda)\) lacks 'expAvgSq'/);
     const step = copy();
     step.state[0].step = -1;
     refuse(step, /has step -1; it must be an integer >= 0/);
@@ -311,7 +311,7 @@ describe('stateDict / loadStateDict', () => {
     // A state dict of another kind of optimizer.
     const sgd = setup(makers[0][1]);
     train(sgd.ps, sgd.opt, 0, 1);
-    refuse(sgd.opt.stateDict(), /the state of parameter 0 \(\[2,3\] on cpu\) has an unknown entry 'momentumBuffer'; a Adam state holds expAvg, expAvgSq, maxExpAvgSq, step \(was it saved by another optimizer\?\)/);
+    refuse(sgd.opt.stateDict(), /the state of parameter 0 \(\[2,3\] on (?:cpu|cuda)\) has an unknown entry 'momentumBuffer'; a Adam state holds expAvg, expAvgSq, maxExpAvgSq, step \(was it saved by another optimizer\?\)/);
     expect(() => sgd.opt.loadStateDict(sd)).toThrow(/SGD.loadStateDict: the state of parameter 0 .* has an unknown entry 'step'/);
   });
 

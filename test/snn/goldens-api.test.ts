@@ -8,7 +8,7 @@ describe('the goldens through nn.Sequential + SNNWrapper', () => {
     test(c.name, () => {
       const { net, model, nameOf, forward } = buildGoldenNet(c);
       const out = forward();
-      const loss = out.mul(tensor(flat(c.readout), out.shape.slice())).sum();
+      const loss = out.mul(tensor(flat(c.readout), out.shape.slice(), { device: out.device })).sum();
       loss.backward();
       const params = Object.fromEntries(model.namedParameters()) as Record<string, Tensor>;
       const blocks = c.spikede ? [c.reference, c.spikede] : [c.reference];

@@ -180,7 +180,9 @@ describe('a fresh process', () => {
     const outFile = path.join(dir, 'fresh-output.json');
     fs.writeFileSync(inFile, JSON.stringify({ shape: [T, B, IN], data: inputData, xTime, method: 'gl', memory: 4 }));
     const script = path.join(__dirname, '..', 'fixtures', 'scripts', 'run-saved-model.ts');
-    const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script, file, inFile, outFile], {
+    // The child runs on the suite's device too (test/setup/device.ts reads FSNN_DEVICE), so the outputs compare bit for bit.
+    const setup = path.join(__dirname, '..', 'setup', 'device.ts');
+    const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', setup, script, file, inFile, outFile], {
       cwd: path.join(__dirname, '..', '..'),
       encoding: 'utf8',
       timeout: 60000,

@@ -3,6 +3,7 @@
 import { nn, tensor, full, manualSeed, LIFNeuron, IFNeuron, SNNWrapper, Tensor, cuda } from '../../lib';
 import { Adam } from '../../lib/optim';
 import { randomData } from '../helpers/gradcheck';
+import { testDevice } from '../helpers/device';
 
 const values = (t: Tensor) => Array.from(t.toFloat32Array());
 const T = 10, B = 2, IN = 3;
@@ -307,10 +308,10 @@ describe('train/eval, state of the wrapped model, to()', () => {
     expect(values(other.stateDict().scale)).toEqual([5]);
   });
 
-  test("to('cpu') is a no-op; an unknown device is an error", () => {
+  test('to(the device it is on) is a no-op; an unknown device is an error', () => {
     const net = new SNNWrapper(seqNet(), { alpha: 0.5, learnAlpha: true });
     const a = net.getPerLayerAlpha()[0];
-    expect(net.to('cpu')).toBe(net);
+    expect(net.to(testDevice)).toBe(net);
     expect(net.getPerLayerAlpha()[0]).toBe(a);
     expect(() => net.to('gpu' as 'cpu')).toThrow(/unknown device 'gpu'/);
   });
