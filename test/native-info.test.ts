@@ -23,14 +23,14 @@ describe('internal entry points validate their arguments', () => {
     expect(() => native.random(3, [2], 0, 0, 0.5, 'cpu')).toThrow(/op code 3 is unknown/);
   });
 
-  test('maxPool2dBackward with an out-of-range index or mismatched shapes', () => {
-    const x = fsnn.randn([1, 1, 4, 4]);
+  test('maxPool2dBackward with an out-of-range index or mismatched shapes (CPU backend)', () => {
+    const x = fsnn.randn([1, 1, 4, 4], { device: 'cpu' });
     const [y, idx] = native.maxPool2d(x.handle, { kH: 2, kW: 2 });
     const bad = native.fromInt32(Int32Array.from([0, 1, 2, 1 << 30]), [1, 1, 2, 2], 'cpu');
     expect(() => native.maxPool2dBackward(y, bad, [1, 1, 4, 4], { kH: 2, kW: 2 })).toThrow(/index 1073741824 at position 3 is outside the 4x4 input plane/);
     const neg = native.fromInt32(Int32Array.from([0, -5, 2, 1]), [1, 1, 2, 2], 'cpu');
     expect(() => native.maxPool2dBackward(y, neg, [1, 1, 4, 4], { kH: 2, kW: 2 })).toThrow(/index -5/);
-    expect(() => native.maxPool2dBackward(fsnn.randn([1, 1, 3, 3]).handle, idx, [1, 1, 4, 4], { kH: 2, kW: 2 })).toThrow(/does not match the op's output shape \[1,1,2,2\]/);
+    expect(() => native.maxPool2dBackward(fsnn.randn([1, 1, 3, 3], { device: 'cpu' }).handle, idx, [1, 1, 4, 4], { kH: 2, kW: 2 })).toThrow(/does not match the op's output shape \[1,1,2,2\]/);
     expect(() => native.conv2dBackwardInput(fsnn.randn([1, 1]).handle, fsnn.randn([1, 1, 3, 3]).handle, [1, 1, 5, 5], {})).toThrow(/does not match/);
   });
 

@@ -1,10 +1,10 @@
 // backward() on a tensor that tidy() returned: the graph survives for returned tensors (PyTorch
 // semantics), and the tensors tidy kept for it are freed once backward() has consumed the graph,
 // or when the returned tensor is disposed.
-import { native, ones, tensor, tidy } from '../../lib';
+import { getDefaultDevice, native, ones, tensor, tidy } from '../../lib';
 import { Parameter } from '../../lib/nn/parameter';
 
-const live = () => native.liveBytes('cpu');
+const live = () => native.liveBytes(getDefaultDevice());
 
 describe('backward through a tensor returned by tidy()', () => {
   it('gives the gradient of the returned loss (d/dw sum(w*w) = 2w)', () => {

@@ -33,7 +33,7 @@ test.each(cases)('T=%d %s: gAlpha and gWeight equal the float64 chain to float32
   r.spikes.mul(tensor(gS, [T, N])).sum().backward();
   // Reference: the same dK (native, float64 as hi + lo) chained in float64 on the host.
   const K = buildKernel(method, alphas.map(Math.fround), weights.map(Math.fround), 1, T);
-  const g = native.fractionalBackward(I.handle, r.v!.handle, r.spikes.handle, native.fromFloat32(gS, [T, N], 'cpu'), null, K.K,
+  const g = native.fractionalBackward(I.handle, r.v!.handle, r.spikes.handle, native.fromFloat32(gS, [T, N], I.device), null, K.K,
     { kind: 'lif', tau: 2, threshold: 1, surrogate: 'arctan', scale: 5, memory: T + 1 });
   const ref = chainKernelGradient(K, hiLo(g.gK));
   const ga = alpha.grad!.toFloat32Array(), gw = w.grad!.toFloat32Array();
