@@ -191,16 +191,20 @@ function main() {
   // The library exactly as `npm run build:ts` makes dist/ (type-checked), placed at pkg/lib so that the
   // compiled tests' '../../lib' imports find it.
   const tsc = require.resolve('typescript/bin/tsc', { paths: [ROOT] });
-  run(process.execPath, [tsc, '-p', 'tsconfig.json', '--outDir', path.join(pkg, 'lib'), '--declaration', 'false', '--sourceMap', 'false']);
+  run(process.execPath, [tsc, '-p', 'tsconfig.json', '--outDir', path.join(pkg, 'lib'), '--declaration', 'false', '--sourceMap', 'false', '--inlineSources', 'false']);
   const ts = require(require.resolve('typescript', { paths: [ROOT] }));
   const options = { ...ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} }).options };
   delete options.outDir;
   delete options.rootDir;
   options.sourceMap = false;
+  options.inlineSources = false;
   options.declaration = false;
   // The tests (not this bundle's own rehearsal test, which needs the repository) and the benchmarks.
   transpileTree(ts, path.join(ROOT, 'test'), path.join(pkg, 'test'), options, [path.join('cuda', 'gpu-bundle.test.ts')]);
   transpileTree(ts, path.join(ROOT, 'benchmarks'), path.join(pkg, 'benchmarks'), options, []);
+  // The addon loader that lib/native.js and the tests' child processes require (native/loader.js).
+  fs.mkdirSync(path.join(pkg, 'native'));
+  fs.copyFileSync(path.join(ROOT, 'native', 'loader.js'), path.join(pkg, 'native', 'loader.js'));
   fs.mkdirSync(path.join(pkg, 'scripts'));
   fs.copyFileSync(path.join(ROOT, 'scripts', 'cuda-smoke.js'), path.join(pkg, 'scripts', 'cuda-smoke.js'));
   fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'fractional-snn-gpu-bundle', private: true }, null, 2));
@@ -216,7 +220,7 @@ function main() {
     "  setupFilesAfterEnv: ['<rootDir>/test/setup/device.js'],",
     '};',
     ''].join('\n'));
-  const modules = runtimeModules(['jest', 'bindings']);
+  const modules = runtimeModules(['jest', 'bindings', 'node-gyp-build']);
   const nm = fs.realpathSync(path.join(ROOT, 'node_modules'));
   for (const m of modules) copyPackage(path.join(nm, m), path.join(pkg, 'node_modules', m));
 
@@ -240,7 +244,7 @@ function main() {
     `node: ${process.version} (${process.execPath}, sha256 ${sha256(process.execPath)})`,
     `nvcc: ${nvcc}`,
     `addon: FSNN_CUDA=ON FSNN_BLAS=OFF CMAKE_CUDA_FLAGS=-lineinfo, sha256 ${sha256(addon)}`,
-    `node_modules: jest and bindings with their runtime dependencies, ${modules.length} package folders`,
+    `node_modules: jest, bindings and node-gyp-build with their runtime dependencies, ${modules.length} package folders`,
     '',
     '# sha256  source',
     ...hashes.map(([f, s]) => `${s}  ${f}`),

@@ -40,15 +40,15 @@ case "${1:-}" in
     unxz_to "$HERE/app.tar.xz" "$WORK/app.tar" && tar -xf "$WORK/app.tar" -C "$WORK" && rm -f "$WORK/app.tar" || exit 1
     echo "node: $("$NODE" -v)" || exit 1
     cd "$PKG" && exec "$NODE" -e '
-      const n = require("./lib").native;
-      console.log(`bootstrap ok: node ${process.version}, addon loaded, library ${Object.keys(require("./lib")).length} exports, cuda compiled: ${n.cudaCompiled()}`);'
+      const c = require("./lib").cuda;
+      console.log(`bootstrap ok: node ${process.version}, addon loaded, library ${Object.keys(require("./lib")).length} exports, cuda compiled: ${c.isCompiled()}`);'
     ;;
   __cuda)
     cd "$PKG" && exec "$NODE" -e '
-      const n = require("./lib").native;
-      if (!n.cudaCompiled()) { console.log("SKIPPED: the addon was built without CUDA"); process.exit(0); }
-      if (!n.cudaIsAvailable()) { console.log(`SKIPPED: addon: ${n.cudaUnavailableReason()}`); process.exit(0); }
-      console.log(`cuda ok: ${n.cudaDeviceCount()} device(s), ${n.cudaDeviceName(0)}`);'
+      const c = require("./lib").cuda;
+      if (!c.isCompiled()) { console.log("SKIPPED: the addon was built without CUDA"); process.exit(0); }
+      if (!c.isAvailable()) { console.log(`SKIPPED: addon: ${c.unavailableReason()}`); process.exit(0); }
+      console.log(`cuda ok: ${c.deviceCount()} device(s), ${c.deviceName(0)}`);'
     ;;
   __cublas)  # libcublas.so.13 by soname, else in the CUDA 13 image's folders or a Python install's nvidia/cublas/lib
     command -v python3 >/dev/null 2>&1 || { echo "SKIPPED: no python3 to probe with"; exit 0; }

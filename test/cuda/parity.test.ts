@@ -379,8 +379,10 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
   // environment, which jest's per-file copy of process.env does not change: a child process runs the
   // comparison (test/cuda/frac-global-k.child.ts) with the variable set.
   test('global-memory K table (FSNN_CUDA_FRAC_GLOBAL_K=1): S = 8 and 16, same agreement', () => {
-    const child = require('path').join(__dirname, 'frac-global-k.child.ts');
-    const stdout: string = require('child_process').execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', child], {
+    // In the GPU bundle the tests are compiled to JavaScript and there is no ts-node: run the .js child there.
+    const compiled = __filename.endsWith('.js');
+    const child = require('path').join(__dirname, compiled ? 'frac-global-k.child.js' : 'frac-global-k.child.ts');
+    const stdout: string = require('child_process').execFileSync(process.execPath, [...(compiled ? [] : ['-r', 'ts-node/register/transpile-only']), child], {
       env: { ...process.env, FSNN_CUDA_FRAC_GLOBAL_K: '1' }, encoding: 'utf8', timeout: 600000,
     });
     const r = JSON.parse(stdout.trim().split('\n').pop()!) as { env: string; cuda: boolean; cases: { name: string; spikeDiffs: number; v: number; gI: number; gK: number; gTau: number }[] };
