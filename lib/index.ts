@@ -37,3 +37,4 @@ export * as safetensors from './io/safetensors';
 export * as data from './data';
 export { Philox } from './random/philox';
 export { native } from './native-info';
+export type { NativeInfo } from './native-info';

@@ -4,9 +4,24 @@
 import { native as addon } from './native';
 import { checkDevice, Device } from './tensor';
 
+/** What native.info() reports about the loaded addon. */
+export interface NativeInfo {
+  /** Threads of the CPU pool. */
+  threads: number;
+  /** The sgemm in use: OpenBLAS's or the built-in one (FSNN_BLAS=builtin forces it). */
+  blas: 'openblas' | 'builtin';
+  /** Whether the addon was built with OpenBLAS. */
+  openblas: boolean;
+  /** The CPU features the kernels dispatch on. */
+  cpu: string;
+  /** Whether the CUDA backend was compiled in. */
+  cudaCompiled: boolean;
+}
+
+/** Read-only facts about the native addon: its build and the memory its tensors hold. */
 export const native = Object.freeze({
   /** Threads, BLAS mode, CPU features and whether CUDA was compiled in. */
-  info: (): ReturnType<typeof addon.info> => addon.info(),
+  info: (): NativeInfo => addon.info(),
   /** Bytes currently held by live tensors on a device. */
   liveBytes: (device: Device = 'cpu'): number => addon.liveBytes(checkDevice(device, 'native.liveBytes')),
 });

@@ -51,7 +51,9 @@ let cached: MnistDataset | null = null;
 
 /** The embedded digit files, relative to mnistDigitsDir(). */
 export const MNIST_DIGITS_FILES = {
+  /** The 10,000 images, 28x28 bytes each (gzipped IDX3). */
   images: 'mnist-digits-images-idx3-ubyte.gz',
+  /** Their labels 0-9 (gzipped IDX1). */
   labels: 'mnist-digits-labels-idx1-ubyte.gz',
 } as const;
 

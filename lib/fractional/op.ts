@@ -45,11 +45,13 @@ export interface FractionalNeuronOptions {
   /** Also return the membrane trace v_1..v_T. */
   returnTrace?: boolean;
   /**
-   * Host copies of alpha, weight and tauTheta's values (the SNNWrapper refreshes them once per step).
-   * When given, the op reads nothing back from the device; when omitted, it reads the tensors.
+   * Host copy of alpha's values (the SNNWrapper refreshes it once per step). When given, the op reads
+   * nothing back from the device for alpha; when omitted, it reads the tensor.
    */
   alphaValues?: ArrayLike<number>;
+  /** Host copy of the term weights' values, as for alphaValues. */
   weightValues?: ArrayLike<number>;
+  /** Host copy of the learnable tau's theta, as for alphaValues. */
   tauThetaValue?: number;
 }
 

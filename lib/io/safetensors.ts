@@ -594,8 +594,24 @@ export function readSafetensorsFile(file: string): SafetensorsContents {
   }
 }
 
+/** What readSafetensorsHeader returns. */
+export interface SafetensorsHeader {
+  /** The `__metadata__` strings. */
+  metadata: Record<string, string>;
+  /** Each tensor's name with its dtype (e.g. "F32") and shape. */
+  tensors: Map<string, SafetensorsTensorInfo>;
+}
+
+/** A tensor as the header declares it. */
+export interface SafetensorsTensorInfo {
+  /** The safetensors dtype name, e.g. "F32". */
+  dtype: string;
+  /** The declared shape. */
+  shape: number[];
+}
+
 /** Reads only the header of a .safetensors file (validated in full): its metadata and each tensor's dtype and shape. */
-export function readSafetensorsHeader(file: string): { metadata: Record<string, string>; tensors: Map<string, { dtype: string; shape: number[] }> } {
+export function readSafetensorsHeader(file: string): SafetensorsHeader {
   const { fd, header } = openAndParse(file);
   fs.closeSync(fd);
   const tensors = new Map<string, { dtype: string; shape: number[] }>();

@@ -117,7 +117,7 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-/** Checked native conv arguments (integer stride, dilation, groups >= 1, padding >= 0). */
+/** Checked native conv arguments (integer stride, dilation, groups >= 1, padding >= 0). @internal */
 export function convArgs(opts: Conv2dOptions, op: string): ConvArgs {
   const [sh, sw] = intPair(opts.stride, 1, 'stride', op, 1), [ph, pw] = intPair(opts.padding, 0, 'padding', op, 0);
   const [dh, dw] = intPair(opts.dilation, 1, 'dilation', op, 1);
@@ -151,7 +151,7 @@ export interface Pool2dOptions {
   /** avgPool2d: count padded zeros in the mean (default true). */
   countIncludePad?: boolean;
 }
-/** Checked native pool arguments (integer kernel >= 1, stride >= 1, padding >= 0). */
+/** Checked native pool arguments (integer kernel >= 1, stride >= 1, padding >= 0). @internal */
 export function poolArgs(kernel: number | [number, number], opts: Pool2dOptions, op = 'pool2d'): PoolArgs {
   const [kh, kw] = intPair(kernel, 2, 'kernel size', op, 1);
   const [sh, sw] = intPair(opts.stride ?? [kh, kw], 1, 'stride', op, 1);
