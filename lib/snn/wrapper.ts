@@ -5,6 +5,8 @@ import { tensor } from '../creation';
 import { noGrad } from '../autograd/grad-mode';
 import { FractionalMethod } from '../fractional/kernel';
 import { native } from '../native';
+import { tidy } from '../memory';
+import { clamp, eq, where } from '../ops/elementwise';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Tensor } from '../tensor';
@@ -338,13 +340,9 @@ function layoutMessage(shape: readonly number[], steps: number): string {
 
 /** x <- x clamped to [lo, hi], NaN -> lo, in place on x's device (no grad). */
 function projectInPlace(x: Tensor, lo: number, hi: number): void {
-  const h = x.handle;
-  const clamped = native.unary(9 /* Clamp */, h, lo, hi);
-  const isNum = native.binary(10 /* Eq */, h, h);  // 0 where NaN
-  const low = native.full([], lo, x.device);
-  const out = native.where(isNum, clamped, low);
-  native.copy_(h, out);
-  for (const t of [clamped, isNum, low, out]) t.dispose();
+  tidy(() => {
+    x.copy_(where(eq(x, x) /* 0 where NaN */, clamp(x, lo, hi), lo));
+  });
 }
 
 /** The values of each tensor: one read per device (the tensors of a device are concatenated there first). */
