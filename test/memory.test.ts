@@ -5,19 +5,20 @@ import * as path from 'path';
 import * as fsnn from '../lib';
 import { tensor, tidy } from '../lib';
 import { testDevice } from './helpers/device';
+import { collectGarbage } from './helpers/collect-garbage';
 
 // Native bytes on the device the suite runs on (FSNN_DEVICE=cuda: the CUDA allocator's tensors).
 const live = () => fsnn.native.liveBytes(testDevice);
 const MB = 1024 * 1024;
-const gc = (global as { gc?: () => void }).gc;
 const data = Float32Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i) * 0.5);
 const small = Float32Array.from({ length: 64 * 8 }, (_, i) => Math.cos(i) * 0.1);
 
-/** Lets deferred N-API finalizers run (Node runs them once the event loop turns), then collects if it can. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-  if (gc) gc();
-}
+/** Collects all garbage and runs its finalizers, so no earlier garbage is freed inside a measured stretch. */
+const settle = collectGarbage;
+
+// Each exact byte count starts from a process with no unreachable tensors left (jest shares a worker
+// process between test files; their garbage would otherwise be finalized at an arbitrary GC).
+beforeEach(settle);
 
 /**
  * Growth of one synchronous batch of iterations, measured in steady state: a first batch of the same
