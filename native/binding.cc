@@ -1,20 +1,7 @@
-// The N-API binding: tensor handles and one JS function per op. Arguments are converted here;
-// every check and every dispatch happens in ops.cc. Any C++ exception becomes a JS Error, so a bad
-// call never takes the process down.
-//
-// Handles and garbage collection. Research code trains in synchronous loops that never yield to the
-// event loop. With a stable Node-API module version, Node defers every finalizer to a SetImmediate,
-// so the native side of each handle (and of every handle ever disposed) piles up until the loop
-// turns. This file is therefore compiled against the experimental Node-API version, under which Node
-// (>= 18.19 / 20.10, node_api_post_finalizer and "run finalizers directly from GC", nodejs/node#42651)
-// runs finalizers during GC itself; such a "basic" finalizer may not call into JS or any Node-API
-// that touches the GC state. The handle is a plain napi_wrap with a runtime-owned reference (no
-// userland napi_ref whose deletion would have to be posted back to the loop), and its finalizer only
-// frees C++ memory; the external-memory bookkeeping it owes V8 is settled by the next handle created.
-#undef NAPI_VERSION
-#define NAPI_EXPERIMENTAL
-#define NAPI_VERSION 2147483647  // NAPI_VERSION_EXPERIMENTAL
-#include <napi.h>
+// The N-API binding: one JS function per op. Arguments are converted by napi_args.h and handles live
+// in tensor_handle.cc; every check and every dispatch happens in ops.cc. Any C++ exception becomes a
+// JS Error, so a bad call never takes the process down.
+#include "napi_config.h"
 
 #include <cmath>
 #include <cstring>
@@ -25,297 +12,13 @@
 #include "cpu/parallel.h"
 #include "cpu/peak_fma.h"
 #include "cuda_bridge.h"
+#include "napi_args.h"
 #include "ops.h"
 #include "plan_runner.h"
+#include "tensor_handle.h"
 
 namespace fsnn {
 namespace {
-
-Napi::FunctionReference* g_handle_ctor = nullptr;
-// Marks objects made by TensorHandle::Wrap, so no other object (a prototype copy, another addon's
-// wrapped object) is ever taken for a handle.
-const napi_type_tag kHandleTag = {0x6673'6e6e'7465'6e73ULL, 0x6f72'6861'6e64'6c65ULL};
-// Bytes reported to V8 for handles that GC has since finalized; a finalizer may not call
-// napi_adjust_external_memory, so the next Wrap (on the JS thread, outside GC) settles the sum.
-int64_t g_unreported_release = 0;
-
-Napi::Value Guarded(const Napi::CallbackInfo& info, Napi::Value (*f)(const Napi::CallbackInfo&));
-
-// What a handle owns natively: the tensor (shared storage, shape) and the bytes reported to V8.
-struct HandleData {
-  Tensor tensor;
-  int64_t reported = 0;
-};
-
-class TensorHandle {
- public:
-  static Napi::Function Init(Napi::Env env) {
-    const auto method = static_cast<napi_property_attributes>(napi_writable | napi_configurable);
-    const napi_property_descriptor props[] = {
-        Getter<GetShape>("shape"), Getter<GetDevice>("device"), Getter<GetDtype>("dtype"),
-        Getter<GetDisposed>("disposed"), Getter<GetBytes>("byteSize"),
-        Method<Dispose>("dispose", method), Method<ToFloat32Array>("toFloat32Array", method),
-        Method<ToInt32Array>("toInt32Array", method), Method<ReadAsync>("readAsync", method)};
-    napi_value cls;
-    NAPI_THROW_IF_FAILED(env, napi_define_class(env, "TensorHandle", NAPI_AUTO_LENGTH, Construct, nullptr,
-                                                sizeof(props) / sizeof(props[0]), props, &cls),
-                         Napi::Function());
-    return Napi::Function(env, cls);
-  }
-
-  static Napi::Object Wrap(Napi::Env env, Tensor t, bool owns_new_storage = true) {
-    Napi::Object obj = g_handle_ctor->New({});
-    auto* h = new HandleData{std::move(t), 0};
-    napi_status st = napi_wrap(env, obj, h, Finalize, nullptr, nullptr);
-    if (st == napi_ok) st = napi_type_tag_object(env, obj, &kHandleTag);
-    if (st != napi_ok) {
-      delete h;
-      NAPI_THROW_IF_FAILED(env, st, Napi::Object());
-    }
-    int64_t change = -g_unreported_release;
-    g_unreported_release = 0;
-    if (owns_new_storage && h->tensor.storage) {
-      h->reported = static_cast<int64_t>(h->tensor.storage->bytes);
-      change += h->reported;
-    }
-    if (change) Napi::MemoryManagement::AdjustExternalMemory(env, change);
-    return obj;
-  }
-
-  static HandleData* Data(const Napi::Value& v) {
-    if (!v.IsObject()) return nullptr;
-    bool tagged = false;
-    if (napi_check_object_type_tag(v.Env(), v, &kHandleTag, &tagged) != napi_ok || !tagged) return nullptr;
-    void* p = nullptr;
-    if (napi_unwrap(v.Env(), v, &p) != napi_ok) return nullptr;
-    return static_cast<HandleData*>(p);
-  }
-
-  static Tensor& From(const Napi::Value& v, const char* what) {
-    HandleData* h = Data(v);
-    if (!h) throw Error(std::string(what) + ": expected a tensor handle");
-    if (!h->tensor.storage) throw Error(std::string(what) + ": the tensor was disposed; it cannot be used after dispose()");
-    return h->tensor;
-  }
-
- private:
-  template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-  static Napi::Value G(const Napi::CallbackInfo& info) { return Guarded(info, F); }
-  template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-  static napi_property_descriptor Getter(const char* name) {
-    napi_property_descriptor d{};
-    d.utf8name = name;
-    d.getter = Napi::details::TemplatedCallback<G<F>>;
-    d.attributes = napi_configurable;
-    return d;
-  }
-  template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-  static napi_property_descriptor Method(const char* name, napi_property_attributes attributes) {
-    napi_property_descriptor d{};
-    d.utf8name = name;
-    d.method = Napi::details::TemplatedCallback<G<F>>;
-    d.attributes = attributes;
-    return d;
-  }
-
-  // new TensorHandle() from JavaScript makes an empty object that no op accepts (it carries no tag).
-  static napi_value Construct(napi_env env, napi_callback_info info) {
-    napi_value self = nullptr;
-    napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr);
-    return self;
-  }
-  // A basic finalizer: runs inside GC, so it frees C++ memory only.
-  static void Finalize(napi_env, void* data, void*) {
-    auto* h = static_cast<HandleData*>(data);
-    g_unreported_release += h->reported;
-    delete h;
-  }
-  static HandleData& Self(const Napi::CallbackInfo& info) {
-    HandleData* h = Data(info.This());
-    if (!h) throw Error("TensorHandle: method called on an object that is not a tensor handle");
-    return *h;
-  }
-  static Tensor& Live(const Napi::CallbackInfo& info, const char* what) {
-    HandleData& h = Self(info);
-    if (!h.tensor.storage) throw Error(std::string(what) + ": the tensor was disposed; read it before calling dispose()");
-    return h.tensor;
-  }
-  static Napi::Value GetShape(const Napi::CallbackInfo& info) {
-    const Shape& s = Self(info).tensor.shape;
-    Napi::Array a = Napi::Array::New(info.Env(), s.size());
-    for (size_t i = 0; i < s.size(); ++i) a[i] = Napi::Number::New(info.Env(), static_cast<double>(s[i]));
-    return a;
-  }
-  static Napi::Value GetDevice(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), device_name(Self(info).tensor.device));
-  }
-  static Napi::Value GetDtype(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), Self(info).tensor.dtype == DType::Int32 ? "int32" : "float32");
-  }
-  static Napi::Value GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !Self(info).tensor.storage); }
-  static Napi::Value GetBytes(const Napi::CallbackInfo& info) {
-    const Tensor& t = Self(info).tensor;
-    return Napi::Number::New(info.Env(), t.storage ? static_cast<double>(t.numel() * 4) : 0.0);
-  }
-  // Releases everything the handle owns natively at once; only the small HandleData shell waits for GC.
-  static Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    HandleData& h = Self(info);
-    const int64_t reported = h.reported;
-    h.tensor = Tensor{};
-    h.reported = 0;
-    if (reported) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -reported);
-    return info.Env().Undefined();
-  }
-  static Napi::Value ToFloat32Array(const Napi::CallbackInfo& info) {
-    Tensor& t = Live(info, "toFloat32Array");
-    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(t.numel()));
-    ops::to_host(t, out.Data());
-    return out;
-  }
-  static Napi::Value ToInt32Array(const Napi::CallbackInfo& info) {
-    Tensor& t = Live(info, "toInt32Array");
-    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), static_cast<size_t>(t.numel()));
-    ops::to_host(t, out.Data());
-    return out;
-  }
-  // Copies the data to the host on the libuv pool and resolves with a typed array.
-  static Napi::Value ReadAsync(const Napi::CallbackInfo& info);
-};
-
-class ReadWorker : public Napi::AsyncWorker {
- public:
-  ReadWorker(Napi::Env env, Tensor t)
-      : Napi::AsyncWorker(env), tensor_(std::move(t)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      host_.resize(static_cast<size_t>(tensor_.numel()));
-      ops::to_host(tensor_, host_.data());
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (tensor_.dtype == DType::Int32) {
-      auto out = Napi::Int32Array::New(env, host_.size());
-      std::memcpy(out.Data(), host_.data(), host_.size() * 4);
-      deferred_.Resolve(out);
-    } else {
-      auto out = Napi::Float32Array::New(env, host_.size());
-      std::memcpy(out.Data(), host_.data(), host_.size() * 4);
-      deferred_.Resolve(out);
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Tensor tensor_;  // holds a reference to the storage while the copy runs
-  std::vector<float> host_;
-  Napi::Promise::Deferred deferred_;
-};
-
-Napi::Value TensorHandle::ReadAsync(const Napi::CallbackInfo& info) {
-  auto* w = new ReadWorker(info.Env(), Live(info, "data"));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
-}
-
-// ---- argument conversion ----
-Tensor& T(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  if (info.Length() <= i) throw Error(std::string(op) + ": missing tensor argument " + std::to_string(i));
-  return TensorHandle::From(info[i], op);
-}
-Tensor* OptT(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  return &TensorHandle::From(info[i], op);
-}
-double Num(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  if (info.Length() <= i || !info[i].IsNumber()) throw Error(std::string(op) + ": argument " + std::to_string(i) + " must be a number");
-  return info[i].As<Napi::Number>().DoubleValue();
-}
-// An integer that fits int64 exactly (|d| <= 2^62): converting a larger double is undefined behaviour.
-int64_t IntValue(double d, const std::string& what) {
-  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 4611686018427387904.0)
-    throw Error(what + " must be an integer (within +-2^62), got " + std::to_string(d));
-  return static_cast<int64_t>(d);
-}
-int64_t Int(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  return IntValue(Num(info, i, op), std::string(op) + ": argument " + std::to_string(i));
-}
-constexpr int kUnaryOpCount = static_cast<int>(UnaryOp::Square) + 1;
-constexpr int kBinaryOpCount = static_cast<int>(BinaryOp::Ne) + 1;
-constexpr int kReduceOpCount = static_cast<int>(ReduceOp::Min) + 1;
-constexpr int kRandomKindCount = static_cast<int>(RandomKind::Bernoulli) + 1;
-// An op code (UnaryOp, BinaryOp, ...) in [0, count).
-template <typename E>
-E Code(const Napi::CallbackInfo& info, size_t i, const char* op, int count) {
-  const int64_t v = Int(info, i, op);
-  if (v < 0 || v >= count) throw Error(std::string(op) + ": op code " + std::to_string(v) + " is unknown (valid: 0 to " + std::to_string(count - 1) + ")");
-  return static_cast<E>(v);
-}
-bool Bool(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean().Value(); }
-Shape ShapeArg(const Napi::Value& v, const char* op) {
-  if (!v.IsArray()) throw Error(std::string(op) + ": shape must be an array of integers");
-  Napi::Array a = v.As<Napi::Array>();
-  Shape s(a.Length());
-  for (uint32_t i = 0; i < a.Length(); ++i) {
-    Napi::Value e = a[i];
-    if (!e.IsNumber()) throw Error(std::string(op) + ": shape entries must be integers");
-    s[i] = IntValue(e.As<Napi::Number>().DoubleValue(), std::string(op) + ": shape entry " + std::to_string(i));
-  }
-  return s;
-}
-std::vector<int32_t> IndexArg(const Napi::Value& v, const char* op) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Error(std::string(op) + ": indices must be an Int32Array (class labels and indices travel as Int32Array); convert with Int32Array.from(...)");
-  Napi::Int32Array a = v.As<Napi::Int32Array>();
-  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
-}
-Device DeviceArg(const Napi::Value& v, const char* op) {
-  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (s == "cpu") return Device::CPU;
-  if (s == "cuda") return Device::CUDA;
-  throw Error(std::string(op) + ": unknown device '" + s + "'; use 'cpu' or 'cuda'");
-}
-double Field(const Napi::Object& o, const char* key, double fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
-}
-// An integer option (stride, padding, kernel size, ...): a fraction such as 1.5 is an error, not truncated.
-int64_t IntField(const Napi::Object& o, const char* key, int64_t fallback, const char* op) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsNumber()) throw Error(std::string(op) + ": option " + key + " must be an integer");
-  return IntValue(v.As<Napi::Number>().DoubleValue(), std::string(op) + ": option " + key);
-}
-bool BoolField(const Napi::Object& o, const char* key, bool fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
-}
-Napi::Object ObjArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  if (info.Length() <= i || !info[i].IsObject()) throw Error(std::string(op) + ": argument " + std::to_string(i) + " must be an options object");
-  return info[i].As<Napi::Object>();
-}
-Napi::Value W(const Napi::CallbackInfo& info, Tensor t) { return TensorHandle::Wrap(info.Env(), std::move(t)); }
-
-// Every exported function goes through Guard: C++ exceptions become JS Errors.
-Napi::Value Guarded(const Napi::CallbackInfo& info, Napi::Value (*f)(const Napi::CallbackInfo&)) {
-  try {
-    return f(info);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Napi::Error::New(info.Env(), "out of memory: an allocation failed; free tensors with dispose() or tidy(), or use smaller batches");
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
-}
-template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-Napi::Value Guard(const Napi::CallbackInfo& info) {
-  return Guarded(info, F);
-}
 
 // ---- creation and movement ----
 Napi::Value FromFloat32(const Napi::CallbackInfo& info) {
@@ -339,7 +42,7 @@ Napi::Value Full(const Napi::CallbackInfo& info) {
   return W(info, ops::full(ShapeArg(info[0], "full"), static_cast<float>(Num(info, 1, "full")), DeviceArg(info[2], "full")));
 }
 Napi::Value Reshape(const Napi::CallbackInfo& info) {
-  return TensorHandle::Wrap(info.Env(), ops::reshape(T(info, 0, "reshape"), ShapeArg(info[1], "reshape")), false);
+  return wrap_tensor(info.Env(), ops::reshape(T(info, 0, "reshape"), ShapeArg(info[1], "reshape")), false);
 }
 Napi::Value Clone(const Napi::CallbackInfo& info) { return W(info, ops::clone(T(info, 0, "clone"))); }
 Napi::Value To(const Napi::CallbackInfo& info) { return W(info, ops::to_device(T(info, 0, "to"), DeviceArg(info[1], "to"))); }
@@ -395,7 +98,7 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   if (!info[0].IsArray()) throw Error("concat: expected an array of tensors");
   Napi::Array a = info[0].As<Napi::Array>();
   std::vector<Tensor> xs;
-  for (uint32_t i = 0; i < a.Length(); ++i) xs.push_back(TensorHandle::From(a.Get(i), "concat"));
+  for (uint32_t i = 0; i < a.Length(); ++i) xs.push_back(tensor_of(a.Get(i), "concat"));
   return W(info, ops::concat(xs, Int(info, 1, "concat")));
 }
 Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
@@ -550,7 +253,7 @@ std::vector<PlanStep> PlanArg(const Napi::Value& v) {
     auto tensor_field = [&](const char* key, bool optional) -> Tensor {
       Napi::Value tv = o.Get(key);
       if (optional && (tv.IsNull() || tv.IsUndefined())) return Tensor{};
-      return TensorHandle::From(tv, op);
+      return tensor_of(tv, op);
     };
     if (kind == "linear") {
       st.kind = PlanStep::Kind::Linear;
@@ -600,7 +303,7 @@ class PlanWorker : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(TensorHandle::Wrap(Env(), std::move(out_))); }
+  void OnOK() override { deferred_.Resolve(wrap_tensor(Env(), std::move(out_))); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
@@ -720,8 +423,7 @@ Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
 #define FSNN_EXPORT(name, fn) exports.Set(name, Napi::Function::New<Guard<fn>>(env, name))
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  g_handle_ctor = new Napi::FunctionReference(Napi::Persistent(TensorHandle::Init(env)));
-  exports.Set("TensorHandle", g_handle_ctor->Value());
+  exports.Set("TensorHandle", init_tensor_handle_class(env));
   FSNN_EXPORT("fromFloat32", FromFloat32);
   FSNN_EXPORT("fromInt32", FromInt32);
   FSNN_EXPORT("empty", Empty);
