@@ -2,6 +2,7 @@
 // loads nothing heavy (no native addon), so the command line can refuse bad flags at once.
 import * as fs from 'fs';
 import type { FractionalMethod } from '../fractional/kernel';
+import { memoryWindowProblem } from '../fractional/memory-window';
 import { AlphaMode, AlphaSpec, CoefficientSpec, parseAlphaConfig } from '../snn/alpha-config';
 
 /** A bad flag or value: the CLI prints the reason and the usage, and exits with code 2. */
@@ -107,7 +108,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   intIn(c.augment, '--augment', 0);
   intIn(c.logEvery, 'logEvery', 1);
   intIn(c.seed, '--seed', 0);
-  if (c.memory !== undefined) intIn(c.memory, '--memory', 1);
+  const memoryProblem = c.memory === undefined ? null : memoryWindowProblem(c.memory);
+  if (memoryProblem) throw new UsageError(`--memory: ${memoryProblem}`);
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || c.hidden.some((h) => !Number.isInteger(h) || h < 1))
     throw new UsageError(`--hidden must list one or more positive layer sizes (e.g. 256 or 512,256), got ${JSON.stringify(c.hidden)}`);
   for (const [v, name] of [[c.lr, '--lr'], [c.tau, '--tau'], [c.threshold, '--threshold'], [c.readoutScale, '--readout-scale']] as [number, string][])

@@ -2,6 +2,7 @@
 // the reason and the usage, and exit non-zero. The work itself lives in ./train and ./infer.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { AlphaMode, AlphaSpec, CoefficientSpec, parseAlphaConfig } from '../snn/alpha-config';
+import { memoryWindowProblem } from '../fractional/memory-window';
 // Only the light configuration module is loaded up front: bad flags are refused before the native
 // addon and the data load; ./train and ./infer are required when a command runs.
 import { ENCODINGS, Encoding, INFER_DEFAULTS, neuronLayers, TRAIN_DEFAULTS, TrainConfig, UsageError, validateTrainConfig } from './config';
@@ -81,8 +82,12 @@ export function parseHidden(v: string): number[] {
 }
 
 export function parseMemory(v: string): number | 'full' {
-  if (v.trim().toLowerCase() === 'full') return 'full';
-  return numericArg('memory', { integer: true, min: 1 })(v);
+  const s = v.trim();
+  if (s.toLowerCase() === 'full') return 'full';
+  const n = /^[+-]?\d+(\.\d*)?$/.test(s) ? Number(s) : s;
+  const problem = memoryWindowProblem(n);
+  if (problem) throw new InvalidArgumentError(`${problem}, or 'full'.`);
+  return n as number;
 }
 
 /** Accepted values of the choice flags: the canonical names first, then the aliases (mapped by ALIASES). */

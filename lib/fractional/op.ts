@@ -9,6 +9,8 @@ import { native } from '../native';
 import { Tensor } from '../tensor';
 import { wrap } from '../ops/util';
 import { buildKernel, FractionalKernel, FractionalMethod } from './kernel';
+import { checkMemoryWindow } from './memory-window';
+import { dTauDTheta, tauFromTheta } from './tau';
 
 // Op numbers of native.binary (Sub, Mul), native.unary (Affine) and native.reduce (Sum): lib/ops/elementwise.ts, reduce.ts
 const enum Op { Sub = 1, Mul = 2, Affine = 12, Sum = 0 }
@@ -137,13 +139,11 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
   const h = opts.h ?? 1;
   const surrogate = opts.surrogate ?? 'arctan';
   if (!SURROGATES.includes(surrogate)) throw new Error(`fractionalNeuron: surrogate '${surrogate}' is unknown; use ${SURROGATES.map((s) => `'${s}'`).join(', ')}`);
-  const memory = opts.memory ?? T + 1;
-  if (!Number.isInteger(memory) || memory < 1)
-    throw new Error(`fractionalNeuron: memory window ${memory} must be an integer >= 1 (omit it for the full history)`);
+  const memory = checkMemoryWindow(opts.memory, 'fractionalNeuron') ?? T + 1;
   const theta = opts.tauTheta ?? null;
   const tau0 = opts.tau0 ?? opts.tau ?? 0.5;
   const thetaValue = theta ? (opts.tauThetaValue ?? theta.toFloat32Array()[0]) : 0;
-  const tau = theta ? tau0 * (1 + Math.exp(thetaValue)) : (opts.tau ?? 0.5);
+  const tau = theta ? tauFromTheta(tau0, thetaValue) : (opts.tau ?? 0.5);
   const alphas = values(alpha, opts.alphaValues);
   const weights = weight ? values(weight, opts.weightValues) : new Float64Array(alphas.length).fill(1);
   const kernel: FractionalKernel = buildKernel(method, alphas, weights, h, T);
@@ -184,7 +184,7 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
     if (theta?.requiresGrad) {
       // tau = tau0 (1 + e^theta)  =>  dL/dtheta = dL/dtau tau0 e^theta  (dL/dtau = hi + lo)
       const s = native.reduce(Op.Sum, g.gTau, [0], false, false);
-      const scaled = native.unary(Op.Affine, s, tau0 * Math.exp(thetaValue), 0);
+      const scaled = native.unary(Op.Affine, s, dTauDTheta(tau0, thetaValue), 0);
       grads[3] = wrap(native.reshape(scaled, theta.shape.slice()));
       s.dispose();
       scaled.dispose();

@@ -4,6 +4,7 @@
  *   y_{k+1} = ( (-lambda y_k + c) - sum_{L=1}^{min(k, M-1)} K_L y_{k+1-L} ) / K_0,  y_0 = 0,  k = 0..n-1.
  */
 import { buildKernel, FractionalMethod } from './kernel';
+import { checkMemoryWindow } from './memory-window';
 
 /** The linear test problem sum_m w_m D^alpha_m y = lambda y + c with y(0) = 0, on n steps of size h. */
 export interface LinearProblem {
@@ -28,10 +29,7 @@ export interface LinearProblem {
 /** Returns y_0..y_n (length n + 1) of the explicit scheme above. */
 export function solveLinear(problem: LinearProblem): Float64Array {
   const { method, alphas, weights, h, n, lambda, c } = problem;
-  const memory = problem.memory ?? n + 1;
-  if (!Number.isInteger(memory) || memory < 1) {
-    throw new RangeError(`memory window M = ${memory} must be an integer >= 1; use n + 1 (or omit it) for the full history`);
-  }
+  const memory = checkMemoryWindow(problem.memory, 'solveLinear') ?? n + 1;
   if (!Number.isFinite(lambda) || !Number.isFinite(c)) {
     throw new RangeError(`lambda = ${lambda} and c = ${c} must be finite numbers; pass the coefficients of -lambda y + c`);
   }

@@ -4,7 +4,7 @@ import { native } from '../native';
 import { noGrad } from '../autograd/grad-mode';
 import { keep } from '../memory';
 import { checkDevice, Device, Tensor } from '../tensor';
-import { isParameter, Parameter } from './parameter';
+import { isParameter, moveToDeviceInPlace, Parameter } from './parameter';
 import { isFloat32Array } from '../typed-arrays';
 
 /** Tensors by dotted name (e.g. "0.weight"), as stateDict() returns them. */
@@ -136,8 +136,9 @@ export abstract class Module {
   }
 
   /**
-   * Moves every parameter and buffer to `device`. Parameters are replaced by new Parameter objects on
-   * that device: build optimizers after calling to().
+   * Moves every parameter and buffer (and every gradient) to `device` in place, as PyTorch does: each
+   * Parameter and buffer keeps its identity and gets the moved data, so an optimizer built before to()
+   * keeps updating the same tensors. Returns this.
    */
   to(device: Device): this {
     checkDevice(device, 'Module.to');
@@ -145,16 +146,10 @@ export abstract class Module {
     return this;
   }
 
-  /** Moves this module's own parameters and buffers (not its children) to `device`. */
+  /** Moves this module's own parameters and buffers (not its children) to `device`, in place. */
   protected moveOwn(device: Device): void {
-    const self = this as Record<string, unknown>;
-    for (const [k, p] of this.ownParameters()) {
-      if (p.device === device) continue;
-      const moved = new Parameter(new Tensor(native.to(p.handle, device)), p.requiresGrad);
-      if (this._parameters.has(k)) this._parameters.set(k, moved);
-      else self[k] = moved;
-    }
-    for (const [k, b] of this._buffers) if (b.device !== device) this._buffers.set(k, keep(new Tensor(native.to(b.handle, device))));
+    for (const [, p] of this.ownParameters()) moveToDeviceInPlace(p, device);
+    for (const [, b] of this.ownBuffers()) moveToDeviceInPlace(b, device);
   }
 
   /** Parameters and buffers by dotted name (the tensors themselves, not copies). */

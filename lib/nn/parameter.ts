@@ -1,7 +1,8 @@
 // A Parameter is a leaf tensor that a Module registers and an optimizer updates.
 import { keep } from '../memory';
 import { native } from '../native';
-import { Tensor } from '../tensor';
+import type { NativeHandle } from '../../types/native';
+import { Device, Tensor } from '../tensor';
 import { isFloat32Array } from '../typed-arrays';
 
 /** A tensor that is a learnable weight of a module: a leaf with requiresGrad, found by Module.parameters(). */
@@ -35,4 +36,27 @@ export class Parameter extends Tensor {
 /** Whether `x` is a Parameter. */
 export function isParameter(x: unknown): x is Parameter {
   return !!x && (x as Parameter).isParameter === true;
+}
+
+/** The slots of a Tensor that a move in place replaces (Tensor keeps them private / readonly to everyone else). */
+interface MovableTensor {
+  nativeHandle: NativeHandle | null;
+  device: Device;
+}
+
+/**
+ * Moves t's data to `device` in place, as PyTorch's module.to() does (param.data = param.data.to(device)):
+ * the Tensor object keeps its identity (optimizers, bindings and state dicts that hold it keep working),
+ * its handle becomes the moved one and the old one is freed; its .grad moves along. No-op when t is
+ * already there. Not recorded by autograd.
+ */
+export function moveToDeviceInPlace(t: Tensor, device: Device): void {
+  if (t.grad) moveToDeviceInPlace(t.grad, device);
+  if (t.device === device) return;
+  const moved = native.to(t.handle, device);
+  const old = t.handle;
+  const slots = t as unknown as MovableTensor;
+  slots.nativeHandle = moved;
+  slots.device = device;
+  old.dispose();
 }

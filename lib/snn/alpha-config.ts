@@ -34,14 +34,14 @@ export interface ParsedAlphaConfig {
 
 const isNested = (a: unknown[]): boolean => a.some((v) => Array.isArray(v));
 
-function checkOrder(a: unknown, where: string): number {
+function checkOrder(a: unknown, where: string, who = 'SNNWrapper'): number {
   if (Array.isArray(a))
-    throw new Error(`SNNWrapper: alpha${where} is a list (${JSON.stringify(a)}) where an order (a number) belongs; alpha nests at most two ` +
+    throw new Error(`${who}: alpha${where} is a list (${JSON.stringify(a)}) where an order (a number) belongs; alpha nests at most two ` +
       'levels: a number, a list of orders, or one list per neuron layer (e.g. [[0.3, 0.6], [0.5]]). Fix: remove the extra brackets');
   if (typeof a !== 'number')
-    throw new Error(`SNNWrapper: alpha${where} = ${JSON.stringify(a) ?? String(a)} is not a number; every fractional order must be a number with 0 < alpha <= 1`);
+    throw new Error(`${who}: alpha${where} = ${JSON.stringify(a) ?? String(a)} is not a number; every fractional order must be a number with 0 < alpha <= 1`);
   if (!Number.isFinite(a) || !(a > 0) || a > 1)
-    throw new Error(`SNNWrapper: alpha ${where} = ${String(a)} is outside (0, 1]; every fractional order must satisfy 0 < alpha <= 1`);
+    throw new Error(`${who}: alpha ${where} = ${String(a)} is outside (0, 1]; every fractional order must satisfy 0 < alpha <= 1`);
   return a;
 }
 
@@ -154,4 +154,24 @@ export function perLayerFlags(v: boolean | boolean[] | undefined, nLayers: numbe
   if (!Array.isArray(v) || v.length !== nLayers || !v.every((b) => typeof b === 'boolean'))
     throw new Error(`SNNWrapper: ${name} must be a boolean or one boolean per neuron layer (${nLayers})`);
   return v.slice();
+}
+
+/**
+ * The terms of a neuron given its own orders (new LIFNeuron({ alpha, coefficient })): alpha a number or a
+ * list of orders (multi-term), coefficient a number or one weight per order (default all 1). `who` prefixes
+ * the errors (the neuron's class name).
+ */
+export function parseNeuronTerms(alpha: number | number[], coefficient: number | number[] | undefined, who: string): LayerTerms {
+  const list: unknown[] = typeof alpha === 'number' ? [alpha] : Array.isArray(alpha) ? alpha : [alpha];
+  if (list.length === 0) throw new Error(`${who}: alpha is an empty list; give an order in (0, 1] (e.g. 0.5) or a list of orders (e.g. [0.3, 0.8])`);
+  const alphas = list.map((a, m) => checkOrder(a, Array.isArray(alpha) ? `[${m}]` : '', who));
+  if (coefficient === undefined) return { alphas, coefficients: ones(alphas.length) };
+  const coefs: unknown[] = typeof coefficient === 'number' ? [coefficient] : Array.isArray(coefficient) ? coefficient : [coefficient];
+  if (coefs.length !== alphas.length)
+    throw new Error(`${who}: ${alphas.length} order(s) but ${coefs.length} coefficient(s); give one coefficient per order`);
+  const coefficients = coefs.map((c, m) => {
+    if (typeof c !== 'number' || !Number.isFinite(c)) throw new Error(`${who}: coefficient[${m}] = ${String(c)} must be a finite number`);
+    return c;
+  });
+  return { alphas, coefficients };
 }

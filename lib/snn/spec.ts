@@ -3,6 +3,7 @@
 import { Conv2d, Flatten, Linear, MaxPool2d, AvgPool2d, Sequential, Dropout, Identity } from '../nn/layers';
 import { Module } from '../nn/module';
 import { FractionalMethod } from '../fractional/kernel';
+import { memoryWindowProblem } from '../fractional/memory-window';
 import { IFNeuron, LIFNeuron, BaseNeuron } from './neurons';
 import { SNNWrapper, SNNWrapperOptions } from './wrapper';
 
@@ -202,7 +203,8 @@ function checkInput(input: unknown): void {
   positiveInt('T', 'time steps per sample');
   positiveInt('classes', 'the number of classes, which must equal the width of the model output');
   positiveInt('features', 'input features per time step');
-  positiveInt('memory', 'the history window');
+  const memoryProblem = input.memory === undefined ? null : memoryWindowProblem(input.memory);
+  if (memoryProblem) throw new Error(`model spec: input.memory: ${memoryProblem}. Fix: set it in the metadata, or remove it`);
   if (input.h !== undefined && !(typeof input.h === 'number' && Number.isFinite(input.h) && input.h > 0))
     throw new Error(`model spec: input.h = ${JSON.stringify(input.h)} must be a positive number (the time step). Fix: set it in the metadata, or remove it`);
 }

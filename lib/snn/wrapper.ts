@@ -1,17 +1,17 @@
 // SNNWrapper: wraps a model of synaptic layers and neuron layers, owns the per-layer alpha registry
-// (orders and term weights as Parameters, or buffers when frozen), projects learned values into their
-// ranges, and runs the model over all T steps with each neuron layer's fractional operator.
+// (orders and term weights as Parameters, or buffers when frozen), binds each neuron layer to its slot
+// once at construction, projects learned values into their ranges, and runs the model over all T steps
+// inside a withNeuronContext() scope holding the call's settings (method, h, memory, traces, host values).
 import { tensor } from '../creation';
-import { noGrad } from '../autograd/grad-mode';
 import { FractionalMethod } from '../fractional/kernel';
-import { native } from '../native';
-import { tidy } from '../memory';
-import { clamp, eq, where } from '../ops/elementwise';
+import { checkMemoryWindow } from '../fractional/memory-window';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Tensor } from '../tensor';
 import { AlphaMode, AlphaSpec, CoefficientSpec, parseAlphaConfig, ParsedAlphaConfig, perLayerFlags } from './alpha-config';
-import { BaseNeuron, isNeuron, NeuronContext } from './neurons';
+import { AlphaBinding, refreshHostValues } from './alpha-binding';
+import { withNeuronContext } from './neuron-context';
+import { BaseNeuron, isNeuron } from './neurons';
 
 /** Options of SNNWrapper: the integrator, the fractional orders of the neuron layers and what is learned. */
 export interface SNNWrapperOptions {
@@ -30,7 +30,7 @@ export interface SNNWrapperOptions {
   alphaMode?: AlphaMode;
   /** Weights of the terms of multi-term orders, shaped like alpha (default all 1). */
   multiCoefficient?: CoefficientSpec;
-  /** Make the orders learnable parameters: for every layer, or one flag per neuron layer (default true). */
+  /** Make the orders learnable parameters: for every layer, or one flag per neuron layer (default false). */
   learnAlpha?: boolean | boolean[];
   /** Make the term weights learnable (default false). */
   learnCoefficient?: boolean | boolean[];
@@ -85,9 +85,11 @@ export class SNNWrapper extends Module {
   perLayerCoefficient: LayerValues;
   private _model: Module;
   private _neurons: BaseNeuron[];
+  /** Layer i's slot (perLayerAlpha.<i>, perLayerCoefficient.<i>), bound to neuron i. */
+  private _bindings: AlphaBinding[];
   private _orderChecked = false;
-  /** Host copies of each layer's orders, coefficients and learnable tau theta (refreshHostValues()). */
-  private _host: { alpha: Float64Array[]; coefficient: Float64Array[]; theta: (number | undefined)[] } | null = null;
+  /** Host copies of every layer's orders, coefficients and learnable tau theta, by tensor (refreshed once per forward). */
+  private _host: Map<Tensor, Float64Array> = new Map();
 
   constructor(model: Module, opts: SNNWrapperOptions = {}) {
     super();
@@ -97,14 +99,7 @@ export class SNNWrapper extends Module {
     if (this.integrator !== 'fdeint' && this.integrator !== 'odeint')
       throw new Error(`SNNWrapper: integrator '${this.integrator}' is unknown; use 'fdeint' (fractional) or 'odeint' (integer order)`);
     const found = model.namedModules().filter(([, m]) => isNeuron(m)) as [string, BaseNeuron][];
-    const firstName = new Map<BaseNeuron, string>();
-    for (const [name, m] of found) {
-      const first = firstName.get(m);
-      if (first !== undefined)
-        throw new Error(`SNNWrapper: the same neuron instance is used at '${first}' and at '${name}'; each neuron layer has its own alpha, ` +
-          'so give every position its own neuron (e.g. new LIFNeuron(...) for each layer)');
-      firstName.set(m, name);
-    }
+    checkNeurons(found);
     this.neuronNames = found.map(([n]) => n);
     this._neurons = found.map(([, m]) => m);
     const n = this._neurons.length;
@@ -122,11 +117,15 @@ export class SNNWrapper extends Module {
     this.learnCoefficient = perLayerFlags(opts.learnCoefficient, n, 'learnCoefficient', false);
     this.perLayerAlpha = new LayerValues();
     this.perLayerCoefficient = new LayerValues();
-    this.config.layers.forEach((layer, i) => {
-      this.perLayerAlpha.set(i, tensor(layer.alphas, [layer.alphas.length]), this.learnAlpha[i]);
-      this.perLayerCoefficient.set(i, tensor(layer.coefficients, [layer.coefficients.length]), this.learnCoefficient[i]);
-    });
-    this.checkCoefficients();
+    this._bindings = this.config.layers.map((layer, i) => ({
+      alpha: this.perLayerAlpha.set(i, tensor(layer.alphas, [layer.alphas.length]), this.learnAlpha[i]),
+      coefficient: this.perLayerCoefficient.set(i, tensor(layer.coefficients, [layer.coefficients.length]), this.learnCoefficient[i]),
+      learnAlpha: this.learnAlpha[i], learnCoefficient: this.learnCoefficient[i], alphaMin: this.alphaMin,
+      owner: `SNNWrapper: neuron layer ${i} (${this.neuronNames[i]})`, wrapper: this,
+    }));
+    this.refreshHostValues(false);  // checks every layer keeps a positive coefficient (projection: at each forward)
+    // Every check passed: each neuron is bound to its slot, for good.
+    this._neurons.forEach((m, i) => m.bindAlpha(this._bindings[i]));
   }
 
   /** The wrapped model's children appear at the top level, so names match the model's own ('0.weight'). */
@@ -141,11 +140,6 @@ export class SNNWrapper extends Module {
   /** The wrapped model's own buffers count as the wrapper's (they would otherwise be left out of stateDict()). */
   protected ownBuffers(): [string, Tensor][] {
     return (this._model as unknown as { ownBuffers(): [string, Tensor][] }).ownBuffers();
-  }
-
-  /** Moving the wrapper's "own" parameters and buffers moves the wrapped model's (they live there). */
-  protected moveOwn(device: 'cpu' | 'cuda'): void {
-    (this._model as unknown as { moveOwn(d: 'cpu' | 'cuda'): void }).moveOwn(device);
   }
 
   /** train()/eval() reach the wrapped model itself too (it is not among the wrapper's named children). */
@@ -181,34 +175,13 @@ export class SNNWrapper extends Module {
   }
 
   /**
-   * Reads every layer's orders, coefficients and learnable tau theta into the host copies that the
-   * neuron layers build their kernels from: one device -> host read per device (values on the cpu are
-   * read directly), once per forward.
+   * Reads every layer's orders, coefficients and learnable tau theta into the host copies the neuron
+   * layers build their kernels from (projecting learned values first when `project`): one device -> host
+   * read per device, once per forward.
    */
-  private refreshHostValues(): void {
-    const tensors: Tensor[] = [];
-    this._neurons.forEach((m, i) => {
-      tensors.push(this.perLayerAlpha.get(i), this.perLayerCoefficient.get(i));
-      if (m.tauTheta) tensors.push(m.tauTheta);
-    });
-    const vals = readAll(tensors);
-    let j = 0;
-    const host = { alpha: [] as Float64Array[], coefficient: [] as Float64Array[], theta: [] as (number | undefined)[] };
-    this._neurons.forEach((m) => {
-      host.alpha.push(Float64Array.from(vals[j++]));
-      host.coefficient.push(Float64Array.from(vals[j++]));
-      host.theta.push(m.tauTheta ? vals[j++][0] : undefined);
-    });
-    this._host = host;
-  }
-
-  private checkCoefficients(): void {
-    if (!this._host) this.refreshHostValues();
-    this._host!.coefficient.forEach((v, i) => {
-      if (!v.some((x) => x > 0))
-        throw new Error(`SNNWrapper: neuron layer ${i} (${this.neuronNames[i]}) has no positive coefficient (${Array.from(v)}); ` +
-          'the fractional operator needs K_0 > 0: give at least one positive coefficient');
-    });
+  private refreshHostValues(project: boolean): void {
+    const thetas = this._neurons.flatMap((m) => (m.tauTheta ? [m.tauTheta] : []));
+    this._host = refreshHostValues(this._bindings, thetas, project);
   }
 
   /**
@@ -217,14 +190,7 @@ export class SNNWrapper extends Module {
    * and checks that every layer keeps a positive coefficient.
    */
   projectParameters(): void {
-    noGrad(() => {
-      this._neurons.forEach((_, i) => {
-        if (this.learnAlpha[i]) projectInPlace(this.perLayerAlpha.get(i), this.alphaMin, 1);
-        if (this.learnCoefficient[i]) projectInPlace(this.perLayerCoefficient.get(i), 0, Infinity);
-      });
-    });
-    this.refreshHostValues();
-    this.checkCoefficients();
+    this.refreshHostValues(true);
   }
 
   /** h from the sample times (uniformly spaced, tolerance 1e-6 relative). */
@@ -262,43 +228,31 @@ export class SNNWrapper extends Module {
       throw new Error(`SNNWrapper.forward: integrator 'odeint' integrates integer order with method 'euler', not '${method}'; use integrator 'fdeint' for '${method}'`);
     if (this.integrator === 'fdeint' && !['l1', 'gl'].includes(method))
       throw new Error(`SNNWrapper.forward: method '${method}' is not a fractional method; use 'l1' or 'gl' (or integrator 'odeint' for 'euler')`);
-    if (opts.memory !== undefined && (!Number.isInteger(opts.memory) || opts.memory < 1))
-      throw new Error(`SNNWrapper.forward: memory = ${opts.memory} must be an integer >= 1 (the number of history points; omit for the full history)`);
+    checkMemoryWindow(opts.memory, 'SNNWrapper.forward');
     if (this.integrator === 'odeint') method = 'euler';
     this.projectParameters();
-    const called: BaseNeuron[] = [];
-    const host = this._host!;
-    this._neurons.forEach((neuron, i) => {
-      const ctx: NeuronContext = {
-        alpha: this.perLayerAlpha.get(i),
-        coefficient: this.perLayerCoefficient.get(i),
-        alphaValues: host.alpha[i],
-        coefficientValues: host.coefficient[i],
-        tauThetaValue: host.theta[i],
-        method,
-        h,
-        memory: opts.memory,
-        recordTrace: !!opts.recordTraces,
-        onCall: (m) => called.push(m),
-      };
-      neuron._context = ctx;
-    });
-    try {
-      const out = this._model.forward(x) as Tensor;
-      if (!this._orderChecked) {
-        const ok = called.length === this._neurons.length && called.every((m, i) => m === this._neurons[i]);
-        if (!ok) {
-          const name = (m: BaseNeuron) => this.neuronNames[this._neurons.indexOf(m)] ?? '?';
-          throw new Error('SNNWrapper: forward() must call each neuron layer once, in declaration order.\n' +
-            `  declared: ${this.neuronNames.join(', ')}\n  called:   ${called.map(name).join(', ') || '(none)'}\n` +
-            'Per-layer alphas are assigned by declaration order: declare the neuron layers in the order forward() uses them.');
-        }
-        this._orderChecked = true;
-      }
-      return out;
-    } finally {
-      for (const neuron of this._neurons) neuron._context = null;
+    const calls: BaseNeuron[] | undefined = this._orderChecked ? undefined : [];
+    const out = withNeuronContext({ method, h, memory: opts.memory, recordTrace: !!opts.recordTraces, hostValues: this._host, calls },
+      () => this._model.forward(x) as Tensor);
+    if (calls) {
+      this.checkCallOrder(calls);
+      this._orderChecked = true;
     }
+    return out;
+  }
+
+  /**
+   * Layer i's orders are bound to the i-th declared neuron, so the first forward checks that forward()
+   * runs each declared neuron layer exactly once, in declaration order (and no other neuron): then
+   * "alpha[i]" is the order of the i-th neuron layer the data passes through, and each layer's fractional
+   * history covers all T steps in one call.
+   */
+  private checkCallOrder(called: BaseNeuron[]): void {
+    if (called.length === this._neurons.length && called.every((m, i) => m === this._neurons[i])) return;
+    const name = (m: BaseNeuron) => this.neuronNames[this._neurons.indexOf(m)] ?? `(a ${m.constructor.name} that is not among the wrapper's layers)`;
+    throw new Error('SNNWrapper: forward() must call each neuron layer once, in declaration order.\n' +
+      `  declared: ${this.neuronNames.join(', ')}\n  called:   ${called.map(name).join(', ') || '(none)'}\n` +
+      'Per-layer alphas are assigned by declaration order: declare the neuron layers in the order forward() uses them.');
   }
 
   /** A readable table: per neuron layer, its terms, orders, coefficients and what is learnable. */
@@ -316,10 +270,34 @@ export class SNNWrapper extends Module {
     return [header, line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
   }
 
-  /** Moves the model and the alpha registry (parameters are replaced: build optimizers after to()). */
+  /** Moves the model and the alpha registry in place (the Parameter objects stay: optimizers and neuron bindings keep working). */
   to(device: 'cpu' | 'cuda'): this {
     super.to(device);
     return this;
+  }
+}
+
+/**
+ * Every neuron layer must be its own instance, free of any order: one used at two positions would share one
+ * slot, one with its own alpha would be silently overridden, one bound by another wrapper would lose it.
+ */
+function checkNeurons(found: [string, BaseNeuron][]): void {
+  const firstName = new Map<BaseNeuron, string>();
+  for (const [name, m] of found) {
+    const cls = m.constructor.name;
+    const first = firstName.get(m);
+    if (first !== undefined)
+      throw new Error(`SNNWrapper: '${first}' and '${name}' are the same ${cls} instance; each neuron layer binds its own alpha, ` +
+        `so create a separate neuron per layer (new ${cls}(...) at each position)`);
+    firstName.set(m, name);
+    const b = m.alphaBinding;
+    if (b && b.wrapper === null)
+      throw new Error(`SNNWrapper: the ${cls} at '${name}' has its own alpha (new ${cls}({ alpha: ... })); inside an SNNWrapper every neuron ` +
+        `layer's order comes from the wrapper. Fix: drop the neuron's alpha and give it through the wrapper's alpha option ` +
+        `(one entry per neuron layer, in declaration order), or run the model without a wrapper`);
+    if (b)
+      throw new Error(`SNNWrapper: the ${cls} at '${name}' already belongs to another SNNWrapper, which bound its alpha for good. ` +
+        'Fix: build the model anew (new neurons) for each wrapper');
   }
 }
 
@@ -336,35 +314,4 @@ function layoutMessage(shape: readonly number[], steps: number): string {
     hint = ` A 2-d input [B, features] has no time axis: encode it into [T, B, features] first (data.encode('direct' | 'poisson' | 'sequential', ...)).`;
   return `SNNWrapper.forward: xTime has ${steps} entries but the input has T = ${shape[0]} time steps (its shape is ${got}). ` +
     `The input must be time-major [T, B, ...] (time first, then the batch), with one xTime entry per step.${hint}`;
-}
-
-/** x <- x clamped to [lo, hi], NaN -> lo, in place on x's device (no grad). */
-function projectInPlace(x: Tensor, lo: number, hi: number): void {
-  tidy(() => {
-    x.copy_(where(eq(x, x) /* 0 where NaN */, clamp(x, lo, hi), lo));
-  });
-}
-
-/** The values of each tensor: one read per device (the tensors of a device are concatenated there first). */
-function readAll(ts: Tensor[]): Float32Array[] {
-  const out: Float32Array[] = new Array(ts.length);
-  const byDevice = new Map<string, number[]>();
-  ts.forEach((t, i) => byDevice.set(t.device, [...(byDevice.get(t.device) ?? []), i]));
-  for (const idx of byDevice.values()) {
-    if (idx.length === 1) {
-      out[idx[0]] = ts[idx[0]].toFloat32Array();
-      continue;
-    }
-    const flat = idx.map((i) => native.reshape(ts[i].handle, [ts[i].numel]));
-    const all = new Tensor(native.concat(flat, 0));
-    const v = all.toFloat32Array();
-    all.dispose();
-    flat.forEach((f) => f.dispose());
-    let o = 0;
-    for (const i of idx) {
-      out[i] = v.subarray(o, o + ts[i].numel);
-      o += ts[i].numel;
-    }
-  }
-  return out;
 }

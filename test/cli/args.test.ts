@@ -37,7 +37,7 @@ describe('fsnn train: invalid flags and values', () => {
     [['--method', 'rk4'], /Allowed choices are l1, gl, euler\./],
     [['--method', 'euler', '--alpha', '0.3'], /--method euler is integer order.*drop them/],
     [['--method', 'euler', '--learn-alpha'], /no alpha to learn/],
-    [['--memory', '0'], /memory must be an integer >= 1/],
+    [['--memory', '0'], /memory window 0 must be an integer >= 1 .*leave it out for the full history\), or 'full'/],
     [['--encoding', 'morse'], /Allowed choices are direct, poisson, sequential-rows, sequential-pixels, sequential/],
     [['--hidden', '256,x'], /hidden must be one or more positive layer sizes/],
     [['--learn-alpha', 'maybe'], /'--learn-alpha \[bool\]' argument 'maybe' is invalid\. Allowed choices are true, false\./],

@@ -125,8 +125,8 @@ describe('memory window', () => {
 
   test('a bad window is rejected', () => {
     const base = { method: 'gl' as const, alphas: [0.6], weights: [1], h: 0.05, n: 10, lambda: 1, c: 1 };
-    expect(() => solveLinear({ ...base, memory: 0 })).toThrow(/memory window M = 0 must be an integer >= 1/);
-    expect(() => solveLinear({ ...base, memory: 2.5 })).toThrow(/memory window M = 2.5 must be an integer >= 1/);
+    expect(() => solveLinear({ ...base, memory: 0 })).toThrow(/solveLinear: memory window 0 must be an integer >= 1/);
+    expect(() => solveLinear({ ...base, memory: 2.5 })).toThrow(/solveLinear: memory window 2.5 must be an integer >= 1/);
     expect(() => solveLinear({ ...base, lambda: NaN })).toThrow(/lambda = NaN and c = 1 must be finite/);
   });
 });

@@ -1,6 +1,8 @@
 // nn.Module: registration from class fields in declaration order, dotted names, children, train/eval,
 // to(device), zeroGrad and state dicts (strict loading that names every mismatch).
 import { nn, tensor, full, manualSeed, cuda, Tensor } from '../../lib';
+import { Adam } from '../../lib/optim';
+import { testDevice } from '../helpers/device';
 
 const { Module, Parameter, Linear, Identity, Dropout, BatchNorm1d, Sequential } = nn;
 
@@ -140,6 +142,77 @@ describe('train/eval, zeroGrad, to', () => {
     m.to('cpu');
     for (const t of Object.values(m.stateDict())) expect(t.device).toBe('cpu');
     expect(values((m.at(0) as InstanceType<typeof Linear>).weight)).toEqual(w);
+  });
+});
+
+describe('to(): in place, as PyTorch (the Parameter and buffer objects keep their identity)', () => {
+  // Where a CUDA device exists the move crosses devices (cpu -> cuda, or cuda -> cpu when the suite runs on
+  // cuda); without one, to('cpu') still has to keep every object.
+  const home = testDevice;
+  const away: 'cpu' | 'cuda' = cuda.isAvailable() ? (home === 'cuda' ? 'cpu' : 'cuda') : 'cpu';
+  if (!cuda.isAvailable()) console.log(`SKIPPED: the cross-device part of the in-place to() tests: ${cuda.unavailableReason()}`);
+
+  function model() {
+    manualSeed(7);
+    return new Sequential(new Linear(3, 4), new BatchNorm1d(4), new Linear(4, 2)).to(home);
+  }
+  const trainStep = (m: InstanceType<typeof Sequential>, opt: InstanceType<typeof Adam>, device: 'cpu' | 'cuda') => {
+    opt.zeroGrad();
+    const x = tensor(Array.from({ length: 15 }, (_, i) => Math.sin(i)), [5, 3], { device });
+    (m.forward(x) as Tensor).square().sum().backward();
+    opt.step();
+  };
+  const entries = (m: InstanceType<typeof Module>) => Object.entries(m.stateDict());
+
+  test(`an Adam built before to('${away}') keeps training the same Parameter objects; buffers keep theirs`, () => {
+    const m = model();
+    const opt = new Adam(m.parameters(), { lr: 0.05 });
+    const before = entries(m).map(([k, t]) => [k, t, values(t)] as const);
+    expect(m.to(away)).toBe(m);
+    entries(m).forEach(([k, t], i) => {
+      expect(k).toBe(before[i][0]);
+      expect(t).toBe(before[i][1]);  // the same object ...
+      expect(t.device).toBe(away);  // ... on the new device ...
+      expect(values(t)).toEqual(before[i][2]);  // ... with the same values
+    });
+    trainStep(m, opt, away);
+    const changed = entries(m).filter(([, t], i) => values(t).join() !== before[i][2].join()).map(([k]) => k);
+    // every parameter trained; BatchNorm's running statistics were updated in their (moved) buffers
+    expect(changed.sort()).toEqual(['0.bias', '0.weight', '1.bias', '1.runningMean', '1.runningVar', '1.weight', '2.bias', '2.weight']);
+    m.to(home);
+    entries(m).forEach(([, t], i) => {
+      expect(t).toBe(before[i][1]);
+      expect(t.device).toBe(home);
+    });
+  });
+
+  test('gradients move along, in place', () => {
+    const m = model();
+    (m.forward(tensor([1, 2, 3, 4, 5, 6], [2, 3], { device: home })) as Tensor).sum().backward();
+    const grads = m.parameters().map((p) => p.grad!);
+    const gradValues = grads.map(values);
+    m.to(away);
+    m.parameters().forEach((p, i) => {
+      expect(p.grad).toBe(grads[i]);
+      expect(p.grad!.device).toBe(away);
+      expect(values(p.grad!)).toEqual(gradValues[i]);
+    });
+  });
+
+  test('a parameter shared by two modules is moved once and stays shared', () => {
+    const shared = new Parameter(full([2], 3, { device: home }));
+    class A extends Module {
+      p = shared;
+      forward(): null {
+        return null;
+      }
+    }
+    const m = new Sequential(new A(), new A());
+    m.to(away);
+    expect((m.at(0) as InstanceType<typeof A>).p).toBe(shared);
+    expect((m.at(1) as InstanceType<typeof A>).p).toBe(shared);
+    expect(shared.device).toBe(away);
+    expect(values(shared)).toEqual([3, 3]);
   });
 });
 

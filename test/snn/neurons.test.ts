@@ -1,6 +1,9 @@
-// LIFNeuron / IFNeuron: options and defaults, the error outside a wrapper, and the dynamics each
-// neuron hands the fractional op (kind, tau, threshold, h, memory) checked against a float64 host loop.
-import { nn, tensor, LIFNeuron, IFNeuron, SNNWrapper, Tensor } from '../../lib';
+// LIFNeuron / IFNeuron: options and defaults; a neuron with its own alpha (standalone: equal bit for bit to
+// the wrapped one, multi-term, learned, projected) and one without; and the dynamics each neuron hands the
+// fractional op (kind, tau, threshold, h, memory) checked against a float64 host loop.
+import { nn, tensor, LIFNeuron, IFNeuron, SNNWrapper, Tensor, withNeuronContext, currentNeuronContext } from '../../lib';
+import type { NeuronOptions } from '../../lib';
+import { Adam } from '../../lib/optim';
 import { buildKernel, FractionalMethod } from '../../lib/fractional/kernel';
 import { randomData } from '../helpers/gradcheck';
 
@@ -66,25 +69,162 @@ describe('options', () => {
   });
 });
 
-describe('outside a wrapper', () => {
-  test('forward raises an error saying the neuron must be wrapped', () => {
+describe('without a wrapper', () => {
+  test('a neuron without any alpha says how to give it one', () => {
     const x = tensor([1, 2], [2, 1]);
-    expect(() => new LIFNeuron().forward(x)).toThrow(/LIFNeuron was called outside an SNNWrapper.*new SNNWrapper/s);
-    expect(() => new IFNeuron().forward(x)).toThrow(/IFNeuron was called outside an SNNWrapper/);
+    expect(() => new LIFNeuron().forward(x)).toThrow(/LIFNeuron has no fractional order.*new LIFNeuron\(\{ alpha: 0\.5 \}\).*new SNNWrapper\(model/s);
+    expect(() => new IFNeuron().forward(x)).toThrow(/IFNeuron has no fractional order/);
   });
 
-  test('a neuron used by a wrapper is still unusable on its own afterwards', () => {
-    const lif = new LIFNeuron();
-    const net = new SNNWrapper(new nn.Sequential(lif), { alpha: 0.5 });
-    net.forward(tensor([1, 2], [2, 1]));
-    expect(() => lif.forward(tensor([1, 2], [2, 1]))).toThrow(/outside an SNNWrapper/);
+  test('a neuron bound by a wrapper runs on its own, with its layer\'s orders and the default settings', () => {
+    const lif = new LIFNeuron({ threshold: 0.8 });
+    const net = new SNNWrapper(new nn.Sequential(new LIFNeuron(), lif), { alpha: [0.3, 0.7], alphaMode: 'per_layer' });
+    expect(lif.alpha).toBe(net.getPerLayerAlpha()[1]);
+    expect(lif.coefficient).toBe(net.getPerLayerCoefficient()[1]);
+    const x = tensor(randomData(8 * 3, 4, 0, 2), [8, 3]);
+    const alone = values(lif.forward(x));
+    const again = new LIFNeuron({ alpha: 0.7, threshold: 0.8 });
+    expect(alone).toEqual(values(again.forward(x)));
+    expect(alone).not.toEqual(values(new LIFNeuron({ alpha: 0.3, threshold: 0.8 }).forward(x)));  // the bound order is used
   });
 
-  test('a failing model forward leaves no neuron wired to the wrapper', () => {
+  test('a failing model forward leaves no settings behind', () => {
     const lif = new LIFNeuron();
     const net = new SNNWrapper(new nn.Sequential(new nn.Linear(3, 2), lif), { alpha: 0.5 });
-    expect(() => net.forward(tensor([1, 2], [2, 1]))).toThrow(/features/);
-    expect(() => lif.forward(tensor([1, 2], [2, 1]))).toThrow(/outside an SNNWrapper/);
+    expect(() => net.forward(tensor([1, 2], [2, 1]), undefined, { method: 'gl', memory: 2, recordTraces: true })).toThrow(/features/);
+    expect(currentNeuronContext()).toBeNull();
+    lif.forward(tensor([1, 2], [2, 1]));
+    expect(lif.lastTrace).toBeNull();  // recordTrace did not leak out of the failed call
+  });
+
+  test('no per-call state lives on a neuron: there is no _context property', () => {
+    const wrapped = new LIFNeuron(), own = new IFNeuron({ alpha: 0.4 });
+    const net = new SNNWrapper(new nn.Sequential(wrapped), { alpha: 0.5 });
+    for (const n of [wrapped, own, new LIFNeuron()]) expect('_context' in n).toBe(false);
+    net.forward(tensor([1, 2], [2, 1]));
+    own.forward(tensor([1, 2], [2, 1]));
+    for (const n of [wrapped, own]) expect('_context' in n).toBe(false);
+  });
+});
+
+describe('a neuron with its own alpha', () => {
+  const T = 12, B = 2, F = 3;
+  const I = randomData(T * B * F, 22, -0.5, 3).map(Math.fround);
+
+  type Case = { name: string; make: (o: NeuronOptions) => LIFNeuron | IFNeuron; alpha: number | number[]; coefficient?: number[];
+    method: FractionalMethod; h: number; memory?: number; tauLearnable?: boolean; learn?: boolean };
+  const cases: Case[] = [
+    { name: 'LIF, alpha 0.6, l1, h 1', make: (o) => new LIFNeuron(o), alpha: 0.6, method: 'l1', h: 1 },
+    { name: 'IF, alpha 0.8, gl, h 0.5, memory 4', make: (o) => new IFNeuron({ ...o, tau: 2, threshold: 0.7 }), alpha: 0.8, method: 'gl', h: 0.5, memory: 4 },
+    { name: 'LIF, two terms, learnable orders, weights and tau', make: (o) => new LIFNeuron({ ...o, tau: 0.4 }), alpha: [0.3, 0.8], coefficient: [1, 0.5],
+      method: 'l1', h: 1, tauLearnable: true, learn: true },
+  ];
+
+  for (const c of cases) {
+    test(`equals the wrapped neuron bit for bit: ${c.name} (spikes, trace, gradients)`, () => {
+      const learn = { learnAlpha: !!c.learn, learnCoefficient: !!c.learn };
+      const inWrapper = c.make({ tauLearnable: c.tauLearnable });
+      const net = new SNNWrapper(new nn.Sequential(inWrapper), { alpha: c.alpha, multiCoefficient: c.coefficient, alphaMode: 'multiterm', ...learn });
+      const alone = c.make({ alpha: c.alpha, coefficient: c.coefficient, tauLearnable: c.tauLearnable, ...learn });
+      const xw = tensor(I, [T, B, F], { requiresGrad: true }), xa = tensor(I, [T, B, F], { requiresGrad: true });
+      const xTime = Array.from({ length: T }, (_, k) => 3 + k * c.h);
+      const outW = net.forward(xw, xTime, { method: c.method, memory: c.memory, recordTraces: true });
+      const outA = withNeuronContext({ method: c.method, h: c.h, memory: c.memory, recordTrace: true }, () => alone.forward(xa));
+      expect(values(outA)).toEqual(values(outW));
+      expect(values(outA).some((v) => v === 1) && values(outA).some((v) => v === 0)).toBe(true);
+      expect(values(alone.lastTrace!)).toEqual(values(inWrapper.lastTrace!));
+      outW.sum().backward();
+      outA.sum().backward();
+      expect(values(xa.grad!)).toEqual(values(xw.grad!));
+      if (c.learn) {
+        expect(values(alone.alpha!.grad!)).toEqual(values(net.getPerLayerAlpha()[0].grad!));
+        expect(values(alone.coefficient!.grad!)).toEqual(values(net.getPerLayerCoefficient()[0].grad!));
+        expect(values(alone.tauTheta!.grad!)).toEqual(values(inWrapper.tauTheta!.grad!));
+        expect(values(alone.alpha!.grad!).some((g) => g !== 0)).toBe(true);
+      }
+    });
+  }
+
+  test('outside every scope: method l1, h 1, the full history, no trace (as a wrapper forward without options)', () => {
+    const net = new SNNWrapper(new nn.Sequential(new LIFNeuron()), { alpha: 0.45 });
+    const alone = new LIFNeuron({ alpha: 0.45 });
+    const x = tensor(I, [T, B, F]);
+    expect(values(alone.forward(x))).toEqual(values(net.forward(x)));
+    expect(alone.lastTrace).toBeNull();
+  });
+
+  test('multi-term: spikes and trace against the float64 host loop', () => {
+    const alone = new LIFNeuron({ alpha: [0.3, 0.9], coefficient: [0.4, 1.2], tau: 1.5 });
+    const out = withNeuronContext({ memory: 5, recordTrace: true }, () => alone.forward(tensor(I, [T, B, F])));
+    const { K } = buildKernel('l1', [0.3, 0.9].map(Math.fround), [0.4, 1.2].map(Math.fround), 1, T);
+    const ref = hostNeuron(I, T, B * F, { kind: 'lif', tau: 1.5, thr: 1, K, memory: 5 });
+    expect(values(out)).toEqual(ref.spikes);
+    const trace = values(alone.lastTrace!);
+    for (let i = 0; i < trace.length; i++) expect(Math.abs(trace[i] - ref.trace[i])).toBeLessThan(1e-4 * (1 + Math.abs(ref.trace[i])));
+    // a single-term neuron of either order differs: both terms are used
+    for (const a of [0.3, 0.9]) expect(values(new LIFNeuron({ alpha: a, tau: 1.5 }).forward(tensor(I, [T, B, F])))).not.toEqual(ref.spikes);
+  });
+
+  test('registration: frozen values are buffers, learned ones Parameters (alpha, coefficient), in the state dict', () => {
+    const frozen = new LIFNeuron({ alpha: [0.3, 0.8], coefficient: [1, 0.5] });
+    expect(frozen.parameters()).toHaveLength(0);
+    expect(Object.keys(frozen.stateDict())).toEqual(['alpha', 'coefficient']);
+    expect(values(frozen.alpha!)).toEqual([0.3, 0.8].map(Math.fround));
+    expect(values(frozen.coefficient!)).toEqual([1, 0.5]);
+    const learned = new LIFNeuron({ alpha: 0.5, learnAlpha: true, tauLearnable: true });
+    expect(learned.namedParameters().map(([k]) => k)).toEqual(['tauTheta', 'alpha']);
+    expect(learned.alpha).toBeInstanceOf(nn.Parameter);
+    expect(values(learned.coefficient!)).toEqual([1]);
+    const model = new nn.Sequential(new nn.Linear(3, 3), new LIFNeuron({ alpha: 0.5, learnCoefficient: true }));
+    expect(model.namedParameters().map(([k]) => k)).toEqual(['0.weight', '0.bias', '1.coefficient']);
+    expect(Object.keys(model.stateDict())).toEqual(['0.weight', '0.bias', '1.coefficient', '1.alpha']);
+  });
+
+  test('learned values are projected before every forward, as in the wrapper ([alphaMin, 1], weights >= 0, NaN to the lower bound)', () => {
+    const n = new LIFNeuron({ alpha: [0.5, 0.6], coefficient: [1, 1], learnAlpha: true, learnCoefficient: true, alphaMin: 0.2 });
+    const a = n.alpha as nn.Parameter, c = n.coefficient as nn.Parameter;
+    a.assign(new Float32Array([1.7, NaN]));
+    c.assign(new Float32Array([-2, 0.5]));
+    n.forward(tensor(I, [T, B, F]));
+    expect(n.alpha).toBe(a);
+    expect(values(a)).toEqual([1, Math.fround(0.2)]);
+    expect(values(c)).toEqual([0, 0.5]);
+    c.assign(new Float32Array([0, -1]));
+    expect(() => n.forward(tensor(I, [T, B, F]))).toThrow(/LIFNeuron has no positive coefficient \(0,0\)/);
+  });
+
+  test('a learned alpha trains: an optimizer step moves it', () => {
+    const n = new LIFNeuron({ alpha: 0.5, learnAlpha: true, threshold: 0.5 });
+    const opt = new Adam(n.parameters(), { lr: 0.05 });
+    n.forward(tensor(I, [T, B, F])).sum().backward();
+    opt.step();
+    expect(values(n.alpha!)[0]).not.toBe(0.5);
+  });
+
+  test('option errors name the option and the fix', () => {
+    expect(() => new LIFNeuron({ alpha: 0 })).toThrow(/LIFNeuron: alpha\s+= 0 is outside \(0, 1\]/);
+    expect(() => new IFNeuron({ alpha: [0.5, 1.5] })).toThrow(/IFNeuron: alpha \[1\] = 1\.5 is outside \(0, 1\]/);
+    expect(() => new LIFNeuron({ alpha: [] })).toThrow(/LIFNeuron: alpha is an empty list/);
+    expect(() => new LIFNeuron({ alpha: [0.3, 0.8], coefficient: [1] })).toThrow(/2 order\(s\) but 1 coefficient\(s\); give one coefficient per order/);
+    expect(() => new LIFNeuron({ alpha: 0.5, coefficient: NaN })).toThrow(/coefficient\[0\] = NaN must be a finite number/);
+    expect(() => new LIFNeuron({ alpha: [0.3, 0.8], coefficient: [0, -1] })).toThrow(/LIFNeuron has no positive coefficient/);
+    expect(() => new LIFNeuron({ alpha: 0.5, alphaMin: 0 })).toThrow(/alphaMin = 0 must lie in \(0, 1\]/);
+    expect(() => new LIFNeuron({ alpha: 0.5, learnAlpha: 'yes' as unknown as boolean })).toThrow(/learnAlpha must be true or false/);
+    expect(() => new LIFNeuron({ learnAlpha: true })).toThrow(/LIFNeuron: 'learnAlpha' needs the neuron's own alpha.*set 'learnAlpha' on the wrapper/);
+    expect(() => new IFNeuron({ coefficient: [1, 2] })).toThrow(/'coefficient' needs the neuron's own alpha.*set 'multiCoefficient' on the wrapper/);
+  });
+
+  test('wrapping a neuron that has its own alpha is an error naming its path', () => {
+    const model = new nn.Sequential(new nn.Linear(3, 3), new LIFNeuron(), new nn.Linear(3, 3), new IFNeuron({ alpha: 0.4 }));
+    expect(() => new SNNWrapper(model, { alpha: 0.5 })).toThrow(/the IFNeuron at '3' has its own alpha.*drop the neuron's alpha/s);
+  });
+
+  test('a neuron belongs to one wrapper: a second wrapper over the same model is an error naming the path', () => {
+    const model = new nn.Sequential(new nn.Linear(3, 3), new LIFNeuron());
+    const first = new SNNWrapper(model, { alpha: 0.3 });
+    expect(() => new SNNWrapper(model, { alpha: 0.7 })).toThrow(/the LIFNeuron at '1' already belongs to another SNNWrapper/);
+    expect(values(first.neurons[0].alpha!)).toEqual([Math.fround(0.3)]);  // the first binding is untouched
+    expect(() => first.neurons[0].bindAlpha(first.neurons[0].alphaBinding!)).toThrow(/already bound to an SNNWrapper/);
   });
 });
 

@@ -199,7 +199,7 @@ describe('methods and integrators', () => {
     expect(m2).not.toEqual(full1);
     expect(run({ alpha: 0.3 }, { memory: 1 }, x)).not.toEqual(m2);
     const net = new SNNWrapper(seqNet(), { alpha: 0.5 });
-    for (const m of [0, -1, 2.5]) expect(() => net.forward(x, undefined, { memory: m })).toThrow(new RegExp(`memory = ${m} must be an integer >= 1`));
+    for (const m of [0, -1, 2.5]) expect(() => net.forward(x, undefined, { memory: m })).toThrow(new RegExp(`SNNWrapper.forward: memory window ${m} must be an integer >= 1`));
   });
 });
 
