@@ -249,7 +249,7 @@ export class SNNWrapper extends Module {
    */
   private checkCallOrder(called: BaseNeuron[]): void {
     if (called.length === this._neurons.length && called.every((m, i) => m === this._neurons[i])) return;
-    const name = (m: BaseNeuron) => this.neuronNames[this._neurons.indexOf(m)] ?? `(a ${m.constructor.name} that is not among the wrapper's layers)`;
+    const name = (m: BaseNeuron) => this.neuronNames[this._neurons.indexOf(m)] ?? `(${m.constructor.name}, not one of the wrapper's layers)`;
     throw new Error('SNNWrapper: forward() must call each neuron layer once, in declaration order.\n' +
       `  declared: ${this.neuronNames.join(', ')}\n  called:   ${called.map(name).join(', ') || '(none)'}\n` +
       'Per-layer alphas are assigned by declaration order: declare the neuron layers in the order forward() uses them.');
@@ -270,11 +270,6 @@ export class SNNWrapper extends Module {
     return [header, line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
   }
 
-  /** Moves the model and the alpha registry in place (the Parameter objects stay: optimizers and neuron bindings keep working). */
-  to(device: 'cpu' | 'cuda'): this {
-    super.to(device);
-    return this;
-  }
 }
 
 /**

@@ -139,6 +139,6 @@ describe('the settings reach the neurons', () => {
       }
     }
     const net = new SNNWrapper(new Sneaky(), { alpha: 0.5 });
-    expect(() => net.forward(x())).toThrow(/called: {3}lif, \(a IFNeuron that is not among the wrapper's layers\)/);
+    expect(() => net.forward(x())).toThrow(/called: {3}lif, \(IFNeuron, not one of the wrapper's layers\)/);
   });
 });
