@@ -38,7 +38,8 @@ struct SoeApprox {
   size_t nodes() const { return s.size(); }
 };
 
-// One term. L0 = 0 picks L0 automatically (soe_auto_L0); tol in [1e-14, 1e-3] (1e-9 gives ~1e-10).
+// One term. L0 = 0 picks L0 automatically (soe_auto_L0). tol in [1e-14, 1e-3]: measured errors are <= tol
+// for K_L and <= 3 tol for dK_L/dalpha (native/README-soe.md).
 // Throws fsnn::Error for alpha outside (0, 1], h or w not finite / h <= 0, L0 < 2 (when given),
 // Lmax < L0 or tol out of range.
 SoeApprox build_soe(SoeMethod method, double alpha, double w, double h, int64_t L0, int64_t Lmax, double tol);

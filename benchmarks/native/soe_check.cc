@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "error.h"
 #include "fractional_soe.h"
 
 using fsnn::SoeApprox;
@@ -317,6 +318,43 @@ void check_recurrence(SoeMethod m, double alpha, int64_t T, double tol) {
   std::fflush(stdout);
 }
 
+// Bad input must throw fsnn::Error (never crash, never return garbage).
+void check_bad_input() {
+  struct Bad {
+    const char* what;
+    double alpha, w, h;
+    int64_t L0, Lmax;
+    double tol;
+  };
+  const Bad bad[] = {{"alpha 0", 0, 1, 1, 0, 100, 1e-9},       {"alpha 1.5", 1.5, 1, 1, 0, 100, 1e-9},
+                     {"alpha NaN", NAN, 1, 1, 0, 100, 1e-9},    {"w inf", 0.5, INFINITY, 1, 0, 100, 1e-9},
+                     {"h 0", 0.5, 1, 0, 0, 100, 1e-9},          {"L0 1", 0.5, 1, 1, 1, 100, 1e-9},
+                     {"Lmax < L0", 0.5, 1, 1, 16, 8, 1e-9},     {"tol 0", 0.5, 1, 1, 0, 100, 0}};
+  for (const Bad& b : bad) {
+    bool threw = false;
+    try {
+      fsnn::build_soe(SoeMethod::L1, b.alpha, b.w, b.h, b.L0, b.Lmax, b.tol);
+    } catch (const fsnn::Error&) {
+      threw = true;
+    }
+    if (!threw) {
+      std::printf("bad input not rejected: %s FAIL\n", b.what);
+      ++failures;
+    }
+  }
+  const SoeApprox a = fsnn::build_soe(SoeMethod::GL, 0.5, 1, 1, 8, 100, 1e-9);
+  bool threw = false;
+  try {
+    fsnn::soe_eval(a, 101);
+  } catch (const fsnn::Error&) {
+    threw = true;
+  }
+  if (!threw) {
+    std::printf("soe_eval outside [L0, Lmax] not rejected FAIL\n");
+    ++failures;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -324,6 +362,7 @@ int main(int argc, char** argv) {
   const int64_t Lmax = 10000000;
   const int64_t Tmax = argc > 1 ? std::atoll(argv[1]) : 65536;
   const SoeMethod methods[] = {SoeMethod::L1, SoeMethod::GL, SoeMethod::Pred};
+  check_bad_input();
   const double alphas[] = {0.01, 0.1, 0.3, 0.5, 0.8, 0.99, 1.0};
   std::printf("SOE kernel history, tol %.0e, Lmax %lld; err = max |SOE - ref| / max(|ref|, 1e-12 K_first) "
               "(dK: also |K_L| in the max)\n",
