@@ -1,8 +1,10 @@
 // Grad nodes with several outputs (recordMulti): one backward rule over all outputs, run once per
 // backward() after every consumer of every output; null for outputs that received no gradient. Checked
-// on small ops with closed-form gradients, then retainGraph and tidy/dispose (exact native bytes).
+// on small ops with closed-form gradients, then retainGraph, tidy/dispose (exact native bytes) and the
+// fractional neuron op (spikes and the membrane trace as two outputs of one node).
 import { getDefaultDevice, native, noGrad, tensor, Tensor, tidy } from '../../lib';
 import { recordMulti } from '../../lib/autograd/node';
+import { fractionalNeuron } from '../../lib/fractional/op';
 import { collectGarbage } from '../helpers/collect-garbage';
 
 const live = () => native.liveBytes(getDefaultDevice());
@@ -151,6 +153,50 @@ describe('recordMulti with tidy() and dispose(): exact native bytes', () => {
     });
     x.grad!.dispose();
     x.grad = null;
+    expect(live()).toBe(before);
+  });
+});
+
+describe('the fractional neuron op: spikes and the membrane trace are two outputs of one node', () => {
+  const T = 10, B = 3, F = 4;
+  const I0 = Float32Array.from({ length: T * B * F }, (_, i) => 1.2 * Math.abs(Math.sin(0.7 * i)));
+  const R = Float32Array.from({ length: T * B * F }, (_, i) => Math.cos(1.3 * i));
+  const S = Float32Array.from({ length: T * B * F }, (_, i) => Math.sin(0.4 * i + 1));
+
+  /** Gradients of loss(spikes, v) w.r.t. I and alpha. */
+  function grads(loss: (s: Tensor, v: Tensor) => Tensor): { I: number[]; alpha: number[] } {
+    const I = tensor(I0, [T, B, F], { requiresGrad: true });
+    const alpha = tensor([0.6], [1], { requiresGrad: true });
+    const r = fractionalNeuron(I, alpha, null, { returnTrace: true, threshold: 0.8 });
+    expect(r.spikes.gradFn!.fn).toBe(r.v!.gradFn!.fn);
+    expect(r.spikes.gradFn!.name).toBe('fractionalNeuron');
+    expect(r.v!.gradFn!.index).toBe(1);
+    loss(r.spikes, r.v!).backward();
+    return { I: values(I.grad!), alpha: values(alpha.grad!) };
+  }
+
+  test('one node, no concat or slices; gradients add over the two outputs (v alone: the spikes gradient is zero)', () => {
+    const sR = (s: Tensor) => s.mul(tensor(S, [T, B, F])).sum(), vR = (v: Tensor) => v.mul(tensor(R, [T, B, F])).sum();
+    const both = grads((s, v) => sR(s).add(vR(v)));
+    const onlyS = grads((s) => sR(s));
+    const onlyV = grads((_, v) => vR(v));
+    expect(onlyV.I.some((g) => g !== 0)).toBe(true);
+    for (let i = 0; i < both.I.length; i++) expect(Math.abs(both.I[i] - (onlyS.I[i] + onlyV.I[i]))).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(both.I[i])));
+    expect(Math.abs(both.alpha[0] - (onlyS.alpha[0] + onlyV.alpha[0]))).toBeLessThanOrEqual(1e-5 * Math.abs(both.alpha[0]));
+  });
+
+  test('with the trace returned from tidy and the spikes disposed, the trace still backpropagates', () => {
+    const I = tensor(I0, [T, B, F], { requiresGrad: true });
+    const before = live();
+    const v = tidy(() => {
+      const r = fractionalNeuron(I, tensor([0.5], [1]), null, { returnTrace: true });
+      return r.v!;
+    });
+    tidy(() => v.sum().backward());
+    expect(I.grad).not.toBeNull();
+    v.dispose();
+    I.grad!.dispose();
+    I.grad = null;
     expect(live()).toBe(before);
   });
 });
