@@ -145,6 +145,11 @@ class Backend {
   virtual void fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) = 0;
   virtual void fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
                                    const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) = 0;
+  // The chain from those pairs to the op's parameters, on the same device (no host wait):
+  //   out[r] = float( sum_{j<n} (x_hi[j] + x_lo[j]) table[r n + j] ),  r < rows,
+  // x [2, n] (row 0 hi, row 1 lo), table a host float64 [rows][n] array (e.g. dK_L/dalpha_m), out
+  // float32 [rows]. The products and the sum are float64, in a fixed order (thread-count independent).
+  virtual void fractional_chain(const Tensor& x, const double* table, int64_t rows, Tensor& out) = 0;
 
   // Fused optimizer steps, in place.
   virtual void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) = 0;
@@ -183,6 +188,7 @@ class Backend {
   void random(RandomKind kind, uint64_t seed, uint64_t offset, float p, Tensor& out) override; \
   void fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) override; \
   void fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) override; \
+  void fractional_chain(const Tensor& x, const double* table, int64_t rows, Tensor& out) override; \
   void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p) override; \
   void sgd_step(Tensor& param, const Tensor& grad, Tensor* momentum_buf, const SgdParams& p) override; \
   std::string info() const override;

@@ -168,9 +168,6 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
 }
 
 // ---- the fractional neuron op ----
-struct KernelArg {
-  std::vector<double> K;
-};
 // Neuron options shared by the op and inference plans (T, N and K are filled in by the caller).
 FractionalParams NeuronOptions(const Napi::Object& o, const char* op) {
   FractionalParams p;
@@ -197,39 +194,84 @@ std::vector<double> KernelArg(const Napi::Value& kv, const char* op) {
   return std::vector<double>(ka.Data(), ka.Data() + ka.ElementLength());
 }
 
-FractionalParams FracParams(const Tensor& I, const std::vector<double>& K, const Napi::Object& o, const char* op) {
-  FractionalParams p = NeuronOptions(o, op);
-  if (!I.storage) throw Error(std::string(op) + ": the input current tensor was disposed");
-  p.T = I.dim() > 0 ? I.shape[0] : 0;
-  p.N = p.T > 0 ? I.numel() / p.T : 0;
-  if (static_cast<int64_t>(K.size()) < p.T + 1)
-    throw Error(std::string(op) + ": the kernel has " + std::to_string(K.size()) + " values but T = " + std::to_string(p.T) +
-                " steps need T + 1 = " + std::to_string(p.T + 1));
-  if (p.memory > p.T + 1) p.memory = p.T + 1;
-  p.K = K.data();
-  return p;
+// The kernel's terms: a Float64Array (orders or weights; empty for euler).
+std::vector<double> TermsArg(const Napi::CallbackInfo& info, size_t i, const char* what, const char* op) {
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Error(std::string(op) + ": the " + what + " must be a Float64Array (one value per term)");
+  Napi::Float64Array a = v.As<Napi::Float64Array>();
+  return std::vector<double>(a.Data(), a.Data() + a.ElementLength());
 }
+// (method, alphas, weights, h) at arguments i..i+3; T is the input's (ops.cc) or given (fractionalKernel).
+FractionalKernelSpec KernelSpecArg(const Napi::CallbackInfo& info, size_t i, double T, const char* op) {
+  const std::string method = info[i].ToString().Utf8Value();
+  std::vector<double> alphas = TermsArg(info, i + 1, "orders alphas", op), weights = TermsArg(info, i + 2, "weights", op);
+  const double h = info[i + 3].IsNumber() ? info[i + 3].As<Napi::Number>().DoubleValue() : NAN;
+  return fractional_kernel_spec(method, std::move(alphas), std::move(weights), h, T);
+}
+Napi::Float64Array Float64Out(Napi::Env env, const double* data, int64_t n) {
+  Napi::Float64Array a = Napi::Float64Array::New(env, size_t(n));
+  std::memcpy(a.Data(), data, size_t(n) * sizeof(double));
+  return a;
+}
+
+// fractionalKernel(method, alphas, weights, h, T) -> { K, dAlpha: [per term], dWeight: [per term] } (Float64Arrays)
+Napi::Value FractionalKernelTables(const Napi::CallbackInfo& info) {
+  const double T = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : NAN;
+  const FractionalKernel k = build_fractional_kernel(KernelSpecArg(info, 0, T, "fractionalKernel"));
+  Napi::Env env = info.Env();
+  const int64_t n = k.T + 1;
+  Napi::Array dA = Napi::Array::New(env, size_t(k.terms)), dW = Napi::Array::New(env, size_t(k.terms));
+  for (int64_t m = 0; m < k.terms; ++m) {
+    dA.Set(uint32_t(m), Float64Out(env, k.dAlpha.data() + m * n, n));
+    dW.Set(uint32_t(m), Float64Out(env, k.dWeight.data() + m * n, n));
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("method", fractional_method_name(k.method));
+  out.Set("K", Float64Out(env, k.K.data(), n));
+  out.Set("dAlpha", dA);
+  out.Set("dWeight", dW);
+  return out;
+}
+
+// fractionalForward(I, method, alphas, weights, h, params, saveTrace) -> { spikes, v | null }
 Napi::Value FractionalForward(const Napi::CallbackInfo& info) {
   const char* op = "fractionalNeuron";
   Tensor& I = T(info, 0, op);
-  const std::vector<double> K = KernelArg(info[1], op);
-  FractionalParams p = FracParams(I, K, ObjArg(info, 2, op), op);
-  ops::FractionalResult r = ops::fractional_forward(I, p, Bool(info, 3));
+  const FractionalKernelSpec spec = KernelSpecArg(info, 1, 1, op);  // T: the input's (ops.cc)
+  ops::FractionalResult r = ops::fractional_forward(I, spec, NeuronOptions(ObjArg(info, 5, op), op), Bool(info, 6));
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("spikes", W(info, std::move(r.spikes)));
   out.Set("v", r.v.storage ? W(info, std::move(r.v)) : info.Env().Null());
   return out;
 }
+// fractionalBackward(I, v, spikes, gS, gV | null, method, alphas, weights, h, params,
+//                    { alpha, weight, tauScale?, pairs? }) -> { gI, gAlpha, gWeight, gTau (null when not asked), gK?, gTauPair? }
 Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   const char* op = "fractionalNeuron.backward";
   Tensor& I = T(info, 0, op);
-  const std::vector<double> K = KernelArg(info[5], op);
-  FractionalParams p = FracParams(I, K, ObjArg(info, 6, op), op);
-  ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op), p);
-  Napi::Object out = Napi::Object::New(info.Env());
+  const FractionalKernelSpec spec = KernelSpecArg(info, 5, 1, op);
+  const Napi::Object w = ObjArg(info, 10, op);
+  ops::FractionalGradRequest want;
+  want.alpha = BoolField(w, "alpha", false);
+  want.weight = BoolField(w, "weight", false);
+  const Napi::Value ts = w.Get("tauScale");
+  want.tau = ts.IsNumber();
+  if (want.tau) want.tau_scale = ts.As<Napi::Number>().DoubleValue();
+  want.pairs = BoolField(w, "pairs", false);
+  ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op),
+                                                    spec, NeuronOptions(ObjArg(info, 9, op), op), want);
+  Napi::Env env = info.Env();
+  auto opt = [&](Tensor& t) -> Napi::Value { return t.storage ? W(info, std::move(t)) : env.Null(); };
+  Napi::Object out = Napi::Object::New(env);
   out.Set("gI", W(info, std::move(g.gI)));
-  out.Set("gK", W(info, std::move(g.gK)));      // [2, T + 1] hi/lo pairs, on I's device
-  out.Set("gTau", W(info, std::move(g.gTau)));  // [2] hi/lo
+  out.Set("gAlpha", opt(g.gAlpha));
+  out.Set("gWeight", opt(g.gWeight));
+  out.Set("gTau", opt(g.gTau));
+  if (want.pairs) {
+    out.Set("gK", W(info, std::move(g.gK)));              // [2, T + 1] hi/lo pairs, on I's device
+    out.Set("gTauPair", W(info, std::move(g.gTauPair)));  // [2] hi/lo
+  }
   return out;
 }
 
@@ -458,6 +500,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FSNN_EXPORT("random", Random);
   FSNN_EXPORT("fractionalForward", FractionalForward);
   FSNN_EXPORT("fractionalBackward", FractionalBackward);
+  FSNN_EXPORT("fractionalKernel", FractionalKernelTables);
   FSNN_EXPORT("runPlan", RunPlan);
   FSNN_EXPORT("runPlanAsync", RunPlanAsync);
   FSNN_EXPORT("adamStep", AdamStep);

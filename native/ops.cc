@@ -801,20 +801,62 @@ FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, 
   return r;
 }
 
+namespace {
+// T, N and the memory cap from I; the kernel from the kernel module's cache (checked there).
+std::shared_ptr<const FractionalKernel> fractional_setup(const char* op, const Tensor& I, FractionalKernelSpec spec,
+                                                        FractionalParams& p) {
+  check_float(op, I, "input current");
+  if (I.dim() < 2) fail(op, ": input current must be time-major [T, B, ...], got ", I.describe());
+  if (I.shape[0] < 1) fail(op, ": T = 0 time steps; the input current needs at least one step");
+  spec.T = I.shape[0];
+  std::shared_ptr<const FractionalKernel> k = cached_fractional_kernel(spec);
+  p.T = I.shape[0];
+  p.N = I.numel() / p.T;
+  if (p.memory > p.T + 1) p.memory = p.T + 1;
+  p.K = k->K.data();
+  return k;
+}
+
+// out [rows] = the chain of the pairs x [2, n] through the host table [rows][n] (Backend::fractional_chain).
+Tensor chain(const Tensor& x, const double* table, int64_t rows) {
+  Tensor out = empty({rows}, x.device);
+  x.storage->backend->fractional_chain(x, table, rows, out);
+  return out;
+}
+}  // namespace
+
+FractionalResult fractional_forward(const Tensor& I, const FractionalKernelSpec& kernel, FractionalParams p,
+                                    bool save_trace) {
+  const std::shared_ptr<const FractionalKernel> k = fractional_setup("fractionalNeuron", I, kernel, p);
+  return fractional_forward(I, p, save_trace);
+}
+
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
-                                    const Tensor* gV, const FractionalParams& p) {
+                                    const Tensor* gV, const FractionalKernelSpec& kernel, FractionalParams p,
+                                    const FractionalGradRequest& want) {
   const char* op = "fractionalNeuron.backward";
+  const std::shared_ptr<const FractionalKernel> k = fractional_setup(op, I, kernel, p);
   check_fractional(op, I, p);
   std::vector<const Tensor*> all = {&I, &v, &spikes, &gS};
   if (gV) all.push_back(gV);
   check_same_device(op, all);
   for (auto* t : all)
     if (t->shape != I.shape) fail(op, ": ", t->describe(), " does not match the input current ", I.describe());
+  if (!std::isfinite(want.tau_scale)) fail(op, ": the tau gradient scale ", want.tau_scale, " is not finite");
   FractionalGrads g;
   g.gI = empty(I.shape, I.device);
-  g.gK = empty({2, p.T + 1}, I.device);
-  g.gTau = empty({2}, I.device);
-  I.storage->backend->fractional_backward(p, I, v, spikes, gS, gV, g.gI, g.gK, g.gTau);
+  Tensor gK = empty({2, p.T + 1}, I.device);
+  Tensor gTau = empty({2}, I.device);
+  I.storage->backend->fractional_backward(p, I, v, spikes, gS, gV, g.gI, gK, gTau);
+  // The chain next to the sums, on I's device: gAlpha_m = sum_L dL/dK_L dK_L/dalpha_m,
+  // gWeight_m = sum_L dL/dK_L dK_L/dw_m, gTau = dL/dtau tau_scale (float64 products and sums).
+  if (want.alpha && k->terms > 0) g.gAlpha = chain(gK, k->dAlpha.data(), k->terms);
+  if (want.weight && k->terms > 0) g.gWeight = chain(gK, k->dWeight.data(), k->terms);
+  if (want.tau) g.gTau = chain(reshape(gTau, {2, 1}), &want.tau_scale, 1);
+  if (want.pairs) {
+    g.gK = std::move(gK);
+    g.gTauPair = std::move(gTau);
+  }
   return g;
 }
 

@@ -178,21 +178,17 @@ run('fractional', () => {
   const Ts = quick ? [9, 70] : [1, 9, 70, 300];
   for (const T of Ts)
     for (const memory of [T + 1, 4]) {
-      const N = 45;
-      const alpha = 0.6;
-      const K = new Float64Array(T + 1);
-      const b = (j) => Math.pow(j + 1, 1 - alpha) - Math.pow(j, 1 - alpha);
-      K[0] = 1.5;
-      for (let L = 1; L <= T; L++) K[L] = 1.5 * (b(L) - b(L - 1));
+      const spec = ['l1', new Float64Array([0.6]), new Float64Array([1.5]), 1];  // the kernel module's L1 kernel
       const params = { kind: 'lif', tau: 2, threshold: 1, surrogate: 'arctan', scale: 5, memory };
       const [Ic, Ig] = both([T, 3, 15], 0, 2.5);
-      const fc = native.fractionalForward(Ic, K, params, true), fg = native.fractionalForward(Ig, K, params, true);
+      const fc = native.fractionalForward(Ic, ...spec, params, true), fg = native.fractionalForward(Ig, ...spec, params, true);
       cmp(`frac T=${T} M=${memory} spikes`, fg.spikes, fc.spikes, 0);
       cmp(`frac T=${T} M=${memory} v`, fg.v, fc.v, 1e-5);
       const [gSc, gSg] = both([T, 3, 15]);
       const [gVc, gVg] = both([T, 3, 15], -0.1, 0.1);
-      const bc = native.fractionalBackward(Ic, fc.v, fc.spikes, gSc, gVc, K, params);
-      const bg = native.fractionalBackward(Ig, fg.v, fg.spikes, gSg, gVg, K, params);
+      const want = { alpha: true, weight: true, tauScale: 0.7, pairs: true };
+      const bc = native.fractionalBackward(Ic, fc.v, fc.spikes, gSc, gVc, ...spec, params, want);
+      const bg = native.fractionalBackward(Ig, fg.v, fg.spikes, gSg, gVg, ...spec, params, want);
       cmp(`frac T=${T} M=${memory} gI`, bg.gI, bc.gI, 1e-4);
       checks++;
       // dK, dtau: [2, n] float32 hi/lo pairs on each device; the backends agree to float64 rounding.
@@ -201,13 +197,14 @@ run('fractional', () => {
         for (let i = 0; i < n; i++) o[i] = v[i] + v[n + i];
         return o;
       };
-      const tG = hiLo(bg.gTau)[0], tC = hiLo(bc.gTau)[0];
+      const tG = hiLo(bg.gTauPair)[0], tC = hiLo(bc.gTauPair)[0];
       const ek = relErr(hiLo(bg.gK), hiLo(bc.gK)), et = Math.abs(tG - tC) / Math.max(Math.abs(tC), 1e-30);
       if (!(ek <= 1e-9) || !(et <= 1e-9)) {
         failures++;
         console.log(`FAIL frac T=${T} M=${memory}: gK rel ${ek}, gTau rel ${et}`);
       }
-      void N;
+      // The chain to alpha, the weight and theta (Backend::fractional_chain, float64 on each device).
+      for (const k of ['gAlpha', 'gWeight', 'gTau']) cmp(`frac T=${T} M=${memory} ${k}`, bg[k], bc[k], 1e-6);
     }
 });
 native.cudaSynchronize();

@@ -21,6 +21,12 @@ export interface FractionalNativeParams {
   scale: number;
   memory: number;
 }
+/** Which parameter gradients native fractionalBackward chains (see there). */
+export interface FractionalGradRequest { alpha: boolean; weight: boolean; tauScale?: number | null; pairs?: boolean }
+export interface FractionalNativeGrads {
+  gI: NativeHandle; gAlpha: NativeHandle | null; gWeight: NativeHandle | null; gTau: NativeHandle | null;
+  gK?: NativeHandle; gTauPair?: NativeHandle;
+}
 export interface AdamNativeParams { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; amsgrad: boolean; maximize: boolean; step: number }
 export interface SgdNativeParams { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; firstStep: boolean; maximize: boolean }
 
@@ -59,13 +65,27 @@ export interface NativeAddon {
   avgPool2d(x: NativeHandle, args: PoolArgs): NativeHandle;
   avgPool2dBackward(g: NativeHandle, xShape: number[], args: PoolArgs): NativeHandle;
   random(kind: number, shape: number[], seed: number, offset: number, p: number, device: string): NativeHandle;
-  fractionalForward(I: NativeHandle, K: Float64Array, params: FractionalNativeParams, saveTrace: boolean): { spikes: NativeHandle; v: NativeHandle | null };
+  // ---- fractional op and kernel module (native/binding.cc FractionalForward / FractionalBackward /
+  // FractionalKernelTables; kept together for the generated kernel table) ----
   /**
-   * dK and dtau stay on I's device as float32 pairs x = hi + lo (float64 precision to ~2^-48):
-   * gK [2, T + 1] (row 0 hi, row 1 lo), gTau [2].
+   * The neuron layer over all T = I.shape[0] steps. The kernel K_0..K_T of (method, alphas, weights, h) comes
+   * from the native kernel module's cache (weights and alphas ignored for 'euler').
    */
-  fractionalBackward(I: NativeHandle, v: NativeHandle, spikes: NativeHandle, gS: NativeHandle, gV: NativeHandle | null, K: Float64Array,
-    params: FractionalNativeParams): { gI: NativeHandle; gK: NativeHandle; gTau: NativeHandle };
+  fractionalForward(I: NativeHandle, method: string, alphas: Float64Array, weights: Float64Array, h: number,
+    params: FractionalNativeParams, saveTrace: boolean): { spikes: NativeHandle; v: NativeHandle | null };
+  /**
+   * The exact adjoint, with the chain to the parameters done natively next to dL/dK on I's device (no host
+   * read): gAlpha / gWeight [terms] (null unless asked, and for 'euler'), gTau [1] = dL/dtau * tauScale (null
+   * unless tauScale is given). With pairs: also dL/dK and dL/dtau as float32 pairs x = hi + lo (float64
+   * precision to ~2^-48): gK [2, T + 1] (row 0 hi, row 1 lo), gTauPair [2] (tests, diagnostics).
+   */
+  fractionalBackward(I: NativeHandle, v: NativeHandle, spikes: NativeHandle, gS: NativeHandle, gV: NativeHandle | null,
+    method: string, alphas: Float64Array, weights: Float64Array, h: number, params: FractionalNativeParams,
+    want: FractionalGradRequest): FractionalNativeGrads;
+  /** K_0..K_T and dK/dalpha_m, dK/dw_m (one Float64Array per term) of the kernel module, in float64. */
+  fractionalKernel(method: string, alphas: Float64Array, weights: Float64Array, h: number, T: number):
+    { method: string; K: Float64Array; dAlpha: Float64Array[]; dWeight: Float64Array[] };
+  // ---- end of the fractional entries ----
   runPlan(steps: PlanStep[], x: NativeHandle): NativeHandle;
   runPlanAsync(steps: PlanStep[], x: NativeHandle): Promise<NativeHandle>;
   adamStep(p: NativeHandle, g: NativeHandle, m: NativeHandle, v: NativeHandle, vmax: NativeHandle | null, params: AdamNativeParams): void;

@@ -3,7 +3,7 @@
 // caching allocator and out-of-memory survival. Where CUDA is unavailable the whole file is skipped
 // with a visible SKIPPED line.
 import { tensor, nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tidy, optim, ops, cuda } from '../../lib';
-import { buildKernel, fractionalNeuron } from '../../lib/fractional';
+import { fractionalNeuron } from '../../lib/fractional';
 import { native } from '../../lib/native';
 import type { NativeHandle, FractionalNativeParams, PoolArgs, ConvArgs } from '../../types/native';
 import { buildGoldenNet, flat, loadGoldens, relErr as goldenRelErr } from '../helpers/goldens';
@@ -308,6 +308,8 @@ describeGpu('cuda op table against the cpu backend', () => {
 
 // ---- the fractional op ---------------------------------------------------------------------------
 /** dK / dtau as the op returns them ([2, n] or [2] float32 hi/lo pairs) -> float64 hi + lo. */
+/** The backward's dK and dtau as float32 pairs (native fractionalBackward with pairs). */
+const pairs = { alpha: false, weight: false, pairs: true };
 function hiLo(h: NativeHandle): Float64Array {
   const v = h.toFloat32Array();
   const n = v.length / 2;
@@ -330,27 +332,27 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
   test.each(cases.map((c) => [`T=${c.T} (S=${c.T >= 512 ? 16 : 8}) M=${c.memory ?? 'full'} ${c.kind} ${c.surrogate} ${c.method} terms=${c.alphas.length}${c.gV ? ' gV' : ''}`, c] as [string, Case]))(
     '%s',
     (_name, c) => {
-      const K = buildKernel(c.method, c.alphas, c.weights, 1, c.T).K;
+      const spec = [c.method, Float64Array.from(c.alphas), Float64Array.from(c.weights), 1] as const;
       const params: FractionalNativeParams = { kind: c.kind, tau: c.tau, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1 };
       const shape = [c.T, c.B, c.F];
       const I = rand(shape, 0, 2.5);
-      const fc = native.fractionalForward(I[0], K, params, true);
-      const fg = native.fractionalForward(I[1], K, params, true);
+      const fc = native.fractionalForward(I[0], ...spec, params, true);
+      const fg = native.fractionalForward(I[1], ...spec, params, true);
       expectClose(fg.spikes, fc.spikes, 0, 'spikes');
       expectClose(fg.v!, fc.v!, 1e-5, 'v');
       // Inference (no trace): the same spikes.
-      expectClose(native.fractionalForward(I[1], K, params, false).spikes, fc.spikes, 0, 'spikes without trace');
+      expectClose(native.fractionalForward(I[1], ...spec, params, false).spikes, fc.spikes, 0, 'spikes without trace');
       const gS = rand(shape), gV = rand(shape, -0.2, 0.2);
-      const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], c.gV ? gV[0] : null, K, params);
-      const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], c.gV ? gV[1] : null, K, params);
+      const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], c.gV ? gV[0] : null, ...spec, params, pairs);
+      const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], c.gV ? gV[1] : null, ...spec, params, pairs);
       expectClose(bg.gI, bc.gI, 1e-4, 'dI');
       // dK and dtau: both backends sum in the order of native/fractional_op.h, so they agree to float64
       // rounding (the float32 partial sums are equal bit for bit).
-      expect(bg.gK.device).toBe('cuda');
-      expect(bg.gK.shape).toEqual([2, c.T + 1]);
-      const gkG = hiLo(bg.gK), gkC = hiLo(bc.gK);
+      expect(bg.gK!.device).toBe('cuda');
+      expect(bg.gK!.shape).toEqual([2, c.T + 1]);
+      const gkG = hiLo(bg.gK!), gkC = hiLo(bc.gK!);
       expect(relErr(gkG, gkC)).toBeLessThan(1e-9);
-      const tG = hiLo(bg.gTau)[0], tC = hiLo(bc.gTau)[0];
+      const tG = hiLo(bg.gTauPair!)[0], tC = hiLo(bc.gTauPair!)[0];
       expect(Math.abs(tG - tC) / Math.max(1e-12, Math.abs(tC))).toBeLessThan(1e-9);
     },
   );
