@@ -63,6 +63,7 @@ export function runBackward(root: Tensor, gradOutput?: Tensor, options: Backward
         const node = t.gradFn;
         if (!node) {
           accumulateLeaf(t, g);
+          for (const hook of t.postAccumulateGradHooks) hook(t);
           continue;
         }
         if (t.retainsGrad) accumulateLeaf(t, g);
