@@ -64,6 +64,7 @@ for (const n of sizes) {
     const want = new Float32Array(world * n);
     xs.forEach((x, r) => want.set(x, r * n));
     expectEqual(`allGatherIntoTensor n=${n}`, out.toFloat32Array(), want);
+    if (n > 1000000) { out.dispose(); t.dispose(); continue; }
     const list = Array.from({ length: world }, () => zeros([n]));
     dist.allGather(list, t);
     list.forEach((o, r) => expectEqual(`allGather list[${r}] n=${n}`, o.toFloat32Array(), xs[r]));
@@ -81,6 +82,7 @@ for (const n of sizes) {
     const out = zeros([n]);
     dist.reduceScatterTensor(out, tensor(xs[rank], [world * n]), op);
     expectEqual(`reduceScatterTensor ${op} n=${n}`, out.toFloat32Array(), want);
+    if (n > 1000000) continue; // the list form copies the input once more: checked on the smaller sizes
     const out2 = zeros([n]);
     dist.reduceScatter(out2, Array.from({ length: world }, (_, r) => tensor(xs[rank].slice(r * n, (r + 1) * n), [n])), op);
     expectEqual(`reduceScatter list ${op} n=${n}`, out2.toFloat32Array(), want);
