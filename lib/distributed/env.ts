@@ -113,3 +113,10 @@ export function resolveInit(opts: InitProcessGroupOptions, env: Env = process.en
   const hostname = env.FSNN_DIST_HOSTNAME || (isLoopback(masterAddr) ? '127.0.0.1' : os.hostname());
   return { ...base, masterAddr, masterPort, hostname };
 }
+
+/** The world size the environment gives this process (1 when no launcher set one). */
+export function envWorldSize(env: Env = process.env): number {
+  const found = firstOf(env, WORLD_SIZE_VARIABLES);
+  const n = found ? Number(found.value) : 1;
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
