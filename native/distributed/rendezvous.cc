@@ -3,6 +3,7 @@
 #include "rendezvous.h"
 
 #include <cstring>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -25,41 +26,34 @@ int64_t bytes_int(const std::vector<char>& b) {
 }  // namespace
 
 void rendezvous(TcpStore& store, int rank, int size, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   const std::string r = std::to_string(rank);
   if (store.add("fsnn/join/" + r, 1) > 1)
     fail("initProcessGroup: rank ", rank, " joined twice: two processes were started with RANK=", rank,
          "; give each process its own rank in 0..", size - 1);
+  // Rank 0 is always there first (it hosts the store): compare with it at once, before announcing
+  // this rank's size, so that rank 0 cannot fail (and take the store down) before this rank knows why.
+  int64_t size0 = size;
+  if (rank != 0) size0 = bytes_int(store.get("fsnn/size/0", timeout));
   store.set("fsnn/size/" + r, int_bytes(size));
-  // Rank 0 is always there first (it hosts the store): compare with it at once.
-  if (rank != 0) {
-    const int64_t size0 = bytes_int(store.get("fsnn/size/0", timeout));
-    if (size0 != size)
-      fail("initProcessGroup: world size mismatch: this process (rank ", rank, ") has WORLD_SIZE=", size,
-           " but rank 0 has WORLD_SIZE=", size0, "; start every process with the same WORLD_SIZE");
-  }
+  if (size0 != size)
+    fail("initProcessGroup: world size mismatch: this process (rank ", rank, ") has WORLD_SIZE=", size,
+         " but rank 0 has WORLD_SIZE=", size0, "; start every process with the same WORLD_SIZE");
   std::vector<std::string> keys;
   for (int i = 0; i < size; ++i) keys.push_back("fsnn/size/" + std::to_string(i));
-  try {
-    store.wait(keys, timeout);
-  } catch (const Error&) {
-    // Name the ranks that are missing (a fresh connection: the timed-out one is not reused).
+  // Poll (rather than one blocking wait) so that a timeout can name the ranks still missing.
+  for (;;) {
     std::string missing;
     int count = 0;
-    try {
-      TcpStore probe(store.address().substr(0, store.address().rfind(':')),
-                     std::stoi(store.address().substr(store.address().rfind(':') + 1)), false,
-                     std::chrono::milliseconds(2000));
-      for (int i = 0; i < size; ++i)
-        if (!probe.check(keys[i])) {
-          missing += (count++ ? ", " : "") + std::to_string(i);
-        }
-    } catch (const Error&) {
-      missing = "unknown (the store is gone)";
-    }
-    fail("initProcessGroup: timed out after ", timeout.count(), " ms waiting for all ", size,
-         " ranks to join (missing: ", missing, "); check that WORLD_SIZE=", size,
-         " processes were started with the same MASTER_ADDR:MASTER_PORT (", store.address(),
-         "), or raise timeoutMs");
+    for (int i = 0; i < size; ++i)
+      if (!store.check(keys[i])) missing += (count++ ? ", " : "") + std::to_string(i);
+    if (count == 0) break;
+    if (std::chrono::steady_clock::now() >= deadline)
+      fail("initProcessGroup: timed out after ", timeout.count(), " ms waiting for all ", size,
+           " ranks to join (missing: ", missing, "); check that WORLD_SIZE=", size,
+           " processes were started with the same MASTER_ADDR:MASTER_PORT (", store.address(),
+           "), or raise timeoutMs");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (int i = 1; i < size; ++i) {
     const int64_t s = bytes_int(store.get(keys[i], timeout));
