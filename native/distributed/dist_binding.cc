@@ -72,6 +72,11 @@ Napi::Value InitGroup(const Napi::CallbackInfo& info) {
   if (rank < 0 || rank >= size) fail("initProcessGroup: rank ", rank, " is outside 0..", size - 1, " (worldSize ", size, ")");
   if (timeout_ms < 1) fail("initProcessGroup: timeoutMs must be positive");
   if (backend != "gloo" && backend != "nccl") fail("initProcessGroup: unknown backend '", backend, "'; use 'gloo' or 'nccl'");
+#ifndef FSNN_WITH_CUDA
+  if (backend == "nccl")
+    fail("initProcessGroup: backend 'nccl' needs the CUDA build of the addon (this one was built without CUDA); "
+         "use backend 'gloo' for CPU tensors");
+#endif
   const std::chrono::milliseconds timeout(timeout_ms);
   const std::string file = StrField(o, "filePath");
   auto g = std::make_unique<Group>();
