@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { cuda, distributed as dist, nn, tensor, zeros } from '../../lib';
+import { cuda, distributed as dist } from '../../lib';
 import { freePort } from './helpers';
 
 const emulated = cuda.isAvailable();
@@ -19,7 +19,8 @@ describe('NCCL backend', () => {
   afterEach(() => dist.destroyProcessGroup());
 
   (compiled ? test.skip : test)('without CUDA in the addon, backend nccl is a clear error', async () => {
-    expect(() => dist.initProcessGroup({ backend: 'nccl', rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${await freePort()}` }))
+    const port = await freePort();
+    expect(() => dist.initProcessGroup({ backend: 'nccl', rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${port}` }))
       .toThrow(/backend 'nccl' needs the CUDA build of the addon/);
     expect(dist.backendStatus().nccl).toMatch(/built without CUDA/);
   });
@@ -38,54 +39,37 @@ describe('NCCL backend', () => {
     if (cc.status !== 0) throw new Error(`building the stub libnccl failed: ${cc.stderr}`);
   });
   afterAll(() => {
-    delete process.env.FSNN_NCCL;
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('NCCL missing: the error names every path tried', async () => {
-    process.env.FSNN_NCCL = '';
-    let message = '';
-    try {
-      dist.initProcessGroup({ backend: 'nccl', rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${await freePort()}` });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toMatch(/NCCL could not be loaded; tried:\n {2}libnccl\.so\.2: .*\n {2}libnccl\.so: /);
-    expect(message).toMatch(/nvidia\/nccl\/lib/);
-    expect(message).toMatch(/FSNN_NCCL/);
-    process.env.FSNN_NCCL = path.join(dir, 'nope.so');
-    try {
-      dist.initProcessGroup({ backend: 'nccl', rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${await freePort()}` });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toContain(path.join(dir, 'nope.so'));
+  const run = (scenario: string, env: Record<string, string>): Record<string, unknown> => {
+    const logFile = path.join(dir, `${scenario}.log`);
+    const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'workers', 'nccl-stub.ts'), scenario], {
+      cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', timeout: 120000,
+      env: { ...process.env, FSNN_DEVICE: 'cuda', FSNN_NCCL_STUB_LOG: logFile, ...env },
+    });
+    if (r.status !== 0) throw new Error(`worker failed (${r.status}): ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  };
+
+  test('NCCL missing: the error names every path tried', () => {
+    const none = run('collectives', { FSNN_NCCL: '' });
+    expect(none.error).toMatch(/NCCL could not be loaded; tried:\n {2}libnccl\.so\.2: .*\n {2}libnccl\.so: /);
+    expect(none.error).toMatch(/nvidia\/nccl\/lib/);
+    expect(none.error).toMatch(/FSNN_NCCL/);
+    const wrong = run('collectives', { FSNN_NCCL: path.join(dir, 'nope.so') });
+    expect(wrong.error).toContain(`${path.join(dir, 'nope.so')}: `);
   });
 
-  test('world size 1 through the stub: every collective reaches NCCL with the right arguments on the stream', async () => {
-    process.env.FSNN_NCCL = lib;
-    process.env.FSNN_NCCL_STUB_LOG = log;
-    fs.rmSync(log, { force: true });
-    dist.initProcessGroup({ backend: 'nccl', rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${await freePort()}` });
-    expect(dist.backendStatus().nccl).toMatch(/^loaded .*libnccl\.so\.2 \(NCCL 2\.21\.5\)$/);
-    const x = tensor([1, -2, 3, 4.5], [4], { device: 'cuda' });
-    dist.allReduce(x, 'sum');
-    dist.allReduce(x, 'avg');
-    dist.allReduce(x, 'max', { asyncOp: true }).wait();
-    dist.allReduce(x, 'min');
-    expect(Array.from(x.toFloat32Array())).toEqual([1, -2, 3, 4.5]);
-    dist.broadcast(x, 0);
-    const out = zeros([4], { device: 'cuda' });
-    dist.allGatherIntoTensor(out, x);
-    expect(Array.from(out.toFloat32Array())).toEqual([1, -2, 3, 4.5]);
-    const rs = zeros([4], { device: 'cuda' });
-    dist.reduceScatterTensor(rs, tensor([5, 6, 7, 8], [4], { device: 'cuda' }), 'sum');
-    expect(Array.from(rs.toFloat32Array())).toEqual([5, 6, 7, 8]);
-    dist.barrier();
-    expect(() => dist.allReduce(tensor([1], [1], { device: 'cpu' }))).toThrow(/backend 'nccl' works on CUDA tensors.*cpu/);
-    dist.destroyProcessGroup();
-    const calls = fs.readFileSync(log, 'utf8').trim().split('\n');
-    expect(calls).toEqual([
+  test('world size 1 through the stub: every collective reaches NCCL with the right arguments on the stream', () => {
+    const o = run('collectives', { FSNN_NCCL: lib });
+    expect(o.error).toBeUndefined();
+    expect(o.status).toMatch(/^loaded .*libnccl\.so\.2 \(NCCL 2\.21\.5\)$/);
+    expect(o.reduced).toEqual([1, -2, 3, 4.5]);
+    expect(o.gathered).toEqual([1, -2, 3, 4.5]);
+    expect(o.scattered).toEqual([5, 6, 7, 8]);
+    expect(o.cpuError).toMatch(/backend 'nccl' works on CUDA tensors.*cpu/);
+    expect(o.calls).toEqual([
       'init count=0 dtype=0 op=0 stream=no',
       'allreduce count=4 dtype=7 op=0 stream=yes',
       'allreduce count=4 dtype=7 op=4 stream=yes',
@@ -99,22 +83,17 @@ describe('NCCL backend', () => {
     ]);
   });
 
-  test('DistributedDataParallel on CUDA tensors through the stub: buckets reduce every gradient', async () => {
-    process.env.FSNN_NCCL = lib;
-    process.env.FSNN_NCCL_STUB_LOG = log;
-    fs.rmSync(log, { force: true });
-    dist.initProcessGroup({ backend: 'nccl', rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${await freePort()}` });
-    const lin = new nn.Linear(6, 3).to('cuda');
-    const ddp = new dist.DistributedDataParallel(lin, { bucketCapMb: 12 / 2 ** 20 }); // 3 elements: weight and bias apart
-    const x = tensor(Float32Array.from({ length: 12 }, (_, i) => i / 7), [2, 6], { device: 'cuda' });
-    (ddp.forward(x) as ReturnType<typeof lin.forward>).sum().backward();
-    const gw = lin.weight.grad!.toFloat32Array();
-    lin.zeroGrad();
-    lin.forward(x).sum().backward(); // the same gradients without DDP (one rank: the average is the value)
-    expect(Array.from(gw)).toEqual(Array.from(lin.weight.grad!.toFloat32Array()));
-    expect(ddp.bucketSizes()).toEqual([3, 18]);
-    const calls = fs.readFileSync(log, 'utf8');
+  test('DistributedDataParallel on CUDA tensors through the stub: buckets reduce every gradient', () => {
+    const o = run('ddp', { FSNN_NCCL: lib });
+    expect(o.error).toBeUndefined();
+    expect(o.ddpGrad).toEqual(o.grad);
+    expect(o.ddpBiasGrad).toEqual(o.biasGrad);
+    expect(o.buckets).toEqual([3, 18]);
+    const calls = o.calls as string[];
     expect(calls).toContain('allreduce count=3 dtype=7 op=4 stream=yes'); // the bias bucket, averaged
     expect(calls).toContain('allreduce count=18 dtype=7 op=4 stream=yes'); // the weight bucket
+    // construction: the shape check (two all-gathers) and the broadcast of weight and bias
+    expect(calls.filter((c) => c.startsWith('allgather')).length).toBe(2);
+    expect(calls.filter((c) => c.startsWith('broadcast')).length).toBe(2);
   });
 });
