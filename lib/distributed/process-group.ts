@@ -180,7 +180,9 @@ export function reduceScatter(output: Tensor, inputs: Tensor[], op: ReduceOp = '
   for (const [i, t] of inputs.entries())
     if (t.numel !== output.numel) throw new Error(`reduceScatter: inputs[${i}] has ${t.numel} elements, the output ${output.numel}; they must match`);
   noGrad(() => {
-    const flat = new Tensor(native.concat(inputs.map((t) => native.reshape(t.handle, [t.numel])), 0));
+    const views = inputs.map((t) => native.reshape(t.handle, [t.numel]));
+    const flat = new Tensor(native.concat(views, 0));
+    for (const v of views) v.dispose();
     try {
       reduceScatterTensor(output, flat, op);
     } finally {
