@@ -57,6 +57,8 @@ export class Tensor {
   gradFn: GradNode | null = null;
   /** Keeps .grad on a non-leaf tensor after backward (as PyTorch's retain_grad). */
   retainsGrad = false;
+  /** Run by backward() after it has accumulated this leaf's .grad (see registerPostAccumulateGradHook). */
+  postAccumulateGradHooks: ((t: Tensor) => void)[] = [];
   private nativeHandle: NativeHandle | null;
 
   constructor(handle: NativeHandle, requiresGrad = false) {
@@ -161,6 +163,15 @@ export class Tensor {
   retainGrad(): this {
     this.retainsGrad = true;
     return this;
+  }
+
+  /**
+   * Calls fn(this) each time backward() has accumulated this leaf's gradient into .grad (PyTorch's
+   * register_post_accumulate_grad_hook; DistributedDataParallel starts its all-reduces from it).
+   */
+  registerPostAccumulateGradHook(fn: (t: Tensor) => void): { remove(): void } {
+    this.postAccumulateGradHooks.push(fn);
+    return { remove: () => { this.postAccumulateGradHooks = this.postAccumulateGradHooks.filter((h) => h !== fn); } };
   }
 
   /** Marks a leaf as needing gradients (in place). */

@@ -12,6 +12,7 @@
 #include "cpu/parallel.h"
 #include "cpu/peak_fma.h"
 #include "cuda_bridge.h"
+#include "distributed/distributed.h"
 #include "napi_args.h"
 #include "ops.h"
 #include "plan_runner.h"
@@ -520,6 +521,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FSNN_EXPORT("cudaEmptyCache", CudaEmptyCache);
   FSNN_EXPORT("cudaSetMatmulPrecision", CudaSetMatmulPrecision);
   FSNN_EXPORT("cudaSynchronize", CudaSynchronize);
+  init_distributed(env, exports);
   return exports;
 }
 

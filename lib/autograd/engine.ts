@@ -84,6 +84,7 @@ export function runBackward(root: Tensor, gradOutput?: Tensor, options: Backward
           if (g) {
             grads.delete(v);
             accumulateLeaf(v, g);
+            for (const hook of v.postAccumulateGradHooks) hook(v);
           }
           continue;
         }
