@@ -1,14 +1,17 @@
 // Batch inference from a self-describing checkpoint: the architecture comes from the checkpoint's
-// metadata (loadModel), inputs are read chunk by chunk (see ./sources), every batch runs under
-// noGrad (no graph, no membrane history kept), and one JSON line per sample is written:
+// metadata (loadModel), inputs are read chunk by chunk (see ./sources), the network runs through an
+// InferenceRunner (the model's forward recorded once per batch shape, then replayed natively on the
+// libuv pool while the previous batch's lines are written), and one JSON line per sample is written:
 // {"index": i, "prediction": c} (+ "scores" with --scores, + "label" when labels are known).
 import * as fs from 'fs';
 import { noGrad } from '../autograd/grad-mode';
 import { tidy } from '../memory';
+import { InferenceRunner } from '../serve/runner';
 import { loadModel } from '../snn/model-io';
 import { ModelSpec } from '../snn/spec';
 import { SNNWrapper } from '../snn/wrapper';
-import { argmaxRows, encodeBatch, fmtPct, forwardScores, Readout, READOUT_KEY, resolveDevice, TRAINING_KEY } from './common';
+import { Tensor } from '../tensor';
+import { argmaxRows, encodeBatch, fmtPct, Readout, READOUT_KEY, resolveDevice, TRAINING_KEY } from './common';
 import { Encoding, ENCODINGS, INFER_DEFAULTS, InferOptions, UsageError } from './config';
 
 /** The most time steps the metadata may ask for. */
@@ -144,17 +147,28 @@ export async function infer(options: InferOptions, hooks: InferHooks = {}): Prom
     let outputClosed = false;
     const write = (text: string): boolean => {
       try {
-        fs.writeSync(out, text);
-        return true;
-      } catch (e) {
-        if (toStdout && (e as NodeJS.ErrnoException).code === 'EPIPE') {
-          outputClosed = true;
-          return false;
+          fs.writeSync(out, text);
+          return true;
+        } catch (e) {
+          if (toStdout && (e as NodeJS.ErrnoException).code === 'EPIPE') {
+            outputClosed = true;
+            return false;
+          }
+          throw e;
         }
-        throw e;
+      };
+      const F = input.features, C = input.classes;
+      const runner = new InferenceRunner(net, { method: input.method as InferenceRunner['method'] | undefined, memory: input.memory, h: input.h });
+      // Scores [n, C] of one encoded batch: the readout (mean over time, times the scale) on the runner's output.
+      const scoresOf = (xT: Tensor): Promise<Float32Array> => runner.predict(xT).then((out) => {
+        try {
+          if (out.ndim !== 2) throw new Error(`readout: the network's output is [T, ${out.shape}], expected [T, B, classes]`);
+          return noGrad(() => tidy(() => out.mul(readout.scale).toFloat32Array()));
+      } finally {
+        out.dispose();
+        xT.dispose();
       }
-    };
-    const F = input.features, C = input.classes;
+    });
     const predictions = new Int32Array(src.count);
     let index = 0, correct = 0, labelled = 0, modelMs = 0, warnedRange = false;
     for (;;) {
@@ -185,31 +199,41 @@ export async function infer(options: InferOptions, hooks: InferHooks = {}): Prom
         for (let i = 0; i < rows; i++) if (labels[i] >= C) throw new Error(`${o.input}: label ${index + i} is ${labels[i]}, outside 0..${C - 1}`);
       }
       const lines: string[] = [];
-      for (let s = 0; s < rows; s += o.batchSize) {
+      // One batch in flight: batch s + batchSize runs while batch s's lines are made.
+      const launch = (s: number): Promise<Float32Array> => {
         const n = Math.min(o.batchSize, rows - s);
-        const tm = Date.now();
-        const scores = noGrad(() => tidy(() => {
-          const xT = encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T });
-          return forwardScores(net, xT, input, readout).toFloat32Array();
-        }));
-        modelMs += Date.now() - tm;
-        if (scores.length !== n * C)
-          throw new Error(`${o.checkpoint}: the model produced ${scores.length / n} scores per sample but input.classes is ${C}; ` +
-            'the metadata does not match the model. Fix: set input.classes to the width of the model output');
-        const pred = argmaxRows(scores, C);
-        for (let i = 0; i < n; i++) {
-          const gi = index + s + i;
-          predictions[gi] = pred[i];
-          const line: Record<string, unknown> = { index: gi, prediction: pred[i] };
-          if (o.scores) line.scores = Array.from(scores.subarray(i * C, (i + 1) * C), (v) => +v.toPrecision(6));
-          if (labels) {
-            const y = labels[s + i];
-            line.label = y;
-            labelled++;
-            if (y === pred[i]) correct++;
+        const xT = noGrad(() => tidy(() => encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T })));
+        return scoresOf(xT);
+      };
+      let next: Promise<Float32Array> | null = rows > 0 ? launch(0) : null;
+      try {
+        for (let s = 0; s < rows; s += o.batchSize) {
+          const n = Math.min(o.batchSize, rows - s);
+          const tm = Date.now();
+          const scores = await next!;
+          next = s + o.batchSize < rows ? launch(s + o.batchSize) : null;
+          modelMs += Date.now() - tm;
+          if (scores.length !== n * C)
+            throw new Error(`${o.checkpoint}: the model produced ${scores.length / n} scores per sample but input.classes is ${C}; ` +
+              'the metadata does not match the model. Fix: set input.classes to the width of the model output');
+          const pred = argmaxRows(scores, C);
+          for (let i = 0; i < n; i++) {
+            const gi = index + s + i;
+            predictions[gi] = pred[i];
+            const line: Record<string, unknown> = { index: gi, prediction: pred[i] };
+            if (o.scores) line.scores = Array.from(scores.subarray(i * C, (i + 1) * C), (v) => +v.toPrecision(6));
+            if (labels) {
+              const y = labels[s + i];
+              line.label = y;
+              labelled++;
+              if (y === pred[i]) correct++;
+            }
+            lines.push(JSON.stringify(line));
           }
-          lines.push(JSON.stringify(line));
         }
+      } finally {
+        // A batch still in flight when an error ends the loop: its result (or error) is not wanted.
+        next?.then((t) => t, () => undefined);
       }
       index += rows;
       if (!write(lines.join('\n') + '\n')) break;
