@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
@@ -48,7 +49,37 @@ const KernelEntry& KernelNameArg(Napi::Env env, napi_value v) {
   char buf[64];
   size_t len = 0;
   NAPI_THROW_IF_FAILED(env, napi_get_value_string_utf8(env, v, buf, sizeof(buf), &len), kernel_entry(""));
-  return kernel_entry(std::string(buf, len));
+  return kernel_entry(buf, len);
+}
+
+// The property keys of each kernel's attributes as JavaScript strings, made once per thread's
+// environment (napi_get_named_property would make the key from UTF-8 on every call).
+const std::vector<napi_value>& AttrKeys(napi_env env, const KernelEntry& k) {
+  struct Cache {
+    napi_env env = nullptr;
+    std::unordered_map<const KernelEntry*, std::vector<napi_ref>> refs;
+  };
+  thread_local Cache cache;
+  thread_local std::vector<napi_value> keys;
+  if (cache.env != env) {
+    cache.env = env;
+    cache.refs.clear();
+  }
+  auto it = cache.refs.find(&k);
+  if (it == cache.refs.end()) {
+    std::vector<napi_ref> refs;
+    for (const char* field : k.attrs) {
+      napi_value s;
+      napi_ref r;
+      NAPI_THROW_IF_FAILED(env, napi_create_string_utf8(env, field, NAPI_AUTO_LENGTH, &s), keys);
+      NAPI_THROW_IF_FAILED(env, napi_create_reference(env, s, 1, &r), keys);
+      refs.push_back(r);
+    }
+    it = cache.refs.emplace(&k, std::move(refs)).first;
+  }
+  keys.resize(it->second.size());
+  for (size_t i = 0; i < keys.size(); ++i) napi_get_reference_value(env, it->second[i], &keys[i]);
+  return keys;
 }
 
 // A JavaScript attribute value, copied into napi-free form.
@@ -120,22 +151,30 @@ AttrMap AttrsFromJs(Napi::Env env, napi_value obj, const KernelEntry& k) {
   napi_typeof(env, obj, &t);
   if (t == napi_undefined || t == napi_null) return m;
   if (t != napi_object) fail("runKernel('", k.name, "'): attrs must be an object");
-  for (const char* field : k.attrs) {
+  const std::vector<napi_value>& keys = AttrKeys(env, k);
+  m.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
     napi_value v;
-    NAPI_THROW_IF_FAILED(env, napi_get_named_property(env, obj, field, &v), m);
+    NAPI_THROW_IF_FAILED(env, napi_get_property(env, obj, keys[i], &v), m);
     AttrValue a;
-    if (AttrFromJs(env, v, k, field, a)) m.set(field, std::move(a));
+    if (AttrFromJs(env, v, k, k.attrs[i], a)) m.set(k.attrs[i], std::move(a));
   }
   return m;
 }
 
-KernelInputs InputsFromJs(const Napi::Value& v, const KernelEntry& k) {
-  if (!v.IsArray()) fail("runKernel('", k.name, "'): inputs must be an array of tensor handles (or null)");
-  Napi::Array a = v.As<Napi::Array>();
-  KernelInputs in(a.Length());
-  for (uint32_t i = 0; i < a.Length(); ++i) {
-    Napi::Value e = a.Get(i);
-    in[i] = e.IsNull() || e.IsUndefined() ? nullptr : &tensor_of(e, k.name);
+KernelInputs InputsFromJs(napi_env env, napi_value v, const KernelEntry& k) {
+  bool is = false;
+  napi_is_array(env, v, &is);
+  if (!is) fail("runKernel('", k.name, "'): inputs must be an array of tensor handles (or null)");
+  uint32_t n = 0;
+  napi_get_array_length(env, v, &n);
+  KernelInputs in(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    NAPI_THROW_IF_FAILED(env, napi_get_element(env, v, i, &e), in);
+    napi_valuetype t;
+    napi_typeof(env, e, &t);
+    in[i] = t == napi_null || t == napi_undefined ? nullptr : &tensor_of(Napi::Value(env, e), k.name);
   }
   return in;
 }
@@ -162,7 +201,7 @@ Napi::Value OutputsToJs(Napi::Env env, const KernelEntry& k, KernelOutputs& out,
 Napi::Value RunKernel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const KernelEntry& k = KernelNameArg(env, info[0]);
-  KernelInputs in = InputsFromJs(info[1], k);
+  KernelInputs in = InputsFromJs(env, info[1], k);
   AttrMap attrs = AttrsFromJs(env, info[2], k);
   KernelOutputs out = run_kernel(k, in, attrs);
   return OutputsToJs(env, k, out, in);

@@ -86,17 +86,21 @@ void decode_value(const char* k, const char* f, const AttrValue& v, std::vector<
     bad_attr(k, f, std::string("must be a Float64Array, got ") + kind_name(v.kind));
   out = v.numbers;
 }
-template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
-void decode_value(const char* k, const char* f, const AttrValue& v, E& out) {
+template <typename E>
+std::string enum_list() {
   std::string valid;
   for (const auto& [name, value] : EnumNames<E>::list()) valid += std::string(valid.empty() ? "'" : ", '") + name + "'";
-  if (v.kind != AttrValue::Kind::String) bad_attr(k, f, "must be one of " + valid + ", got " + kind_name(v.kind));
+  return valid;
+}
+template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
+void decode_value(const char* k, const char* f, const AttrValue& v, E& out) {
+  if (v.kind != AttrValue::Kind::String) bad_attr(k, f, "must be one of " + enum_list<E>() + ", got " + kind_name(v.kind));
   for (const auto& [name, value] : EnumNames<E>::list())
     if (v.string == name) {
       out = value;
       return;
     }
-  bad_attr(k, f, "'" + v.string + "' is unknown; use one of " + valid);
+  bad_attr(k, f, "'" + v.string + "' is unknown; use one of " + enum_list<E>());
 }
 
 template <typename T>
@@ -151,6 +155,17 @@ const std::unordered_map<std::string, KernelEntry>& registry() {
   return r;
 }
 
+// The entries sorted by name, for lookups by a name that is not a std::string.
+const std::vector<const KernelEntry*>& sorted_entries() {
+  static const std::vector<const KernelEntry*> v = [] {
+    std::vector<const KernelEntry*> s;
+    for (const auto& [n, e] : registry()) s.push_back(&e);
+    std::sort(s.begin(), s.end(), [](const KernelEntry* a, const KernelEntry* b) { return std::strcmp(a->name, b->name) < 0; });
+    return s;
+  }();
+  return v;
+}
+
 std::string input_list(const KernelEntry& k) {
   std::string s;
   for (const auto& [name, kind] : k.inputs)
@@ -172,6 +187,19 @@ const KernelEntry& kernel_entry(const std::string& name) {
     fail("runKernel: no kernel named '", name, "'; the kernels are: ", list);
   }
   return it->second;
+}
+
+const KernelEntry& kernel_entry(const char* name, size_t len) {
+  const auto& v = sorted_entries();
+  size_t lo = 0, hi = v.size();
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    const int c = std::strncmp(v[mid]->name, name, len);
+    if (c == 0 && v[mid]->name[len] == '\0') return *v[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;  // (an equal prefix: the entry's name is longer and sorts after `name`)
+  }
+  return kernel_entry(std::string(name, len));  // the error listing the kernels
 }
 
 KernelOutputs run_kernel(const KernelEntry& k, const KernelInputs& in, const AttrMap& attrs) {

@@ -4,6 +4,7 @@
 // kernel call decoded on the JavaScript thread can run on any thread.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,19 +25,21 @@ struct AttrValue {
 };
 
 // Attributes by field name; absent fields take the declared default. A kernel has a few attributes,
-// so a flat list searched in order is the cheapest map.
+// so a flat list searched in order is the cheapest map. Names are the static field names of the
+// kernel table (KernelEntry::attrs), so the map stores the pointers, not copies.
 class AttrMap {
  public:
+  void reserve(size_t n) { items_.reserve(n); }
   void set(const char* name, AttrValue v) { items_.emplace_back(name, std::move(v)); }
   const AttrValue* find(const char* name) const {
     for (const auto& [k, v] : items_)
-      if (k == name) return &v;
+      if (std::strcmp(k, name) == 0) return &v;
     return nullptr;
   }
   bool empty() const { return items_.empty(); }
 
  private:
-  std::vector<std::pair<std::string, AttrValue>> items_;
+  std::vector<std::pair<const char*, AttrValue>> items_;
 };
 
 enum class KernelKind { pure, inplace, random };
@@ -58,6 +61,8 @@ struct KernelEntry {
 
 // The entry of a kernel; an unknown name is an error listing the known ones.
 const KernelEntry& kernel_entry(const std::string& name);
+// The same for a name of `len` bytes (no allocation: the binding's per-call path).
+const KernelEntry& kernel_entry(const char* name, size_t len);
 // Checks the inputs against the declaration (count, nulls), decodes the attributes and runs the kernel.
 KernelOutputs run_kernel(const KernelEntry& k, const KernelInputs& in, const AttrMap& attrs);
 
