@@ -54,7 +54,7 @@ export const KERNEL_KINDS: { readonly [N in KernelName]: 'pure' | 'inplace' | 'r
   sgdStep: 'inplace',
 };
 
-/** The names of each kernel's inputs ('...' marks a list input that takes all the remaining tensors). */
+/** The names of each kernel's inputs (a trailing '...' marks a list input that takes all the remaining tensors, '?' an optional one). */
 export const KERNEL_INPUTS: { readonly [N in KernelName]: readonly string[] } = {
   full: [],
   reshape: ['x'],
@@ -72,7 +72,7 @@ export const KERNEL_INPUTS: { readonly [N in KernelName]: readonly string[] } = 
   permute: ['x'],
   slice: ['x'],
   sliceBackward: ['grad'],
-  concat: ['...xs'],
+  concat: ['xs...'],
   indexSelect: ['x'],
   indexAdd: ['src'],
   gather: ['x'],

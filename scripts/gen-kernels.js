@@ -132,9 +132,9 @@ function namesTs({ enums, kernels }) {
     ...kernels.map((k) => `  ${k.name}: '${k.kind}',`),
     '};',
     '',
-    "/** The names of each kernel's inputs ('...' marks a list input that takes all the remaining tensors). */",
+    "/** The names of each kernel's inputs (a trailing '...' marks a list input that takes all the remaining tensors, '?' an optional one). */",
     'export const KERNEL_INPUTS: { readonly [N in KernelName]: readonly string[] } = {',
-    ...kernels.map((k) => `  ${k.name}: ${q(k.inputs.map((i) => (i.kind === 'list' ? `...${i.name}` : i.kind === 'optional' ? `${i.name}?` : i.name)))},`),
+    ...kernels.map((k) => `  ${k.name}: ${q(k.inputs.map((i) => (i.kind === 'list' ? `${i.name}...` : i.kind === 'optional' ? `${i.name}?` : i.name)))},`),
     '};',
     '',
   ];
