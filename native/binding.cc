@@ -320,46 +320,30 @@ AttrValue Numbers(const Shape& s) {
   for (int64_t d : s) a.numbers.push_back(static_cast<double>(d));
   return a;
 }
+// The legacy op code of an enumeration: its position in kernels.def's list.
 template <typename E>
-AttrValue EnumCode(const Napi::CallbackInfo& info, size_t i, const char* op, std::vector<const char*> names) {
+AttrValue EnumCode(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  const auto& names = EnumNames<E>::list();
   const int64_t v = Int(info, i, op);
   if (v < 0 || v >= static_cast<int64_t>(names.size()))
     throw Error(std::string(op) + ": op code " + std::to_string(v) + " is unknown (valid: 0 to " + std::to_string(names.size() - 1) + ")");
-  return String(names[v]);
-}
-std::vector<const char*> UnaryNames() {
-  std::vector<const char*> v;
-#define FSNN_ENUM_VALUE(E, C, js) if (std::string(#E) == "UnaryOp") v.push_back(#js);
-#include "kernels.def"
-  return v;
-}
-std::vector<const char*> BinaryNames() {
-  std::vector<const char*> v;
-#define FSNN_ENUM_VALUE(E, C, js) if (std::string(#E) == "BinaryOp") v.push_back(#js);
-#include "kernels.def"
-  return v;
-}
-std::vector<const char*> ReduceNames() {
-  std::vector<const char*> v;
-#define FSNN_ENUM_VALUE(E, C, js) if (std::string(#E) == "ReduceOp") v.push_back(#js);
-#include "kernels.def"
-  return v;
+  return String(names[v].first);
 }
 Napi::Value LegacyUnary(const Napi::CallbackInfo& info) {
   AttrMap m;
-  m.set("op", EnumCode<UnaryOp>(info, 0, "unary", UnaryNames()));
+  m.set("op", EnumCode<UnaryOp>(info, 0, "unary"));
   m.set("p0", Number(info.Length() > 2 ? Num(info, 2, "unary") : 0));
   m.set("p1", Number(info.Length() > 3 ? Num(info, 3, "unary") : 0));
   return LegacyCall(info, "unary", {&T(info, 1, "unary")}, std::move(m));
 }
 Napi::Value LegacyBinary(const Napi::CallbackInfo& info) {
   AttrMap m;
-  m.set("op", EnumCode<BinaryOp>(info, 0, "binary", BinaryNames()));
+  m.set("op", EnumCode<BinaryOp>(info, 0, "binary"));
   return LegacyCall(info, "binary", {&T(info, 1, "binary"), &T(info, 2, "binary")}, std::move(m));
 }
 Napi::Value LegacyReduce(const Napi::CallbackInfo& info) {
   AttrMap m;
-  m.set("op", EnumCode<ReduceOp>(info, 0, "reduce", ReduceNames()));
+  m.set("op", EnumCode<ReduceOp>(info, 0, "reduce"));
   m.set("dims", Numbers(ShapeArg(info[2], "reduce")));
   m.set("keepdim", Boolean(Bool(info, 3)));
   return LegacyCall(info, Bool(info, 4) ? "reduceWithIndices" : "reduce", {&T(info, 1, "reduce")}, std::move(m));

@@ -10,25 +10,6 @@
 namespace fsnn {
 namespace {
 
-// The JavaScript names of each enumeration.
-template <typename E>
-struct EnumNames;
-#define FSNN_ENUM(E)                                                              \
-  template <>                                                                     \
-  struct EnumNames<E> {                                                           \
-    static const std::vector<std::pair<const char*, E>>& list() {                 \
-      static const std::vector<std::pair<const char*, E>> v = {
-#define FSNN_ENUM_VALUE(E, C, js) {#js, E::C},
-#define FSNN_ENUM_END(E) \
-  };                     \
-  return v;              \
-  }                      \
-  };
-#define FSNN_NAMES(E) FSNN_ENUM(E)
-#define FSNN_NAME(E, C, js) FSNN_ENUM_VALUE(E, C, js)
-#define FSNN_NAMES_END(E) FSNN_ENUM_END(E)
-#include "kernels.def"
-
 [[noreturn]] void bad_attr(const char* kernel, const char* field, const std::string& what) {
   fail("runKernel('", kernel, "'): attribute '", field, "' ", what);
 }

@@ -91,6 +91,26 @@ void finalize_program(KernelProgram& p);
 // Runs the program on x (x must have the recorded shape and device); returns the output slot's tensor.
 Tensor replay_program(const KernelProgram& p, const Tensor& x);
 
+// The JavaScript names of each enumeration of kernels.def: EnumNames<E>::list() holds the
+// (name, value) pairs in declaration order.
+template <typename E>
+struct EnumNames;
+#define FSNN_ENUM(E)                                                              \
+  template <>                                                                     \
+  struct EnumNames<E> {                                                           \
+    static const std::vector<std::pair<const char*, E>>& list() {                 \
+      static const std::vector<std::pair<const char*, E>> v = {
+#define FSNN_ENUM_VALUE(E, C, js) {#js, E::C},
+#define FSNN_ENUM_END(E) \
+  };                     \
+  return v;              \
+  }                      \
+  };
+#define FSNN_NAMES(E) FSNN_ENUM(E)
+#define FSNN_NAME(E, C, js) FSNN_ENUM_VALUE(E, C, js)
+#define FSNN_NAMES_END(E) FSNN_ENUM_END(E)
+#include "kernels.def"
+
 // The C++ types of the attribute types named in kernels.def.
 namespace attr_type {
 using f32 = float;
