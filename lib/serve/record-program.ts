@@ -94,10 +94,16 @@ class ProgramRecorder implements KernelRecorder {
 // The addon functions that take no tensor computed in the forward or are the recorder's own.
 const UNWATCHED = new Set(['runKernel', 'compileProgram', 'replay', 'replayAsync', 'storageVersions', 'fromFloat32', 'fromInt32', 'TensorHandle']);
 
+/** The legacy export fractionalForward(I, K, params, saveTrace) (lib/fractional/op.ts), as the kernel of that name. */
+function isLegacyFractionalCall(args: unknown[]): boolean {
+  return args.length === 4 && args[1] instanceof Float64Array && typeof args[2] === 'object' && typeof args[3] === 'boolean';
+}
+
 /**
  * Watches the addon's functions other than runKernel while the recording runs: one given a tensor
- * that depends on the input makes the recording not replayable. The legacy fractionalForward export
- * is routed to its kernel so that it is recorded.
+ * that depends on the input makes the recording not replayable. A call of the legacy fractionalForward
+ * export (host-built K) is routed to its kernel so that it is recorded; until lib/fractional/op.ts
+ * calls runKernel itself, a call of another form is watched like any other export.
  */
 function watchNative(rec: ProgramRecorder): () => void {
   const addon = native as unknown as Record<string, unknown>;
@@ -106,17 +112,17 @@ function watchNative(rec: ProgramRecorder): () => void {
     const fn = addon[key];
     if (typeof fn !== 'function' || UNWATCHED.has(key)) continue;
     saved.push([key, fn]);
-    addon[key] = key === 'fractionalForward'
-      ? (I: NativeHandle, K: Float64Array, params: object, saveTrace: boolean) => {
+    addon[key] = (...args: unknown[]) => {
+      if (key === 'fractionalForward' && isLegacyFractionalCall(args)) {
+        const [I, K, params, saveTrace] = args as [NativeHandle, Float64Array, object, boolean];
         const [spikes, v] = runKernel('fractionalForward', [I], { ...params, K, saveTrace } as never);
         return { spikes, v: v ?? null };
       }
-      : (...args: unknown[]) => {
-        const flat = args.flatMap((a) => (Array.isArray(a) ? a : [a]));
-        if (rec.problem === null && flat.some((a) => rec.dependsOnInput(a)))
-          rec.problem = `the forward calls native.${key}, which is not a kernel of native/kernels.def, on an input-dependent tensor`;
-        return (fn as (...a: unknown[]) => unknown)(...args);
-      };
+      const flat = args.flatMap((a) => (Array.isArray(a) ? a : [a]));
+      if (rec.problem === null && flat.some((a) => rec.dependsOnInput(a)))
+        rec.problem = `the forward calls native.${key}, which is not a kernel of native/kernels.def, on an input-dependent tensor`;
+      return (fn as (...a: unknown[]) => unknown)(...args);
+    };
   }
   return () => {
     for (const [key, fn] of saved) addon[key] = fn;
