@@ -1,7 +1,7 @@
 // Batch inference from a self-describing checkpoint: the architecture comes from the checkpoint's
 // metadata (loadModel), inputs are read chunk by chunk (see ./sources), the network runs through an
 // InferenceRunner (the model's forward recorded once per batch shape, then replayed natively on the
-// libuv pool while the previous batch's lines are written), and one JSON line per sample is written:
+// libuv pool), and one JSON line per sample is written:
 // {"index": i, "prediction": c} (+ "scores" with --scores, + "label" when labels are known).
 import * as fs from 'fs';
 import { noGrad } from '../autograd/grad-mode';
@@ -199,41 +199,29 @@ export async function infer(options: InferOptions, hooks: InferHooks = {}): Prom
         for (let i = 0; i < rows; i++) if (labels[i] >= C) throw new Error(`${o.input}: label ${index + i} is ${labels[i]}, outside 0..${C - 1}`);
       }
       const lines: string[] = [];
-      // One batch in flight: batch s + batchSize runs while batch s's lines are made.
-      const launch = (s: number): Promise<Float32Array> => {
+      for (let s = 0; s < rows; s += o.batchSize) {
         const n = Math.min(o.batchSize, rows - s);
+        const tm = Date.now();
         const xT = noGrad(() => tidy(() => encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T })));
-        return scoresOf(xT);
-      };
-      let next: Promise<Float32Array> | null = rows > 0 ? launch(0) : null;
-      try {
-        for (let s = 0; s < rows; s += o.batchSize) {
-          const n = Math.min(o.batchSize, rows - s);
-          const tm = Date.now();
-          const scores = await next!;
-          next = s + o.batchSize < rows ? launch(s + o.batchSize) : null;
-          modelMs += Date.now() - tm;
-          if (scores.length !== n * C)
-            throw new Error(`${o.checkpoint}: the model produced ${scores.length / n} scores per sample but input.classes is ${C}; ` +
-              'the metadata does not match the model. Fix: set input.classes to the width of the model output');
-          const pred = argmaxRows(scores, C);
-          for (let i = 0; i < n; i++) {
-            const gi = index + s + i;
-            predictions[gi] = pred[i];
-            const line: Record<string, unknown> = { index: gi, prediction: pred[i] };
-            if (o.scores) line.scores = Array.from(scores.subarray(i * C, (i + 1) * C), (v) => +v.toPrecision(6));
-            if (labels) {
-              const y = labels[s + i];
-              line.label = y;
-              labelled++;
-              if (y === pred[i]) correct++;
-            }
-            lines.push(JSON.stringify(line));
+        const scores = await scoresOf(xT);
+        modelMs += Date.now() - tm;
+        if (scores.length !== n * C)
+          throw new Error(`${o.checkpoint}: the model produced ${scores.length / n} scores per sample but input.classes is ${C}; ` +
+            'the metadata does not match the model. Fix: set input.classes to the width of the model output');
+        const pred = argmaxRows(scores, C);
+        for (let i = 0; i < n; i++) {
+          const gi = index + s + i;
+          predictions[gi] = pred[i];
+          const line: Record<string, unknown> = { index: gi, prediction: pred[i] };
+          if (o.scores) line.scores = Array.from(scores.subarray(i * C, (i + 1) * C), (v) => +v.toPrecision(6));
+          if (labels) {
+            const y = labels[s + i];
+            line.label = y;
+            labelled++;
+            if (y === pred[i]) correct++;
           }
+          lines.push(JSON.stringify(line));
         }
-      } finally {
-        // A batch still in flight when an error ends the loop: its result (or error) is not wanted.
-        next?.then((t) => t, () => undefined);
       }
       index += rows;
       if (!write(lines.join('\n') + '\n')) break;
