@@ -31,7 +31,7 @@ for (let round = 0; round < rounds; round++)
       else delete process.env.FSNN_BLAS;
       if (native.info().blas !== path) throw new Error(`asked for the ${path} sgemm, the addon reports ${native.info().blas}`);
       const reps = n >= 1024 ? 5 : 20;
-      const ms = timeMs(() => native.matmul(a, b, false, false).dispose(), reps, 2);
+      const ms = timeMs(() => native.runKernel('matmul', [a, b], { transA: false, transB: false }).dispose(), reps, 2);
       (gflops[`${n} ${path}`] ??= []).push((2 * n ** 3) / (ms * 1e6));
     }
     delete process.env.FSNN_BLAS;

@@ -7,6 +7,7 @@ import * as os from 'os';
 import { native } from '../lib/native';
 import { machine, table, timeMs } from './common';
 import type { FractionalNativeGrads } from '../types/native';
+import { fractionalForwardRaw } from '../lib/fractional/op';
 
 /** Frees the results of native.fractionalBackward (gI, and the parameter gradients, which stay on the device). */
 const disposeGrads = (g: FractionalNativeGrads) => [g.gI, g.gAlpha, g.gWeight, g.gTau].forEach((h) => h?.dispose());
@@ -29,9 +30,9 @@ for (const T of Ts) {
   const params = { kind: 'lif' as const, tau: 2, threshold: 1, surrogate: 'arctan' as const, scale: 5, memory: T + 1 };
   const fmas = ((T * (T - 1)) / 2) * N; // history terms: sum_{k=0}^{T-1} k
   const reps = T >= 1024 ? 2 : 5;
-  let saved = native.fractionalForward(Ih, ...K, params, true);
+  let saved = fractionalForwardRaw(Ih, ...K, params, true);
   const fwdMs = timeMs(() => {
-    const r = native.fractionalForward(Ih, ...K, params, true);
+    const r = fractionalForwardRaw(Ih, ...K, params, true);
     r.spikes.dispose();
     r.v?.dispose();
   }, reps, 1);

@@ -16,6 +16,7 @@ import { cuda, nn, LIFNeuron, SNNWrapper, optim, ops, tensor, tidy } from '../li
 import { native } from '../lib/native';
 import { machine, median, table } from './common';
 import type { FractionalNativeGrads } from '../types/native';
+import { fractionalForwardRaw } from '../lib/fractional/op';
 
 /** Frees the results of native.fractionalBackward (gI, and the parameter gradients, which stay on the device). */
 const disposeGrads = (g: FractionalNativeGrads) => [g.gI, g.gAlpha, g.gWeight, g.gTau].forEach((h) => h?.dispose());
@@ -180,10 +181,10 @@ function main(): void {
     const Id = new Float32Array(c.T * N);
     for (let k = 0; k < Id.length; k++) Id[k] = 2 * rnd();
     const I = native.fromFloat32(Id, [c.T, N], 'cuda');
-    const saved = native.fractionalForward(I, ...K, params, true);
+    const saved = fractionalForwardRaw(I, ...K, params, true);
     const gS = native.full([c.T, N], 0.01, 'cuda');
     const fwdMs = timeOp(() => {
-      const r = native.fractionalForward(I, ...K, params, true);
+      const r = fractionalForwardRaw(I, ...K, params, true);
       r.spikes.dispose();
       r.v?.dispose();
     });

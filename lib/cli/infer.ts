@@ -1,6 +1,7 @@
 // Batch inference from a self-describing checkpoint: the architecture comes from the checkpoint's
-// metadata (loadModel), inputs are read chunk by chunk (see ./sources), every batch runs under
-// noGrad (no graph, no membrane history kept), and one JSON line per sample is written:
+// metadata (loadModel), inputs are read chunk by chunk (see ./sources), the network runs through an
+// InferenceRunner (the model's forward recorded once per batch shape, then replayed natively on the
+// libuv pool), and one JSON line per sample is written:
 // {"index": i, "prediction": c} (+ "scores" with --scores, + "label" when labels are known).
 import * as dist from '../distributed/process-group';
 import { envWorldSize } from '../distributed/env';
@@ -8,10 +9,12 @@ import { tensor } from '../creation';
 import * as fs from 'fs';
 import { noGrad } from '../autograd/grad-mode';
 import { tidy } from '../memory';
+import { InferenceRunner } from '../serve/runner';
 import { loadModel } from '../snn/model-io';
 import { ModelSpec } from '../snn/spec';
 import { SNNWrapper } from '../snn/wrapper';
-import { argmaxRows, encodeBatch, fmtPct, forwardScores, Readout, READOUT_KEY, resolveDevice, TRAINING_KEY } from './common';
+import { Tensor } from '../tensor';
+import { argmaxRows, encodeBatch, fmtPct, Readout, READOUT_KEY, resolveDevice, TRAINING_KEY } from './common';
 import { Encoding, ENCODINGS, INFER_DEFAULTS, InferOptions, UsageError } from './config';
 
 /** The most time steps the metadata may ask for. */
@@ -164,17 +167,28 @@ async function inferShard(options: InferOptions, hooks: InferHooks, rank: number
     const write = (text: string): boolean => {
       if (!lead) return true;
       try {
-        fs.writeSync(out, text);
-        return true;
-      } catch (e) {
-        if (toStdout && (e as NodeJS.ErrnoException).code === 'EPIPE') {
-          outputClosed = true;
-          return false;
+          fs.writeSync(out, text);
+          return true;
+        } catch (e) {
+          if (toStdout && (e as NodeJS.ErrnoException).code === 'EPIPE') {
+            outputClosed = true;
+            return false;
+          }
+          throw e;
         }
-        throw e;
+      };
+      const F = input.features, C = input.classes;
+      const runner = new InferenceRunner(net, { method: input.method as InferenceRunner['method'] | undefined, memory: input.memory, h: input.h });
+      // Scores [n, C] of one encoded batch: the readout (mean over time, times the scale) on the runner's output.
+      const scoresOf = (xT: Tensor): Promise<Float32Array> => runner.predict(xT).then((out) => {
+        try {
+          if (out.ndim !== 2) throw new Error(`readout: the network's output is [T, ${out.shape}], expected [T, B, classes]`);
+          return noGrad(() => tidy(() => out.mul(readout.scale).toFloat32Array()));
+      } finally {
+        out.dispose();
+        xT.dispose();
       }
-    };
-    const F = input.features, C = input.classes;
+    });
     const predictions = new Int32Array(src.count);
     let index = 0, correct = 0, labelled = 0, modelMs = 0, warnedRange = false, batchNo = 0;
     for (;;) {
@@ -211,10 +225,8 @@ async function inferShard(options: InferOptions, hooks: InferHooks, rank: number
         if (batchNo++ % world !== rank) continue;
         const n = Math.min(o.batchSize, rows - s);
         const tm = Date.now();
-        const scores = noGrad(() => tidy(() => {
-          const xT = encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T });
-          return forwardScores(net, xT, input, readout).toFloat32Array();
-        }));
+        const xT = noGrad(() => tidy(() => encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T })));
+        const scores = await scoresOf(xT);
         modelMs += Date.now() - tm;
         if (scores.length !== n * C)
           throw new Error(`${o.checkpoint}: the model produced ${scores.length / n} scores per sample but input.classes is ${C}; ` +

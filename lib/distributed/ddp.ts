@@ -8,6 +8,7 @@
 // holds the same averaged gradients, and the same optimizer step keeps the replicas identical.
 import { keep } from '../memory';
 import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Tensor } from '../tensor';
@@ -44,7 +45,7 @@ function verifyShapes(entries: [string, Tensor][], device: 'cpu' | 'cuda'): void
   const world = getWorldSize();
   const gather = (values: number[]): Float32Array[] => {
     const input = new Tensor(native.fromFloat32(Float32Array.from(values), [values.length], device));
-    const output = new Tensor(native.empty([world * values.length], device));
+    const output = new Tensor(runKernel('full', [], { shape: [world * values.length], value: 0, device: device }));
     try {
       allGatherIntoTensor(output, input);
       const all = output.toFloat32Array();

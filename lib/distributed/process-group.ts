@@ -4,6 +4,7 @@
 // tensor must not be read or written before that.
 import { noGrad } from '../autograd/grad-mode';
 import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { getDefaultDevice, Tensor } from '../tensor';
 import { Backend, InitProcessGroupOptions, resolveInit, ResolvedInit } from './env';
 import { nativeDistributed, REDUCE_OP_CODES } from './native-api';
@@ -152,7 +153,7 @@ export function allGather(outputs: Tensor[], input: Tensor): void {
   for (const [i, o] of outputs.entries())
     if (o.numel !== input.numel) throw new Error(`allGather: outputs[${i}] has ${o.numel} elements, the input ${input.numel}; they must match`);
   noGrad(() => {
-    const flat = new Tensor(native.empty([g.worldSize * input.numel], input.device));
+    const flat = new Tensor(runKernel('full', [], { shape: [g.worldSize * input.numel], value: 0, device: input.device }));
     try {
       allGatherIntoTensor(flat, input);
       outputs.forEach((o, r) => copyRange(o, flat, r * input.numel));

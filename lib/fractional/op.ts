@@ -8,6 +8,7 @@
 import type { FractionalNativeParams, NativeHandle } from '../../types/native';
 import { needsGrad, record, recordMulti } from '../autograd/node';
 import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { Tensor } from '../tensor';
 import { wrap } from '../ops/util';
 import { FractionalMethod, float64Values } from './kernel';
@@ -77,7 +78,7 @@ function values(t: Tensor | null | undefined, host?: ArrayLike<number>): Float64
 /** A native result as a tensor of the given shape (a view when the shape differs). */
 function shaped(h: NativeHandle, shape: readonly number[]): Tensor {
   if (h.shape.length === shape.length && h.shape.every((d, i) => d === shape[i])) return wrap(h);
-  const view = wrap(native.reshape(h, shape.slice()));
+  const view = wrap(runKernel('reshape', [h], { shape: shape.slice() }));
   h.dispose();
   return view;
 }
@@ -115,14 +116,14 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
   const inputs = [I, euler ? null : alpha, euler ? null : weight, theta];
   const needGrad = needsGrad(inputs);
   const save = needGrad || !!opts.returnTrace;
-  const r = native.fractionalForward(I.handle, method, alphas, weights, h, params, save);
-  const spikes = wrap(r.spikes);
-  const trace = r.v ? wrap(r.v) : null;
+  const [spikesHandle, traceHandle] = runKernel('fractionalForward', [I.handle], { method, alphas, weights, h, ...params, saveTrace: save });
+  const spikes = wrap(spikesHandle);
+  const trace = traceHandle ? wrap(traceHandle) : null;
   if (!needGrad) return opts.returnTrace ? { spikes, v: trace! } : { spikes };
 
   // grads: [dLoss/dspikes, dLoss/dv] (null where none arrived) -> [I, alpha, weight, theta]
   const backward = ([gS, gV]: (Tensor | null)[]): (Tensor | null)[] => {
-    const gSpikes = gS ?? wrap(native.full(I.shape.slice(), 0, I.device));
+    const gSpikes = gS ?? wrap(runKernel('full', [], { shape: I.shape.slice(), value: 0, device: I.device }));
     const wantAlpha = !euler && !!alpha?.requiresGrad, wantWeight = !euler && !!weight?.requiresGrad;
     const g = native.fractionalBackward(I.handle, trace!.handle, spikes.handle, gSpikes.handle, gV ? gV.handle : null,
       method, alphas, weights, h, params,
@@ -137,4 +138,15 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
   if (!opts.returnTrace) return { spikes: record(spikes, 'fractionalNeuron', inputs, (gS) => backward([gS, null])) };
   recordMulti([spikes, trace!], 'fractionalNeuron', inputs, backward);
   return { spikes, v: trace! };
+}
+
+/**
+ * The native forward kernel alone, positional (tests, benchmarks and smoke checks that drive the op
+ * without autograd): [spikes, trace] of runKernel('fractionalForward') as `{ spikes, v }`.
+ * @internal
+ */
+export function fractionalForwardRaw(I: NativeHandle, method: FractionalMethod, alphas: Float64Array, weights: Float64Array, h: number,
+  params: FractionalNativeParams, saveTrace: boolean): { spikes: NativeHandle; v: NativeHandle | null } {
+  const [spikes, v] = runKernel('fractionalForward', [I], { method, alphas, weights, h, ...params, saveTrace });
+  return { spikes, v: v ?? null };
 }

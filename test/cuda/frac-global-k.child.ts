@@ -4,6 +4,7 @@
 // this file with the variable set. Prints one JSON line: per case, the agreement of every output.
 import { native } from '../../lib/native';
 import type { FractionalNativeParams, NativeHandle } from '../../types/native';
+import { fractionalForwardRaw } from '../../lib/fractional/op';
 
 let seed = 424242;
 const rnd = () => {
@@ -39,7 +40,7 @@ const out = cases.map((c) => {
   const I = data(n, 0, 2.5), gS = data(n, -1, 1), gV = data(n, -0.2, 0.2);
   const run = (device: 'cpu' | 'cuda') => {
     const h = native.fromFloat32(I, shape, device);
-    const f = native.fractionalForward(h, ...spec, params, true);
+    const f = fractionalForwardRaw(h, ...spec, params, true);
     const b = native.fractionalBackward(h, f.v!, f.spikes, native.fromFloat32(gS, shape, device), c.gV ? native.fromFloat32(gV, shape, device) : null, ...spec, params,
       { alpha: false, weight: false, pairs: true });
     return { spikes: f.spikes.toFloat32Array(), v: f.v!.toFloat32Array(), gI: b.gI.toFloat32Array(), gK: hiLo(b.gK!), gTau: hiLo(b.gTauPair!)[0] };

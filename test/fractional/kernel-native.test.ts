@@ -16,6 +16,7 @@ import { fractionalNeuron } from '../../lib/fractional/op';
 import { native } from '../../lib/native';
 import type { NativeHandle } from '../../types/native';
 import { refDigamma, refGamma, refLgamma } from './special-reference';
+import { fractionalForwardRaw } from '../../lib/fractional/op';
 
 /** max_L |got_L - want_L| / max(|want_L|, floor * max_L |want_L|). */
 function relErr(got: ArrayLike<number>, want: ArrayLike<number>, floor = 0): number {
@@ -236,7 +237,7 @@ describe('the op chains dL/dK and dL/dtau natively: the float64 value, correctly
     const I = native.fromFloat32(new Float32Array(T * N).fill(0.7), [T, N], 'cpu');
     const spec = ['l1', new Float64Array([0.5]), new Float64Array([1]), 1] as const;
     const params = { kind: 'lif', tau: 0.5, threshold: 1, surrogate: 'arctan', scale: 5, memory: T + 1 } as const;
-    const f = native.fractionalForward(I, ...spec, params, true);
+    const f = fractionalForwardRaw(I, ...spec, params, true);
     const gS = native.full([T, N], 1, 'cpu');
     const none = native.fractionalBackward(I, f.v!, f.spikes, gS, null, ...spec, params, { alpha: false, weight: false });
     expect([none.gAlpha, none.gWeight, none.gTau, none.gK]).toEqual([null, null, null, undefined]);
@@ -254,10 +255,10 @@ describe('the op chains dL/dK and dL/dtau natively: the float64 value, correctly
   test('bad kernel arguments to the native op: clear errors naming the value', () => {
     const I = native.fromFloat32(new Float32Array(8), [4, 2], 'cpu');
     const params = { kind: 'lif', tau: 0.5, threshold: 1, surrogate: 'arctan', scale: 5, memory: 5 } as const;
-    expect(() => native.fractionalForward(I, 'pred', new Float64Array([0.5]), new Float64Array([1]), 1, params, false)).toThrow(/fractional method 'pred' is unknown/);
-    expect(() => native.fractionalForward(I, 'l1', [0.5] as unknown as Float64Array, new Float64Array([1]), 1, params, false)).toThrow(/orders alphas must be a Float64Array/);
-    expect(() => native.fractionalForward(I, 'l1', new Float64Array([1.5]), new Float64Array([1]), 1, params, false)).toThrow(/alphas\[0\] = 1\.5 is outside \(0, 1\]/);
-    expect(() => native.fractionalForward(I, 'gl', new Float64Array([1]), new Float64Array([1]), 1e-320, params, false))
+    expect(() => fractionalForwardRaw(I, 'pred', new Float64Array([0.5]), new Float64Array([1]), 1, params, false)).toThrow(/'pred' is unknown; use one of 'l1', 'gl', 'euler'/);
+    expect(() => fractionalForwardRaw(I, 'l1', '0.5' as unknown as Float64Array, new Float64Array([1]), 1, params, false)).toThrow(/alphas/);
+    expect(() => fractionalForwardRaw(I, 'l1', new Float64Array([1.5]), new Float64Array([1]), 1, params, false)).toThrow(/alphas\[0\] = 1\.5 is outside \(0, 1\]/);
+    expect(() => fractionalForwardRaw(I, 'gl', new Float64Array([1]), new Float64Array([1]), 1e-320, params, false))
       .toThrow(/K_0 = Infinity is not finite \(h = 1e-320\): the step is too small/);
   });
 });
