@@ -36,7 +36,7 @@ for (const T of Ts) {
     r.spikes.dispose();
     r.v?.dispose();
   }, reps, 1);
-  const gS = native.full([T, N], 0.01, 'cpu');
+  const gS = native.runKernel('full', [], { shape: [T, N], value: 0.01, device: 'cpu' });
   const bwdMs = timeMs(() => disposeGrads(native.fractionalBackward(Ih, saved.v!, saved.spikes, gS, null, ...K, params, GRADS)), reps, 1);
   for (const [pass, ms, work] of [['forward', fwdMs, fmas], ['backward', bwdMs, 2 * fmas]] as const) {
     const gfma = work / (ms * 1e6);

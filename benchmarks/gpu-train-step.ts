@@ -129,8 +129,8 @@ function main(): void {
   console.log(`steps: median of ${STEPS} after ${WARMUP} warm-up (cpu: ${CPU_STEPS} after 1)\n`);
 
   // Device copy bandwidth (read + write) for reference: 1 GiB device-to-device clone.
-  const big = native.full([256 * MiB], 1, 'cuda');
-  const copyMs = timeOp(() => native.clone(big).dispose(), 5);
+  const big = native.runKernel('full', [], { shape: [256 * MiB], value: 1, device: 'cuda' });
+  const copyMs = timeOp(() => native.runKernel('clone', [big]).dispose(), 5);
   const copyGBs = (2 * big.byteSize) / (copyMs / 1e3) / 1e9;
   big.dispose();
 
@@ -182,7 +182,7 @@ function main(): void {
     for (let k = 0; k < Id.length; k++) Id[k] = 2 * rnd();
     const I = native.fromFloat32(Id, [c.T, N], 'cuda');
     const saved = fractionalForwardRaw(I, ...K, params, true);
-    const gS = native.full([c.T, N], 0.01, 'cuda');
+    const gS = native.runKernel('full', [], { shape: [c.T, N], value: 0.01, device: 'cuda' });
     const fwdMs = timeOp(() => {
       const r = fractionalForwardRaw(I, ...K, params, true);
       r.spikes.dispose();

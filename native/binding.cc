@@ -303,94 +303,6 @@ Napi::Value StorageVersions(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// ---- legacy positional exports ----
-// Kept only for the callers outside this change's files (lib/fractional/op.ts, lib/snn/wrapper.ts,
-// lib/autograd/engine.ts, lib/nn/module.ts); each forwards to the kernel of the same meaning. Remove
-// an export once its last caller uses runKernel.
-Napi::Value LegacyCall(const Napi::CallbackInfo& info, const char* kernel, KernelInputs in, AttrMap attrs) {
-  const KernelEntry& k = kernel_entry(kernel);
-  KernelOutputs out = run_kernel(k, in, attrs);
-  return OutputsToJs(info.Env(), k, out, in);
-}
-AttrValue Number(double v) { AttrValue a; a.kind = AttrValue::Kind::Number; a.number = v; return a; }
-AttrValue Boolean(bool v) { AttrValue a; a.kind = AttrValue::Kind::Bool; a.boolean = v; return a; }
-AttrValue String(const std::string& v) { AttrValue a; a.kind = AttrValue::Kind::String; a.string = v; return a; }
-AttrValue Numbers(const Shape& s) {
-  AttrValue a;
-  a.kind = AttrValue::Kind::NumberList;
-  for (int64_t d : s) a.numbers.push_back(static_cast<double>(d));
-  return a;
-}
-// The legacy op code of an enumeration: its position in kernels.def's list.
-template <typename E>
-AttrValue EnumCode(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  const auto& names = EnumNames<E>::list();
-  const int64_t v = Int(info, i, op);
-  if (v < 0 || v >= static_cast<int64_t>(names.size()))
-    throw Error(std::string(op) + ": op code " + std::to_string(v) + " is unknown (valid: 0 to " + std::to_string(names.size() - 1) + ")");
-  return String(names[v].first);
-}
-Napi::Value LegacyUnary(const Napi::CallbackInfo& info) {
-  AttrMap m;
-  m.set("op", EnumCode<UnaryOp>(info, 0, "unary"));
-  m.set("p0", Number(info.Length() > 2 ? Num(info, 2, "unary") : 0));
-  m.set("p1", Number(info.Length() > 3 ? Num(info, 3, "unary") : 0));
-  return LegacyCall(info, "unary", {&T(info, 1, "unary")}, std::move(m));
-}
-Napi::Value LegacyBinary(const Napi::CallbackInfo& info) {
-  AttrMap m;
-  m.set("op", EnumCode<BinaryOp>(info, 0, "binary"));
-  return LegacyCall(info, "binary", {&T(info, 1, "binary"), &T(info, 2, "binary")}, std::move(m));
-}
-Napi::Value LegacyReduce(const Napi::CallbackInfo& info) {
-  AttrMap m;
-  m.set("op", EnumCode<ReduceOp>(info, 0, "reduce"));
-  m.set("dims", Numbers(ShapeArg(info[2], "reduce")));
-  m.set("keepdim", Boolean(Bool(info, 3)));
-  return LegacyCall(info, Bool(info, 4) ? "reduceWithIndices" : "reduce", {&T(info, 1, "reduce")}, std::move(m));
-}
-Napi::Value LegacySlice(const Napi::CallbackInfo& info) {
-  AttrMap m;
-  m.set("dim", Number(Num(info, 1, "slice")));
-  m.set("start", Number(Num(info, 2, "slice")));
-  m.set("end", Number(Num(info, 3, "slice")));
-  m.set("step", Number(Num(info, 4, "slice")));
-  return LegacyCall(info, "slice", {&T(info, 0, "slice")}, std::move(m));
-}
-Napi::Value LegacyConcat(const Napi::CallbackInfo& info) {
-  if (!info[0].IsArray()) throw Error("concat: expected an array of tensors");
-  Napi::Array a = info[0].As<Napi::Array>();
-  KernelInputs in;
-  for (uint32_t i = 0; i < a.Length(); ++i) in.push_back(&tensor_of(a.Get(i), "concat"));
-  AttrMap m;
-  m.set("dim", Number(Num(info, 1, "concat")));
-  return LegacyCall(info, "concat", std::move(in), std::move(m));
-}
-Napi::Value LegacyReshape(const Napi::CallbackInfo& info) {
-  AttrMap m;
-  m.set("shape", Numbers(ShapeArg(info[1], "reshape")));
-  return LegacyCall(info, "reshape", {&T(info, 0, "reshape")}, std::move(m));
-}
-Napi::Value LegacyClone(const Napi::CallbackInfo& info) { return LegacyCall(info, "clone", {&T(info, 0, "clone")}, {}); }
-Napi::Value LegacyFull(const Napi::CallbackInfo& info) {
-  AttrMap m;
-  m.set("shape", Numbers(ShapeArg(info[0], "full")));
-  m.set("value", Number(Num(info, 1, "full")));
-  m.set("device", String(device_name(DeviceArg(info[2], "full"))));
-  return LegacyCall(info, "full", {}, std::move(m));
-}
-Napi::Value LegacyTo(const Napi::CallbackInfo& info) {
-  AttrMap m;
-  m.set("device", String(device_name(DeviceArg(info[1], "to"))));
-  return LegacyCall(info, "to", {&T(info, 0, "to")}, std::move(m));
-}
-Napi::Value LegacyCopy(const Napi::CallbackInfo& info) { return LegacyCall(info, "copy", {&T(info, 0, "copy_"), &T(info, 1, "copy_")}, {}); }
-Napi::Value LegacyAxpy(const Napi::CallbackInfo& info) {
-  AttrMap m;
-  m.set("alpha", Number(Num(info, 1, "add_")));
-  return LegacyCall(info, "axpy", {&T(info, 0, "add_"), &T(info, 2, "add_")}, std::move(m));
-}
-
 // ---- the fractional neuron op: the kernel tables, and the backward (the forward is the kernel fractionalForward) ----
 // Neuron options shared by the op and inference plans (T, N and K are filled in by the caller).
 FractionalParams NeuronOptions(const Napi::Object& o, const char* op) {
@@ -557,18 +469,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FSNN_EXPORT("storageVersions", StorageVersions);
   FSNN_EXPORT("fromFloat32", FromFloat32);
   FSNN_EXPORT("fromInt32", FromInt32);
-  // legacy positional exports (see LegacyCall)
-  FSNN_EXPORT("unary", LegacyUnary);
-  FSNN_EXPORT("binary", LegacyBinary);
-  FSNN_EXPORT("reduce", LegacyReduce);
-  FSNN_EXPORT("slice", LegacySlice);
-  FSNN_EXPORT("concat", LegacyConcat);
-  FSNN_EXPORT("reshape", LegacyReshape);
-  FSNN_EXPORT("clone", LegacyClone);
-  FSNN_EXPORT("full", LegacyFull);
-  FSNN_EXPORT("to", LegacyTo);
-  FSNN_EXPORT("copy_", LegacyCopy);
-  FSNN_EXPORT("axpy_", LegacyAxpy);
   FSNN_EXPORT("fractionalBackward", FractionalBackward);
   FSNN_EXPORT("fractionalKernel", FractionalKernelTables);
   // information

@@ -63,33 +63,6 @@ export interface NativeAddon {
   fromFloat32(data: Float32Array, shape: number[], device: string): NativeHandle;
   fromInt32(data: Int32Array, shape: number[], device: string): NativeHandle;
 
-  // Legacy positional exports, kept for callers outside lib/ops (lib/fractional/op.ts, lib/snn/wrapper.ts,
-  // lib/autograd/engine.ts, lib/nn/module.ts) until they call runKernel. Op codes are positions in the
-  // enumerations of native/kernels.def.
-  /** @deprecated use runKernel('unary', ...) */
-  unary(op: number, x: NativeHandle, p0?: number, p1?: number): NativeHandle;
-  /** @deprecated use runKernel('binary', ...) */
-  binary(op: number, a: NativeHandle, b: NativeHandle): NativeHandle;
-  /** @deprecated use runKernel('reduce' | 'reduceWithIndices', ...) */
-  reduce(op: number, x: NativeHandle, dims: number[], keepdim: boolean, wantIndices: false): NativeHandle;
-  /** @deprecated use runKernel('reduceWithIndices', ...) */
-  reduce(op: number, x: NativeHandle, dims: number[], keepdim: boolean, wantIndices: true): [NativeHandle, NativeHandle];
-  /** @deprecated use runKernel('slice', ...) */
-  slice(x: NativeHandle, dim: number, start: number, end: number, step: number): NativeHandle;
-  /** @deprecated use runKernel('concat', ...) */
-  concat(xs: NativeHandle[], dim: number): NativeHandle;
-  /** @deprecated use runKernel('reshape', ...) */
-  reshape(t: NativeHandle, shape: number[]): NativeHandle;
-  /** @deprecated use runKernel('clone', ...) */
-  clone(t: NativeHandle): NativeHandle;
-  /** @deprecated use runKernel('full', ...) */
-  full(shape: number[], value: number, device: string): NativeHandle;
-  /** @deprecated use runKernel('to', ...) */
-  to(t: NativeHandle, device: string): NativeHandle;
-  /** @deprecated use runKernel('copy', ...) */
-  copy_(dst: NativeHandle, src: NativeHandle): void;
-  /** @deprecated use runKernel('axpy', ...) */
-  axpy_(out: NativeHandle, alpha: number, x: NativeHandle): void;
   // ---- the fractional op's backward and the kernel module (native/binding.cc FractionalBackward,
   // FractionalKernelTables); the forward is the kernel fractionalForward ----
   /**

@@ -1,11 +1,11 @@
 // Reverse-mode differentiation over the dynamic tape. Gradients of leaves accumulate into .grad;
 // intermediate gradients are freed as soon as the pass ends, and each node's saved tensors are
 // released after its rule runs (unless retainGraph).
-import { native } from '../native';
 import { keep, tidy } from '../memory';
 import { Tensor } from '../tensor';
 import { noGrad } from './grad-mode';
 import type { GradFunction } from './node';
+import { runKernel } from '../kernels/run-kernel';
 
 /** Options of Tensor.backward. */
 export interface BackwardOptions {
@@ -60,9 +60,9 @@ function topologicalOrder(root: Tensor): { order: Vertex[]; reached: Map<GradFun
 
 function accumulateLeaf(t: Tensor, g: Tensor): void {
   if (t.grad && !t.grad.isDisposed) {
-    native.axpy_(t.grad.handle, 1, g.handle);
+    runKernel('axpy', [t.grad.handle, g.handle], { alpha: 1 });
   } else {
-    t.grad = keep(new Tensor(native.clone(g.handle)));
+    t.grad = keep(new Tensor(runKernel('clone', [g.handle])));
   }
 }
 
@@ -77,7 +77,7 @@ export function runBackward(root: Tensor, gradOutput?: Tensor, options: Backward
   noGrad(() =>
     tidy(() => {
       const grads = new Map<Tensor, Tensor>();
-      grads.set(root, gradOutput ?? new Tensor(native.full(root.shape.slice(), 1, root.device)));
+      grads.set(root, gradOutput ?? new Tensor(runKernel('full', [], { shape: root.shape.slice(), value: 1, device: root.device })));
       for (const v of order) {
         if (isTensor(v)) {
           const g = grads.get(v);
@@ -109,7 +109,7 @@ export function runBackward(root: Tensor, gradOutput?: Tensor, options: Backward
           if (gi.shape.join(',') !== input.shape.join(','))
             throw new Error(`backward(): internal error in '${v.name}': gradient ${gi.describe()} for input [${input.shape.join(',')}]`);
           const previous = grads.get(input);
-          grads.set(input, previous ? new Tensor(native.binary(0, previous.handle, gi.handle)) : gi);
+          grads.set(input, previous ? new Tensor(runKernel('binary', [previous.handle, gi.handle], { op: 'add' })) : gi);
         });
         if (!options.retainGraph) v.release();
       }

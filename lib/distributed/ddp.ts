@@ -164,8 +164,8 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   }
 
   private launch(b: Bucket): void {
-    const views = b.params.map((p) => native.reshape(p.grad!.handle, [p.numel]));
-    b.flat = keep(new Tensor(native.concat(views, 0)));
+    const views = b.params.map((p) => runKernel('reshape', [p.grad!.handle], { shape: [p.numel] }));
+    b.flat = keep(new Tensor(runKernel('concat', views, { dim: 0 })));
     for (const v of views) v.dispose();
     b.work = allReduce(b.flat, 'avg', { asyncOp: true });
   }

@@ -3,7 +3,6 @@
 // { asyncOp: true } they return a Work whose wait() blocks until the tensor holds the result; the
 // tensor must not be read or written before that.
 import { noGrad } from '../autograd/grad-mode';
-import { native } from '../native';
 import { runKernel } from '../kernels/run-kernel';
 import { getDefaultDevice, Tensor } from '../tensor';
 import { Backend, InitProcessGroupOptions, resolveInit, ResolvedInit } from './env';
@@ -181,8 +180,8 @@ export function reduceScatter(output: Tensor, inputs: Tensor[], op: ReduceOp = '
   for (const [i, t] of inputs.entries())
     if (t.numel !== output.numel) throw new Error(`reduceScatter: inputs[${i}] has ${t.numel} elements, the output ${output.numel}; they must match`);
   noGrad(() => {
-    const views = inputs.map((t) => native.reshape(t.handle, [t.numel]));
-    const flat = new Tensor(native.concat(views, 0));
+    const views = inputs.map((t) => runKernel('reshape', [t.handle], { shape: [t.numel] }));
+    const flat = new Tensor(runKernel('concat', views, { dim: 0 }));
     for (const v of views) v.dispose();
     try {
       reduceScatterTensor(output, flat, op);
@@ -201,9 +200,9 @@ export function barrier(): void {
 
 /** dst (any shape) = src's elements [offset, offset + dst.numel) (flat). */
 export function copyRange(dst: Tensor, src: Tensor, offset: number): void {
-  const part = native.slice(native.reshape(src.handle, [src.numel]), 0, offset, offset + dst.numel, 1);
-  const shaped = native.reshape(part, dst.shape.slice());
-  native.copy_(dst.handle, shaped);
+  const part = runKernel('slice', [runKernel('reshape', [src.handle], { shape: [src.numel] })], { dim: 0, start: offset, end: offset + dst.numel, step: 1 });
+  const shaped = runKernel('reshape', [part], { shape: dst.shape.slice() });
+  runKernel('copy', [dst.handle, shaped]);
   shaped.dispose();
   part.dispose();
 }

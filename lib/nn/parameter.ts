@@ -54,7 +54,7 @@ interface MovableTensor {
 export function moveToDeviceInPlace(t: Tensor, device: Device): void {
   if (t.grad) moveToDeviceInPlace(t.grad, device);
   if (t.device === device) return;
-  const moved = native.to(t.handle, device);
+  const moved = runKernel('to', [t.handle], { device });
   const old = t.handle;
   const slots = t as unknown as MovableTensor;
   slots.nativeHandle = moved;

@@ -238,7 +238,7 @@ describe('the op chains dL/dK and dL/dtau natively: the float64 value, correctly
     const spec = ['l1', new Float64Array([0.5]), new Float64Array([1]), 1] as const;
     const params = { kind: 'lif', tau: 0.5, threshold: 1, surrogate: 'arctan', scale: 5, memory: T + 1 } as const;
     const f = fractionalForwardRaw(I, ...spec, params, true);
-    const gS = native.full([T, N], 1, 'cpu');
+    const gS = native.runKernel('full', [], { shape: [T, N], value: 1, device: 'cpu' });
     const none = native.fractionalBackward(I, f.v!, f.spikes, gS, null, ...spec, params, { alpha: false, weight: false });
     expect([none.gAlpha, none.gWeight, none.gTau, none.gK]).toEqual([null, null, null, undefined]);
     const some = native.fractionalBackward(I, f.v!, f.spikes, gS, null, ...spec, params, { alpha: false, weight: true, tauScale: 2 });
