@@ -1,10 +1,12 @@
 // CUDA elementwise ops: fill, unary, broadcast binary, where, axpy; Philox random numbers; fused
-// optimizer steps. Formulas mirror native/cpu (cpu_elementwise.cc, cpu_random_optim.cc); where the CPU
-// code rounds a product before adding it (it is compiled without FMA contraction), the kernels use the
-// _rn intrinsics so nvcc does not fuse them either.
+// optimizer steps. The unary and binary formulas are native/elementwise_math.h's (shared with the CPU);
+// the others mirror native/cpu (cpu_random_optim.cc): where the CPU code rounds a product before adding
+// it (it is compiled without FMA contraction), the kernels use the _rn intrinsics so nvcc does not fuse
+// them either.
 #include <cmath>
 #include <cstring>
 
+#include "../native/elementwise_math.h"
 #include "../native/philox.h"
 #include "cuda_backend.h"
 
@@ -18,27 +20,6 @@ __global__ void fill_kernel(float* o, int64_t n, float v) {
 }
 
 // ---- unary ----
-struct UNeg { float p0, p1; __device__ float operator()(float v) const { return -v; } };
-struct UExp { float p0, p1; __device__ float operator()(float v) const { return expf(v); } };
-struct ULog { float p0, p1; __device__ float operator()(float v) const { return logf(v); } };
-struct USqrt { float p0, p1; __device__ float operator()(float v) const { return __fsqrt_rn(v); } };
-struct UAbs { float p0, p1; __device__ float operator()(float v) const { return fabsf(v); } };
-struct URelu { float p0, p1; __device__ float operator()(float v) const { return v > 0.f ? v : 0.f; } };
-struct USigmoid {
-  float p0, p1;
-  __device__ float operator()(float v) const {
-    return v >= 0.f ? __fdiv_rn(1.f, 1.f + expf(-v)) : __fdiv_rn(expf(v), 1.f + expf(v));
-  }
-};
-struct UTanh { float p0, p1; __device__ float operator()(float v) const { return tanhf(v); } };
-struct USquare { float p0, p1; __device__ float operator()(float v) const { return __fmul_rn(v, v); } };
-struct UPow { float p0, p1; __device__ float operator()(float v) const { return powf(v, p0); } };
-struct UClamp { float p0, p1; __device__ float operator()(float v) const { return v < p0 ? p0 : (v > p1 ? p1 : v); } };
-struct UInRange { float p0, p1; __device__ float operator()(float v) const { return (v >= p0 && v <= p1) ? 1.f : 0.f; } };
-struct USign { float p0, p1; __device__ float operator()(float v) const { return v > 0.f ? 1.f : (v < 0.f ? -1.f : 0.f); } };
-struct UAffine { float p0, p1; __device__ float operator()(float v) const { return __fadd_rn(__fmul_rn(p0, v), p1); } };
-struct URecip { float p0, p1; __device__ float operator()(float v) const { return __fdiv_rn(1.f, v); } };
-
 template <class F>
 __global__ void unary_kernel(const float* __restrict__ x, float* __restrict__ o, int64_t n, F f) {
   FSNN_GRID_LOOP(i, n) o[i] = f(x[i]);
@@ -51,18 +32,6 @@ void launch_unary(const float* x, float* o, int64_t n, F f) {
 }
 
 // ---- binary ----
-struct BAdd { __device__ float operator()(float x, float y) const { return __fadd_rn(x, y); } };
-struct BSub { __device__ float operator()(float x, float y) const { return __fsub_rn(x, y); } };
-struct BMul { __device__ float operator()(float x, float y) const { return __fmul_rn(x, y); } };
-struct BDiv { __device__ float operator()(float x, float y) const { return __fdiv_rn(x, y); } };
-struct BMax { __device__ float operator()(float x, float y) const { return x >= y ? x : y; } };
-struct BMin { __device__ float operator()(float x, float y) const { return x <= y ? x : y; } };
-struct BGt { __device__ float operator()(float x, float y) const { return x > y ? 1.f : 0.f; } };
-struct BGe { __device__ float operator()(float x, float y) const { return x >= y ? 1.f : 0.f; } };
-struct BLt { __device__ float operator()(float x, float y) const { return x < y ? 1.f : 0.f; } };
-struct BLe { __device__ float operator()(float x, float y) const { return x <= y ? 1.f : 0.f; } };
-struct BEq { __device__ float operator()(float x, float y) const { return x == y ? 1.f : 0.f; } };
-struct BNe { __device__ float operator()(float x, float y) const { return x != y ? 1.f : 0.f; } };
 
 // Offsets of element i of a broadcast plan in each input (IT: 32-bit index math when it fits).
 template <int NIn, typename IT>
@@ -234,43 +203,12 @@ void CudaBackend::unary(UnaryOp op, const Tensor& xt, Tensor& out, float p0, flo
   float* o = out.data();
   const int64_t n = xt.numel();
   if (n == 0) return;
-  switch (op) {
-    case UnaryOp::Neg: return launch_unary(x, o, n, UNeg{p0, p1});
-    case UnaryOp::Exp: return launch_unary(x, o, n, UExp{p0, p1});
-    case UnaryOp::Log: return launch_unary(x, o, n, ULog{p0, p1});
-    case UnaryOp::Sqrt: return launch_unary(x, o, n, USqrt{p0, p1});
-    case UnaryOp::Abs: return launch_unary(x, o, n, UAbs{p0, p1});
-    case UnaryOp::Relu: return launch_unary(x, o, n, URelu{p0, p1});
-    case UnaryOp::Sigmoid: return launch_unary(x, o, n, USigmoid{p0, p1});
-    case UnaryOp::Tanh: return launch_unary(x, o, n, UTanh{p0, p1});
-    case UnaryOp::Pow:
-      if (p0 == 2.f) return launch_unary(x, o, n, USquare{p0, p1});
-      return launch_unary(x, o, n, UPow{p0, p1});
-    case UnaryOp::Clamp: return launch_unary(x, o, n, UClamp{p0, p1});
-    case UnaryOp::InRange: return launch_unary(x, o, n, UInRange{p0, p1});
-    case UnaryOp::Sign: return launch_unary(x, o, n, USign{p0, p1});
-    case UnaryOp::Affine: return launch_unary(x, o, n, UAffine{p0, p1});
-    case UnaryOp::Reciprocal: return launch_unary(x, o, n, URecip{p0, p1});
-    case UnaryOp::Square: return launch_unary(x, o, n, USquare{p0, p1});
-  }
+  elementwise::with_unary(op, p0, p1, [&](auto f) { launch_unary(x, o, n, f); });
 }
 
 void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, const BroadcastPlan& plan) {
   if (out.numel() == 0) return;
-  switch (op) {
-    case BinaryOp::Add: return launch_binary(a, b, out, plan, BAdd{});
-    case BinaryOp::Sub: return launch_binary(a, b, out, plan, BSub{});
-    case BinaryOp::Mul: return launch_binary(a, b, out, plan, BMul{});
-    case BinaryOp::Div: return launch_binary(a, b, out, plan, BDiv{});
-    case BinaryOp::Maximum: return launch_binary(a, b, out, plan, BMax{});
-    case BinaryOp::Minimum: return launch_binary(a, b, out, plan, BMin{});
-    case BinaryOp::Gt: return launch_binary(a, b, out, plan, BGt{});
-    case BinaryOp::Ge: return launch_binary(a, b, out, plan, BGe{});
-    case BinaryOp::Lt: return launch_binary(a, b, out, plan, BLt{});
-    case BinaryOp::Le: return launch_binary(a, b, out, plan, BLe{});
-    case BinaryOp::Eq: return launch_binary(a, b, out, plan, BEq{});
-    case BinaryOp::Ne: return launch_binary(a, b, out, plan, BNe{});
-  }
+  elementwise::with_binary(op, [&](auto f) { launch_binary(a, b, out, plan, f); });
 }
 
 void CudaBackend::where(const Tensor& c, const Tensor& a, const Tensor& b, Tensor& out, const BroadcastPlan& plan) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../elementwise_math.h"
 #include "cpu_allocator.h"
 #include "cpu_backend.h"
 #include "parallel.h"
@@ -90,48 +91,14 @@ void CpuBackend::unary(UnaryOp op, const Tensor& xt, Tensor& out, float p0, floa
   const float* x = xt.data();
   float* o = out.data();
   const int64_t n = xt.numel();
-  switch (op) {
-    case UnaryOp::Neg: return unary_kernel(x, o, n, [](float v) { return -v; });
-    case UnaryOp::Exp: return unary_kernel(x, o, n, [](float v) { return std::exp(v); });
-    case UnaryOp::Log: return unary_kernel(x, o, n, [](float v) { return std::log(v); });
-    case UnaryOp::Sqrt: return unary_kernel(x, o, n, [](float v) { return std::sqrt(v); });
-    case UnaryOp::Abs: return unary_kernel(x, o, n, [](float v) { return std::fabs(v); });
-    case UnaryOp::Relu: return unary_kernel(x, o, n, [](float v) { return v > 0.f ? v : 0.f; });
-    case UnaryOp::Sigmoid:
-      return unary_kernel(x, o, n, [](float v) {
-        return v >= 0.f ? 1.f / (1.f + std::exp(-v)) : std::exp(v) / (1.f + std::exp(v));
-      });
-    case UnaryOp::Tanh: return unary_kernel(x, o, n, [](float v) { return std::tanh(v); });
-    case UnaryOp::Pow:
-      if (p0 == 2.f) return unary_kernel(x, o, n, [](float v) { return v * v; });
-      return unary_kernel(x, o, n, [p0](float v) { return std::pow(v, p0); });
-    case UnaryOp::Clamp: return unary_kernel(x, o, n, [p0, p1](float v) { return v < p0 ? p0 : (v > p1 ? p1 : v); });
-    case UnaryOp::InRange: return unary_kernel(x, o, n, [p0, p1](float v) { return (v >= p0 && v <= p1) ? 1.f : 0.f; });
-    case UnaryOp::Sign: return unary_kernel(x, o, n, [](float v) { return v > 0.f ? 1.f : (v < 0.f ? -1.f : 0.f); });
-    case UnaryOp::Affine: return unary_kernel(x, o, n, [p0, p1](float v) { return p0 * v + p1; });
-    case UnaryOp::Reciprocal: return unary_kernel(x, o, n, [](float v) { return 1.f / v; });
-    case UnaryOp::Square: return unary_kernel(x, o, n, [](float v) { return v * v; });
-  }
+  elementwise::with_unary(op, p0, p1, [&](auto f) { unary_kernel(x, o, n, f); });
 }
 
 void CpuBackend::binary(BinaryOp op, const Tensor& at, const Tensor& bt, Tensor& out, const BroadcastPlan& plan) {
   const float* a = at.data();
   const float* b = bt.data();
   float* o = out.data();
-  switch (op) {
-    case BinaryOp::Add: return binary_kernel(a, b, o, plan, [](float x, float y) { return x + y; });
-    case BinaryOp::Sub: return binary_kernel(a, b, o, plan, [](float x, float y) { return x - y; });
-    case BinaryOp::Mul: return binary_kernel(a, b, o, plan, [](float x, float y) { return x * y; });
-    case BinaryOp::Div: return binary_kernel(a, b, o, plan, [](float x, float y) { return x / y; });
-    case BinaryOp::Maximum: return binary_kernel(a, b, o, plan, [](float x, float y) { return x >= y ? x : y; });
-    case BinaryOp::Minimum: return binary_kernel(a, b, o, plan, [](float x, float y) { return x <= y ? x : y; });
-    case BinaryOp::Gt: return binary_kernel(a, b, o, plan, [](float x, float y) { return x > y ? 1.f : 0.f; });
-    case BinaryOp::Ge: return binary_kernel(a, b, o, plan, [](float x, float y) { return x >= y ? 1.f : 0.f; });
-    case BinaryOp::Lt: return binary_kernel(a, b, o, plan, [](float x, float y) { return x < y ? 1.f : 0.f; });
-    case BinaryOp::Le: return binary_kernel(a, b, o, plan, [](float x, float y) { return x <= y ? 1.f : 0.f; });
-    case BinaryOp::Eq: return binary_kernel(a, b, o, plan, [](float x, float y) { return x == y ? 1.f : 0.f; });
-    case BinaryOp::Ne: return binary_kernel(a, b, o, plan, [](float x, float y) { return x != y ? 1.f : 0.f; });
-  }
+  elementwise::with_binary(op, [&](auto f) { binary_kernel(a, b, o, plan, f); });
 }
 
 void CpuBackend::where(const Tensor& ct, const Tensor& at, const Tensor& bt, Tensor& out, const BroadcastPlan& plan) {
