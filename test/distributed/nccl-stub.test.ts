@@ -18,6 +18,8 @@ const compiled = cuda.isCompiled();
 describe('NCCL backend', () => {
   afterEach(() => dist.destroyProcessGroup());
 
+  // eslint-disable-next-line no-console
+  if (compiled) console.log('SKIPPED: the "nccl without CUDA" error test: this addon has the CUDA backend compiled in');
   (compiled ? test.skip : test)('without CUDA in the addon, backend nccl is a clear error', async () => {
     const port = await freePort();
     expect(() => dist.initProcessGroup({ backend: 'nccl', rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${port}` }))
@@ -27,7 +29,7 @@ describe('NCCL backend', () => {
 
   if (!emulated) {
     // eslint-disable-next-line no-console
-    test('(skipped: the NCCL stub tests need the CUDA addon, e.g. the emulator build)', () => undefined);
+    console.log(`SKIPPED: the NCCL stub tests need a usable CUDA backend (the emulator build: npm run test:cuda-emu): ${cuda.unavailableReason()}`);
     return;
   }
 

@@ -46,6 +46,8 @@ describe('host values', () => {
     expect(host.get(ts[0])).toBeInstanceOf(Float64Array);
   });
 
+  // eslint-disable-next-line no-console
+  if (!cuda.isAvailable()) console.log(`SKIPPED: host values on two devices (one read per device): ${cuda.unavailableReason()}`);
   const gpu = cuda.isAvailable() ? test : test.skip;
   gpu('tensors on two devices: one read per device', () => {
     const ts = [tensor([1], [1], { device: 'cpu' }), tensor([2, 3], [2], { device: 'cuda' }), tensor([4], [1], { device: 'cpu' }), tensor([5], [1], { device: 'cuda' })];
