@@ -11,6 +11,7 @@ import { Tensor } from '../tensor';
 import { parseNeuronTerms } from './alpha-config';
 import { AlphaBinding, checkPositiveCoefficient, refreshHostValues } from './alpha-binding';
 import { currentNeuronContext } from './neuron-context';
+import { repeatOverTime } from './static-input';
 
 /** Options of LIFNeuron and IFNeuron. */
 export interface NeuronOptions {
@@ -145,6 +146,16 @@ export abstract class BaseNeuron extends Module {
         'for several terms), or wrap the model: new SNNWrapper(model, { alpha: ... }) gives every neuron layer its order');
     const ctx = currentNeuronContext();
     ctx?.calls?.push(this);
+    const st = ctx?.staticInput;
+    if (st && !st.repeated) {
+      // The first neuron layer of a static input: the layers before it ran once, on one step.
+      if (!I || !I.__isTensor || I.ndim < 2 || I.shape[0] !== 1)
+        throw new Error(`${name}: with staticInput the layers before the first neuron layer see one time step [1, B, ...] and must keep ` +
+          `its leading axis, but this neuron (the first to run) got ${I && I.__isTensor ? `[${I.shape}]` : 'no Tensor'}. Fix: keep dim 0 in ` +
+          'the layers before the first neuron, or pass the repeated input [T, B, ...] without staticInput');
+      I = repeatOverTime(I, st.steps);
+      st.repeated = true;
+    }
     const host = this.hostValues(b, ctx?.hostValues);
     const r = fractionalNeuron(I, b.alpha, b.coefficient, {
       kind: this.kind, tau: this.tau, tauTheta: this.tauTheta, tau0: this.tau, threshold: this.threshold,
