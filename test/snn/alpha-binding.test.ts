@@ -37,10 +37,10 @@ describe('host values', () => {
   });
   afterEach(() => spy.mockRestore());
 
-  test('every tensor of a device is read in one read, with its own values', () => {
+  test('every tensor is read with its own values: one read per GPU, each tensor as it is on the CPU (no temporaries)', () => {
     const ts = [tensor([0.25, 0.5], [2]), tensor([3], [1]), tensor([1, 2, 3, 4], [2, 2]), tensor([7], [1])];
     const host = readHostValues([...ts, ts[1]]);
-    expect(reads).toBe(1);
+    expect(reads).toBe(testDevice === 'cpu' ? 4 : 1);
     expect(host.size).toBe(4);
     expect(ts.map((t) => Array.from(host.get(t)!))).toEqual([[0.25, 0.5], [3], [1, 2, 3, 4], [7]]);
     expect(host.get(ts[0])).toBeInstanceOf(Float64Array);
@@ -50,19 +50,42 @@ describe('host values', () => {
   gpu('tensors on two devices: one read per device', () => {
     const ts = [tensor([1], [1], { device: 'cpu' }), tensor([2, 3], [2], { device: 'cuda' }), tensor([4], [1], { device: 'cpu' }), tensor([5], [1], { device: 'cuda' })];
     const host = readHostValues(ts);
-    expect(reads).toBe(2);
+    expect(reads).toBe(3);  // the two cpu tensors, and the cuda ones in one read
     expect(ts.map((t) => Array.from(host.get(t)!))).toEqual([[1], [2, 3], [4], [5]]);
   });
 
-  test('refreshHostValues projects, reads once, and names the owner of a binding without a positive weight', () => {
+  test('refreshHostValues reads once (per tensor on the CPU), projects, and names the owner of a binding without a positive weight', () => {
     const b = binding([0.5], [3], true);
     (b.alpha as nn.Parameter).assign(new Float32Array([2]));
     const host = refreshHostValues([b, binding([0.7], [1], false)]);
-    expect(reads).toBe(1);
+    expect(reads).toBe(testDevice === 'cpu' ? 4 : 1);
     expect(Array.from(host.get(b.alpha)!)).toEqual([1]);
+    expect(values(b.alpha)).toEqual([1]);
     expect(() => refreshHostValues([binding([0.5, 0.6], [0, -2], false)])).toThrow(/TestOwner has no positive coefficient \(0,-2\); .*K_0 > 0/);
     const noProjection = binding([0.5], [1], true);
     (noProjection.alpha as nn.Parameter).assign(new Float32Array([2]));
     expect(Array.from(refreshHostValues([noProjection], [], false).get(noProjection.alpha)!)).toEqual([2]);
+  });
+});
+
+describe('refreshHostValues projects what left its range, on the device and in the host copy alike', () => {
+  test('the host copy equals the device values after the projection; in-range values run nothing on the device', () => {
+    const f = Math.fround;
+    // alphaMin 0.1: below, NaN, above, the float32 bounds themselves, inside; weights: negative, NaN, -0, inside
+    const b = binding([0.05, NaN, 1.5, f(0.1), 1, 0.3], [-1, NaN, -0, 2, 1e30], true);
+    const host = refreshHostValues([b]);
+    expect(Array.from(host.get(b.alpha)!)).toEqual(values(b.alpha));
+    expect(Array.from(host.get(b.coefficient)!)).toEqual(values(b.coefficient));
+    expect(values(b.alpha)).toEqual([f(0.1), f(0.1), 1, f(0.1), 1, f(0.3)]);
+    expect(values(b.coefficient).map((v) => v + 0)).toEqual([0, 0, 0, 2, f(1e30)]);
+    const copies = jest.spyOn(Tensor.prototype, 'copy_');
+    try {
+      const inRange = binding([f(0.1), 0.5, 1], [0, 3], true);
+      refreshHostValues([inRange]);
+      expect(copies).not.toHaveBeenCalled();
+      expect(values(inRange.alpha)).toEqual([f(0.1), 0.5, 1]);
+    } finally {
+      copies.mockRestore();
+    }
   });
 });
