@@ -5,7 +5,9 @@
 // through the library's matmul. Then inference samples/s of the main-job model (eval, no graph, batch
 // 256 as `fsnn infer`). Every row is measured in FSNN_BENCH_ROUNDS rounds (default 3; each the median
 // of its steps): the table gives the median round and the range. The machine may be shared: the load
-// average is printed before and after.
+// average is printed before and after, and the CPU time per step (user + system of the process over the
+// timed steps, all threads) is printed too: on a loaded machine it moves far less than the wall time
+// (run with FSNN_NUM_THREADS=1 for the work of one thread without any waiting for a second one).
 //   FSNN_BENCH_BREAKDOWN=1  also times every native call during the steps and prints, per config and
 //                            mode, matmul / fractional / elementwise and copies / optimizer / transfers /
 //                            JavaScript (the rest: ops' bookkeeping, tape, tidy, allocation of handles).
@@ -92,8 +94,16 @@ function encoded(x: Float32Array, B: number, T: number, staticInput: boolean): {
   return { input: tensor(e.data, e.shape), opts: e.staticInput ? { staticInput: true, steps: e.steps } : {} };
 }
 
-/** Median ms of `steps` training steps (after 2 warm-up steps), and with breakdown the per-step native ms. */
-function trainStepMs(c: Config, staticInput: boolean): { ms: number; parts: Map<Category, number> | null } {
+/** CPU ms (user + system, all threads of the process) spent by fn. */
+function cpuMs(fn: () => void): number {
+  const u = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(u);
+  return (d.user + d.system) / 1000;
+}
+
+/** Median ms of `steps` training steps (after 2 warm-up steps), the mean CPU ms, and with breakdown the per-step native ms. */
+function trainStepMs(c: Config, staticInput: boolean): { ms: number; cpu: number; parts: Map<Category, number> | null } {
   manualSeed(0);
   const net = buildNet(c.hidden);
   const opt = new Adam(net.parameters(), { lr: 2e-3 });
@@ -116,14 +126,16 @@ function trainStepMs(c: Config, staticInput: boolean): { ms: number; parts: Map<
   const times: number[] = [];
   nativeMs.clear();
   timing = breakdown;
-  for (let i = 0; i < c.steps; i++) {
-    const t0 = process.hrtime.bigint();
-    step();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
+  const cpu = cpuMs(() => {
+    for (let i = 0; i < c.steps; i++) {
+      const t0 = process.hrtime.bigint();
+      step();
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }) / c.steps;
   timing = false;
   const parts = breakdown ? new Map([...nativeMs].map(([k, v]) => [k, v / c.steps])) : null;
-  return { ms: median(times), parts };
+  return { ms: median(times), cpu, parts };
 }
 
 /**
@@ -131,7 +143,7 @@ function trainStepMs(c: Config, staticInput: boolean): { ms: number; parts: Map<
  * dS1 = g2 W2, dW1 = g1^T x) of the same shapes, through the library's matmul (no grad, no other work).
  * rows: T·B for the repeated input; for the static input the first layer's two GEMMs have B rows.
  */
-function floorMs(c: Config, staticInput: boolean): number {
+function floorMs(c: Config, staticInput: boolean): { ms: number; cpu: number } {
   const rows = c.T * c.B, rows1 = staticInput ? c.B : rows;
   const r = (shape: number[]) => tensor(Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.sin(i)), shape);
   const x = r([rows1, F]), w1 = r([c.hidden, F]), s1 = r([rows, c.hidden]), w2 = r([CLASSES, c.hidden]);
@@ -144,14 +156,16 @@ function floorMs(c: Config, staticInput: boolean): number {
     matmul(g1, x, { transA: true });
   }));
   gemms();
-  const times: number[] = [];
-  for (let i = 0; i < Math.max(5, c.steps); i++) {
-    const t0 = process.hrtime.bigint();
-    gemms();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
+  const times: number[] = [], reps = Math.max(5, c.steps);
+  const cpu = cpuMs(() => {
+    for (let i = 0; i < reps; i++) {
+      const t0 = process.hrtime.bigint();
+      gemms();
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }) / reps;
   for (const t of [x, w1, s1, w2, g2, g1]) t.dispose();
-  return median(times);
+  return { ms: median(times), cpu };
 }
 
 /** Inference samples/s of the main-job model: encode + forward + readout + read back, eval, no graph, batch 256. */
@@ -183,17 +197,20 @@ const info = native.info();
 console.log(`machine: ${machine()}; addon: ${info.cpu}; ${info.threads} threads, sgemm ${info.blas}; load average ${load()}`);
 const configs = CONFIGS.filter((c) => wanted.includes(c.name));
 const modes: [string, boolean][] = [['repeated', false], ['static', true]];
-const results = new Map<string, { step: number[]; floor: number[]; parts: Map<Category, number>[] }>();
+const results = new Map<string, { step: number[]; floor: number[]; stepCpu: number[]; floorCpu: number[]; parts: Map<Category, number>[] }>();
 const inference = new Map<string, number[]>();
 for (let round = 0; round < rounds; round++) {
   for (const c of configs)
     for (const [mode, st] of modes) {
       const key = `${c.name} ${mode}`;
-      const e = results.get(key) ?? { step: [], floor: [], parts: [] };
+      const e = results.get(key) ?? { step: [], floor: [], stepCpu: [], floorCpu: [], parts: [] };
       const s = trainStepMs(c, st);
       e.step.push(s.ms);
+      e.stepCpu.push(s.cpu);
       if (s.parts) e.parts.push(s.parts);
-      e.floor.push(floorMs(c, st));
+      const f = floorMs(c, st);
+      e.floor.push(f.ms);
+      e.floorCpu.push(f.cpu);
       results.set(key, e);
     }
   if (wanted.includes('main'))
@@ -211,6 +228,14 @@ for (const c of configs)
   }
 console.log(`\ntraining step (encode, forward, cross-entropy, backward, Adam, projection; direct coding), ${rounds} rounds:`);
 console.log(table(rows));
+const crows: (string | number)[][] = [['config', 'input', 'step CPU ms (median round)', 'range', 'floor CPU ms', 'step / floor']];
+for (const c of configs)
+  for (const [mode] of modes) {
+    const e = results.get(`${c.name} ${mode}`)!;
+    crows.push([c.name, mode, median(e.stepCpu).toFixed(2), range(e.stepCpu, 2), median(e.floorCpu).toFixed(2), (median(e.stepCpu) / median(e.floorCpu)).toFixed(2)]);
+  }
+console.log(`\nCPU time per step (user + system, all ${info.threads} threads; less sensitive to other processes than the wall time):`);
+console.log(table(crows));
 if (inference.size) {
   const r = [...inference].map(([mode, v]) => `${mode} ${Math.round(median(v))} samples/s (range ${range(v, 0)})`).join('; ');
   console.log(`\ninference, main-job model (T=8, 784-256-10, eval, batch 256): ${r}`);
