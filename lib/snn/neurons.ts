@@ -168,7 +168,7 @@ export abstract class BaseNeuron extends Module {
 
   /**
    * Host copies of the orders, weights and tau theta: from the scope when it holds all of them (the
-   * wrapper refreshed them this step), else read and projected here (one read per GPU).
+   * wrapper refreshed them this step), else read and projected here (one read per device).
    */
   private hostValues(b: AlphaBinding, given?: ReadonlyMap<Tensor, ArrayLike<number>>): { alpha: ArrayLike<number>; coefficient: ArrayLike<number>; theta?: number } {
     const theta = this.tauTheta;

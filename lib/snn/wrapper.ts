@@ -190,7 +190,7 @@ export class SNNWrapper extends Module {
   /**
    * Reads every layer's orders, coefficients and learnable tau theta into the host copies the neuron
    * layers build their kernels from (projecting learned values that left their range when `project`):
-   * one device -> host read per GPU (plain copies on the CPU), once per forward.
+   * one device -> host read per device, once per forward.
    */
   private refreshHostValues(project: boolean): void {
     const thetas = this._neurons.flatMap((m) => (m.tauTheta ? [m.tauTheta] : []));
@@ -198,7 +198,7 @@ export class SNNWrapper extends Module {
   }
 
   /**
-   * Refreshes the host copies of the orders and coefficients (one read per GPU), projects learnable orders
+   * Refreshes the host copies of the orders and coefficients (one read per device), projects learnable orders
    * into [alphaMin, 1] and coefficients into [0, inf) (NaN to the lower bound; in place on the tensors'
    * device, no grad, only for tensors with a value out of range: the others are left as they are, as the
    * projection would leave them) and checks that every layer keeps a positive coefficient.
