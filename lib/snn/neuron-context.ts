@@ -29,7 +29,8 @@ export interface NeuronContext {
   /**
    * A static input (SNNWrapper.forward with staticInput): the layers before the first neuron layer see one
    * time step [1, B, ...], and the first neuron layer that runs repeats its input current over `steps`
-   * steps (see ./static-input.ts).
+   * steps (see ./static-input.ts). Set by SNNWrapper.forward; not a user setting.
+   * @internal
    */
   staticInput?: StaticSteps;
 }
