@@ -150,9 +150,9 @@ export abstract class BaseNeuron extends Module {
     if (st && !st.repeated) {
       // The first neuron layer of a static input: the layers before it ran once, on one step.
       if (!I || !I.__isTensor || I.ndim < 2 || I.shape[0] !== 1)
-        throw new Error(`${name}: with staticInput the layers before the first neuron layer see one time step [1, B, ...] and must keep ` +
-          `its leading axis, but this neuron (the first to run) got ${I && I.__isTensor ? `[${I.shape}]` : 'no Tensor'}. Fix: keep dim 0 in ` +
-          'the layers before the first neuron, or pass the repeated input [T, B, ...] without staticInput');
+        throw new Error(`${name}: with staticInput the layers before the first neuron layer run once, on one time step [1, B, ...], so the ` +
+          `first neuron layer must receive a one-step current [1, B, ...], but it got ${I && I.__isTensor ? `[${I.shape}]` : 'no Tensor'}. Fix: keep ` +
+          'dim 0 (the step) in the layers before the first neuron and nothing time-dependent there, or pass the repeated input [T, B, ...] without staticInput');
       I = repeatOverTime(I, st.steps);
       st.repeated = true;
     }

@@ -157,7 +157,21 @@ describe('bad use', () => {
     }
     const net = new SNNWrapper(new Folding(), { alpha: 0.5 });
     expect(() => net.forward(tensor(xMlp, [B, F]), undefined, { staticInput: true, steps: T }))
-      .toThrow(/LIFNeuron: with staticInput .* got \[5,9\]\. Fix: keep dim 0/);
+      .toThrow(/LIFNeuron: with staticInput .* must receive a one-step current \[1, B, \.\.\.\], but it got \[5,9\]\. Fix: keep dim 0/);
+  });
+
+  test('a time-dependent term before the first neuron (the input is then not static) is refused', () => {
+    class TimeCode extends nn.Module {
+      fc = new nn.Linear(F, H);
+      lif = new LIFNeuron();
+      code = tensor(Array.from({ length: T * H }, (_, i) => i / (T * H)), [T, 1, H]);
+      forward(x: Tensor): Tensor {
+        return this.lif.forward(this.fc.forward(x).add(this.code));
+      }
+    }
+    const net = new SNNWrapper(new TimeCode(), { alpha: 0.5 });
+    expect(net.forward(repeated(xMlp, [B, F])).shape).toEqual([T, B, H]);
+    expect(() => net.forward(tensor(xMlp, [B, F]), undefined, { staticInput: true, steps: T })).toThrow(/but it got \[6,5,9\]/);
   });
 
   test('the 2-d input hint names staticInput', () => {
