@@ -31,7 +31,7 @@ for (let round = 0; round < rounds; round++)
       else delete process.env.FSNN_BLAS;
       if (native.info().blas !== path) throw new Error(`asked for the ${path} sgemm, the addon reports ${native.info().blas}`);
       const reps = n >= 1024 ? 5 : 20;
-      const ms = timeMs(() => native.matmul(a, b, false, false).dispose(), reps, 2);
+      const ms = timeMs(() => native.runKernel('matmul', [a, b], { transA: false, transB: false }).dispose(), reps, 2);
       (gflops[`${n} ${path}`] ??= []).push((2 * n ** 3) / (ms * 1e6));
     }
     delete process.env.FSNN_BLAS;
@@ -57,7 +57,7 @@ console.log(table(rows));
 
 const n = 1 << 24;
 const x = randomHandle(n, [n]), y = randomHandle(n, [n]);
-const addMs = timeMs(() => native.binary(0, x, y).dispose(), 10, 2);
-const expMs = timeMs(() => native.unary(1, x).dispose(), 10, 2);
+const addMs = timeMs(() => native.runKernel('binary', [x, y], { op: 'add' }).dispose(), 10, 2);
+const expMs = timeMs(() => native.runKernel('unary', [x], { op: 'exp' }).dispose(), 10, 2);
 console.log(`\nelementwise over ${n} floats: add ${((3 * 4 * n) / (addMs * 1e6)).toFixed(1)} GB/s (${addMs.toFixed(2)} ms), ` +
   `exp ${((2 * 4 * n) / (expMs * 1e6)).toFixed(1)} GB/s (${expMs.toFixed(2)} ms)`);

@@ -4,13 +4,15 @@
 // the rows (on a shared machine the two differ; both and the load average are printed).
 // FMAs counted: the history sum, sum_{k<T} min(k, M-1).
 import * as os from 'os';
-import { buildKernel } from '../lib/fractional/kernel';
 import { native } from '../lib/native';
 import { machine, table, timeMs } from './common';
-import type { NativeHandle } from '../types/native';
+import type { FractionalNativeGrads } from '../types/native';
+import { fractionalForwardRaw } from '../lib/fractional/op';
 
-/** Frees the three results of native.fractionalBackward (gI, and dK / dtau, which stay on the device). */
-const disposeGrads = (g: { gI: NativeHandle; gK: NativeHandle; gTau: NativeHandle }) => [g.gI, g.gK, g.gTau].forEach((h) => h.dispose());
+/** Frees the results of native.fractionalBackward (gI, and the parameter gradients, which stay on the device). */
+const disposeGrads = (g: FractionalNativeGrads) => [g.gI, g.gAlpha, g.gWeight, g.gTau].forEach((h) => h?.dispose());
+/** The backward as a training step with learnable alpha runs it: with the chain to alpha and the weight. */
+const GRADS = { alpha: true, weight: true };
 
 const info = native.info();
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -24,18 +26,18 @@ for (const T of Ts) {
   const I = new Float32Array(T * N);
   for (let i = 0; i < I.length; i++) I[i] = 0.8 * Math.sin(i * 0.37) + 0.6;
   const Ih = native.fromFloat32(I, [T, N], 'cpu');
-  const K = buildKernel('l1', [0.6], [1], 0.1, T).K;
+  const K = ['l1', new Float64Array([0.6]), new Float64Array([1]), 0.1] as const;  // kernel spec
   const params = { kind: 'lif' as const, tau: 2, threshold: 1, surrogate: 'arctan' as const, scale: 5, memory: T + 1 };
   const fmas = ((T * (T - 1)) / 2) * N; // history terms: sum_{k=0}^{T-1} k
   const reps = T >= 1024 ? 2 : 5;
-  let saved = native.fractionalForward(Ih, K, params, true);
+  let saved = fractionalForwardRaw(Ih, ...K, params, true);
   const fwdMs = timeMs(() => {
-    const r = native.fractionalForward(Ih, K, params, true);
+    const r = fractionalForwardRaw(Ih, ...K, params, true);
     r.spikes.dispose();
     r.v?.dispose();
   }, reps, 1);
-  const gS = native.full([T, N], 0.01, 'cpu');
-  const bwdMs = timeMs(() => disposeGrads(native.fractionalBackward(Ih, saved.v!, saved.spikes, gS, null, K, params)), reps, 1);
+  const gS = native.runKernel('full', [], { shape: [T, N], value: 0.01, device: 'cpu' });
+  const bwdMs = timeMs(() => disposeGrads(native.fractionalBackward(Ih, saved.v!, saved.spikes, gS, null, ...K, params, GRADS)), reps, 1);
   for (const [pass, ms, work] of [['forward', fwdMs, fmas], ['backward', bwdMs, 2 * fmas]] as const) {
     const gfma = work / (ms * 1e6);
     measured.push({ T, pass, ms, gfma });

@@ -13,13 +13,15 @@
 //   FSNN_BENCH_SECONDS=12    at most about this many seconds of timed steps per config (fewer steps,
 //                            at least 3, when a step is slow; default: no cap)
 import { cuda, nn, LIFNeuron, SNNWrapper, optim, ops, tensor, tidy } from '../lib';
-import { buildKernel } from '../lib/fractional';
 import { native } from '../lib/native';
 import { machine, median, table } from './common';
-import type { NativeHandle } from '../types/native';
+import type { FractionalNativeGrads } from '../types/native';
+import { fractionalForwardRaw } from '../lib/fractional/op';
 
-/** Frees the three results of native.fractionalBackward (gI, and dK / dtau, which stay on the device). */
-const disposeGrads = (g: { gI: NativeHandle; gK: NativeHandle; gTau: NativeHandle }) => [g.gI, g.gK, g.gTau].forEach((h) => h.dispose());
+/** Frees the results of native.fractionalBackward (gI, and the parameter gradients, which stay on the device). */
+const disposeGrads = (g: FractionalNativeGrads) => [g.gI, g.gAlpha, g.gWeight, g.gTau].forEach((h) => h?.dispose());
+/** The backward as a training step with learnable alpha runs it: with the chain to alpha and the weight. */
+const GRADS = { alpha: true, weight: true };
 
 interface Config {
   name: string;
@@ -127,8 +129,8 @@ function main(): void {
   console.log(`steps: median of ${STEPS} after ${WARMUP} warm-up (cpu: ${CPU_STEPS} after 1)\n`);
 
   // Device copy bandwidth (read + write) for reference: 1 GiB device-to-device clone.
-  const big = native.full([256 * MiB], 1, 'cuda');
-  const copyMs = timeOp(() => native.clone(big).dispose(), 5);
+  const big = native.runKernel('full', [], { shape: [256 * MiB], value: 1, device: 'cuda' });
+  const copyMs = timeOp(() => native.runKernel('clone', [big]).dispose(), 5);
   const copyGBs = (2 * big.byteSize) / (copyMs / 1e3) / 1e9;
   big.dispose();
 
@@ -174,19 +176,19 @@ function main(): void {
 
     // The fractional kernels alone, layer 1: N = B x hidden neurons.
     const N = c.B * c.sizes[1];
-    const K = buildKernel(c.method, [0.3], [1], 1, c.T).K;
+    const K = [c.method, new Float64Array([0.3]), new Float64Array([1]), 1] as const;  // kernel spec
     const params = { kind: 'lif' as const, tau: 2, threshold: 1, surrogate: 'arctan' as const, scale: 5, memory: c.T + 1 };
     const Id = new Float32Array(c.T * N);
     for (let k = 0; k < Id.length; k++) Id[k] = 2 * rnd();
     const I = native.fromFloat32(Id, [c.T, N], 'cuda');
-    const saved = native.fractionalForward(I, K, params, true);
-    const gS = native.full([c.T, N], 0.01, 'cuda');
+    const saved = fractionalForwardRaw(I, ...K, params, true);
+    const gS = native.runKernel('full', [], { shape: [c.T, N], value: 0.01, device: 'cuda' });
     const fwdMs = timeOp(() => {
-      const r = native.fractionalForward(I, K, params, true);
+      const r = fractionalForwardRaw(I, ...K, params, true);
       r.spikes.dispose();
       r.v?.dispose();
     });
-    const bwdMs = timeOp(() => disposeGrads(native.fractionalBackward(I, saved.v!, saved.spikes, gS, null, K, params)));
+    const bwdMs = timeOp(() => disposeGrads(native.fractionalBackward(I, saved.v!, saved.spikes, gS, null, ...K, params, GRADS)));
     // Minimal DRAM traffic: forward reads I, writes spikes and v; backward reads I, v, spikes, gS and
     // writes dI and q, then the dK correlation reads q and v once more.
     const arr = c.T * N * 4;

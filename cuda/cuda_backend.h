@@ -151,6 +151,8 @@ class CudaBackend final : public Backend {
   void copy_device(void* dst, const void* src, size_t bytes) override;
   void synchronize() override;
 
+#define FSNN_DEVICE_OP(ret, name, params) ret name params override;
+#include "../native/kernels.def"
   FSNN_BACKEND_OPS
 
   // Device -> host copies so far (each one waits for the stream): fsnn.cuda.stats().hostReads.

@@ -291,6 +291,10 @@ void CudaBackend::axpy(float alpha, const Tensor& x, Tensor& out) {
   check_launch("add_ (axpy)");
 }
 
+// Not scanned on the GPU: reading the answer back would make the host wait for the stream on every
+// fractional forward (the CPU scans; the CUDA kernels propagate Inf/NaN into the spikes' inputs).
+int64_t CudaBackend::first_non_finite(const Tensor&) { return kNotScanned; }
+
 void CudaBackend::random(RandomKind kind, uint64_t seed, uint64_t offset, float p, Tensor& out) {
   const int64_t n = out.numel();
   if (n == 0) return;

@@ -7,6 +7,7 @@
 //                         neuron blocks, many blocks wide: the same result on any GPU)
 //             dK and dtau stay on the device (the op table returns them as float32 hi/lo pairs); the
 //             backward makes no host wait.
+//   chain     1 launch per table: frac_chain_kernel (dK -> dalpha, dw; dtau -> dtheta) in float64.
 // Tiles of S = 8 steps, or S = 16 from T = 512 on (fractional_core.h).
 // The coefficient table Kz (T + 34 floats) is uploaded once per call through the pinned ring and
 // copied by each block into shared memory (up to kKzSharedMax bytes; beyond that, i.e. T above ~24k,
@@ -146,6 +147,26 @@ __global__ void frac_finish_kernel(const double* __restrict__ sums, int64_t srow
   }
 }
 
+// The chain to the op's parameters (backend.h): block r computes out[r] = float(sum_j (x_hi[j] + x_lo[j])
+// t[r n + j]) in float64 in the order of fractional_op.h (kFracChainLanes lanes = threads, then a pairwise
+// tree), the same bits as the CPU backend.
+__global__ void __launch_bounds__(kFracChainLanes)
+    frac_chain_kernel(const float* __restrict__ x, int64_t n, const double* __restrict__ table, float* __restrict__ out) {
+  FSNN_SHARED(double, lane, [kFracChainLanes]);
+  const int64_t r = blockIdx.x;
+  const double* t = table + r * n;
+  double s = 0.0;
+  for (int64_t j = threadIdx.x; j < n; j += kFracChainLanes)
+    s = __dadd_rn(s, __dmul_rn(__dadd_rn(double(x[j]), double(x[n + j])), t[j]));
+  lane[threadIdx.x] = s;
+  __syncthreads();
+  for (int h = kFracChainLanes / 2; h >= 1; h /= 2) {
+    if (int(threadIdx.x) < h) lane[threadIdx.x] = __dadd_rn(lane[threadIdx.x], lane[threadIdx.x + h]);
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) out[r] = float(lane[0]);
+}
+
 // Dynamic shared memory above 48 KiB must be opted into per kernel.
 template <typename K>
 void allow_smem(K kernel, size_t bytes) {
@@ -280,6 +301,16 @@ void CudaBackend::fractional_backward(const FractionalParams& p, const Tensor& I
   launch(frac_finish_kernel, grid_for(T + 2, 256), 256, 0, stream_, (const double*)sums.as<double>(), srows, Lmax, T,
          gK.data(), gTau.data());
   check_launch("fractionalNeuron backward (dK, dtau)");
+}
+
+void CudaBackend::fractional_chain(const Tensor& x, const double* table, int64_t rows, Tensor& out) {
+  if (rows == 0) return;
+  const int64_t n = x.numel() / 2;
+  if (rows > int64_t(0x7fffffff)) fail("fractional chain: too many rows for one launch");
+  DeviceTemp d_table(table, size_t(rows) * size_t(n) * sizeof(double));  // an upload: no host wait
+  launch(frac_chain_kernel, unsigned(rows), kFracChainLanes, 0, stream_, (const float*)x.data(), n,
+         (const double*)d_table.as<double>(), out.data());
+  check_launch("fractionalNeuron backward (chain to alpha and the term weights)");
 }
 
 }  // namespace cuda

@@ -1,6 +1,8 @@
 // Creating tensors: from data, constants, ranges and seeded random numbers.
 import { shapeNumel } from './shape';
 import { native } from './native';
+import { runKernel } from './kernels/run-kernel';
+import type { RandomKind } from '../types/native';
 import { checkDevice, Device, getDefaultDevice, NestedArray, Tensor } from './tensor';
 import { reserve } from './random/generator';
 import { isFloat32Array, isInt32Array } from './typed-arrays';
@@ -87,7 +89,7 @@ export function intTensor(data: Int32Array | number[], shape?: number[], opts: C
 
 /** A tensor of `shape` with every element equal to `value`. */
 export function full(shape: number[], value: number, opts: CreateOptions = {}): Tensor {
-  const t = new Tensor(native.full(checkShape(shape, 'full'), value, checkDevice(opts.device ?? getDefaultDevice(), 'full')));
+  const t = new Tensor(runKernel('full', [], { shape: checkShape(shape, 'full'), value, device: checkDevice(opts.device ?? getDefaultDevice(), 'full') }));
   t.requiresGrad = !!opts.requiresGrad;
   return t;
 }
@@ -116,30 +118,28 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   return tensor(values, [n], opts);
 }
 
-const enum RandomKind { Uniform, Normal, Bernoulli }
-
 function draw(kind: RandomKind, shape: number[], p: number, opts: CreateOptions): Tensor {
   checkShape(shape, 'random');
   const n = shapeNumel(shape, 'random');
-  const { seed, offset } = reserve(kind === RandomKind.Normal ? n + (n % 2) : n);
-  const t = new Tensor(native.random(kind, shape, seed, offset, p, checkDevice(opts.device ?? getDefaultDevice(), 'random')));
+  const { seed, offset } = reserve(kind === 'normal' ? n + (n % 2) : n);
+  const t = new Tensor(runKernel('random', [], { kind, shape, seed, offset, p, device: checkDevice(opts.device ?? getDefaultDevice(), 'random') }));
   t.requiresGrad = !!opts.requiresGrad;
   return t;
 }
 
 /** Uniform numbers in [0, 1) from the global seeded generator (manualSeed). */
-export const rand = (shape: number[], opts: CreateOptions = {}) => draw(RandomKind.Uniform, shape, 0, opts);
+export const rand = (shape: number[], opts: CreateOptions = {}) => draw('uniform', shape, 0, opts);
 /** Standard normal numbers from the global seeded generator. */
-export const randn = (shape: number[], opts: CreateOptions = {}) => draw(RandomKind.Normal, shape, 0, opts);
+export const randn = (shape: number[], opts: CreateOptions = {}) => draw('normal', shape, 0, opts);
 /** 1 with probability p, else 0. */
 export function bernoulli(shape: number[], p: number, opts: CreateOptions = {}): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`bernoulli: probability ${p} is outside [0, 1]`);
-  return draw(RandomKind.Bernoulli, shape, p, opts);
+  return draw('bernoulli', shape, p, opts);
 }
 /** Uniform numbers in [low, high). */
 export function uniform(shape: number[], low = 0, high = 1, opts: CreateOptions = {}): Tensor {
   const u = rand(shape, { device: opts.device });
-  const t = new Tensor(native.unary(12, u.handle, high - low, low));
+  const t = new Tensor(runKernel('unary', [u.handle], { op: 'affine', p0: high - low, p1: low }));
   u.dispose();
   t.requiresGrad = !!opts.requiresGrad;
   return t;

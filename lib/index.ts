@@ -38,6 +38,7 @@ export { modelSpecOf, buildFromSpec, MODEL_SPEC_KEY } from './snn/spec';
 export type { ModelSpec, LayerSpec } from './snn/spec';
 export * as safetensors from './io/safetensors';
 export * as data from './data';
+export * as distributed from './distributed';
 export { Philox } from './random/philox';
 export { native } from './native-info';
 export type { NativeInfo } from './native-info';

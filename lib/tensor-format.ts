@@ -4,7 +4,7 @@
 // never copies it whole. Floats: integers as "3.", else 4 decimals, or scientific notation when the
 // shown magnitudes span more than 1e3 or leave [1e-4, 1e8).
 import type { NativeHandle } from '../types/native';
-import { native } from './native';
+import { runKernel } from './kernels/run-kernel';
 
 /** Printing options (PyTorch's set_printoptions defaults). */
 export interface PrintOptions {
@@ -56,7 +56,7 @@ function readKept(t: Printable, kept: (number | null)[][]): ArrayLike<number> {
   try {
     picks.forEach((p, d) => {
       if (p.length === t.shape[d]) return;
-      h = native.indexSelect(h, d, p);
+      h = runKernel('indexSelect', [h], { dim: d, index: p });
       owned.push(h);
     });
     return h.toFloat32Array();

@@ -3,7 +3,7 @@
 import type { NativeHandle } from '../types/native';
 import type { GradNode } from './autograd/node';
 import { trackTensor } from './memory';
-import { native } from './native';
+import { noteHostRead, runKernel } from './kernels/run-kernel';
 import { isFloat32Array } from './typed-arrays';
 import { formatTensor } from './tensor-format';
 
@@ -57,6 +57,8 @@ export class Tensor {
   gradFn: GradNode | null = null;
   /** Keeps .grad on a non-leaf tensor after backward (as PyTorch's retain_grad). */
   retainsGrad = false;
+  /** Run by backward() after it has accumulated this leaf's .grad (see registerPostAccumulateGradHook). */
+  postAccumulateGradHooks: ((t: Tensor) => void)[] = [];
   private nativeHandle: NativeHandle | null;
 
   constructor(handle: NativeHandle, requiresGrad = false) {
@@ -113,22 +115,26 @@ export class Tensor {
 
   /** A copy of the values as a Float32Array (reads from the device). */
   toFloat32Array(): Float32Array {
+    noteHostRead(this.handle);
     return this.dtype === 'int32' ? Float32Array.from(this.handle.toInt32Array()) : this.handle.toFloat32Array();
   }
 
   /** A copy of the values as an Int32Array (float values truncated). */
   toInt32Array(): Int32Array {
+    noteHostRead(this.handle);
     return this.dtype === 'int32' ? this.handle.toInt32Array() : Int32Array.from(this.handle.toFloat32Array());
   }
 
   /** The data without blocking the event loop while the device finishes (the copy runs on the libuv pool). */
   async data(): Promise<Float32Array> {
+    noteHostRead(this.handle);
     const raw = await this.handle.readAsync();
     return isFloat32Array(raw) ? raw : Float32Array.from(raw);
   }
 
   /** Nested arrays in the tensor's shape (a number for a 0-d tensor). */
   toArray(): NestedArray {
+    noteHostRead(this.handle);
     const flat = this.dtype === 'int32' ? this.handle.toInt32Array() : this.handle.toFloat32Array();
     const build = (dim: number, offset: number): NestedArray => {
       if (dim === this.shape.length) return flat[offset];
@@ -148,7 +154,7 @@ export class Tensor {
 
   /** A tensor sharing the data but cut from the graph. */
   detach(): Tensor {
-    return new Tensor(native.reshape(this.handle, this.shape.slice()));
+    return new Tensor(runKernel('reshape', [this.handle], { shape: this.shape.slice() }));
   }
 
   /** Clears .grad (frees it). */
@@ -161,6 +167,15 @@ export class Tensor {
   retainGrad(): this {
     this.retainsGrad = true;
     return this;
+  }
+
+  /**
+   * Calls fn(this) each time backward() has accumulated this leaf's gradient into .grad (PyTorch's
+   * register_post_accumulate_grad_hook; DistributedDataParallel starts its all-reduces from it).
+   */
+  registerPostAccumulateGradHook(fn: (t: Tensor) => void): { remove(): void } {
+    this.postAccumulateGradHooks.push(fn);
+    return { remove: () => { this.postAccumulateGradHooks = this.postAccumulateGradHooks.filter((h) => h !== fn); } };
   }
 
   /** Marks a leaf as needing gradients (in place). */

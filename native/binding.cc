@@ -1,26 +1,30 @@
-// The N-API binding: one JS function per op. Arguments are converted by napi_args.h and handles live
-// in tensor_handle.cc; every check and every dispatch happens in ops.cc. Any C++ exception becomes a
-// JS Error, so a bad call never takes the process down.
+// The N-API binding: runKernel (every op, by name: kernels.def), program replay (inference), the
+// creation of tensors from host data, and information queries. Arguments are converted by
+// napi_args.h and handles live in tensor_handle.cc; every check and every dispatch happens in ops.cc.
+// Any C++ exception becomes a JS Error, so a bad call never takes the process down.
 #include "napi_config.h"
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "cpu/peak_fma.h"
 #include "cuda_bridge.h"
+#include "distributed/distributed.h"
+#include "kernel_registry.h"
 #include "napi_args.h"
 #include "ops.h"
-#include "plan_runner.h"
 #include "tensor_handle.h"
 
 namespace fsnn {
 namespace {
 
-// ---- creation and movement ----
+// ---- creation from host data (not kernels: their input is a host array, not a tensor) ----
 Napi::Value FromFloat32(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     throw Error("tensor: data must be a Float32Array");
@@ -37,140 +41,269 @@ Napi::Value FromInt32(const Napi::CallbackInfo& info) {
   if (shape_numel(s) != static_cast<int64_t>(v.size())) throw Error("tensor: Int32Array length does not match shape " + format_shape(s));
   return W(info, ops::from_host(v.data(), s, DeviceArg(info[2], "tensor"), DType::Int32));
 }
-Napi::Value Empty(const Napi::CallbackInfo& info) { return W(info, ops::empty(ShapeArg(info[0], "empty"), DeviceArg(info[1], "empty"))); }
-Napi::Value Full(const Napi::CallbackInfo& info) {
-  return W(info, ops::full(ShapeArg(info[0], "full"), static_cast<float>(Num(info, 1, "full")), DeviceArg(info[2], "full")));
-}
-Napi::Value Reshape(const Napi::CallbackInfo& info) {
-  return wrap_tensor(info.Env(), ops::reshape(T(info, 0, "reshape"), ShapeArg(info[1], "reshape")), false);
-}
-Napi::Value Clone(const Napi::CallbackInfo& info) { return W(info, ops::clone(T(info, 0, "clone"))); }
-Napi::Value To(const Napi::CallbackInfo& info) { return W(info, ops::to_device(T(info, 0, "to"), DeviceArg(info[1], "to"))); }
-Napi::Value Copy(const Napi::CallbackInfo& info) {
-  ops::copy_(T(info, 0, "copy_"), T(info, 1, "copy_"));
-  return info.Env().Undefined();
-}
-Napi::Value Fill(const Napi::CallbackInfo& info) {
-  ops::fill_(T(info, 0, "fill_"), static_cast<float>(Num(info, 1, "fill_")));
-  return info.Env().Undefined();
-}
-Napi::Value Axpy(const Napi::CallbackInfo& info) {
-  ops::axpy_(T(info, 0, "add_"), static_cast<float>(Num(info, 1, "add_")), T(info, 2, "add_"));
-  return info.Env().Undefined();
+
+// ---- runKernel(name, inputs, attrs) ----
+const KernelEntry& KernelNameArg(Napi::Env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_string) throw Error("runKernel: the kernel name must be a string");
+  char buf[64];
+  size_t len = 0;
+  NAPI_THROW_IF_FAILED(env, napi_get_value_string_utf8(env, v, buf, sizeof(buf), &len), kernel_entry(""));
+  return kernel_entry(buf, len);
 }
 
-// ---- elementwise, reductions, linear algebra ----
-Napi::Value Unary(const Napi::CallbackInfo& info) {
-  return W(info, ops::unary(Code<UnaryOp>(info, 0, "unary", kUnaryOpCount), T(info, 1, "unary"),
-                            static_cast<float>(info.Length() > 2 ? Num(info, 2, "unary") : 0),
-                            static_cast<float>(info.Length() > 3 ? Num(info, 3, "unary") : 0)));
-}
-Napi::Value Binary(const Napi::CallbackInfo& info) {
-  return W(info, ops::binary(Code<BinaryOp>(info, 0, "binary", kBinaryOpCount), T(info, 1, "binary"), T(info, 2, "binary")));
-}
-Napi::Value Where(const Napi::CallbackInfo& info) {
-  return W(info, ops::where(T(info, 0, "where"), T(info, 1, "where"), T(info, 2, "where")));
-}
-Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  const bool want = Bool(info, 4);
-  auto r = ops::reduce(Code<ReduceOp>(info, 0, "reduce", kReduceOpCount), T(info, 1, "reduce"), ShapeArg(info[2], "reduce"),
-                       Bool(info, 3), want);
-  if (!want) return W(info, std::move(r.first));
-  Napi::Array a = Napi::Array::New(info.Env(), 2);
-  a[0u] = W(info, std::move(r.first));
-  a[1u] = W(info, std::move(r.second));
-  return a;
-}
-Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  return W(info, ops::matmul(T(info, 0, "matmul"), T(info, 1, "matmul"), Bool(info, 2), Bool(info, 3)));
-}
-
-// ---- layout ----
-Napi::Value Permute(const Napi::CallbackInfo& info) { return W(info, ops::permute(T(info, 0, "permute"), ShapeArg(info[1], "permute"))); }
-Napi::Value Slice(const Napi::CallbackInfo& info) {
-  return W(info, ops::slice(T(info, 0, "slice"), Int(info, 1, "slice"), Int(info, 2, "slice"), Int(info, 3, "slice"), Int(info, 4, "slice")));
-}
-Napi::Value SliceBackward(const Napi::CallbackInfo& info) {
-  return W(info, ops::slice_backward(T(info, 0, "slice"), ShapeArg(info[1], "slice"), Int(info, 2, "slice"),
-                                     Int(info, 3, "slice"), Int(info, 4, "slice"), Int(info, 5, "slice")));
-}
-Napi::Value Concat(const Napi::CallbackInfo& info) {
-  if (!info[0].IsArray()) throw Error("concat: expected an array of tensors");
-  Napi::Array a = info[0].As<Napi::Array>();
-  std::vector<Tensor> xs;
-  for (uint32_t i = 0; i < a.Length(); ++i) xs.push_back(tensor_of(a.Get(i), "concat"));
-  return W(info, ops::concat(xs, Int(info, 1, "concat")));
-}
-Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
-  return W(info, ops::index_select(T(info, 0, "indexSelect"), Int(info, 1, "indexSelect"), IndexArg(info[2], "indexSelect")));
-}
-Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
-  return W(info, ops::index_add(ShapeArg(info[0], "indexAdd"), Int(info, 1, "indexAdd"), IndexArg(info[2], "indexAdd"), T(info, 3, "indexAdd")));
-}
-Napi::Value Gather(const Napi::CallbackInfo& info) {
-  return W(info, ops::gather(T(info, 0, "gather"), Int(info, 1, "gather"), IndexArg(info[2], "gather"), ShapeArg(info[3], "gather")));
-}
-Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
-  return W(info, ops::scatter_add(ShapeArg(info[0], "scatterAdd"), Int(info, 1, "scatterAdd"), IndexArg(info[2], "scatterAdd"),
-                                  ShapeArg(info[3], "scatterAdd"), T(info, 4, "scatterAdd")));
+// The property keys of each kernel's attributes as JavaScript strings, made once per thread's
+// environment (napi_get_named_property would make the key from UTF-8 on every call).
+const std::vector<napi_value>& AttrKeys(napi_env env, const KernelEntry& k) {
+  struct Cache {
+    napi_env env = nullptr;
+    std::unordered_map<const KernelEntry*, std::vector<napi_ref>> refs;
+  };
+  thread_local Cache cache;
+  thread_local std::vector<napi_value> keys;
+  if (cache.env != env) {
+    cache.env = env;
+    cache.refs.clear();
+  }
+  auto it = cache.refs.find(&k);
+  if (it == cache.refs.end()) {
+    std::vector<napi_ref> refs;
+    for (const char* field : k.attrs) {
+      napi_value s;
+      napi_ref r;
+      NAPI_THROW_IF_FAILED(env, napi_create_string_utf8(env, field, NAPI_AUTO_LENGTH, &s), keys);
+      NAPI_THROW_IF_FAILED(env, napi_create_reference(env, s, 1, &r), keys);
+      refs.push_back(r);
+    }
+    it = cache.refs.emplace(&k, std::move(refs)).first;
+  }
+  keys.resize(it->second.size());
+  for (size_t i = 0; i < keys.size(); ++i) napi_get_reference_value(env, it->second[i], &keys[i]);
+  return keys;
 }
 
-// ---- neural-network ops ----
-Napi::Value Softmax(const Napi::CallbackInfo& info) { return W(info, ops::softmax(T(info, 0, "softmax"), Int(info, 1, "softmax"), Bool(info, 2))); }
-ops::Conv2dArgs ConvArgs(const Napi::Object& o, const char* op = "conv2d") {
-  ops::Conv2dArgs a;
-  a.stride_h = IntField(o, "strideH", 1, op); a.stride_w = IntField(o, "strideW", 1, op);
-  a.pad_h = IntField(o, "padH", 0, op); a.pad_w = IntField(o, "padW", 0, op);
-  a.dil_h = IntField(o, "dilH", 1, op); a.dil_w = IntField(o, "dilW", 1, op);
-  a.groups = IntField(o, "groups", 1, op);
-  return a;
-}
-ops::Pool2dArgs PoolArgs(const Napi::Object& o, const char* op = "pool2d") {
-  ops::Pool2dArgs a;
-  a.kh = IntField(o, "kH", 2, op); a.kw = IntField(o, "kW", 2, op);
-  a.stride_h = IntField(o, "strideH", a.kh, op); a.stride_w = IntField(o, "strideW", a.kw, op);
-  a.pad_h = IntField(o, "padH", 0, op); a.pad_w = IntField(o, "padW", 0, op);
-  a.count_include_pad = BoolField(o, "countIncludePad", true);
-  a.ceil_mode = BoolField(o, "ceilMode", false);
-  return a;
-}
-Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-  return W(info, ops::conv2d(T(info, 0, "conv2d"), T(info, 1, "conv2d"), ConvArgs(ObjArg(info, 2, "conv2d"))));
-}
-Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {
-  return W(info, ops::conv2d_backward_input(T(info, 0, "conv2d"), T(info, 1, "conv2d"), ShapeArg(info[2], "conv2d"), ConvArgs(ObjArg(info, 3, "conv2d"))));
-}
-Napi::Value Conv2dBackwardWeight(const Napi::CallbackInfo& info) {
-  return W(info, ops::conv2d_backward_weight(T(info, 0, "conv2d"), T(info, 1, "conv2d"), ShapeArg(info[2], "conv2d"), ConvArgs(ObjArg(info, 3, "conv2d"))));
-}
-Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
-  auto r = ops::max_pool2d(T(info, 0, "maxPool2d"), PoolArgs(ObjArg(info, 1, "maxPool2d")));
-  Napi::Array a = Napi::Array::New(info.Env(), 2);
-  a[0u] = W(info, std::move(r.first));
-  a[1u] = W(info, std::move(r.second));
-  return a;
-}
-Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
-  return W(info, ops::max_pool2d_backward(T(info, 0, "maxPool2d"), T(info, 1, "maxPool2d"), ShapeArg(info[2], "maxPool2d"), PoolArgs(ObjArg(info, 3, "maxPool2d"))));
-}
-Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
-  return W(info, ops::avg_pool2d(T(info, 0, "avgPool2d"), PoolArgs(ObjArg(info, 1, "avgPool2d"))));
-}
-Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
-  return W(info, ops::avg_pool2d_backward(T(info, 0, "avgPool2d"), ShapeArg(info[1], "avgPool2d"), PoolArgs(ObjArg(info, 2, "avgPool2d"))));
-}
-Napi::Value Random(const Napi::CallbackInfo& info) {
-  const double seed = Num(info, 2, "random"), offset = Num(info, 3, "random");
-  if (seed < 0 || seed > 9007199254740991.0 || seed != std::floor(seed)) throw Error("random: seed must be an integer in [0, 2^53)");
-  return W(info, ops::random(Code<RandomKind>(info, 0, "random", kRandomKindCount), ShapeArg(info[1], "random"),
-                             static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), static_cast<float>(Num(info, 4, "random")),
-                             DeviceArg(info[5], "random")));
+// A JavaScript attribute value, copied into napi-free form.
+bool AttrFromJs(Napi::Env env, napi_value v, const KernelEntry& k, const char* field, AttrValue& out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  switch (t) {
+    case napi_undefined:
+    case napi_null:
+      return false;
+    case napi_number:
+      out.kind = AttrValue::Kind::Number;
+      napi_get_value_double(env, v, &out.number);
+      return true;
+    case napi_boolean:
+      out.kind = AttrValue::Kind::Bool;
+      napi_get_value_bool(env, v, &out.boolean);
+      return true;
+    case napi_string: {
+      out.kind = AttrValue::Kind::String;
+      out.string = Napi::Value(env, v).As<Napi::String>().Utf8Value();
+      return true;
+    }
+    default:
+      break;
+  }
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (is) {
+    napi_typedarray_type tt;
+    size_t n = 0;
+    void* data = nullptr;
+    napi_get_typedarray_info(env, v, &tt, &n, &data, nullptr, nullptr);
+    if (tt == napi_int32_array) {
+      out.kind = AttrValue::Kind::Int32Array;
+      out.ints.assign(static_cast<const int32_t*>(data), static_cast<const int32_t*>(data) + n);
+      return true;
+    }
+    if (tt == napi_float64_array) {
+      out.kind = AttrValue::Kind::Float64Array;
+      out.numbers.assign(static_cast<const double*>(data), static_cast<const double*>(data) + n);
+      return true;
+    }
+    fail("runKernel('", k.name, "'): attribute '", field, "' is a typed array of an unsupported type; use an Int32Array, a Float64Array or an array");
+  }
+  napi_is_array(env, v, &is);
+  if (is) {
+    uint32_t n = 0;
+    napi_get_array_length(env, v, &n);
+    out.kind = AttrValue::Kind::NumberList;
+    out.numbers.resize(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      napi_value e;
+      napi_get_element(env, v, i, &e);
+      napi_valuetype et;
+      napi_typeof(env, e, &et);
+      if (et != napi_number) fail("runKernel('", k.name, "'): attribute '", field, "' must hold only numbers (entry ", i, " is not)");
+      napi_get_value_double(env, e, &out.numbers[i]);
+    }
+    return true;
+  }
+  fail("runKernel('", k.name, "'): attribute '", field, "' has an unsupported type (an object or a function)");
 }
 
-// ---- the fractional neuron op ----
-struct KernelArg {
-  std::vector<double> K;
+// The attributes the kernel declares, read by field name from a JavaScript object.
+AttrMap AttrsFromJs(Napi::Env env, napi_value obj, const KernelEntry& k) {
+  AttrMap m;
+  napi_valuetype t;
+  napi_typeof(env, obj, &t);
+  if (t == napi_undefined || t == napi_null) return m;
+  if (t != napi_object) fail("runKernel('", k.name, "'): attrs must be an object");
+  const std::vector<napi_value>& keys = AttrKeys(env, k);
+  m.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    napi_value v;
+    NAPI_THROW_IF_FAILED(env, napi_get_property(env, obj, keys[i], &v), m);
+    AttrValue a;
+    if (AttrFromJs(env, v, k, k.attrs[i], a)) m.set(k.attrs[i], std::move(a));
+  }
+  return m;
+}
+
+KernelInputs InputsFromJs(napi_env env, napi_value v, const KernelEntry& k) {
+  bool is = false;
+  napi_is_array(env, v, &is);
+  if (!is) fail("runKernel('", k.name, "'): inputs must be an array of tensor handles (or null)");
+  uint32_t n = 0;
+  napi_get_array_length(env, v, &n);
+  KernelInputs in(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    NAPI_THROW_IF_FAILED(env, napi_get_element(env, v, i, &e), in);
+    napi_valuetype t;
+    napi_typeof(env, e, &t);
+    in[i] = t == napi_null || t == napi_undefined ? nullptr : &tensor_of(Napi::Value(env, e), k.name);
+  }
+  return in;
+}
+
+bool SharesStorage(const Tensor& t, const KernelInputs& in) {
+  for (const Tensor* x : in)
+    if (x && x->storage == t.storage) return true;
+  return false;
+}
+
+Napi::Value OutputsToJs(Napi::Env env, const KernelEntry& k, KernelOutputs& out, const KernelInputs& in) {
+  if (k.outputs == 0) return env.Undefined();
+  auto one = [&](size_t i) -> Napi::Value {
+    if (i >= out.size() || !out[i].storage) return env.Null();
+    const bool view = SharesStorage(out[i], in);
+    return wrap_tensor(env, std::move(out[i]), !view);
+  };
+  if (k.outputs == 1) return one(0);
+  Napi::Array a = Napi::Array::New(env, k.outputs);
+  for (int i = 0; i < k.outputs; ++i) a[static_cast<uint32_t>(i)] = one(i);
+  return a;
+}
+
+Napi::Value RunKernel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const KernelEntry& k = KernelNameArg(env, info[0]);
+  KernelInputs in = InputsFromJs(env, info[1], k);
+  AttrMap attrs = AttrsFromJs(env, info[2], k);
+  KernelOutputs out = run_kernel(k, in, attrs);
+  return OutputsToJs(env, k, out, in);
+}
+
+// ---- inference programs: compileProgram(desc) -> program; replay(program, x); replayAsync(program, x) ----
+using ProgramRef = std::shared_ptr<KernelProgram>;
+
+std::vector<int> SlotList(const Napi::Value& v, const char* what, uint32_t step) {
+  if (!v.IsArray()) fail("compileProgram: step ", step, " needs an array '", what, "' of slot numbers");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<int> out(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a.Get(i);
+    out[i] = e.IsNull() || e.IsUndefined() ? -1 : static_cast<int>(IntValue(e.As<Napi::Number>().DoubleValue(), "compileProgram: a slot"));
+  }
+  return out;
+}
+
+// desc: { steps: [{ kernel, inputs: slot[], attrs, outputs: slot[] }], constants: handle[], inputShape, device, slots, output }
+Napi::Value CompileProgram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object d = ObjArg(info, 0, "compileProgram");
+  auto p = std::make_shared<KernelProgram>();
+  Napi::Value cv = d.Get("constants");
+  if (!cv.IsArray()) fail("compileProgram: constants must be an array of tensor handles");
+  Napi::Array ca = cv.As<Napi::Array>();
+  for (uint32_t i = 0; i < ca.Length(); ++i) p->constants.push_back(tensor_of(ca.Get(i), "compileProgram"));
+  p->input_shape = ShapeArg(d.Get("inputShape"), "compileProgram");
+  p->input_device = DeviceArg(d.Get("device"), "compileProgram");
+  p->slots = static_cast<int>(IntField(d, "slots", 1, "compileProgram"));
+  p->output = static_cast<int>(IntField(d, "output", 0, "compileProgram"));
+  Napi::Value sv = d.Get("steps");
+  if (!sv.IsArray()) fail("compileProgram: steps must be an array");
+  Napi::Array sa = sv.As<Napi::Array>();
+  for (uint32_t i = 0; i < sa.Length(); ++i) {
+    Napi::Value e = sa.Get(i);
+    if (!e.IsObject()) fail("compileProgram: step ", i, " is not an object");
+    Napi::Object o = e.As<Napi::Object>();
+    KernelProgram::Step st;
+    st.kernel = &KernelNameArg(env, o.Get("kernel"));
+    st.inputs = SlotList(o.Get("inputs"), "inputs", i);
+    st.outputs = SlotList(o.Get("outputs"), "outputs", i);
+    st.attrs = AttrsFromJs(env, o.Get("attrs"), *st.kernel);
+    p->steps.push_back(std::move(st));
+  }
+  finalize_program(*p);
+  return Napi::External<ProgramRef>::New(env, new ProgramRef(std::move(p)), [](Napi::Env, ProgramRef* r) { delete r; });
+}
+
+ProgramRef ProgramArg(const Napi::CallbackInfo& info, const char* op) {
+  if (info.Length() < 1 || !info[0].IsExternal()) fail(op, ": the first argument must be a program from compileProgram");
+  return *info[0].As<Napi::External<ProgramRef>>().Data();
+}
+
+Napi::Value Replay(const Napi::CallbackInfo& info) {
+  ProgramRef p = ProgramArg(info, "replay");
+  return W(info, replay_program(*p, T(info, 1, "replay")));
+}
+
+// Runs a whole program on the libuv pool; the JavaScript thread stays free meanwhile.
+class ReplayWorker : public Napi::AsyncWorker {
+ public:
+  ReplayWorker(Napi::Env env, ProgramRef program, Tensor x)
+      : Napi::AsyncWorker(env), program_(std::move(program)), x_(std::move(x)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      out_ = replay_program(*program_, x_);
+      if (out_.storage) out_.storage->backend->synchronize();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(wrap_tensor(Env(), std::move(out_))); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  ProgramRef program_;
+  Tensor x_, out_;
+  Napi::Promise::Deferred deferred_;
 };
+
+Napi::Value ReplayAsync(const Napi::CallbackInfo& info) {
+  auto* w = new ReplayWorker(info.Env(), ProgramArg(info, "replayAsync"), T(info, 1, "replayAsync"));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// storageVersions(handles): each handle's storage write count (see Storage::version).
+Napi::Value StorageVersions(const Napi::CallbackInfo& info) {
+  if (!info[0].IsArray()) fail("storageVersions: expected an array of tensor handles");
+  Napi::Array a = info[0].As<Napi::Array>();
+  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i)
+    out[i] = static_cast<double>(tensor_of(a.Get(i), "storageVersions").storage->version.load());
+  return out;
+}
+
+// ---- the fractional neuron op: the kernel tables, and the backward (the forward is the kernel fractionalForward) ----
 // Neuron options shared by the op and inference plans (T, N and K are filled in by the caller).
 FractionalParams NeuronOptions(const Napi::Object& o, const char* op) {
   FractionalParams p;
@@ -190,169 +323,74 @@ FractionalParams NeuronOptions(const Napi::Object& o, const char* op) {
   return p;
 }
 
-std::vector<double> KernelArg(const Napi::Value& kv, const char* op) {
-  if (!kv.IsTypedArray() || kv.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    throw Error(std::string(op) + ": the kernel K must be a Float64Array of length T + 1");
-  Napi::Float64Array ka = kv.As<Napi::Float64Array>();
-  return std::vector<double>(ka.Data(), ka.Data() + ka.ElementLength());
+// The kernel's terms: a Float64Array (orders or weights; empty for euler).
+std::vector<double> TermsArg(const Napi::CallbackInfo& info, size_t i, const char* what, const char* op) {
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Error(std::string(op) + ": the " + what + " must be a Float64Array (one value per term)");
+  Napi::Float64Array a = v.As<Napi::Float64Array>();
+  return std::vector<double>(a.Data(), a.Data() + a.ElementLength());
+}
+// (method, alphas, weights, h) at arguments i..i+3; T is the input's (ops.cc) or given (fractionalKernel).
+FractionalKernelSpec KernelSpecArg(const Napi::CallbackInfo& info, size_t i, double T, const char* op) {
+  const std::string method = info[i].ToString().Utf8Value();
+  std::vector<double> alphas = TermsArg(info, i + 1, "orders alphas", op), weights = TermsArg(info, i + 2, "weights", op);
+  const double h = info[i + 3].IsNumber() ? info[i + 3].As<Napi::Number>().DoubleValue() : NAN;
+  return fractional_kernel_spec(method, std::move(alphas), std::move(weights), h, T);
+}
+Napi::Float64Array Float64Out(Napi::Env env, const double* data, int64_t n) {
+  Napi::Float64Array a = Napi::Float64Array::New(env, size_t(n));
+  std::memcpy(a.Data(), data, size_t(n) * sizeof(double));
+  return a;
 }
 
-FractionalParams FracParams(const Tensor& I, const std::vector<double>& K, const Napi::Object& o, const char* op) {
-  FractionalParams p = NeuronOptions(o, op);
-  if (!I.storage) throw Error(std::string(op) + ": the input current tensor was disposed");
-  p.T = I.dim() > 0 ? I.shape[0] : 0;
-  p.N = p.T > 0 ? I.numel() / p.T : 0;
-  if (static_cast<int64_t>(K.size()) < p.T + 1)
-    throw Error(std::string(op) + ": the kernel has " + std::to_string(K.size()) + " values but T = " + std::to_string(p.T) +
-                " steps need T + 1 = " + std::to_string(p.T + 1));
-  if (p.memory > p.T + 1) p.memory = p.T + 1;
-  p.K = K.data();
-  return p;
-}
-Napi::Value FractionalForward(const Napi::CallbackInfo& info) {
-  const char* op = "fractionalNeuron";
-  Tensor& I = T(info, 0, op);
-  const std::vector<double> K = KernelArg(info[1], op);
-  FractionalParams p = FracParams(I, K, ObjArg(info, 2, op), op);
-  ops::FractionalResult r = ops::fractional_forward(I, p, Bool(info, 3));
-  Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("spikes", W(info, std::move(r.spikes)));
-  out.Set("v", r.v.storage ? W(info, std::move(r.v)) : info.Env().Null());
+// fractionalKernel(method, alphas, weights, h, T) -> { K, dAlpha: [per term], dWeight: [per term] } (Float64Arrays)
+Napi::Value FractionalKernelTables(const Napi::CallbackInfo& info) {
+  const double T = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : NAN;
+  const FractionalKernel k = build_fractional_kernel(KernelSpecArg(info, 0, T, "fractionalKernel"));
+  Napi::Env env = info.Env();
+  const int64_t n = k.T + 1;
+  Napi::Array dA = Napi::Array::New(env, size_t(k.terms)), dW = Napi::Array::New(env, size_t(k.terms));
+  for (int64_t m = 0; m < k.terms; ++m) {
+    dA.Set(uint32_t(m), Float64Out(env, k.dAlpha.data() + m * n, n));
+    dW.Set(uint32_t(m), Float64Out(env, k.dWeight.data() + m * n, n));
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("method", fractional_method_name(k.method));
+  out.Set("K", Float64Out(env, k.K.data(), n));
+  out.Set("dAlpha", dA);
+  out.Set("dWeight", dW);
   return out;
 }
+
+// fractionalBackward(I, v, spikes, gS, gV | null, method, alphas, weights, h, params,
+//                    { alpha, weight, tauScale?, pairs? }) -> { gI, gAlpha, gWeight, gTau (null when not asked), gK?, gTauPair? }
 Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   const char* op = "fractionalNeuron.backward";
   Tensor& I = T(info, 0, op);
-  const std::vector<double> K = KernelArg(info[5], op);
-  FractionalParams p = FracParams(I, K, ObjArg(info, 6, op), op);
-  ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op), p);
-  Napi::Object out = Napi::Object::New(info.Env());
+  const FractionalKernelSpec spec = KernelSpecArg(info, 5, 1, op);
+  const Napi::Object w = ObjArg(info, 10, op);
+  ops::FractionalGradRequest want;
+  want.alpha = BoolField(w, "alpha", false);
+  want.weight = BoolField(w, "weight", false);
+  const Napi::Value ts = w.Get("tauScale");
+  want.tau = ts.IsNumber();
+  if (want.tau) want.tau_scale = ts.As<Napi::Number>().DoubleValue();
+  want.pairs = BoolField(w, "pairs", false);
+  ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op),
+                                                    spec, NeuronOptions(ObjArg(info, 9, op), op), want);
+  Napi::Env env = info.Env();
+  auto opt = [&](Tensor& t) -> Napi::Value { return t.storage ? W(info, std::move(t)) : env.Null(); };
+  Napi::Object out = Napi::Object::New(env);
   out.Set("gI", W(info, std::move(g.gI)));
-  out.Set("gK", W(info, std::move(g.gK)));      // [2, T + 1] hi/lo pairs, on I's device
-  out.Set("gTau", W(info, std::move(g.gTau)));  // [2] hi/lo
+  out.Set("gAlpha", opt(g.gAlpha));
+  out.Set("gWeight", opt(g.gWeight));
+  out.Set("gTau", opt(g.gTau));
+  if (want.pairs) {
+    out.Set("gK", W(info, std::move(g.gK)));              // [2, T + 1] hi/lo pairs, on I's device
+    out.Set("gTauPair", W(info, std::move(g.gTauPair)));  // [2] hi/lo
+  }
   return out;
-}
-
-// ---- inference plans ----
-Napi::Object ObjField(const Napi::Object& o, const char* key, uint32_t step) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsObject()) throw Error("inferencePlan: step " + std::to_string(step) + " needs an object '" + key + "'");
-  return v.As<Napi::Object>();
-}
-std::vector<PlanStep> PlanArg(const Napi::Value& v) {
-  const char* op = "inferencePlan";
-  if (!v.IsArray()) throw Error("inferencePlan: steps must be an array");
-  Napi::Array a = v.As<Napi::Array>();
-  std::vector<PlanStep> steps;
-  for (uint32_t i = 0; i < a.Length(); ++i) {
-    Napi::Value sv = a.Get(i);
-    if (!sv.IsObject()) throw Error("inferencePlan: step " + std::to_string(i) + " is not an object");
-    Napi::Object o = sv.As<Napi::Object>();
-    const std::string kind = o.Get("kind").IsString() ? o.Get("kind").As<Napi::String>().Utf8Value() : "";
-    PlanStep st{};
-    auto tensor_field = [&](const char* key, bool optional) -> Tensor {
-      Napi::Value tv = o.Get(key);
-      if (optional && (tv.IsNull() || tv.IsUndefined())) return Tensor{};
-      return tensor_of(tv, op);
-    };
-    if (kind == "linear") {
-      st.kind = PlanStep::Kind::Linear;
-      st.weight = tensor_field("weight", false);
-      st.bias = tensor_field("bias", true);
-    } else if (kind == "fractional") {
-      st.kind = PlanStep::Kind::Fractional;
-      st.K = KernelArg(o.Get("K"), op);
-      if (st.K.empty()) throw Error("inferencePlan: empty kernel");
-      st.frac = NeuronOptions(ObjField(o, "params", i), op);
-    } else if (kind == "flatten") {
-      st.kind = PlanStep::Kind::Flatten;
-      st.start_dim = IntField(o, "startDim", 2, op);
-    } else if (kind == "conv2d") {
-      st.kind = PlanStep::Kind::Conv2d;
-      st.weight = tensor_field("weight", false);
-      st.bias = tensor_field("bias", true);
-      st.conv = ConvArgs(ObjField(o, "args", i), op);
-    } else if (kind == "maxpool2d" || kind == "avgpool2d") {
-      st.kind = kind == "maxpool2d" ? PlanStep::Kind::MaxPool2d : PlanStep::Kind::AvgPool2d;
-      st.pool = PoolArgs(ObjField(o, "args", i), op);
-    } else if (kind == "meanOverTime") {
-      st.kind = PlanStep::Kind::MeanOverTime;
-    } else {
-      throw Error("inferencePlan: step " + std::to_string(i) + " has unknown kind '" + kind + "'");
-    }
-    steps.push_back(std::move(st));
-  }
-  return steps;
-}
-
-Napi::Value RunPlan(const Napi::CallbackInfo& info) {
-  return W(info, run_plan(PlanArg(info[0]), T(info, 1, "runPlan")));
-}
-
-// Runs a whole inference plan on the libuv pool; the JavaScript thread stays free meanwhile.
-class PlanWorker : public Napi::AsyncWorker {
- public:
-  PlanWorker(Napi::Env env, std::vector<PlanStep> steps, Tensor x)
-      : Napi::AsyncWorker(env), steps_(std::move(steps)), x_(std::move(x)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      out_ = run_plan(steps_, x_);
-      if (out_.storage) out_.storage->backend->synchronize();
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(wrap_tensor(Env(), std::move(out_))); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  std::vector<PlanStep> steps_;
-  Tensor x_, out_;
-  Napi::Promise::Deferred deferred_;
-};
-
-Napi::Value RunPlanAsync(const Napi::CallbackInfo& info) {
-  auto* w = new PlanWorker(info.Env(), PlanArg(info[0]), T(info, 1, "runPlanAsync"));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
-}
-
-// ---- fused optimizer steps ----
-Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-  Napi::Object o = ObjArg(info, 5, "adam.step");
-  AdamParams a{};
-  a.lr = static_cast<float>(Field(o, "lr", 1e-3));
-  const double b1 = Field(o, "beta1", 0.9), b2 = Field(o, "beta2", 0.999);
-  a.beta1 = static_cast<float>(b1);
-  a.beta2 = static_cast<float>(b2);
-  a.one_minus_beta1 = static_cast<float>(1.0 - b1);
-  a.one_minus_beta2 = static_cast<float>(1.0 - b2);
-  a.eps = static_cast<float>(Field(o, "eps", 1e-8));
-  a.weight_decay = static_cast<float>(Field(o, "weightDecay", 0));
-  a.decoupled = BoolField(o, "decoupled", false);
-  a.amsgrad = BoolField(o, "amsgrad", false);
-  a.maximize = BoolField(o, "maximize", false);
-  const double step = Field(o, "step", 1);
-  a.bias_correction1 = 1.0 - std::pow(b1, step);
-  a.bias_correction2 = 1.0 - std::pow(b2, step);
-  ops::adam_step(T(info, 0, "adam.step"), T(info, 1, "adam.step"), T(info, 2, "adam.step"), T(info, 3, "adam.step"),
-                 OptT(info, 4, "adam.step"), a);
-  return info.Env().Undefined();
-}
-Napi::Value SgdStep(const Napi::CallbackInfo& info) {
-  Napi::Object o = ObjArg(info, 3, "sgd.step");
-  SgdParams s{};
-  s.lr = static_cast<float>(Field(o, "lr", 1e-3));
-  s.momentum = static_cast<float>(Field(o, "momentum", 0));
-  s.dampening = static_cast<float>(Field(o, "dampening", 0));
-  s.weight_decay = static_cast<float>(Field(o, "weightDecay", 0));
-  s.nesterov = BoolField(o, "nesterov", false);
-  s.first_step = BoolField(o, "firstStep", false);
-  s.maximize = BoolField(o, "maximize", false);
-  ops::sgd_step(T(info, 0, "sgd.step"), T(info, 1, "sgd.step"), OptT(info, 2, "sgd.step"), s);
-  return info.Env().Undefined();
 }
 
 // ---- information ----
@@ -424,44 +462,16 @@ Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("TensorHandle", init_tensor_handle_class(env));
+  FSNN_EXPORT("runKernel", RunKernel);
+  FSNN_EXPORT("compileProgram", CompileProgram);
+  FSNN_EXPORT("replay", Replay);
+  FSNN_EXPORT("replayAsync", ReplayAsync);
+  FSNN_EXPORT("storageVersions", StorageVersions);
   FSNN_EXPORT("fromFloat32", FromFloat32);
   FSNN_EXPORT("fromInt32", FromInt32);
-  FSNN_EXPORT("empty", Empty);
-  FSNN_EXPORT("full", Full);
-  FSNN_EXPORT("reshape", Reshape);
-  FSNN_EXPORT("clone", Clone);
-  FSNN_EXPORT("to", To);
-  FSNN_EXPORT("copy_", Copy);
-  FSNN_EXPORT("fill_", Fill);
-  FSNN_EXPORT("axpy_", Axpy);
-  FSNN_EXPORT("unary", Unary);
-  FSNN_EXPORT("binary", Binary);
-  FSNN_EXPORT("where", Where);
-  FSNN_EXPORT("reduce", Reduce);
-  FSNN_EXPORT("matmul", Matmul);
-  FSNN_EXPORT("permute", Permute);
-  FSNN_EXPORT("slice", Slice);
-  FSNN_EXPORT("sliceBackward", SliceBackward);
-  FSNN_EXPORT("concat", Concat);
-  FSNN_EXPORT("indexSelect", IndexSelect);
-  FSNN_EXPORT("indexAdd", IndexAdd);
-  FSNN_EXPORT("gather", Gather);
-  FSNN_EXPORT("scatterAdd", ScatterAdd);
-  FSNN_EXPORT("softmax", Softmax);
-  FSNN_EXPORT("conv2d", Conv2d);
-  FSNN_EXPORT("conv2dBackwardInput", Conv2dBackwardInput);
-  FSNN_EXPORT("conv2dBackwardWeight", Conv2dBackwardWeight);
-  FSNN_EXPORT("maxPool2d", MaxPool2d);
-  FSNN_EXPORT("maxPool2dBackward", MaxPool2dBackward);
-  FSNN_EXPORT("avgPool2d", AvgPool2d);
-  FSNN_EXPORT("avgPool2dBackward", AvgPool2dBackward);
-  FSNN_EXPORT("random", Random);
-  FSNN_EXPORT("fractionalForward", FractionalForward);
   FSNN_EXPORT("fractionalBackward", FractionalBackward);
-  FSNN_EXPORT("runPlan", RunPlan);
-  FSNN_EXPORT("runPlanAsync", RunPlanAsync);
-  FSNN_EXPORT("adamStep", AdamStep);
-  FSNN_EXPORT("sgdStep", SgdStep);
+  FSNN_EXPORT("fractionalKernel", FractionalKernelTables);
+  // information
   FSNN_EXPORT("info", Info);
   FSNN_EXPORT("setNumThreads", SetNumThreads);
   FSNN_EXPORT("liveBytes", LiveBytes);
@@ -477,6 +487,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FSNN_EXPORT("cudaEmptyCache", CudaEmptyCache);
   FSNN_EXPORT("cudaSetMatmulPrecision", CudaSetMatmulPrecision);
   FSNN_EXPORT("cudaSynchronize", CudaSynchronize);
+  init_distributed(env, exports);
   return exports;
 }
 

@@ -7,7 +7,7 @@
 //   f_k     = dv_k - s_k * threshold / tau  (s_k detached)
 //   v_{k+1} = ( f_k - sum_{L=1}^{min(k, M-1)} K_L v_{k+1-L} ) / K_0
 // M is the memory window (memory >= 1; memory = T + 1 is the full history).
-// K_0..K_T come from the kernel module on the host (float64); the time loop runs in float32.
+// K_0..K_T come from the kernel module (fractional_kernel.h, float64); the time loop runs in float32.
 #pragma once
 #include <cstdint>
 
@@ -27,6 +27,13 @@ enum class Surrogate : int { Arctan = 0, Sigmoid = 1, PiecewiseLinear = 2, Gauss
 //    of kFracSumChunk (so the chunks are k in [c kFracSumChunk, (c + 1) kFracSumChunk)).
 constexpr int64_t kFracSumChunk = 128;
 constexpr int kFracLagTile = 8;
+
+// The order of Backend::fractional_chain's float64 sums out[r] = sum_j (x_hi[j] + x_lo[j]) t[r][j]
+// (both backends follow it, so they agree bit for bit): lane l < kFracChainLanes adds the products
+// of j = l, l + kFracChainLanes, ... in ascending j (hi + lo is exact in float64; product and sum
+// rounded separately, no fma), then the lanes are added pairwise, lane[i] += lane[i + s] for i < s,
+// s = kFracChainLanes / 2, ..., 2, 1.
+constexpr int kFracChainLanes = 256;
 
 struct FractionalParams {
   int64_t T = 0;          // time steps

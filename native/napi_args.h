@@ -31,17 +31,6 @@ inline int64_t IntValue(double d, const std::string& what) {
 inline int64_t Int(const Napi::CallbackInfo& info, size_t i, const char* op) {
   return IntValue(Num(info, i, op), std::string(op) + ": argument " + std::to_string(i));
 }
-constexpr int kUnaryOpCount = static_cast<int>(UnaryOp::Square) + 1;
-constexpr int kBinaryOpCount = static_cast<int>(BinaryOp::Ne) + 1;
-constexpr int kReduceOpCount = static_cast<int>(ReduceOp::Min) + 1;
-constexpr int kRandomKindCount = static_cast<int>(RandomKind::Bernoulli) + 1;
-// An op code (UnaryOp, BinaryOp, ...) in [0, count).
-template <typename E>
-inline E Code(const Napi::CallbackInfo& info, size_t i, const char* op, int count) {
-  const int64_t v = Int(info, i, op);
-  if (v < 0 || v >= count) throw Error(std::string(op) + ": op code " + std::to_string(v) + " is unknown (valid: 0 to " + std::to_string(count - 1) + ")");
-  return static_cast<E>(v);
-}
 inline bool Bool(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean().Value(); }
 inline Shape ShapeArg(const Napi::Value& v, const char* op) {
   if (!v.IsArray()) throw Error(std::string(op) + ": shape must be an array of integers");

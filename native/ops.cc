@@ -1,6 +1,6 @@
 #include "ops.h"
 
-#include "cpu/parallel.h"
+#include "kernel_registry.h"
 
 #include <algorithm>
 #include <atomic>
@@ -230,6 +230,7 @@ Tensor full(const Shape& shape, float value, Device device) {
 void fill_(Tensor& dst, float value) {
   check_float("fill_", dst);
   dst.storage->backend->fill(dst, value);
+  ++dst.storage->version;
 }
 
 Tensor unary(UnaryOp op, const Tensor& x, float p0, float p1) {
@@ -271,6 +272,7 @@ void axpy_(Tensor& out, float alpha, const Tensor& x) {
   if (out.shape != x.shape)
     fail("add_: in-place accumulation needs equal shapes, got ", out.describe(), " += ", x.describe());
   out.storage->backend->axpy(alpha, x, out);
+  ++out.storage->version;
 }
 
 void copy_(Tensor& dst, const Tensor& src) {
@@ -286,6 +288,7 @@ void copy_(Tensor& dst, const Tensor& src) {
     to_host(src, host.data());
     dst.storage->backend->copy_from_host(dst.storage->ptr, host.data(), bytes);
   }
+  ++dst.storage->version;
 }
 
 std::pair<Tensor, Tensor> reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> dims, bool keepdim,
@@ -733,30 +736,6 @@ Tensor random(RandomKind kind, const Shape& shape, uint64_t seed, uint64_t offse
 }
 
 namespace {
-// The index of the first non-finite float of a CPU tensor (numel() when all are finite): one
-// parallel scan whose chunks first take the largest exponent field (an integer max, which
-// vectorises); all ones means Inf or NaN, and only such a chunk is searched element by element.
-int64_t first_non_finite(const Tensor& t) {
-  const float* x = t.data();
-  std::atomic<int64_t> first{t.numel()};
-  const uint32_t* bits = reinterpret_cast<const uint32_t*>(x);
-  cpu::parallel_for(t.numel(), 1 << 16, [&](int64_t b, int64_t e) {
-    uint32_t max_exp = 0;
-    for (int64_t i = b; i < e; ++i) {
-      const uint32_t ex = bits[i] & 0x7f800000u;
-      max_exp = ex > max_exp ? ex : max_exp;
-    }
-    if (max_exp != 0x7f800000u) return;
-    for (int64_t i = b; i < e; ++i)
-      if (!std::isfinite(x[i])) {
-        int64_t cur = first.load();
-        while (i < cur && !first.compare_exchange_weak(cur, i)) {}
-        return;
-      }
-  });
-  return first.load();
-}
-
 void check_fractional(const char* op, const Tensor& I, const FractionalParams& p) {
   check_float(op, I, "input current");
   if (I.dim() < 2) fail(op, ": input current must be time-major [T, B, ...], got ", I.describe());
@@ -772,9 +751,9 @@ void check_fractional(const char* op, const Tensor& I, const FractionalParams& p
   if (!(p.tau > 0) || !std::isfinite(p.tau)) fail(op, ": tau = ", p.tau, " must be positive and finite");
   if (!std::isfinite(p.threshold)) fail(op, ": threshold must be finite");
   if (!(p.scale > 0)) fail(op, ": surrogate scale ", p.scale, " must be positive");
-  if (I.device == Device::CPU) {
-    const int64_t i = first_non_finite(I);
-    if (i < I.numel())
+  {
+    const int64_t i = I.storage->backend->first_non_finite(I);
+    if (i != kNotScanned && i < I.numel())
       fail(op, ": the input current ", I.describe(), " holds a non-finite value (", I.data()[i], ") at time step ", i / p.N,
            ", neuron ", i % p.N, "; check the layer before this neuron (learning rate, inputs) for NaN or Inf");
   }
@@ -791,8 +770,8 @@ FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, 
   if (save_trace || check) r.v = empty(I.shape, I.device);
   I.storage->backend->fractional_forward(p, I, r.spikes, save_trace || check ? &r.v : nullptr);
   if (check) {
-    const int64_t i = first_non_finite(r.v);
-    if (i < r.v.numel())
+    const int64_t i = I.storage->backend->first_non_finite(r.v);
+    if (i != kNotScanned && i < r.v.numel())
       fail("fractionalNeuron: the membrane potential overflowed float32 (", r.v.data()[i], ") at time step ", i / p.N, ", neuron ",
            i % p.N, " although the input current is finite; the input is too large (|I| near the float32 limit 3.4e38): "
            "scale the inputs or the preceding layer's weights down");
@@ -801,20 +780,62 @@ FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, 
   return r;
 }
 
+namespace {
+// T, N and the memory cap from I; the kernel from the kernel module's cache (checked there).
+std::shared_ptr<const FractionalKernel> fractional_setup(const char* op, const Tensor& I, FractionalKernelSpec spec,
+                                                        FractionalParams& p) {
+  check_float(op, I, "input current");
+  if (I.dim() < 2) fail(op, ": input current must be time-major [T, B, ...], got ", I.describe());
+  if (I.shape[0] < 1) fail(op, ": T = 0 time steps; the input current needs at least one step");
+  spec.T = I.shape[0];
+  std::shared_ptr<const FractionalKernel> k = cached_fractional_kernel(spec);
+  p.T = I.shape[0];
+  p.N = I.numel() / p.T;
+  if (p.memory > p.T + 1) p.memory = p.T + 1;
+  p.K = k->K.data();
+  return k;
+}
+
+// out [rows] = the chain of the pairs x [2, n] through the host table [rows][n] (Backend::fractional_chain).
+Tensor chain(const Tensor& x, const double* table, int64_t rows) {
+  Tensor out = empty({rows}, x.device);
+  x.storage->backend->fractional_chain(x, table, rows, out);
+  return out;
+}
+}  // namespace
+
+FractionalResult fractional_forward(const Tensor& I, const FractionalKernelSpec& kernel, FractionalParams p,
+                                    bool save_trace) {
+  const std::shared_ptr<const FractionalKernel> k = fractional_setup("fractionalNeuron", I, kernel, p);
+  return fractional_forward(I, p, save_trace);
+}
+
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
-                                    const Tensor* gV, const FractionalParams& p) {
+                                    const Tensor* gV, const FractionalKernelSpec& kernel, FractionalParams p,
+                                    const FractionalGradRequest& want) {
   const char* op = "fractionalNeuron.backward";
+  const std::shared_ptr<const FractionalKernel> k = fractional_setup(op, I, kernel, p);
   check_fractional(op, I, p);
   std::vector<const Tensor*> all = {&I, &v, &spikes, &gS};
   if (gV) all.push_back(gV);
   check_same_device(op, all);
   for (auto* t : all)
     if (t->shape != I.shape) fail(op, ": ", t->describe(), " does not match the input current ", I.describe());
+  if (!std::isfinite(want.tau_scale)) fail(op, ": the tau gradient scale ", want.tau_scale, " is not finite");
   FractionalGrads g;
   g.gI = empty(I.shape, I.device);
-  g.gK = empty({2, p.T + 1}, I.device);
-  g.gTau = empty({2}, I.device);
-  I.storage->backend->fractional_backward(p, I, v, spikes, gS, gV, g.gI, g.gK, g.gTau);
+  Tensor gK = empty({2, p.T + 1}, I.device);
+  Tensor gTau = empty({2}, I.device);
+  I.storage->backend->fractional_backward(p, I, v, spikes, gS, gV, g.gI, gK, gTau);
+  // The chain next to the sums, on I's device: gAlpha_m = sum_L dL/dK_L dK_L/dalpha_m,
+  // gWeight_m = sum_L dL/dK_L dK_L/dw_m, gTau = dL/dtau tau_scale (float64 products and sums).
+  if (want.alpha && k->terms > 0) g.gAlpha = chain(gK, k->dAlpha.data(), k->terms);
+  if (want.weight && k->terms > 0) g.gWeight = chain(gK, k->dWeight.data(), k->terms);
+  if (want.tau) g.gTau = chain(reshape(gTau, {2, 1}), &want.tau_scale, 1);
+  if (want.pairs) {
+    g.gK = std::move(gK);
+    g.gTauPair = std::move(gTau);
+  }
   return g;
 }
 
@@ -825,6 +846,7 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* 
   for (auto* t : all)
     if (t->shape != param.shape) fail("adam.step: state ", t->describe(), " does not match the parameter ", param.describe());
   param.storage->backend->adam_step(param, grad, m, v, vmax, p);
+  ++param.storage->version;
 }
 
 void sgd_step(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p) {
@@ -834,7 +856,137 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p
   for (auto* t : all)
     if (t->shape != param.shape) fail("sgd.step: state ", t->describe(), " does not match the parameter ", param.describe());
   param.storage->backend->sgd_step(param, grad, buf, p);
+  ++param.storage->version;
 }
 
 }  // namespace ops
+
+// ---------------------------------------------------------------------------------------------
+// Kernel entries (kernels.def): each turns a kernel's inputs and decoded attributes into the checked
+// op above. Inputs arrive checked against the declaration (count; no null where one is required).
+// ---------------------------------------------------------------------------------------------
+namespace {
+ops::Conv2dArgs conv_args(int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups) {
+  ops::Conv2dArgs c;
+  c.stride_h = sh; c.stride_w = sw; c.pad_h = ph; c.pad_w = pw; c.dil_h = dh; c.dil_w = dw; c.groups = groups;
+  return c;
+}
+template <typename A>
+ops::Conv2dArgs conv_args(const A& a) { return conv_args(a.strideH, a.strideW, a.padH, a.padW, a.dilH, a.dilW, a.groups); }
+template <typename A>
+ops::Pool2dArgs pool_args(const A& a, bool count_include_pad) {
+  ops::Pool2dArgs p;
+  p.kh = a.kH; p.kw = a.kW; p.stride_h = a.strideH; p.stride_w = a.strideW; p.pad_h = a.padH; p.pad_w = a.padW;
+  p.ceil_mode = a.ceilMode;
+  p.count_include_pad = count_include_pad;
+  return p;
+}
+}  // namespace
+
+FSNN_KERNEL_ENTRY(full) { return {ops::full(a.shape, a.value, a.device)}; }
+FSNN_KERNEL_ENTRY(reshape) { return {ops::reshape(*in[0], a.shape)}; }
+FSNN_KERNEL_ENTRY(clone) { return {ops::clone(*in[0])}; }
+FSNN_KERNEL_ENTRY(to) { return {ops::to_device(*in[0], a.device)}; }
+FSNN_KERNEL_ENTRY(copy) {
+  ops::copy_(*in[0], *in[1]);
+  return {};
+}
+FSNN_KERNEL_ENTRY(fill) {
+  ops::fill_(*in[0], a.value);
+  return {};
+}
+FSNN_KERNEL_ENTRY(axpy) {
+  ops::axpy_(*in[0], a.alpha, *in[1]);
+  return {};
+}
+FSNN_KERNEL_ENTRY(unary) { return {ops::unary(a.op, *in[0], a.p0, a.p1)}; }
+FSNN_KERNEL_ENTRY(binary) { return {ops::binary(a.op, *in[0], *in[1])}; }
+FSNN_KERNEL_ENTRY(where) { return {ops::where(*in[0], *in[1], *in[2])}; }
+FSNN_KERNEL_ENTRY(reduce) { return {ops::reduce(a.op, *in[0], a.dims, a.keepdim, false).first}; }
+FSNN_KERNEL_ENTRY(reduceWithIndices) {
+  if (a.op != ReduceOp::Max && a.op != ReduceOp::Min)
+    fail("reduceWithIndices: op must be 'max' or 'min' (only they have positions); use the kernel 'reduce' for sums and means");
+  auto r = ops::reduce(a.op, *in[0], a.dims, a.keepdim, true);
+  return {std::move(r.first), std::move(r.second)};
+}
+FSNN_KERNEL_ENTRY(matmul) { return {ops::matmul(*in[0], *in[1], a.transA, a.transB)}; }
+FSNN_KERNEL_ENTRY(permute) { return {ops::permute(*in[0], a.perm)}; }
+FSNN_KERNEL_ENTRY(slice) { return {ops::slice(*in[0], a.dim, a.start, a.end, a.step)}; }
+FSNN_KERNEL_ENTRY(sliceBackward) { return {ops::slice_backward(*in[0], a.inputShape, a.dim, a.start, a.end, a.step)}; }
+FSNN_KERNEL_ENTRY(concat) {
+  std::vector<Tensor> xs;
+  xs.reserve(in.size());
+  for (Tensor* t : in) xs.push_back(*t);
+  return {ops::concat(xs, a.dim)};
+}
+FSNN_KERNEL_ENTRY(indexSelect) { return {ops::index_select(*in[0], a.dim, a.index)}; }
+FSNN_KERNEL_ENTRY(indexAdd) { return {ops::index_add(a.shape, a.dim, a.index, *in[0])}; }
+FSNN_KERNEL_ENTRY(gather) { return {ops::gather(*in[0], a.dim, a.index, a.indexShape)}; }
+FSNN_KERNEL_ENTRY(scatterAdd) { return {ops::scatter_add(a.shape, a.dim, a.index, a.indexShape, *in[0])}; }
+FSNN_KERNEL_ENTRY(softmax) { return {ops::softmax(*in[0], a.dim, a.log)}; }
+FSNN_KERNEL_ENTRY(conv2d) { return {ops::conv2d(*in[0], *in[1], conv_args(a))}; }
+FSNN_KERNEL_ENTRY(conv2dBackwardInput) { return {ops::conv2d_backward_input(*in[0], *in[1], a.inputShape, conv_args(a))}; }
+FSNN_KERNEL_ENTRY(conv2dBackwardWeight) { return {ops::conv2d_backward_weight(*in[0], *in[1], a.weightShape, conv_args(a))}; }
+FSNN_KERNEL_ENTRY(maxPool2d) {
+  auto r = ops::max_pool2d(*in[0], pool_args(a, true));
+  return {std::move(r.first), std::move(r.second)};
+}
+FSNN_KERNEL_ENTRY(maxPool2dBackward) {
+  return {ops::max_pool2d_backward(*in[0], *in[1], a.inputShape, pool_args(a, true))};
+}
+FSNN_KERNEL_ENTRY(avgPool2d) { return {ops::avg_pool2d(*in[0], pool_args(a, a.countIncludePad))}; }
+FSNN_KERNEL_ENTRY(avgPool2dBackward) {
+  return {ops::avg_pool2d_backward(*in[0], a.inputShape, pool_args(a, a.countIncludePad))};
+}
+FSNN_KERNEL_ENTRY(random) {
+  if (a.seed < 0 || a.seed >= (int64_t{1} << 53)) fail("random: seed must be an integer in [0, 2^53), got ", a.seed);
+  if (a.offset < 0) fail("random: offset must be >= 0, got ", a.offset);
+  return {ops::random(a.kind, a.shape, static_cast<uint64_t>(a.seed), static_cast<uint64_t>(a.offset), a.p, a.device)};
+}
+FSNN_KERNEL_ENTRY(fractionalForward) {
+  FractionalKernelSpec spec;
+  spec.method = a.method;
+  spec.alphas = a.alphas;
+  spec.weights = a.weights;
+  spec.h = a.h;
+  FractionalParams p;
+  p.kind = a.kind;
+  p.surrogate = a.surrogate;
+  p.tau = a.tau;
+  p.threshold = a.threshold;
+  p.scale = a.scale;
+  p.memory = a.memory;
+  ops::FractionalResult r = ops::fractional_forward(*in[0], spec, p, a.saveTrace);
+  return {std::move(r.spikes), std::move(r.v)};
+}
+FSNN_KERNEL_ENTRY(adamStep) {
+  AdamParams p{};
+  p.lr = static_cast<float>(a.lr);
+  p.beta1 = static_cast<float>(a.beta1);
+  p.beta2 = static_cast<float>(a.beta2);
+  p.one_minus_beta1 = static_cast<float>(1.0 - a.beta1);  // in double, then rounded (as PyTorch)
+  p.one_minus_beta2 = static_cast<float>(1.0 - a.beta2);
+  p.eps = static_cast<float>(a.eps);
+  p.weight_decay = static_cast<float>(a.weightDecay);
+  p.decoupled = a.decoupled;
+  p.amsgrad = a.amsgrad;
+  p.maximize = a.maximize;
+  p.bias_correction1 = 1.0 - std::pow(a.beta1, a.step);
+  p.bias_correction2 = 1.0 - std::pow(a.beta2, a.step);
+  ops::adam_step(*in[0], *in[1], *in[2], *in[3], in[4], p);
+  return {};
+}
+FSNN_KERNEL_ENTRY(sgdStep) {
+  SgdParams p{};
+  p.lr = static_cast<float>(a.lr);
+  p.momentum = static_cast<float>(a.momentum);
+  p.dampening = static_cast<float>(a.dampening);
+  p.weight_decay = static_cast<float>(a.weightDecay);
+  p.nesterov = a.nesterov;
+  p.first_step = a.firstStep;
+  p.maximize = a.maximize;
+  ops::sgd_step(*in[0], *in[1], in[2], p);
+  return {};
+}
+
 }  // namespace fsnn

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "fractional_kernel.h"
 
 namespace fsnn {
 namespace ops {
@@ -63,17 +64,33 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, const Pool2
 
 Tensor random(RandomKind kind, const Shape& shape, uint64_t seed, uint64_t offset, float p, Device device);
 
+// ---- the fractional neuron op (fractional_op.h; kernel: fractional_kernel.h) ----
 struct FractionalResult {
   Tensor spikes, v;  // v is empty when not saved
 };
+// With the kernel K_0..K_T given in p.K (an inference plan's kernel, built earlier).
 FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, bool save_trace);
+// With the kernel of (method, orders, weights, h) for T = I.shape[0] from the kernel module's cache:
+// p's T, N and K are filled in here, and the memory window is capped at T + 1.
+FractionalResult fractional_forward(const Tensor& I, const FractionalKernelSpec& kernel, FractionalParams p,
+                                    bool save_trace);
+// Which parameter gradients fractional_backward chains from dL/dK and dL/dtau (next to them, on I's device).
+struct FractionalGradRequest {
+  bool alpha = false;      // gAlpha [terms]: gAlpha_m = sum_L dL/dK_L dK_L/dalpha_m
+  bool weight = false;     // gWeight [terms]: gWeight_m = sum_L dL/dK_L dK_L/dw_m
+  bool tau = false;        // gTau [1] = dL/dtau * tau_scale
+  double tau_scale = 1.0;  // dtau/dtheta of a parameterised tau (e.g. tau0 e^theta), 1 for dL/dtau itself
+  bool pairs = false;      // also return the backend's float32 pairs gK, gTauPair (tests, diagnostics)
+};
 struct FractionalGrads {
   Tensor gI;
-  Tensor gK;    // [2, T + 1] float32 hi/lo pairs of dL/dK_L, on I's device (Backend::fractional_backward)
-  Tensor gTau;  // [2] hi/lo of dL/dtau, on I's device
+  Tensor gAlpha, gWeight, gTau;  // float32, on I's device; empty when not requested (and for euler: no terms)
+  Tensor gK;        // when pairs: [2, T + 1] float32 hi/lo pairs of dL/dK_L (Backend::fractional_backward)
+  Tensor gTauPair;  // when pairs: [2] hi/lo of dL/dtau
 };
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
-                                    const Tensor* gV, const FractionalParams& p);
+                                    const Tensor* gV, const FractionalKernelSpec& kernel, FractionalParams p,
+                                    const FractionalGradRequest& want);
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p);
 void sgd_step(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p);

@@ -1,6 +1,7 @@
 // A device buffer with a shape. float32 (or int32 for index results), contiguous, row-major.
 // Storage is shared between views made by reshape; it is freed when the last view lets go.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,9 @@ struct Storage {
   Backend* backend = nullptr;
   void* ptr = nullptr;
   size_t bytes = 0;
+  // Bumped by every in-place write (copy_, fill_, add_, optimizer steps): who captured this storage
+  // (an inference program) can tell that its values changed.
+  std::atomic<uint64_t> version{0};
   Storage(Backend* b, void* p, size_t n) : backend(b), ptr(p), bytes(n) {}
   ~Storage();
   Storage(const Storage&) = delete;

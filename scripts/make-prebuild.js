@@ -103,6 +103,14 @@ if (p.status !== 0) fail(`the prebuild does not load: ${p.stderr.trim()}`);
 const info = JSON.parse(p.stdout);
 if (process.env.FSNN_CUDA === 'ON' && !info.cuda) fail('FSNN_CUDA=ON but the prebuild reports no CUDA backend compiled in');
 fs.renameSync(tmp, target);
+// The Gloo plugin (fsnn.distributed on CPU tensors), when libgloo-dev was found: the addon opens it from
+// its own folder at the first initProcessGroup({ backend: 'gloo' }); it needs the system's libgloo0.
+const plugin = path.join(outDir, 'Release', 'fsnn_gloo.so');
+const pluginTarget = path.join(targetDir, 'fsnn_gloo.so');
+if (fs.existsSync(plugin)) {
+  fs.copyFileSync(plugin, pluginTarget);
+  if (isLinux && spawnSync('strip', ['--strip-unneeded', pluginTarget], { stdio: 'inherit' }).status !== 0) fail('strip of the Gloo plugin failed');
+} else if (fs.existsSync(pluginTarget)) fs.rmSync(pluginTarget);
 const size = fs.statSync(target).size;
 fs.writeFileSync(stampFile, JSON.stringify({ hash, size, when: new Date().toISOString(), cuda: info.cuda, blas: info.blas }, null, 1));
 console.log(`${tag} wrote ${path.relative(root, target)} (${(size / 1e6).toFixed(1)} MB, CUDA ${info.cuda ? 'compiled in' : 'not compiled in'}, ` +

@@ -1,14 +1,20 @@
 // Batch inference from a self-describing checkpoint: the architecture comes from the checkpoint's
-// metadata (loadModel), inputs are read chunk by chunk (see ./sources), every batch runs under
-// noGrad (no graph, no membrane history kept), and one JSON line per sample is written:
+// metadata (loadModel), inputs are read chunk by chunk (see ./sources), the network runs through an
+// InferenceRunner (the model's forward recorded once per batch shape, then replayed natively on the
+// libuv pool), and one JSON line per sample is written:
 // {"index": i, "prediction": c} (+ "scores" with --scores, + "label" when labels are known).
+import * as dist from '../distributed/process-group';
+import { envWorldSize } from '../distributed/env';
+import { tensor } from '../creation';
 import * as fs from 'fs';
 import { noGrad } from '../autograd/grad-mode';
 import { tidy } from '../memory';
+import { InferenceRunner } from '../serve/runner';
 import { loadModel } from '../snn/model-io';
 import { ModelSpec } from '../snn/spec';
 import { SNNWrapper } from '../snn/wrapper';
-import { argmaxRows, encodeBatch, fmtPct, forwardScores, Readout, READOUT_KEY, resolveDevice, TRAINING_KEY } from './common';
+import { Tensor } from '../tensor';
+import { argmaxRows, encodeBatch, fmtPct, Readout, READOUT_KEY, resolveDevice, TRAINING_KEY } from './common';
 import { Encoding, ENCODINGS, INFER_DEFAULTS, InferOptions, UsageError } from './config';
 
 /** The most time steps the metadata may ask for. */
@@ -101,13 +107,29 @@ async function openLabels(path: string, count: number): Promise<InputSource> {
   return src;
 }
 
-/** Runs the checkpoint over every sample of the input file and writes one JSON line per sample. */
+/**
+ * Runs the checkpoint over every sample of the input file and writes one JSON line per sample.
+ * Started by `fsnn launch` / `fsnn infer --nproc N` (WORLD_SIZE > 1), the ranks share the work: batch k
+ * of the input runs on rank k mod worldSize, the chunk's scores are merged by an all-reduce (each rank
+ * contributes its batches, zeros elsewhere), and rank 0 alone writes the one output file, in input order.
+ */
 export async function infer(options: InferOptions, hooks: InferHooks = {}): Promise<InferResult> {
+  const distributed = envWorldSize() > 1;
+  if (distributed && !dist.isInitialized()) dist.initProcessGroup({ backend: resolveDevice(options.device ?? INFER_DEFAULTS.device) === 'cuda' ? 'nccl' : 'gloo' });
+  try {
+    return await inferShard(options, hooks, distributed ? dist.getRank() : 0, distributed ? dist.getWorldSize() : 1);
+  } finally {
+    if (distributed) dist.destroyProcessGroup();
+  }
+}
+
+async function inferShard(options: InferOptions, hooks: InferHooks, rank: number, world: number): Promise<InferResult> {
   const o = { ...INFER_DEFAULTS, ...options };
+  const lead = rank === 0;
   for (const [v, name] of [[o.batchSize, '--batch-size'], [o.chunkSize, '--chunk-size']] as [number, string][])
     if (!Number.isInteger(v) || v < 1) throw new UsageError(`${name} must be a positive integer, got ${v}`);
   const toStdout = o.output === null || o.output === '-';
-  const log = hooks.log ?? ((l: string) => (toStdout ? process.stderr.write(l + '\n') : console.log(l)));
+  const log = !lead ? () => undefined : hooks.log ?? ((l: string) => (toStdout ? process.stderr.write(l + '\n') : console.log(l)));
   const device = resolveDevice(o.device);
   const t0 = Date.now();
   const { net, input, readout, metadata } = loadForInference(o.checkpoint, device);
@@ -124,7 +146,7 @@ export async function infer(options: InferOptions, hooks: InferHooks = {}): Prom
 
   const src = await openInput(o.input);
   let labelSrc: InputSource | null = null;
-  const out = toStdout ? 1 : fs.openSync(o.output!, 'w');
+  const out = !lead ? -1 : toStdout ? 1 : fs.openSync(o.output!, 'w'); // only rank 0 writes
   try {
     if (src.features !== input.features)
       throw new Error(`${o.input}: each sample has ${src.features} values (shape [${src.sampleShape}]) but the model takes ${input.features} ` +
@@ -143,20 +165,32 @@ export async function infer(options: InferOptions, hooks: InferHooks = {}): Prom
     // A closed standard output (e.g. piped into `head`) ends the run quietly.
     let outputClosed = false;
     const write = (text: string): boolean => {
+      if (!lead) return true;
       try {
-        fs.writeSync(out, text);
-        return true;
-      } catch (e) {
-        if (toStdout && (e as NodeJS.ErrnoException).code === 'EPIPE') {
-          outputClosed = true;
-          return false;
+          fs.writeSync(out, text);
+          return true;
+        } catch (e) {
+          if (toStdout && (e as NodeJS.ErrnoException).code === 'EPIPE') {
+            outputClosed = true;
+            return false;
+          }
+          throw e;
         }
-        throw e;
+      };
+      const F = input.features, C = input.classes;
+      const runner = new InferenceRunner(net, { method: input.method as InferenceRunner['method'] | undefined, memory: input.memory, h: input.h });
+      // Scores [n, C] of one encoded batch: the readout (mean over time, times the scale) on the runner's output.
+      const scoresOf = (xT: Tensor): Promise<Float32Array> => runner.predict(xT).then((out) => {
+        try {
+          if (out.ndim !== 2) throw new Error(`readout: the network's output is [T, ${out.shape}], expected [T, B, classes]`);
+          return noGrad(() => tidy(() => out.mul(readout.scale).toFloat32Array()));
+      } finally {
+        out.dispose();
+        xT.dispose();
       }
-    };
-    const F = input.features, C = input.classes;
+    });
     const predictions = new Int32Array(src.count);
-    let index = 0, correct = 0, labelled = 0, modelMs = 0, warnedRange = false;
+    let index = 0, correct = 0, labelled = 0, modelMs = 0, warnedRange = false, batchNo = 0;
     for (;;) {
       const raw = await src.next(o.chunkSize);
       if (!raw) break;
@@ -185,17 +219,29 @@ export async function infer(options: InferOptions, hooks: InferHooks = {}): Prom
         for (let i = 0; i < rows; i++) if (labels[i] >= C) throw new Error(`${o.input}: label ${index + i} is ${labels[i]}, outside 0..${C - 1}`);
       }
       const lines: string[] = [];
+      // This rank's batches of the chunk (all of them in one process), then the merge over the ranks.
+      const chunkScores = new Float32Array(rows * C);
       for (let s = 0; s < rows; s += o.batchSize) {
+        if (batchNo++ % world !== rank) continue;
         const n = Math.min(o.batchSize, rows - s);
         const tm = Date.now();
-        const scores = noGrad(() => tidy(() => {
-          const xT = encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T });
-          return forwardScores(net, xT, input, readout).toFloat32Array();
-        }));
+        const xT = noGrad(() => tidy(() => encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T })));
+        const scores = await scoresOf(xT);
         modelMs += Date.now() - tm;
         if (scores.length !== n * C)
           throw new Error(`${o.checkpoint}: the model produced ${scores.length / n} scores per sample but input.classes is ${C}; ` +
             'the metadata does not match the model. Fix: set input.classes to the width of the model output');
+        chunkScores.set(scores, s * C);
+      }
+      if (world > 1) {
+        const merged = tensor(chunkScores, [chunkScores.length], { device: dist.getBackend() === 'nccl' ? 'cuda' : 'cpu' });
+        dist.allReduce(merged, 'sum'); // disjoint contributions: x + 0 = x exactly
+        chunkScores.set(merged.toFloat32Array());
+        merged.dispose();
+      }
+      for (let s = 0; s < rows; s += o.batchSize) {
+        const n = Math.min(o.batchSize, rows - s);
+        const scores = chunkScores.subarray(s * C, (s + n) * C);
         const pred = argmaxRows(scores, C);
         for (let i = 0; i < n; i++) {
           const gi = index + s + i;
@@ -228,6 +274,6 @@ export async function infer(options: InferOptions, hooks: InferHooks = {}): Prom
   } finally {
     src.close();
     labelSrc?.close();
-    if (!toStdout) fs.closeSync(out);
+    if (!toStdout && lead) fs.closeSync(out);
   }
 }

@@ -197,7 +197,31 @@ export function trainConfigFrom(opts: Record<string, unknown>, cmd: Command, war
   return c;
 }
 
-function trainCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
+/** argv without `--nproc N` / `--nproc=N` (what the workers of `--nproc` run). */
+function withoutNproc(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--nproc') i++;
+    else if (!argv[i].startsWith('--nproc=')) out.push(argv[i]);
+  }
+  return out;
+}
+
+/**
+ * --nproc N (N > 1) in a process that is not already a worker: runs the same command in N workers
+ * through `fsnn launch` (on this machine, a free port) and resolves when they have all finished.
+ * Returns false when this process should do the work itself.
+ */
+async function relaunched(nproc: number, argv: string[], io: CliIO): Promise<boolean> {
+  const { envWorldSize } = require('../distributed/env') as typeof import('../distributed/env');
+  if (nproc <= 1 || envWorldSize() > 1) return false;
+  const { launch, cliEntryNodeArgs } = require('./launch') as typeof import('./launch');
+  const r = await launch({ nprocPerNode: nproc, masterPort: 0, nodeArgs: [...cliEntryNodeArgs(), ...withoutNproc(argv)], log: (l) => io.err(l + '\n') });
+  if (r.exitCode !== 0) throw new Error(`${nproc} workers: ${r.message.replace(/^fsnn launch: /, '')}`);
+  return true;
+}
+
+function trainCommand(io: CliIO, onResult?: (r: unknown) => void, argv: string[] = []): Command {
   const d = TRAIN_DEFAULTS;
   const int = (name: string, min: number) => numericArg(name, { integer: true, min });
   const positive = (name: string) => numericArg(name, { positive: true });
@@ -231,7 +255,9 @@ function trainCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
     .option('--test-size <n>', 'test samples (default 2000, or the whole t10k set)', int('test-size', 1))
     .addOption(new Option('--augment <px>', 'random shifts of up to px pixels during training, 0 for none').argParser(int('augment', 0)).default(d.augment))
     .addOption(new Option('--readout-scale <s>', 'logits = output spike rate x s').argParser(positive('readout-scale')).default(d.readoutScale))
-    .option('--no-progress', 'no progress bar (epoch summaries only)');
+    .option('--no-progress', 'no progress bar (epoch summaries only)')
+    .addOption(new Option('--nproc <n>', 'train data-parallel in n processes on this machine (through fsnn launch; --batch-size is the global batch, split over them)')
+      .argParser(int('nproc', 1)).default(1));
   usageAfterError(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     let config: TrainConfig;
@@ -243,6 +269,7 @@ function trainCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
       if (e instanceof UsageError) cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'fsnn.usage' });
       throw e;
     }
+    if (await relaunched(opts.nproc as number, argv, io)) return;
     const { train } = require('./train') as typeof import('./train');
     const result: TrainResult = await train(config, { log: (l) => io.out(l + '\n') });
     onResult?.(result);
@@ -250,7 +277,7 @@ function trainCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
   return cmd;
 }
 
-function inferCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
+function inferCommand(io: CliIO, onResult?: (r: unknown) => void, argv: string[] = []): Command {
   const d = INFER_DEFAULTS;
   const int = (name: string, min: number) => numericArg(name, { integer: true, min });
   const cmd = configure(new Command('infer'), io)
@@ -266,12 +293,15 @@ function inferCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
     .addOption(new Option('--input-scale <divisor>', "divide input values by this; 'auto': 255 for uint8 data, else 1")
       .argParser((v: string) => (v === 'auto' ? 'auto' : numericArg('input-scale', { positive: true })(v))).default(d.inputScale))
     .option('--seed <n>', 'seed of the Poisson encoder (poisson-coded models only; default: the training run\'s evaluation seed)', int('seed', 0))
+    .addOption(new Option('--nproc <n>', 'shard the input over n processes on this machine (through fsnn launch); the output stays one file in input order')
+      .argParser(int('nproc', 1)).default(1))
     .usage('--checkpoint <file> --input <file> [--output <file>] [--labels <file>] [options]');
   usageAfterError(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     try {
       const output = (opts.output as string | undefined) ?? null;
       if (output !== null && output !== '-') ensureParentDirectory(output, '--output');
+      if (await relaunched(opts.nproc as number, argv, io)) return;
       const { infer } = require('./infer') as typeof import('./infer');
       const result: InferResult = await infer({
         checkpoint: opts.checkpoint as string,
@@ -294,13 +324,44 @@ function inferCommand(io: CliIO, onResult?: (r: unknown) => void): Command {
   return cmd;
 }
 
+/** `fsnn launch`: starts the workers of a distributed job (./launch); `exit` receives their exit code. */
+function launchCommand(io: CliIO, exit: (code: number) => void): Command {
+  const int = (name: string, min: number) => numericArg(name, { integer: true, min });
+  const cmd = configure(new Command('launch'), io)
+    .description('Run a script in N worker processes of a distributed job (like torchrun): sets RANK, WORLD_SIZE, LOCAL_RANK, ' +
+      'MASTER_ADDR and MASTER_PORT for distributed.initProcessGroup(), and stops every worker when one fails')
+    .addOption(new Option('--nproc-per-node <n>', 'workers on this machine').argParser(int('nproc-per-node', 1)).default(1))
+    .addOption(new Option('--nnodes <n>', 'machines in the job').argParser(int('nnodes', 1)).default(1))
+    .addOption(new Option('--node-rank <r>', "this machine's index, 0..nnodes-1").argParser(int('node-rank', 0)).default(0))
+    .option('--master-addr <host>', "rank 0's host (node 0); required with --nnodes > 1", '127.0.0.1')
+    .addOption(new Option('--master-port <port>', "rank 0's store port; 0 picks a free one (one machine only)").argParser(int('master-port', 0)).default(29500))
+    .addOption(new Option('--grace-ms <ms>', 'how long stopped workers get between SIGTERM and SIGKILL').argParser(int('grace-ms', 0)).default(3000))
+    .argument('<script>', 'the worker script (.js, or .ts through ts-node)')
+    .argument('[args...]', "the script's own arguments")
+    .passThroughOptions()
+    .usage('[options] <script> [args...]');
+  usageAfterError(cmd);
+  cmd.action(async (script: string, args: string[], opts: Record<string, unknown>) => {
+    const { launch, scriptNodeArgs } = require('./launch') as typeof import('./launch');
+    const r = await launch({
+      nprocPerNode: opts.nprocPerNode as number, nnodes: opts.nnodes as number, nodeRank: opts.nodeRank as number,
+      masterAddr: opts.masterAddr as string, masterPort: opts.masterPort as number, graceMs: opts.graceMs as number,
+      nodeArgs: scriptNodeArgs(script, args), log: (l) => io.err(l + '\n'),
+    });
+    exit(r.exitCode);
+  });
+  return cmd;
+}
+
 /** The `fsnn` program. `onResult` receives each command's result (for tests and scripts). */
-export function createProgram(io: CliIO = defaultIO, onResult?: (r: unknown) => void): Command {
+export function createProgram(io: CliIO = defaultIO, onResult?: (r: unknown) => void, argv: string[] = [], exit: (code: number) => void = () => undefined): Command {
   const program = configure(new Command('fsnn'), io)
     .description('fractional-order spiking neural networks: train and run f-SNN classifiers')
-    .version(require('../../package.json').version as string);
-  program.addCommand(trainCommand(io, onResult));
-  program.addCommand(inferCommand(io, onResult));
+    .version(require('../../package.json').version as string)
+    .enablePositionalOptions();
+  program.addCommand(trainCommand(io, onResult, argv));
+  program.addCommand(inferCommand(io, onResult, argv));
+  program.addCommand(launchCommand(io, exit));
   return usageAfterError(program);
 }
 
@@ -309,16 +370,17 @@ export function createProgram(io: CliIO = defaultIO, onResult?: (r: unknown) => 
  * 0 on success, 2 on invalid flags or values (after printing the reason and the usage), 1 on a failed run.
  */
 export async function runCli(argv: string[], io: CliIO = defaultIO, onResult?: (r: unknown) => void): Promise<number> {
-  const program = createProgram(io, onResult);
+  let exitCode = 0;
+  const program = createProgram(io, onResult, argv, (code) => { exitCode = code; });
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version exit through here with code 0; every other one is a usage error
       return e.exitCode === 0 ? 0 : 2;
     }
-    const cmd = argv.find((a) => a === 'train' || a === 'infer') ?? '';
+    const cmd = argv.find((a) => a === 'train' || a === 'infer' || a === 'launch') ?? '';
     io.err(`fsnn${cmd ? ' ' + cmd : ''}: error: ${(e as Error).message}\n`);
     return 1;
   }

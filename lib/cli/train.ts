@@ -13,6 +13,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { noGrad } from '../autograd/grad-mode';
 import { Batch, Dataset, batches, numBatches } from '../data/loader';
+import { DistributedSampler } from '../data/sampler';
+import * as dist from '../distributed/process-group';
+import { DistributedDataParallel } from '../distributed/ddp';
+import { envWorldSize } from '../distributed/env';
+import { tensor } from '../creation';
 import { loadMnist, MNIST_CLASSES } from '../data/mnist';
 import { encodeIdxUint8, loadMnistDirectory } from '../data/idx';
 import { stratifiedSplit } from '../data/split';
@@ -123,41 +128,100 @@ export interface EvalResult {
   predictions: Int32Array;
 }
 
-/** Accuracy, mean loss and predictions over `indices` of `ds` (eval mode, no graph). */
+/**
+ * Accuracy, mean loss and predictions over `indices` of `ds` (eval mode, no graph). With a process
+ * group of several ranks, each rank evaluates every worldSize-th sample and the counts and predictions
+ * are combined, so every rank returns the same result as a single process would.
+ */
 export function evaluate(net: SNNWrapper, ds: Dataset, indices: Int32Array, input: NonNullable<ModelSpec['input']>, readout: Readout,
   opts: { batchSize: number; device: Device; encoding: Encoding; features: number; seed: number }): EvalResult {
+  const world = dist.isInitialized() ? dist.getWorldSize() : 1, rank = dist.getRank();
+  const share = world > 1 ? new DistributedSampler(indices, { numReplicas: world, rank, shuffle: false }) : null;
+  const mine = share ? share.indices() : indices;
   const wasTraining = net.training;
   net.eval();
-  const predictions = new Int32Array(indices.length);
+  const local = new Int32Array(mine.length);
   let lossSum = 0, correct = 0, offset = 0;
   try {
     noGrad(() => {
-      for (const b of batches(ds, indices, { batchSize: opts.batchSize })) {
+      for (const b of batches(ds, mine, { batchSize: opts.batchSize })) {
         const poisson = { seed: opts.seed, offset };
         offset += b.size * opts.features * input.T!;
         tidy(() => {
           const scores = forwardScores(net, encodeBatch(b.x, b.size, opts.features, input.T!, opts.encoding, opts.device, poisson), input, readout);
-          lossSum += crossEntropy(scores, b.y, { reduction: 'sum' }).item();
+          const start = b.index * opts.batchSize;
+          // Padding entries (a share longer than the samples left) count nowhere.
+          const real = share ? Math.max(0, Math.min(b.size, Math.ceil((indices.length - rank) / world) - start)) : b.size;
           const pred = argmaxRows(scores.toFloat32Array(), scores.shape[1]);
-          predictions.set(pred, b.index * opts.batchSize);
-          for (let i = 0; i < b.size; i++) if (pred[i] === b.y[i]) correct++;
+          local.set(pred, start);
+          if (real === b.size) lossSum += crossEntropy(scores, b.y, { reduction: 'sum' }).item();
+          else {
+            const perSample = crossEntropy(scores, b.y, { reduction: 'none' }).toFloat32Array();
+            for (let i = 0; i < real; i++) lossSum += perSample[i];
+          }
+          for (let i = 0; i < real; i++) if (pred[i] === b.y[i]) correct++;
         });
       }
     });
   } finally {
     net.train(wasTraining);
   }
+  let predictions = local;
+  if (share) {
+    const device: Device = dist.getBackend() === 'nccl' ? 'cuda' : 'cpu';
+    const sums = tensor([lossSum, correct], [2], { device });
+    dist.allReduce(sums, 'sum');
+    [lossSum, correct] = Array.from(sums.toFloat32Array());
+    const gathered = zerosOn([world * share.numSamples], device);
+    dist.allGatherIntoTensor(gathered, tensor(Float32Array.from(local), [local.length], { device }));
+    const all = gathered.toFloat32Array();
+    predictions = new Int32Array(indices.length);
+    // rank r's k-th sample is position r + k * world of the (unshuffled) indices
+    for (let r = 0; r < world; r++)
+      for (let k = 0; k < share.numSamples; k++) {
+        const p = r + k * world;
+        if (p < indices.length) predictions[p] = all[r * share.numSamples + k];
+      }
+  }
   return { accuracy: indices.length ? correct / indices.length : 0, loss: indices.length ? lossSum / indices.length : 0, predictions };
+}
+
+function zerosOn(shape: number[], device: Device) {
+  return tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape, { device });
 }
 
 const AUGMENT_STREAM = 0x5eed;
 
-/** Trains, evaluates and (with `out`) writes the checkpoint, the JSONL log and the HTML report. */
+/**
+ * Trains, evaluates and (with `out`) writes the checkpoint, the JSONL log and the HTML report.
+ * Started by `fsnn launch` / `fsnn train --nproc N` (WORLD_SIZE > 1 in the environment), it trains
+ * data-parallel: it joins the process group (Gloo on CPU, NCCL on CUDA), wraps the network in
+ * DistributedDataParallel, gives each rank batchSize / worldSize samples of every batch (so the global
+ * batch and the recipe stay those of one process), all-reduces the metrics so every rank reports the
+ * same numbers, and only rank 0 writes the checkpoint (the same file one process writes), log and report.
+ */
 export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const c = { ...config };
   validateTrainConfig(c);
-  const log = hooks.log ?? ((l: string) => console.log(l));
   const device = resolveDevice(c.device);
+  const distributed = envWorldSize() > 1;
+  if (distributed && !dist.isInitialized()) dist.initProcessGroup({ backend: device === 'cuda' ? 'nccl' : 'gloo' });
+  try {
+    return await trainProcess(c, device, distributed, hooks);
+  } finally {
+    if (distributed) dist.destroyProcessGroup();
+  }
+}
+
+async function trainProcess(c: TrainConfig, device: Device, distributed: boolean, hooks: TrainHooks): Promise<TrainResult> {
+  const world = distributed ? dist.getWorldSize() : 1, rank = distributed ? dist.getRank() : 0;
+  const lead = rank === 0;
+  if (c.batchSize % world !== 0)
+    throw new UsageError(`--batch-size ${c.batchSize} is not divisible by the ${world} processes; each rank takes batchSize / nproc samples of every batch`);
+  const perRank = c.batchSize / world;
+  const log = lead ? hooks.log ?? ((l: string) => console.log(l)) : () => undefined;
+  if (!lead) c.out = null; // only rank 0 writes the checkpoint, the log and the report
+  if (!lead) c.progress = false;
   const t0 = Date.now();
   const data = prepareData(c);
   if (c.augment > 0 && data.rows * data.cols !== data.features) throw new UsageError('--augment needs image inputs; pass --augment 0');
@@ -169,6 +233,10 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   manualSeed(c.seed);
   const net = buildNet(c, data.features);
   net.to(device); // also when the default device differs (FSNN_DEVICE=cuda test runs)
+  // DDP copies rank 0's initial parameters to every rank and averages the gradients during backward.
+  const ddp = distributed ? new DistributedDataParallel(net) : null;
+  // forwardScores only calls forward(x, times, options), which DDP passes on to the wrapped network.
+  const model = (ddp ?? net) as unknown as SNNWrapper;
   const opt = new Adam(net.parameters(), { lr: c.lr });
   const sched = c.schedule === 'cosine' ? new CosineAnnealingLR(opt, { tMax: c.epochs }) : null;
 
@@ -188,7 +256,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   };
   const alphasNow = () => tensorsToLists(net.getPerLayerAlpha());
   const coefsNow = () => tensorsToLists(net.getPerLayerCoefficient());
-  const nb = numBatches(data.trainIdx, c.batchSize);
+  const sampler = new DistributedSampler(data.trainIdx, { numReplicas: world, rank, shuffle: true, seed: c.seed });
+  const nb = distributed ? numBatches(sampler.numSamples, perRank) : numBatches(data.trainIdx, c.batchSize);
   const { progress: _p, ...configForLog } = c;
   const start: StartEvent = {
     event: 'start', time: new Date().toISOString(), config: { ...configForLog, effectiveT: T },
@@ -207,6 +276,28 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   let last: EpochEvent | null = null;
   // The JSONL log: a step event every logEvery batches (means over the window) and an epoch event.
   let winLoss = 0, winCorrect = 0, winSeen = 0;
+  // Every rank reports the global numbers: the batch's and the epoch's sums over the ranks.
+  const globalMetrics: Callback<EvalResult> = {
+    onBatchEnd(b) {
+      const t = tensor([b.loss * b.size, b.correct ?? 0, b.size], [3], { device: dist.getBackend() === 'nccl' ? 'cuda' : 'cpu' });
+      dist.allReduce(t, 'sum');
+      const [loss, correct, size] = Array.from(t.toFloat32Array());
+      t.dispose();
+      b.loss = loss / size;
+      b.correct = b.correct === null ? null : correct;
+      b.size = size;
+    },
+    onEpochEnd(e) {
+      const t = tensor([e.loss * e.samples, (e.accuracy ?? 0) * e.samples, e.samples, e.seconds], [4], { device: dist.getBackend() === 'nccl' ? 'cuda' : 'cpu' });
+      dist.allReduce(t, 'sum');
+      const [loss, correct, samples] = Array.from(t.toFloat32Array());
+      t.dispose();
+      e.loss = loss / samples;
+      e.accuracy = e.accuracy === null ? null : correct / samples;
+      e.samples = samples;
+      e.samplesPerSec = samples / Math.max(e.seconds, 1e-9);
+    },
+  };
   const eventLog: Callback<EvalResult> = {
     onBatchEnd(b) {
       winSeen += b.size; winCorrect += b.correct ?? 0; winLoss += b.loss * b.size;
@@ -228,12 +319,24 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     await fit<Batch, EvalResult>({
       epochs: c.epochs,
       batchesPerEpoch: nb,
-      batches: (epoch) => batches(data.train, data.trainIdx, { batchSize: c.batchSize, shuffle: true, seed: c.seed, epoch }),
+      batches: (epoch) => {
+        if (!distributed) return batches(data.train, data.trainIdx, { batchSize: c.batchSize, shuffle: true, seed: c.seed, epoch });
+        // The sampler's epoch order is the single-process one; rank r takes positions r, r + world, ...
+        sampler.setEpoch(epoch);
+        return batches(data.train, sampler.indices(), { batchSize: perRank });
+      },
       step: (b) => {
-        if (c.augment > 0) randomShift(b.x, b.size, data.rows, data.cols, c.augment, augRng.uniform(2 * b.size));
-        const poisson = { seed: c.seed, offset: poissonOffset };
-        if (c.encoding === 'poisson') poissonOffset += b.size * data.features * T;
-        const scores = forwardScores(net, encodeBatch(b.x, b.size, data.features, T, c.encoding, device, poisson), input, readout);
+        if (c.augment > 0) {
+          // The shifts of the global batch, drawn as one process draws them; this rank uses its samples' pairs.
+          const u = augRng.uniform(2 * b.size * world);
+          const mine = world === 1 ? u : new Float32Array(2 * b.size);
+          if (world > 1)
+            for (let k = 0; k < b.size; k++) { mine[2 * k] = u[2 * (rank + k * world)]; mine[2 * k + 1] = u[2 * (rank + k * world) + 1]; }
+          randomShift(b.x, b.size, data.rows, data.cols, c.augment, mine);
+        }
+        const poisson = { seed: c.seed, offset: poissonOffset + rank * b.size * data.features * T };
+        if (c.encoding === 'poisson') poissonOffset += b.size * world * data.features * T;
+        const scores = forwardScores(model, encodeBatch(b.x, b.size, data.features, T, c.encoding, device, poisson), input, readout);
         return { loss: crossEntropy(scores, b.y), scores };
       },
       optimizer: opt,
@@ -242,6 +345,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       evaluate: () => evaluate(net, data.test, data.testIdx, input, readout,
         { batchSize: c.evalBatchSize, device, encoding: c.encoding, features: data.features, seed: c.seed + 1 }),
       callbacks: [
+        ...(distributed ? [globalMetrics] : []),
         eventLog,
         ...(c.progress ? [progressBar({ extra: () => ({ alpha: fmtAlphas(alphasNow()) }) })] : []),
         epochLogger<EvalResult>(log, (e) => `test ${fmtPct(e.eval!.accuracy)}  alpha ${fmtAlphas(alphasNow())}`),

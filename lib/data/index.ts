@@ -4,3 +4,4 @@ export * from './split';
 export * from './loader';
 export * from './encoders';
 export * from './idx';
+export * from './sampler';

@@ -5,7 +5,7 @@
 // Parameters without a .grad are skipped. The gradients are changed in place (their storage is
 // overwritten), so references to them held elsewhere see the clipped values.
 import { noGrad } from '../autograd/grad-mode';
-import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { Tensor } from '../tensor';
 import '../ops/methods';
 
@@ -35,7 +35,7 @@ function normOrder(normType: number | 'inf', fn: string): number {
 /** Overwrites `g` with f(g) (computed out of place, then copied into g's storage). */
 function replaceInPlace(g: Tensor, f: (g: Tensor) => Tensor): void {
   const next = f(g);
-  native.copy_(g.handle, next.handle);
+  runKernel('copy', [g.handle, next.handle]);
   next.dispose();
 }
 

@@ -1,7 +1,7 @@
 // Layers. Every layer takes time-major input [T, B, ...] and folds T into the batch where it must;
 // they also accept plain batches without a time axis.
 import { full, rand } from '../creation';
-import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import * as F from '../ops/nn';
 import { reshape, flatten } from '../ops/layout';
 import { intPair } from '../shape';
@@ -12,7 +12,7 @@ import { Parameter } from './parameter';
 /** U(-bound, bound) as a Parameter (PyTorch's default init for Linear/Conv: bound = 1/sqrt(fan_in)). */
 function uniformParameter(shape: number[], bound: number): Parameter {
   const u = rand(shape);
-  const t = new Tensor(native.unary(12, u.handle, 2 * bound, -bound));
+  const t = new Tensor(runKernel('unary', [u.handle], { op: 'affine', p0: 2 * bound, p1: -bound }));
   u.dispose();
   return new Parameter(t);
 }

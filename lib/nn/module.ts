@@ -6,6 +6,7 @@ import { keep } from '../memory';
 import { checkDevice, Device, Tensor } from '../tensor';
 import { isParameter, moveToDeviceInPlace, Parameter } from './parameter';
 import { isFloat32Array } from '../typed-arrays';
+import { runKernel } from '../kernels/run-kernel';
 
 /** Tensors by dotted name (e.g. "0.weight"), as stateDict() returns them. */
 export type StateDict = Record<string, Tensor>;
@@ -200,10 +201,10 @@ export abstract class Module {
         const target = own[k];
         if (isFloat32Array(v)) {
           const t = native.fromFloat32(v, target.shape.slice(), target.device);
-          native.copy_(target.handle, t);
+          runKernel('copy', [target.handle, t]);
           t.dispose();
         } else {
-          native.copy_(target.handle, (v as Tensor).handle);
+          runKernel('copy', [target.handle, (v as Tensor).handle]);
         }
       }
     });

@@ -1,5 +1,6 @@
 // A Parameter is a leaf tensor that a Module registers and an optimizer updates.
 import { keep } from '../memory';
+import { runKernel } from '../kernels/run-kernel';
 import { native } from '../native';
 import type { NativeHandle } from '../../types/native';
 import { Device, Tensor } from '../tensor';
@@ -12,7 +13,7 @@ export class Parameter extends Tensor {
 
   /** Wraps the data of `data` (sharing its storage) as a leaf that requires grad unless told otherwise. */
   constructor(data: Tensor, requiresGrad = true) {
-    super(native.reshape(data.handle, data.shape.slice()), requiresGrad);
+    super(runKernel('reshape', [data.handle], { shape: data.shape.slice() }), requiresGrad);
     keep(this);
   }
 
@@ -22,12 +23,12 @@ export class Parameter extends Tensor {
       if (values.length !== this.numel)
         throw new Error(`Parameter.assign: got ${values.length} values for a parameter of shape [${this.shape}] (${this.numel} values)`);
       const t = native.fromFloat32(values, this.shape.slice(), this.device);
-      native.copy_(this.handle, t);
+      runKernel('copy', [this.handle, t]);
       t.dispose();
     } else {
       if (values.shape.join(',') !== this.shape.join(','))
         throw new Error(`Parameter.assign: shape [${values.shape}] does not match the parameter's shape [${this.shape}]`);
-      native.copy_(this.handle, values.handle);
+      runKernel('copy', [this.handle, values.handle]);
     }
     return this;
   }
@@ -53,7 +54,7 @@ interface MovableTensor {
 export function moveToDeviceInPlace(t: Tensor, device: Device): void {
   if (t.grad) moveToDeviceInPlace(t.grad, device);
   if (t.device === device) return;
-  const moved = native.to(t.handle, device);
+  const moved = runKernel('to', [t.handle], { device });
   const old = t.handle;
   const slots = t as unknown as MovableTensor;
   slots.nativeHandle = moved;

@@ -1,8 +1,9 @@
 // Shape and layout ops: views, permutes, slices, concatenation, indexing.
 import { shapeNumel } from '../shape';
-import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
+import * as ew from './elementwise';
 import { assertTensor, composite, normalizeDim, wrap } from './util';
 import { isInt32Array } from '../typed-arrays';
 
@@ -14,8 +15,8 @@ function checkIndices(idx: unknown, op: string): Int32Array {
 /** A view with a new shape (one -1 is inferred). Shares storage with x. */
 export function reshape(x: Tensor, shape: number[]): Tensor {
   assertTensor(x, 'reshape');
-  const out = wrap(native.reshape(x.handle, shape));
-  return record(out, 'reshape', [x], (g) => [wrap(native.reshape(g.handle, x.shape.slice()))]);
+  const out = wrap(runKernel('reshape', [x.handle], { shape }));
+  return record(out, 'reshape', [x], (g) => [wrap(runKernel('reshape', [g.handle], { shape: x.shape.slice() }))]);
 }
 /** Same as reshape() (PyTorch's name). */
 export const view = reshape;
@@ -50,11 +51,11 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
 /** Reorders the dimensions: result dimension i is dimension perm[i] of x. */
 export function permute(x: Tensor, perm: number[]): Tensor {
   assertTensor(x, 'permute');
-  const out = wrap(native.permute(x.handle, perm));
+  const out = wrap(runKernel('permute', [x.handle], { perm }));
   const norm = perm.map((p) => (p < 0 ? p + x.ndim : p));
   const inverse = new Array<number>(norm.length);
   norm.forEach((p, i) => (inverse[p] = i));
-  return record(out, 'permute', [x], (g) => [wrap(native.permute(g.handle, inverse))]);
+  return record(out, 'permute', [x], (g) => [wrap(runKernel('permute', [g.handle], { perm: inverse }))]);
 }
 
 /** Swaps two dimensions (default the last two). */
@@ -75,8 +76,8 @@ export function slice(x: Tensor, dim: number, start = 0, end = Number.MAX_SAFE_I
   assertTensor(x, 'slice');
   const d = normalizeDim(dim, x.ndim, 'slice');
   const e = Math.min(end, x.shape[d] ?? 0);
-  const out = wrap(native.slice(x.handle, d, start, e, step));
-  return record(out, 'slice', [x], (g) => [wrap(native.sliceBackward(g.handle, x.shape.slice(), d, start, e, step))]);
+  const out = wrap(runKernel('slice', [x.handle], { dim: d, start, end: e, step }));
+  return record(out, 'slice', [x], (g) => [wrap(runKernel('sliceBackward', [g.handle], { inputShape: x.shape.slice(), dim: d, start, end: e, step }))]);
 }
 
 /** `length` elements from `start` along `dim`. */
@@ -98,11 +99,11 @@ export function concat(xs: Tensor[], dim = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new Error('concat: pass a non-empty array of tensors');
   xs.forEach((x) => assertTensor(x, 'concat'));
   const d = normalizeDim(dim, xs[0].ndim, 'concat');
-  const out = wrap(native.concat(xs.map((x) => x.handle), d));
+  const out = wrap(runKernel('concat', xs.map((x) => x.handle), { dim: d }));
   return record(out, 'concat', xs, (g) => {
     let start = 0;
     return xs.map((x) => {
-      const piece = x.requiresGrad ? wrap(native.slice(g.handle, d, start, start + x.shape[d], 1)) : null;
+      const piece = x.requiresGrad ? wrap(runKernel('slice', [g.handle], { dim: d, start, end: start + x.shape[d] })) : null;
       start += x.shape[d];
       return piece;
     });
@@ -127,8 +128,8 @@ export function indexSelect(x: Tensor, dim: number, indices: Int32Array): Tensor
   assertTensor(x, 'indexSelect');
   const idx = checkIndices(indices, 'indexSelect');
   const d = normalizeDim(dim, x.ndim, 'indexSelect');
-  const out = wrap(native.indexSelect(x.handle, d, idx));
-  return record(out, 'indexSelect', [x], (g) => [wrap(native.indexAdd(x.shape.slice(), d, idx, g.handle))]);
+  const out = wrap(runKernel('indexSelect', [x.handle], { dim: d, index: idx }));
+  return record(out, 'indexSelect', [x], (g) => [wrap(runKernel('indexAdd', [g.handle], { shape: x.shape.slice(), dim: d, index: idx }))]);
 }
 
 /** PyTorch's gather: out[i][j] = x[i][index[i][j]] (dim = 1), index given as Int32Array with its shape. */
@@ -136,13 +137,11 @@ export function gather(x: Tensor, dim: number, index: Int32Array, indexShape: nu
   assertTensor(x, 'gather');
   const idx = checkIndices(index, 'gather');
   const d = normalizeDim(dim, x.ndim, 'gather');
-  const out = wrap(native.gather(x.handle, d, idx, indexShape));
-  return record(out, 'gather', [x], (g) => [wrap(native.scatterAdd(x.shape.slice(), d, idx, indexShape, g.handle))]);
+  const out = wrap(runKernel('gather', [x.handle], { dim: d, index: idx, indexShape }));
+  return record(out, 'gather', [x], (g) => [wrap(runKernel('scatterAdd', [g.handle], { shape: x.shape.slice(), dim: d, index: idx, indexShape }))]);
 }
 
 /** Broadcasts x to shape (a copy). */
 export function expand(x: Tensor, shape: number[]): Tensor {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const ew = require('./elementwise') as typeof import('./elementwise');
-  return composite([x], () => ew.add(wrap(native.full(shape, 0, x.device)), x));
+  return composite([x], () => ew.add(wrap(runKernel('full', [], { shape, value: 0, device: x.device })), x));
 }

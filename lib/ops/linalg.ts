@@ -1,8 +1,8 @@
 // Matrix multiplication (2-D and batched with broadcast batch dims, optional transposes).
-import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
-import { sumTo } from './reduce';
+import { sumTo } from './broadcast';
 import { assertTensor, wrap } from './util';
 
 /** Transposes applied to the operands of matmul (without copying them). */
@@ -13,7 +13,7 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
-const mm = (a: Tensor, b: Tensor, ta: boolean, tb: boolean) => wrap(native.matmul(a.handle, b.handle, ta, tb));
+const mm = (a: Tensor, b: Tensor, transA: boolean, transB: boolean) => wrap(runKernel('matmul', [a.handle, b.handle], { transA, transB }));
 
 /** C = op(A) · op(B), op = transpose of the last two dims where asked. */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {

@@ -1,5 +1,5 @@
 // Installs the ops as Tensor methods (a.add(b), x.sum(1), ...). The functions live in the op files.
-import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { record } from '../autograd/node';
 import { runBackward, BackwardOptions } from '../autograd/engine';
 import { checkDevice, Device, Tensor } from '../tensor';
@@ -175,14 +175,14 @@ Object.assign(P, {
     checkDevice(device, 'to');
     if (device === this.device) return this;
     const src = this.device;
-    const out = wrap(native.to(this.handle, device));
-    return record(out, 'to', [this], (g) => [wrap(native.to(g.handle, src))]);
+    const out = wrap(runKernel('to', [this.handle], { device }));
+    return record(out, 'to', [this], (g) => [wrap(runKernel('to', [g.handle], { device: src }))]);
   },
   clone(this: Tensor) {
-    const out = wrap(native.clone(this.handle));
+    const out = wrap(runKernel('clone', [this.handle]));
     return record(out, 'clone', [this], (g) => [g]);
   },
   backward(this: Tensor, gradOutput?: Tensor, options?: BackwardOptions) { runBackward(this, gradOutput, options); },
-  copy_(this: Tensor, src: Tensor) { native.copy_(this.handle, src.handle); return this; },
-  fill_(this: Tensor, value: number) { native.fill_(this.handle, value); return this; },
+  copy_(this: Tensor, src: Tensor) { runKernel('copy', [this.handle, src.handle]); return this; },
+  fill_(this: Tensor, value: number) { runKernel('fill', [this.handle], { value }); return this; },
 });

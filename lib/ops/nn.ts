@@ -1,14 +1,15 @@
 // Neural-network ops: softmax family and losses, linear, conv2d, pooling, batch norm, dropout.
-import type { ConvArgs, PoolArgs } from '../../types/native';
-import { native } from '../native';
+import type { Conv2dAttrs, MaxPool2dAttrs } from '../../types/native';
+import { runKernel } from '../kernels/run-kernel';
 import { needsGrad, record } from '../autograd/node';
 import { tidy } from '../memory';
 import { Tensor } from '../tensor';
 import { reserve } from '../random/generator';
 import * as ew from './elementwise';
 import { matmul } from './linalg';
-import { reshape } from './layout';
-import { mean, sum, sumTo } from './reduce';
+import { gather, reshape } from './layout';
+import { sumTo } from './broadcast';
+import { mean, sum } from './reduce';
 import { assertTensor, composite, normalizeDim, wrap } from './util';
 import { isInt32Array } from '../typed-arrays';
 import { intPair } from '../shape';
@@ -17,12 +18,13 @@ import { intPair } from '../shape';
 export function softmax(x: Tensor, dim = -1): Tensor {
   assertTensor(x, 'softmax');
   const d = normalizeDim(dim, x.ndim, 'softmax');
-  const y = wrap(native.softmax(x.handle, d, false));
+  const y = wrap(runKernel('softmax', [x.handle], { dim: d }));
   // dx = y * (g - sum(g * y, dim))
   return record(y, 'softmax', [x], (g) => {
-    const gy = wrap(native.binary(2, g.handle, y.handle));
-    const s = wrap(native.reduce(0, gy.handle, [d], true, false));
-    return [wrap(native.binary(2, y.handle, wrap(native.binary(1, g.handle, s.handle)).handle))];
+    const gy = wrap(runKernel('binary', [g.handle, y.handle], { op: 'mul' }));
+    const s = wrap(runKernel('reduce', [gy.handle], { op: 'sum', dims: [d], keepdim: true }));
+    const centered = wrap(runKernel('binary', [g.handle, s.handle], { op: 'sub' }));
+    return [wrap(runKernel('binary', [y.handle, centered.handle], { op: 'mul' }))];
   });
 }
 
@@ -30,12 +32,13 @@ export function softmax(x: Tensor, dim = -1): Tensor {
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
   assertTensor(x, 'logSoftmax');
   const d = normalizeDim(dim, x.ndim, 'logSoftmax');
-  const y = wrap(native.softmax(x.handle, d, true));
+  const y = wrap(runKernel('softmax', [x.handle], { dim: d, log: true }));
   // dx = g - softmax(x) * sum(g, dim)
   return record(y, 'logSoftmax', [x], (g) => {
-    const s = wrap(native.reduce(0, g.handle, [d], true, false));
-    const p = wrap(native.unary(1, y.handle));
-    return [wrap(native.binary(1, g.handle, wrap(native.binary(2, p.handle, s.handle)).handle))];
+    const s = wrap(runKernel('reduce', [g.handle], { op: 'sum', dims: [d], keepdim: true }));
+    const p = wrap(runKernel('unary', [y.handle], { op: 'exp' }));
+    const ps = wrap(runKernel('binary', [p.handle, s.handle], { op: 'mul' }));
+    return [wrap(runKernel('binary', [g.handle, ps.handle], { op: 'sub' }))];
   });
 }
 
@@ -55,7 +58,6 @@ function reduceLoss(losses: Tensor, reduction: Reduction): Tensor {
 export function nllLoss(logp: Tensor, labels: Int32Array, opts: { reduction?: Reduction } = {}): Tensor {
   const reduction = checkReduction(opts.reduction ?? 'mean', 'nllLoss');
   checkLabels(logp, labels, 'nllLoss');
-  const { gather } = require('./layout') as typeof import('./layout');
   return composite([logp], () => {
     const picked = gather(logp, 1, labels, [labels.length, 1]);
     return reduceLoss(ew.neg(reshape(picked, [labels.length])), reduction);
@@ -117,8 +119,8 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-/** Checked native conv arguments (integer stride, dilation, groups >= 1, padding >= 0). @internal */
-export function convArgs(opts: Conv2dOptions, op: string): ConvArgs {
+/** Checked conv2d kernel attributes (integer stride, dilation, groups >= 1, padding >= 0). @internal */
+export function convArgs(opts: Conv2dOptions, op: string): Conv2dAttrs {
   const [sh, sw] = intPair(opts.stride, 1, 'stride', op, 1), [ph, pw] = intPair(opts.padding, 0, 'padding', op, 0);
   const [dh, dw] = intPair(opts.dilation, 1, 'dilation', op, 1);
   const groups = opts.groups ?? 1;
@@ -131,10 +133,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   assertTensor(x, 'conv2d');
   const args = convArgs(opts, 'conv2d');
   return composite([x, weight, bias], () => {
-    const out = wrap(native.conv2d(x.handle, weight.handle, args));
+    const out = wrap(runKernel('conv2d', [x.handle, weight.handle], args));
     const y = record(out, 'conv2d', [x, weight], (g) => [
-      x.requiresGrad ? wrap(native.conv2dBackwardInput(g.handle, weight.handle, x.shape.slice(), args)) : null,
-      weight.requiresGrad ? wrap(native.conv2dBackwardWeight(g.handle, x.handle, weight.shape.slice(), args)) : null,
+      x.requiresGrad ? wrap(runKernel('conv2dBackwardInput', [g.handle, weight.handle], { ...args, inputShape: x.shape.slice() })) : null,
+      weight.requiresGrad ? wrap(runKernel('conv2dBackwardWeight', [g.handle, x.handle], { ...args, weightShape: weight.shape.slice() })) : null,
     ]);
     return bias ? ew.add(y, reshape(bias, [1, -1, 1, 1])) : y;
   });
@@ -151,8 +153,8 @@ export interface Pool2dOptions {
   /** avgPool2d: count padded zeros in the mean (default true). */
   countIncludePad?: boolean;
 }
-/** Checked native pool arguments (integer kernel >= 1, stride >= 1, padding >= 0). @internal */
-export function poolArgs(kernel: number | [number, number], opts: Pool2dOptions, op = 'pool2d'): PoolArgs {
+/** Checked pooling kernel attributes (integer kernel >= 1, stride >= 1, padding >= 0). @internal */
+export function poolArgs(kernel: number | [number, number], opts: Pool2dOptions, op = 'pool2d'): MaxPool2dAttrs & { countIncludePad: boolean } {
   const [kh, kw] = intPair(kernel, 2, 'kernel size', op, 1);
   const [sh, sw] = intPair(opts.stride ?? [kh, kw], 1, 'stride', op, 1);
   const [ph, pw] = intPair(opts.padding, 0, 'padding', op, 0);
@@ -163,22 +165,22 @@ export function poolArgs(kernel: number | [number, number], opts: Pool2dOptions,
 export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Pool2dOptions = {}): Tensor {
   assertTensor(x, 'maxPool2d');
   const args = poolArgs(kernel, opts, 'maxPool2d');
-  const [out, idx] = native.maxPool2d(x.handle, args);
+  const [out, idx] = runKernel('maxPool2d', [x.handle], args);
   const indices = wrap(idx);
   // The argmax positions are needed only by the backward rule.
   if (!needsGrad([x])) {
     indices.dispose();
     return wrap(out);
   }
-  return record(wrap(out), 'maxPool2d', [x], (g) => [wrap(native.maxPool2dBackward(g.handle, indices.handle, x.shape.slice(), args))]);
+  return record(wrap(out), 'maxPool2d', [x], (g) => [wrap(runKernel('maxPool2dBackward', [g.handle, indices.handle], { ...args, inputShape: x.shape.slice() }))]);
 }
 
 /** Average pooling of x [N, C, H, W]. */
 export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: Pool2dOptions = {}): Tensor {
   assertTensor(x, 'avgPool2d');
   const args = poolArgs(kernel, opts, 'avgPool2d');
-  const out = wrap(native.avgPool2d(x.handle, args));
-  return record(out, 'avgPool2d', [x], (g) => [wrap(native.avgPool2dBackward(g.handle, x.shape.slice(), args))]);
+  const out = wrap(runKernel('avgPool2d', [x.handle], args));
+  return record(out, 'avgPool2d', [x], (g) => [wrap(runKernel('avgPool2dBackward', [g.handle], { ...args, inputShape: x.shape.slice() }))]);
 }
 
 /** Options of batchNorm (as torch.nn.functional.batch_norm). */
@@ -227,13 +229,13 @@ function batchNormBody(x: Tensor, opts: BatchNormOptions, C: number, eps: number
       const rm = opts.runningMean, rv = opts.runningVar;
       // The update's temporaries are not part of the graph: free them at once.
       tidy(() => {
-        const muFlat = wrap(native.reshape(mu.handle, [C]));
-        const varUnbiased = wrap(native.unary(12, wrap(native.reshape(varB.handle, [C])).handle, n / (n - 1), 0));
-        // running = (1 - momentum) running + momentum batch
-        const newMean = wrap(native.binary(0, wrap(native.unary(12, rm.handle, 1 - momentum, 0)).handle, wrap(native.unary(12, muFlat.handle, momentum, 0)).handle));
-        const newVar = wrap(native.binary(0, wrap(native.unary(12, rv.handle, 1 - momentum, 0)).handle, wrap(native.unary(12, varUnbiased.handle, momentum, 0)).handle));
-        native.copy_(rm.handle, newMean.handle);
-        native.copy_(rv.handle, newVar.handle);
+        const scaled = (t: Tensor, s: number) => wrap(runKernel('unary', [t.handle], { op: 'affine', p0: s, p1: 0 }));
+        const flat = (t: Tensor) => wrap(runKernel('reshape', [t.handle], { shape: [C] }));
+        const blend = (running: Tensor, batch: Tensor) =>
+          wrap(runKernel('binary', [scaled(running, 1 - momentum).handle, scaled(batch, momentum).handle], { op: 'add' }));
+        // running = (1 - momentum) running + momentum batch (the variance unbiased: n / (n - 1))
+        runKernel('copy', [rm.handle, blend(rm, flat(mu)).handle]);
+        runKernel('copy', [rv.handle, blend(rv, scaled(flat(varB), n / (n - 1))).handle]);
       });
     }
   } else {
@@ -251,7 +253,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!training || p === 0) return x;
   const { seed, offset } = reserve(x.numel);
   return composite([x], () => {
-    const mask = wrap(native.random(2, x.shape.slice(), seed, offset, 1 - p, x.device));
+    const mask = wrap(runKernel('random', [], { kind: 'bernoulli', shape: x.shape.slice(), seed, offset, p: 1 - p, device: x.device }));
     return ew.mul(x, ew.mul(mask, 1 / (1 - p)));
   });
 }

@@ -1,10 +1,11 @@
-// Reductions over any dims (keepdim), and the broadcast helpers their backward rules use.
-import { native } from '../native';
+// Reductions over any dims (keepdim).
+import type { ReduceOp } from '../../types/native';
+import { runKernel } from '../kernels/run-kernel';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
-import { assertTensor, composite, normalizeDim, sameShape, wrap } from './util';
-
-const enum R { Sum, Mean, Max, Min }
+import { expandTo } from './broadcast';
+import * as ew from './elementwise';
+import { assertTensor, composite, normalizeDim, wrap } from './util';
 
 function normDims(x: Tensor, dims: number | number[] | undefined, op: string): number[] {
   if (dims === undefined) return x.shape.map((_, i) => i);
@@ -16,52 +17,34 @@ function keptShape(shape: readonly number[], dims: number[]): number[] {
   return shape.map((d, i) => (dims.includes(i) ? 1 : d));
 }
 
-/** Broadcasts g to `shape` (g's shape must broadcast to it). */
-export function expandTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (sameShape(g.shape, shape)) return g;
-  const zeros = wrap(native.full(shape.slice(), 0, g.device));
-  return wrap(native.binary(0, zeros.handle, g.handle));
-}
-
-/** Sums g over the dims that broadcasting expanded, so that it takes `shape` (the reverse of broadcasting). */
-export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (sameShape(g.shape, shape)) return g;
-  const lead = g.ndim - shape.length;
-  const dims: number[] = [];
-  for (let i = 0; i < g.ndim; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  }
-  const reduced = dims.length ? wrap(native.reduce(R.Sum, g.handle, dims, true, false)) : g;
-  return wrap(native.reshape(reduced.handle, shape.slice()));
-}
-
-function reduceOp(op: R, name: string, x: Tensor, dims: number | number[] | undefined, keepdim: boolean): Tensor {
+function reduceOp(op: ReduceOp, name: string, x: Tensor, dims: number | number[] | undefined, keepdim: boolean): Tensor {
   assertTensor(x, name);
   const d = normDims(x, dims, name);
-  const out = wrap(native.reduce(op, x.handle, d, keepdim, false));
+  const out = wrap(runKernel('reduce', [x.handle], { op, dims: d, keepdim }));
   return record(out, name, [x], (g) => {
-    const gk = wrap(native.reshape(g.handle, keptShape(x.shape, d)));
-    if (op === R.Sum) return [expandTo(gk, x.shape)];
-    if (op === R.Mean) {
+    const gk = wrap(runKernel('reshape', [g.handle], { shape: keptShape(x.shape, d) }));
+    if (op === 'sum') return [expandTo(gk, x.shape)];
+    if (op === 'mean') {
       const count = d.reduce((n, i) => n * x.shape[i], 1);
-      return [expandTo(wrap(native.unary(12, gk.handle, 1 / count, 0)), x.shape)];
+      return [expandTo(wrap(runKernel('unary', [gk.handle], { op: 'affine', p0: 1 / count, p1: 0 })), x.shape)];
     }
     // max/min: the gradient is shared evenly among the tied extreme elements.
-    const ok = wrap(native.reshape(out.handle, keptShape(x.shape, d)));
-    const mask = wrap(native.binary(10, x.handle, ok.handle));
-    const count = wrap(native.reduce(R.Sum, mask.handle, d, true, false));
-    return [wrap(native.binary(2, mask.handle, wrap(native.binary(3, gk.handle, count.handle)).handle))];
+    const ok = wrap(runKernel('reshape', [out.handle], { shape: keptShape(x.shape, d) }));
+    const mask = wrap(runKernel('binary', [x.handle, ok.handle], { op: 'eq' }));
+    const count = wrap(runKernel('reduce', [mask.handle], { op: 'sum', dims: d, keepdim: true }));
+    const share = wrap(runKernel('binary', [gk.handle, count.handle], { op: 'div' }));
+    return [wrap(runKernel('binary', [mask.handle, share.handle], { op: 'mul' }))];
   });
 }
 
 /** Sum over `dims` (all dimensions when left out); keepdim keeps them with size 1. */
-export const sum = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp(R.Sum, 'sum', x, dims, keepdim);
+export const sum = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp('sum', 'sum', x, dims, keepdim);
 /** Mean over `dims` (all dimensions when left out). */
-export const mean = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp(R.Mean, 'mean', x, dims, keepdim);
+export const mean = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp('mean', 'mean', x, dims, keepdim);
 /** Maximum over `dims` (all dimensions when left out); the gradient goes to the first maximum. */
-export const max = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp(R.Max, 'max', x, dims, keepdim);
+export const max = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp('max', 'max', x, dims, keepdim);
 /** Minimum over `dims` (all dimensions when left out). */
-export const min = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp(R.Min, 'min', x, dims, keepdim);
+export const min = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp('min', 'min', x, dims, keepdim);
 
 /** Max over one dim with the position of the maximum (int32 indices, no gradient through them). */
 export function maxWithIndices(x: Tensor, dim: number, keepdim = false): {
@@ -72,7 +55,7 @@ export function maxWithIndices(x: Tensor, dim: number, keepdim = false): {
 } {
   const d = normalizeDim(dim, x.ndim, 'max');
   const values = max(x, d, keepdim);
-  const [v, idx] = native.reduce(R.Max, x.handle, [d], keepdim, true);
+  const [v, idx] = runKernel('reduceWithIndices', [x.handle], { op: 'max', dims: [d], keepdim });
   v.dispose();
   return { values, indices: wrap(idx) };
 }
@@ -81,12 +64,12 @@ export function maxWithIndices(x: Tensor, dim: number, keepdim = false): {
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   assertTensor(x, 'argmax');
   if (dim === undefined) {
-    const flat = wrap(native.reshape(x.handle, [x.numel]));
-    const [v, idx] = native.reduce(R.Max, flat.handle, [0], false, true);
+    const flat = wrap(runKernel('reshape', [x.handle], { shape: [x.numel] }));
+    const [v, idx] = runKernel('reduceWithIndices', [flat.handle], { op: 'max', dims: [0] });
     v.dispose();
     return wrap(idx);
   }
-  const [v, idx] = native.reduce(R.Max, x.handle, [normalizeDim(dim, x.ndim, 'argmax')], keepdim, true);
+  const [v, idx] = runKernel('reduceWithIndices', [x.handle], { op: 'max', dims: [normalizeDim(dim, x.ndim, 'argmax')], keepdim });
   v.dispose();
   return wrap(idx);
 }
@@ -94,8 +77,6 @@ export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
 /** Variance over dims (unbiased by default, as PyTorch). */
 export function variance(x: Tensor, dims?: number | number[], opts: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
   // Composed from differentiable ops so that it has a backward.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const ew = require('./elementwise') as typeof import('./elementwise');
   const d = normDims(x, dims, 'var');
   const n = d.reduce((acc, i) => acc * x.shape[i], 1);
   return composite([x], () => {

@@ -2,7 +2,7 @@
 import type { NativeHandle } from '../../types/native';
 import { needsGrad } from '../autograd/node';
 import { tidy } from '../memory';
-import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { Tensor } from '../tensor';
 
 export const wrap = (h: NativeHandle): Tensor => new Tensor(h);
@@ -29,7 +29,7 @@ export function composite<T>(inputs: (Tensor | null | undefined)[], fn: () => T)
 
 /** A 0-d tensor holding v on the device of `like`. */
 export function scalarLike(v: number, like: Tensor): Tensor {
-  return wrap(native.full([], v, like.device));
+  return wrap(runKernel('full', [], { shape: [], value: v, device: like.device }));
 }
 
 export function normalizeDim(dim: number, ndim: number, op: string): number {

@@ -2,7 +2,7 @@
 //   t += 1;  g = maximize ? -grad : grad;  g += weightDecay * p  (Adam's L2 penalty)
 //   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  amsgrad: vmax = max(vmax, v), used for v
 //   p -= lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
-import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { Tensor } from '../tensor';
 import { checkNonNegative, mergeOptions, Optimizer, ParamGroup, ParamsInput, StateSpec } from './optimizer';
 
@@ -67,7 +67,7 @@ export class Adam extends Optimizer<AdamOptions> {
     // As in PyTorch, the running maximum exists only while amsgrad is on (created as zeros when first needed).
     const vmax = g.amsgrad ? this.buffer(s, p, 'maxExpAvgSq') : null;
     const step = (s.step ?? 0) + 1;
-    native.adamStep(p.handle, grad.handle, m.handle, v.handle, vmax ? vmax.handle : null, {
+    runKernel('adamStep', [p.handle, grad.handle, m.handle, v.handle, vmax ? vmax.handle : null], {
       lr: g.lr,
       beta1: g.betas[0],
       beta2: g.betas[1],

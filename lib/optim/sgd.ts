@@ -4,7 +4,7 @@
 //   with momentum: buf = g on the first step, else momentum * buf + (1 - dampening) * g;
 //                  g = nesterov ? g + momentum * buf : buf
 //   p -= lr * g
-import { native } from '../native';
+import { runKernel } from '../kernels/run-kernel';
 import { Tensor } from '../tensor';
 import { checkNonNegative, mergeOptions, Optimizer, ParamGroup, ParamsInput, StateSpec } from './optimizer';
 
@@ -61,7 +61,7 @@ export class SGD extends Optimizer<SGDOptions> {
       firstStep = !s.buffers.momentumBuffer;
       buf = this.buffer(s, p, 'momentumBuffer');
     }
-    native.sgdStep(p.handle, grad.handle, buf ? buf.handle : null, {
+    runKernel('sgdStep', [p.handle, grad.handle, buf ? buf.handle : null], {
       lr: g.lr,
       momentum: g.momentum,
       dampening: g.dampening,

@@ -1,16 +1,25 @@
-// InferenceRunner: compiles a wrapped sequential f-SNN into a native plan and runs whole forward
-// passes on the libuv thread pool (an N-API AsyncWorker), so a service's event loop keeps answering
-// while a batch runs. No autograd state and no membrane history are kept: memory is the forward's
-// working set only.
-import type { PlanStep } from '../../types/native';
-import { buildKernel, FractionalMethod } from '../fractional/kernel';
+// InferenceRunner: replays a trained model's own forward natively. The first prediction for an input
+// shape runs net.forward once under noGrad and records its kernel calls (./record-program); later
+// predictions replay that program by kernel name on the libuv thread pool (an N-API AsyncWorker), so
+// a service's event loop keeps answering while a batch runs. There is one interpreter, the model's
+// forward: no layer is translated. Host-side work in the forward (building the fractional kernel K
+// from alpha) runs at record time and its result becomes an attribute of the recorded call.
+//
+// The program is recorded again when the input shape or device changes, and when the model's state
+// changes: a parameter or buffer replaced (Module.to(), assigning a new Parameter) or written in place
+// (loadStateDict, copy_, fill_, optimizer steps: the storage's write count, native.storageVersions).
+// A forward that cannot be replayed (it reads an input-dependent value into host memory, or calls a
+// native function outside the kernel table) runs directly on every call instead (`replayable` and
+// `reason` say so); one that draws random numbers (dropout in training mode) is an error.
+import type { NativeHandle } from '../../types/native';
+import { noGrad } from '../autograd/grad-mode';
+import { FractionalMethod } from '../fractional/kernel';
+import { tidy } from '../memory';
 import { native } from '../native';
-import { AvgPool2d, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, Sequential } from '../nn/layers';
-import { Module } from '../nn/module';
-import { BaseNeuron } from '../snn/neurons';
 import { loadModel } from '../snn/model-io';
 import { SNNWrapper } from '../snn/wrapper';
 import { Device, Tensor } from '../tensor';
+import { recordProgram, RecordedProgram } from './record-program';
 
 /** Options of InferenceRunner. */
 export interface RunnerOptions {
@@ -24,16 +33,22 @@ export interface RunnerOptions {
   meanOverTime?: boolean;
 }
 
-const pair = (v: unknown, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : (v as [number, number]));
+interface Program extends RecordedProgram {
+  inputShape: string;
+  device: Device;
+  /** The model's parameters and buffers when recorded, then the captured tensors; their write counts. */
+  state: NativeHandle[];
+  versions: Float64Array;
+}
 
 /**
- * A trained SNNWrapper compiled to a native plan: predict() runs the whole forward pass on the libuv
- * thread pool, so the event loop stays free (for servers).
+ * A trained SNNWrapper whose forward is recorded once per input shape and replayed natively:
+ * predict() runs the whole forward pass on the libuv thread pool, so the event loop stays free.
  */
 export class InferenceRunner {
-  /** Neuron kernels by (T, orders, coefficients): rebuilt only when the model's alphas change. */
-  private readonly kernels = new Map<string, Float64Array>();
+  private program: Program | null = null;
   private disposed = false;
+  private _reason: string | null = null;
   /** The discretisation in use. */
   readonly method: FractionalMethod;
 
@@ -42,7 +57,7 @@ export class InferenceRunner {
    * @param options Method and history window of the forward pass.
    */
   constructor(readonly net: SNNWrapper, readonly options: RunnerOptions = {}) {
-    if (!(net.model instanceof Sequential)) throw new Error('InferenceRunner: the wrapped model must be an nn.Sequential of built-in layers');
+    if (!net || typeof (net as { forward?: unknown }).forward !== 'function') throw new TypeError('InferenceRunner: net must be an SNNWrapper');
     this.method = options.method ?? (net.integrator === 'odeint' ? 'euler' : 'l1');
   }
 
@@ -53,77 +68,88 @@ export class InferenceRunner {
     return new InferenceRunner(net, { method: spec.input?.method, memory: spec.input?.memory, h: spec.input?.h, ...opts });
   }
 
-  /**
-   * The plan for inputs of T steps, read from the model's current state on every call: the layers'
-   * current parameter tensors (so loadStateDict, to() and optimizer steps are followed) and the
-   * current orders (kernels are cached by value, so an unchanged model rebuilds none).
-   */
-  plan(T: number): PlanStep[] {
-    if (this.disposed) throw new Error('InferenceRunner: this runner was disposed; create a new InferenceRunner for the model');
-    const h = this.options.h ?? 1;
-    const alphas = this.net.getPerLayerAlpha(), coefs = this.net.getPerLayerCoefficient();
-    let neuronIndex = 0;
-    const steps: PlanStep[] = [];
-    for (const m of (this.net.model as Sequential).children()) steps.push(...this.stepsFor(m, T, h, () => neuronIndex++, alphas, coefs));
-    if (this.options.meanOverTime ?? true) steps.push({ kind: 'meanOverTime' });
-    return steps;
+  /** Whether predictions replay a recorded program (false: the forward could not be recorded; see reason). */
+  get replayable(): boolean {
+    return this._reason === null;
   }
 
-  private kernel(T: number, h: number, alpha: Tensor, coef: Tensor): Float64Array {
-    const a = Float64Array.from(alpha.toFloat32Array()), c = Float64Array.from(coef.toFloat32Array());
-    const key = `${T}|${h}|${Array.from(a).join(',')}|${Array.from(c).join(',')}`;
-    let K = this.kernels.get(key);
-    if (!K) {
-      K = buildKernel(this.method, a, c, h, T).K;
-      if (this.kernels.size >= 64) this.kernels.clear();
-      this.kernels.set(key, K);
-    }
-    return K;
+  /** Why the forward runs directly instead of being replayed (null while it is replayed). */
+  get reason(): string | null {
+    return this._reason;
   }
 
-  /** Drops the runner's caches; predict() afterwards is an error. The model itself is not disposed. */
+  /** Drops the recorded program; predict() afterwards is an error. The model itself is not disposed. */
   dispose(): void {
-    this.kernels.clear();
+    this.program = null;
     this.disposed = true;
   }
 
-  private stepsFor(m: Module, T: number, h: number, nextNeuron: () => number, alphas: Tensor[], coefs: Tensor[]): PlanStep[] {
-    if (m instanceof Linear) return [{ kind: 'linear', weight: m.weight.handle, bias: m.bias ? m.bias.handle : null }];
-    if (m instanceof BaseNeuron) {
-      const i = nextNeuron();
-      const K = this.kernel(T, h, alphas[i], coefs[i]);
-      return [{ kind: 'fractional', K, params: { kind: m.kind, tau: m.effectiveTau(), threshold: m.threshold, surrogate: m.surrogate, scale: m.surrogateScale, memory: Math.min(this.options.memory ?? T + 1, T + 1) } }];
-    }
-    if (m instanceof Flatten) {
-      if (m.endDim !== -1) throw new Error('InferenceRunner: Flatten with an endDim is not supported in plans');
-      return [{ kind: 'flatten', startDim: m.startDim }];
-    }
-    if (m instanceof Conv2d) {
-      const [sh, sw] = pair(m.options.stride, 1), [ph, pw] = pair(m.options.padding, 0), [dh, dw] = pair(m.options.dilation, 1);
-      return [{ kind: 'conv2d', weight: m.weight.handle, bias: m.bias ? m.bias.handle : null, args: { strideH: sh, strideW: sw, padH: ph, padW: pw, dilH: dh, dilW: dw, groups: m.options.groups ?? 1 } }];
-    }
-    if (m instanceof MaxPool2d || m instanceof AvgPool2d) {
-      const [kh, kw] = pair(m.kernelSize, 2), [sh, sw] = pair(m.options.stride ?? [kh, kw], 1), [ph, pw] = pair(m.options.padding, 0);
-      return [{ kind: m instanceof MaxPool2d ? 'maxpool2d' : 'avgpool2d', args: { kH: kh, kW: kw, strideH: sh, strideW: sw, padH: ph, padW: pw, ceilMode: !!m.options.ceilMode, countIncludePad: m.options.countIncludePad ?? true } }];
-    }
-    if (m instanceof Identity || m instanceof Dropout) return [];
-    throw new Error(`InferenceRunner: layer ${m.constructor.name} is not supported in inference plans (supported: Linear, Conv2d, pools, Flatten, Dropout, Identity, LIF/IF neurons)`);
+  /** The model's forward as the runner runs it (what is recorded): x [T, B, ...] -> scores. */
+  private forward(x: Tensor): Tensor {
+    const T = x.shape[0], h = this.options.h ?? 1;
+    const times = h === 1 ? undefined : Array.from({ length: T }, (_, k) => k * h);
+    const out = this.net.forward(x, times, { method: this.method, memory: this.options.memory });
+    return this.options.meanOverTime ?? true ? out.mean(0) : out;
   }
 
   private checkInput(x: Tensor): void {
+    if (this.disposed) throw new Error('InferenceRunner: this runner was disposed; create a new InferenceRunner for the model');
     if (!x || !x.__isTensor || x.ndim < 2 || x.shape[0] < 1)
       throw new Error('InferenceRunner: input must be a time-major Tensor [T, B, ...] with T >= 1');
+  }
+
+  private stateHandles(): NativeHandle[] {
+    return [...this.net.parameters(), ...this.net.namedBuffers().map(([, b]) => b)].map((t) => t.handle);
+  }
+
+  /** The recorded program, if it is still valid for x and the model's current state. */
+  private current(x: Tensor): Program | null {
+    const p = this.program;
+    if (!p || p.inputShape !== x.shape.join(',') || p.device !== x.device) return null;
+    const model = this.stateHandles();
+    for (let i = 0; i < model.length; i++) if (model[i] !== p.state[i]) return null;
+    if (model.length + p.captured.length !== p.state.length) return null;
+    const v = native.storageVersions(p.state);
+    for (let i = 0; i < v.length; i++) if (v[i] !== p.versions[i]) return null;
+    return p;
+  }
+
+  /** Runs the forward directly, recording it when it can be replayed later. */
+  private recordOrRun(x: Tensor): Tensor {
+    return noGrad(() => tidy(() => {
+      const r = recordProgram(x, (input) => this.forward(input));
+      this._reason = r.notReplayable;
+      this.program = null;
+      if (r.recorded) {
+        const state = [...this.stateHandles(), ...r.recorded.captured];
+        this.program = { ...r.recorded, inputShape: x.shape.join(','), device: x.device, state, versions: native.storageVersions(state) };
+      }
+      return r.result;
+    }));
+  }
+
+  /** After a replay: the program's own in-place writes (e.g. the orders' projection) are not changes. */
+  private settle(p: Program): void {
+    p.versions = native.storageVersions(p.state);
   }
 
   /** Runs the forward pass off the JavaScript thread; resolves with the output ([B, classes] by default). */
   async predict(x: Tensor): Promise<Tensor> {
     this.checkInput(x);
-    return new Tensor(await native.runPlanAsync(this.plan(x.shape[0]), x.handle));
+    const p = this.current(x);
+    if (!p) return this.recordOrRun(x);
+    const out = new Tensor(await native.replayAsync(p.program, x.handle));
+    this.settle(p);
+    return out;
   }
 
   /** The same forward pass, on the calling thread. */
   predictSync(x: Tensor): Tensor {
     this.checkInput(x);
-    return new Tensor(native.runPlan(this.plan(x.shape[0]), x.handle));
+    const p = this.current(x);
+    if (!p) return this.recordOrRun(x);
+    const out = new Tensor(native.replay(p.program, x.handle));
+    this.settle(p);
+    return out;
   }
 }

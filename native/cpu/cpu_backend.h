@@ -15,6 +15,9 @@ class CpuBackend final : public Backend {
   void copy_to_host(void* dst, const void* src, size_t bytes) override;
   void copy_device(void* dst, const void* src, size_t bytes) override;
 
+#define FSNN_DEVICE_OP(ret, name, params) ret name params override;
+#define FSNN_DEVICE_OP_CPU_ONLY(ret, name, params) ret name params override;
+#include "../kernels.def"
   FSNN_BACKEND_OPS
 };
 

@@ -1,5 +1,6 @@
-// CPU elementwise ops: memory, fill, unary, broadcast binary, where, axpy.
+// CPU elementwise ops: memory, fill, unary, broadcast binary, where, axpy, the non-finite scan.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -150,6 +151,29 @@ void CpuBackend::axpy(float alpha, const Tensor& xt, Tensor& out) {
   parallel_for(out.numel(), kGrain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) o[i] += alpha * x[i];
   });
+}
+
+// One parallel scan whose chunks first take the largest exponent field (an integer max, which
+// vectorises); all ones means Inf or NaN, and only such a chunk is searched element by element.
+int64_t CpuBackend::first_non_finite(const Tensor& t) {
+  const float* x = t.data();
+  std::atomic<int64_t> first{t.numel()};
+  const uint32_t* bits = reinterpret_cast<const uint32_t*>(x);
+  parallel_for(t.numel(), 1 << 16, [&](int64_t b, int64_t e) {
+    uint32_t max_exp = 0;
+    for (int64_t i = b; i < e; ++i) {
+      const uint32_t ex = bits[i] & 0x7f800000u;
+      max_exp = ex > max_exp ? ex : max_exp;
+    }
+    if (max_exp != 0x7f800000u) return;
+    for (int64_t i = b; i < e; ++i)
+      if (!std::isfinite(x[i])) {
+        int64_t cur = first.load();
+        while (i < cur && !first.compare_exchange_weak(cur, i)) {}
+        return;
+      }
+  });
+  return first.load();
 }
 
 }  // namespace cpu

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../error.h"
+#include "cpu_backend.h"
 #include "../surrogate.h"
 #include "parallel.h"
 
@@ -788,6 +789,29 @@ void fractional_backward(const FractionalParams& p, const float* I, const float*
     double t = 0.0;
     for (int64_t g = 0; g < ngroups; ++g) t += gtau_groups[g];
     *gTau = t;
+  }
+}
+
+// The chain to the op's parameters (backend.h), in the order of fractional_op.h (kFracChainLanes).
+void CpuBackend::fractional_chain(const Tensor& x, const double* table, int64_t rows, Tensor& out) {
+  const int64_t n = x.numel() / 2;
+  const float* hi = x.data();
+  const float* lo = hi + n;
+  float* o = out.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    const double* t = table + r * n;
+    double lane[kFracChainLanes];
+    for (int l = 0; l < kFracChainLanes; ++l) {
+      double s = 0.0;
+      for (int64_t j = l; j < n; j += kFracChainLanes) {
+        const double p = (double(hi[j]) + double(lo[j])) * t[j];
+        s += p;
+      }
+      lane[l] = s;
+    }
+    for (int s = kFracChainLanes / 2; s >= 1; s /= 2)
+      for (int i = 0; i < s; ++i) lane[i] += lane[i + s];
+    o[r] = static_cast<float>(lane[0]);
   }
 }
 

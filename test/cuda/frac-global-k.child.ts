@@ -2,9 +2,9 @@
 // read from global memory. FSNN_CUDA_FRAC_GLOBAL_K must be in the real environment of the process
 // (jest gives each test file a copy of process.env that native code does not see), so the parent runs
 // this file with the variable set. Prints one JSON line: per case, the agreement of every output.
-import { buildKernel } from '../../lib/fractional';
 import { native } from '../../lib/native';
 import type { FractionalNativeParams, NativeHandle } from '../../types/native';
+import { fractionalForwardRaw } from '../../lib/fractional/op';
 
 let seed = 424242;
 const rnd = () => {
@@ -34,15 +34,16 @@ const cases: Case[] = [
   { T: 600, N: 70, memory: 40, kind: 'lif', surrogate: 'piecewise_linear', method: 'gl', alphas: [0.4, 0.8], weights: [1, 0.3], gV: true },
 ];
 const out = cases.map((c) => {
-  const K = buildKernel(c.method, c.alphas, c.weights, 1, c.T).K;
+  const spec = [c.method, Float64Array.from(c.alphas), Float64Array.from(c.weights), 1] as const;
   const params: FractionalNativeParams = { kind: c.kind, tau: 2, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1 };
   const shape = [c.T, c.N], n = c.T * c.N;
   const I = data(n, 0, 2.5), gS = data(n, -1, 1), gV = data(n, -0.2, 0.2);
   const run = (device: 'cpu' | 'cuda') => {
     const h = native.fromFloat32(I, shape, device);
-    const f = native.fractionalForward(h, K, params, true);
-    const b = native.fractionalBackward(h, f.v!, f.spikes, native.fromFloat32(gS, shape, device), c.gV ? native.fromFloat32(gV, shape, device) : null, K, params);
-    return { spikes: f.spikes.toFloat32Array(), v: f.v!.toFloat32Array(), gI: b.gI.toFloat32Array(), gK: hiLo(b.gK), gTau: hiLo(b.gTau)[0] };
+    const f = fractionalForwardRaw(h, ...spec, params, true);
+    const b = native.fractionalBackward(h, f.v!, f.spikes, native.fromFloat32(gS, shape, device), c.gV ? native.fromFloat32(gV, shape, device) : null, ...spec, params,
+      { alpha: false, weight: false, pairs: true });
+    return { spikes: f.spikes.toFloat32Array(), v: f.v!.toFloat32Array(), gI: b.gI.toFloat32Array(), gK: hiLo(b.gK!), gTau: hiLo(b.gTauPair!)[0] };
   };
   const cpu = run('cpu'), gpu = run('cuda');
   let spikeDiffs = 0;

@@ -3,10 +3,14 @@
 // caching allocator and out-of-memory survival. Where CUDA is unavailable the whole file is skipped
 // with a visible SKIPPED line.
 import { tensor, nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tidy, optim, ops, cuda } from '../../lib';
-import { buildKernel, fractionalNeuron } from '../../lib/fractional';
+import { fractionalNeuron } from '../../lib/fractional';
 import { native } from '../../lib/native';
-import type { NativeHandle, FractionalNativeParams, PoolArgs, ConvArgs } from '../../types/native';
+import type { NativeHandle, FractionalNativeParams, Conv2dAttrs, AvgPool2dAttrs, UnaryOp, BinaryOp, ReduceOp, RandomKind } from '../../types/native';
+import { KERNEL_ENUMS } from '../../lib/kernel-names';
+
+const K = native.runKernel;
 import { buildGoldenNet, flat, loadGoldens, relErr as goldenRelErr } from '../helpers/goldens';
+import { fractionalForwardRaw } from '../../lib/fractional/op';
 
 const available = cuda.isAvailable();
 if (!available) {
@@ -75,9 +79,9 @@ function both(ops2: (h: NativeHandle[]) => NativeHandle, inputs: Pair[], tol: nu
   expectClose(g, c, tol, what);
 }
 
-const UNARY = ['neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'pow', 'clamp', 'inRange', 'sign', 'affine', 'reciprocal', 'square'];
-const BINARY = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'gt', 'ge', 'lt', 'le', 'eq', 'ne'];
-const REDUCE = ['sum', 'mean', 'max', 'min'];
+const UNARY: readonly UnaryOp[] = KERNEL_ENUMS.UnaryOp;
+const BINARY: readonly BinaryOp[] = KERNEL_ENUMS.BinaryOp;
+const REDUCE: readonly ReduceOp[] = KERNEL_ENUMS.ReduceOp;
 
 // ---- ops -----------------------------------------------------------------------------------------
 describeGpu('cuda op table against the cpu backend', () => {
@@ -87,18 +91,18 @@ describeGpu('cuda op table against the cpu backend', () => {
     const d = data(1000);
     const [c, g] = pair(d, [10, 100]);
     expectClose(g, c, 0, 'upload/download');
-    expectClose(native.clone(g), c, 0, 'clone');
-    expect(Array.from(native.to(g, 'cpu').toFloat32Array())).toEqual(Array.from(d));
-    const g2 = native.full([10, 100], 0, 'cuda');
-    native.copy_(g2, c);  // cpu -> cuda
+    expectClose(K('clone', [g]), c, 0, 'clone');
+    expect(Array.from(K('to', [g], { device: 'cpu' }).toFloat32Array())).toEqual(Array.from(d));
+    const g2 = K('full', [], { shape: [10, 100], value: 0, device: 'cuda' });
+    K('copy', [g2, c]);  // cpu -> cuda
     expectClose(g2, c, 0, 'copy_ across devices');
-    const c2 = native.full([10, 100], 0, 'cpu');
-    native.copy_(c2, g);  // cuda -> cpu
+    const c2 = K('full', [], { shape: [10, 100], value: 0, device: 'cpu' });
+    K('copy', [c2, g]);  // cuda -> cpu
     expect(Array.from(c2.toFloat32Array())).toEqual(Array.from(d));
     for (const v of [0, -0, 3.5, NaN]) {
-      const gf = native.full([7, 33], 1, 'cuda');
-      native.fill_(gf, v);
-      expectClose(gf, native.full([7, 33], v, 'cpu'), 0, `fill ${v}`);
+      const gf = K('full', [], { shape: [7, 33], value: 1, device: 'cuda' });
+      K('fill', [gf], { value: v });
+      expectClose(gf, K('full', [], { shape: [7, 33], value: v, device: 'cpu' }), 0, `fill ${v}`);
     }
     expect(Array.from((await g.readAsync()) as Float32Array)).toEqual(Array.from(d));
     const empty = native.fromFloat32(new Float32Array(0), [0, 5], 'cuda');
@@ -115,9 +119,9 @@ describeGpu('cuda op table against the cpu backend', () => {
       const shape = [src.length];
       // Transcendentals differ from glibc by an ulp or two; everything else is exact.
       const tol = ['exp', 'log', 'sigmoid', 'tanh', 'pow'].includes(name) ? 4e-7 : 0;
-      both(([x]) => native.unary(op, x, params[op][0], params[op][1]), [pair(src, shape)], tol, `unary ${name}`);
+      both(([x]) => K('unary', [x], { op: name, p0: params[op][0], p1: params[op][1] }), [pair(src, shape)], tol, `unary ${name}`);
     });
-    both(([x]) => native.unary(8, x, 2, 0), [pair(d, [d.length])], 0, 'pow 2');
+    both(([x]) => K('unary', [x], { op: 'pow', p0: 2 }), [pair(d, [d.length])], 0, 'pow 2');
   });
 
   test('binary ops with broadcasting (BroadcastPlan strides), where, axpy', () => {
@@ -127,14 +131,14 @@ describeGpu('cuda op table against the cpu backend', () => {
     ];
     for (const [sa, sb] of shapes) {
       const a = rand(sa, -2, 2), b = rand(sb, -2, 2);
-      BINARY.forEach((name, op) => both(([x, y]) => native.binary(op, x, y), [a, b], 0, `binary ${name} ${JSON.stringify([sa, sb])}`));
+      BINARY.forEach((name) => both(([x, y]) => K('binary', [x, y], { op: name }), [a, b], 0, `binary ${name} ${JSON.stringify([sa, sb])}`));
     }
     const cd = data(60).map((v) => (v > 0 ? 1 : 0));
-    both(([c, a, b]) => native.where(c, a, b), [pair(cd, [3, 1, 20]), rand([4, 20]), rand([3, 4, 1])], 0, 'where');
+    both(([c, a, b]) => K('where', [c, a, b]), [pair(cd, [3, 1, 20]), rand([4, 20]), rand([3, 4, 1])], 0, 'where');
     const [o0, o1] = rand([37, 41]);
     const [x0, x1] = rand([37, 41]);
-    native.axpy_(o0, -0.37, x0);
-    native.axpy_(o1, -0.37, x1);
+    K('axpy', [o0, x0], { alpha: -0.37 });
+    K('axpy', [o1, x1], { alpha: -0.37 });
     expectClose(o1, o0, 0, 'axpy');
   });
 
@@ -153,12 +157,12 @@ describeGpu('cuda op table against the cpu backend', () => {
         for (const keepdim of [false, true]) {
           if (op >= 2) {
             if (dims.length !== 1) continue;
-            const [vc, ic] = native.reduce(op, p[0], dims, keepdim, true);
-            const [vg, ig] = native.reduce(op, p[1], dims, keepdim, true);
+            const [vc, ic] = K('reduceWithIndices', [p[0]], { op: name, dims, keepdim });
+            const [vg, ig] = K('reduceWithIndices', [p[1]], { op: name, dims, keepdim });
             expectClose(vg, vc, 0, `${name} ${shape} ${dims}`);
             expectClose(ig, ic, 0, `${name} indices ${shape} ${dims}`);
           } else {
-            both(([x]) => native.reduce(op, x, dims, keepdim, false), [p], 1e-6, `${name} ${shape} ${dims}`);
+            both(([x]) => K('reduce', [x], { op: name, dims, keepdim }), [p], 1e-6, `${name} ${shape} ${dims}`);
           }
         }
       });
@@ -166,7 +170,7 @@ describeGpu('cuda op table against the cpu backend', () => {
     // Sums are deterministic: the same bits on a second run.
     for (const [shape, dims] of [[[300, 400], []], [[4096, 10], [0]], [[2, 100000], [1]]] as [number[], number[]][]) {
       const g = native.fromFloat32(data(numel(shape)), shape, 'cuda');
-      const a = native.reduce(0, g, dims, false, false), b = native.reduce(0, g, dims, false, false);
+      const a = K('reduce', [g], { op: 'sum', dims }), b = K('reduce', [g], { op: 'sum', dims });
       expect(Array.from(a.toFloat32Array())).toEqual(Array.from(b.toFloat32Array()));
     }
     // NaN propagates and the first NaN's index wins.
@@ -174,9 +178,9 @@ describeGpu('cuda op table against the cpu backend', () => {
     d[10] = NaN;
     d[40] = NaN;
     const p = pair(d, [2, 32]);
-    for (const op of [2, 3]) {
-      const [vc, ic] = native.reduce(op, p[0], [1], false, true);
-      const [vg, ig] = native.reduce(op, p[1], [1], false, true);
+    for (const op of ['max', 'min'] as const) {
+      const [vc, ic] = K('reduceWithIndices', [p[0]], { op, dims: [1] });
+      const [vg, ig] = K('reduceWithIndices', [p[1]], { op, dims: [1] });
       expectClose(vg, vc, 0, 'NaN max/min');
       expectClose(ig, ic, 0, 'NaN max/min index');
     }
@@ -190,12 +194,12 @@ describeGpu('cuda op table against the cpu backend', () => {
       [[256, 784], [512, 784], false, true], [[1, 1], [1, 1], false, false],
     ];
     for (const [sa, sb, ta, tb] of cases)
-      both(([a, b]) => native.matmul(a, b, ta, tb), [rand(sa), rand(sb)], 2e-6 * Math.sqrt(sa[sa.length - 1]) + 1e-6, `matmul ${sa} ${sb} ${ta} ${tb}`);
-    both(([a, b]) => native.matmul(a, b, false, false), [rand([4, 0]), rand([0, 5])], 0, 'matmul K = 0');
+      both(([a, b]) => K('matmul', [a, b], { transA: ta, transB: tb }), [rand(sa), rand(sb)], 2e-6 * Math.sqrt(sa[sa.length - 1]) + 1e-6, `matmul ${sa} ${sb} ${ta} ${tb}`);
+    both(([a, b]) => K('matmul', [a, b]), [rand([4, 0]), rand([0, 5])], 0, 'matmul K = 0');
     expect(cuda.getMatmulPrecision()).toBe('highest');
     cuda.setMatmulPrecision('tf32');
     expect(cuda.getMatmulPrecision()).toBe('tf32');
-    both(([a, b]) => native.matmul(a, b, false, true), [rand([256, 784]), rand([512, 784])], 2e-2, 'matmul tf32');
+    both(([a, b]) => K('matmul', [a, b], { transB: true }), [rand([256, 784]), rand([512, 784])], 2e-2, 'matmul tf32');
     cuda.setMatmulPrecision('highest');
     expect(() => cuda.setMatmulPrecision('fp16' as 'tf32')).toThrow(/highest|tf32/);
   });
@@ -203,34 +207,34 @@ describeGpu('cuda op table against the cpu backend', () => {
   test('layout: permute (incl. transposes), slice / sliceBackward, concat, indexSelect / indexAdd, gather / scatterAdd', () => {
     const x = rand([4, 6, 5, 3]);
     for (const perm of [[1, 0, 2, 3], [0, 1, 3, 2], [3, 2, 1, 0], [0, 2, 1, 3], [2, 3, 0, 1], [0, 1, 2, 3], [1, 2, 3, 0]])
-      both(([t]) => native.permute(t, perm), [x], 0, `permute ${perm}`);
-    both(([t]) => native.permute(t, [1, 0]), [rand([70, 45])], 0, 'transpose 2-D');
-    both(([t]) => native.permute(t, [0, 2, 1]), [rand([3, 1, 45])], 0, 'permute with a size-1 dim');
+      both(([t]) => K('permute', [t], { perm }), [x], 0, `permute ${perm}`);
+    both(([t]) => K('permute', [t], { perm: [1, 0] }), [rand([70, 45])], 0, 'transpose 2-D');
+    both(([t]) => K('permute', [t], { perm: [0, 2, 1] }), [rand([3, 1, 45])], 0, 'permute with a size-1 dim');
     for (const [dim, start, end, step] of [[1, 1, 6, 2], [0, 0, 4, 3], [3, 1, 3, 1], [2, -3, 5, 1]]) {
-      both(([t]) => native.slice(t, dim, start, end, step), [x], 0, `slice ${[dim, start, end, step]}`);
-      const sl = native.slice(x[0], dim, start, end, step);
+      both(([t]) => K('slice', [t], { dim, start, end, step }), [x], 0, `slice ${[dim, start, end, step]}`);
+      const sl = K('slice', [x[0]], { dim, start, end, step });
       const g = rand(sl.shape);
-      both(([t]) => native.sliceBackward(t, [4, 6, 5, 3], dim, start, end, step), [g], 0, `sliceBackward ${[dim, start, end, step]}`);
+      both(([t]) => K('sliceBackward', [t], { inputShape: [4, 6, 5, 3], dim, start, end, step }), [g], 0, `sliceBackward ${[dim, start, end, step]}`);
     }
-    both(([a, b, c]) => native.concat([a, b, c], 1), [rand([4, 2, 5]), rand([4, 7, 5]), rand([4, 1, 5])], 0, 'concat dim 1');
-    both(([a, b]) => native.concat([a, b], 0), [rand([3, 5]), rand([2, 5])], 0, 'concat dim 0');
+    both(([a, b, c]) => K('concat', [a, b, c], { dim: 1 }), [rand([4, 2, 5]), rand([4, 7, 5]), rand([4, 1, 5])], 0, 'concat dim 1');
+    both(([a, b]) => K('concat', [a, b], { dim: 0 }), [rand([3, 5]), rand([2, 5])], 0, 'concat dim 0');
     const idx = Int32Array.from([5, 0, 2, 2, 5, 1]);
-    both(([t]) => native.indexSelect(t, 1, idx), [x], 0, 'indexSelect');
-    both(([t]) => native.indexAdd([4, 6, 5, 3], 1, idx, t), [rand([4, 6, 5, 3])], 1e-6, 'indexAdd (repeated indices)');
+    both(([t]) => K('indexSelect', [t], { dim: 1, index: idx }), [x], 0, 'indexSelect');
+    both(([t]) => K('indexAdd', [t], { shape: [4, 6, 5, 3], dim: 1, index: idx }), [rand([4, 6, 5, 3])], 1e-6, 'indexAdd (repeated indices)');
     const gi = new Int32Array(4 * 2 * 5 * 3).map(() => Math.floor(rnd() * 6));
-    both(([t]) => native.gather(t, 1, gi, [4, 2, 5, 3]), [x], 0, 'gather');
-    both(([t]) => native.scatterAdd([4, 6, 5, 3], 1, gi, [4, 2, 5, 3], t), [rand([4, 2, 5, 3])], 1e-6, 'scatterAdd');
+    both(([t]) => K('gather', [t], { dim: 1, index: gi, indexShape: [4, 2, 5, 3] }), [x], 0, 'gather');
+    both(([t]) => K('scatterAdd', [t], { shape: [4, 6, 5, 3], dim: 1, index: gi, indexShape: [4, 2, 5, 3] }), [rand([4, 2, 5, 3])], 1e-6, 'scatterAdd');
     const labels = new Int32Array(256).map(() => Math.floor(rnd() * 10));
-    both(([t]) => native.gather(t, 1, labels, [256, 1]), [rand([256, 10])], 0, 'gather labels (cross-entropy)');
+    both(([t]) => K('gather', [t], { dim: 1, index: labels, indexShape: [256, 1] }), [rand([256, 10])], 0, 'gather labels (cross-entropy)');
   });
 
   test('softmax / log-softmax over any dim', () => {
     for (const [shape, dim] of [[[5, 10, 4], 1], [[5, 10, 4], 2], [[256, 10], 1], [[7, 3000], 1], [[3000, 7], 0]] as [number[], number][])
-      for (const log of [false, true]) both(([t]) => native.softmax(t, dim, log), [rand(shape, -8, 8)], 1e-6, `softmax ${shape} ${dim} ${log}`);
+      for (const log of [false, true]) both(([t]) => K('softmax', [t], { dim, log }), [rand(shape, -8, 8)], 1e-6, `softmax ${shape} ${dim} ${log}`);
   });
 
   test('conv2d forward / backward (stride, padding, dilation, groups)', () => {
-    const cfgs: [number[], number[], ConvArgs][] = [
+    const cfgs: [number[], number[], Conv2dAttrs][] = [
       [[2, 3, 9, 8], [4, 3, 3, 3], { strideH: 1, strideW: 1, padH: 1, padW: 1, dilH: 1, dilW: 1, groups: 1 }],
       [[2, 4, 9, 8], [6, 2, 3, 3], { strideH: 2, strideW: 1, padH: 1, padW: 2, dilH: 1, dilW: 2, groups: 2 }],
       [[3, 1, 28, 28], [8, 1, 5, 5], { strideH: 1, strideW: 1, padH: 2, padW: 2, dilH: 1, dilW: 1, groups: 1 }],
@@ -238,16 +242,16 @@ describeGpu('cuda op table against the cpu backend', () => {
     ];
     for (const [xs, ws, args] of cfgs) {
       const x = rand(xs), w = rand(ws);
-      const out = native.conv2d(x[0], w[0], args);
-      both(([a, b]) => native.conv2d(a, b, args), [x, w], 1e-5, `conv2d ${xs} ${ws}`);
+      const out = K('conv2d', [x[0], w[0]], args);
+      both(([a, b]) => K('conv2d', [a, b], args), [x, w], 1e-5, `conv2d ${xs} ${ws}`);
       const g = rand(out.shape);
-      both(([a, b]) => native.conv2dBackwardInput(a, b, xs, args), [g, w], 1e-5, `conv2d dx ${xs} ${ws}`);
-      both(([a, b]) => native.conv2dBackwardWeight(a, b, ws, args), [g, x], 1e-5, `conv2d dw ${xs} ${ws}`);
+      both(([a, b]) => K('conv2dBackwardInput', [a, b], { ...args, inputShape: xs }), [g, w], 1e-5, `conv2d dx ${xs} ${ws}`);
+      both(([a, b]) => K('conv2dBackwardWeight', [a, b], { ...args, weightShape: ws }), [g, x], 1e-5, `conv2d dw ${xs} ${ws}`);
     }
   });
 
   test('max / avg pooling forward and backward (overlap, padding, ceil mode, count_include_pad)', () => {
-    const cfgs: PoolArgs[] = [
+    const cfgs: AvgPool2dAttrs[] = [
       { kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 },
       { kH: 3, kW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, countIncludePad: true },
       { kH: 3, kW: 2, strideH: 2, strideW: 1, padH: 1, padW: 1, countIncludePad: false, ceilMode: true },
@@ -257,22 +261,22 @@ describeGpu('cuda op table against the cpu backend', () => {
       const xs = [2, 3, 11, 10];
       const d = data(numel(xs), -2, 2).map((v) => Math.round(v * 8) / 8);  // ties
       const x = pair(d, xs);
-      const [vc, ic] = native.maxPool2d(x[0], a);
-      const [vg, ig] = native.maxPool2d(x[1], a);
+      const [vc, ic] = K('maxPool2d', [x[0]], a);
+      const [vg, ig] = K('maxPool2d', [x[1]], a);
       expectClose(vg, vc, 0, `maxPool2d ${JSON.stringify(a)}`);
       expectClose(ig, ic, 0, `maxPool2d indices ${JSON.stringify(a)}`);
       const g = rand(vc.shape);
-      expectClose(native.maxPool2dBackward(g[1], ig, xs, a), native.maxPool2dBackward(g[0], ic, xs, a), 0, 'maxPool2d backward');
-      both(([t]) => native.avgPool2d(t, a), [x], 1e-7, `avgPool2d ${JSON.stringify(a)}`);
-      both(([t]) => native.avgPool2dBackward(t, xs, a), [g], 0, `avgPool2d backward ${JSON.stringify(a)}`);
+      expectClose(K('maxPool2dBackward', [g[1], ig], { ...a, inputShape: xs }), K('maxPool2dBackward', [g[0], ic], { ...a, inputShape: xs }), 0, 'maxPool2d backward');
+      both(([t]) => K('avgPool2d', [t], a), [x], 1e-7, `avgPool2d ${JSON.stringify(a)}`);
+      both(([t]) => K('avgPool2dBackward', [t], { ...a, inputShape: xs }), [g], 0, `avgPool2d backward ${JSON.stringify(a)}`);
     }
   });
 
   test('random: Philox uniform and bernoulli bit for bit, normal to rounding, at any offset', () => {
     for (const [s, off] of [[1, 0], [42, 7], [2 ** 40 + 3, 1e9 + 1]]) {
-      for (const [kind, tol] of [[0, 0], [2, 0], [1, 1e-6]]) {
-        const c = native.random(kind, [4099], s, off, 0.37, 'cpu');
-        const g = native.random(kind, [4099], s, off, 0.37, 'cuda');
+      for (const [kind, tol] of [['uniform', 0], ['bernoulli', 0], ['normal', 1e-6]] as [RandomKind, number][]) {
+        const c = K('random', [], { kind, shape: [4099], seed: s, offset: off, p: 0.37, device: 'cpu' });
+        const g = K('random', [], { kind, shape: [4099], seed: s, offset: off, p: 0.37, device: 'cuda' });
         expectClose(g, c, tol, `random kind ${kind} seed ${s} offset ${off}`);
       }
     }
@@ -287,7 +291,7 @@ describeGpu('cuda op table against the cpu backend', () => {
     ];
     for (const a of adams) {
       const p = rand([n]), g = rand([n]), m = rand([n]), v = rand([n], 0, 1), vm = rand([n], 0, 1);
-      for (const i of [0, 1]) native.adamStep(p[i], g[i], m[i], v[i], a.amsgrad ? vm[i] : null, a);
+      for (const i of [0, 1]) K('adamStep', [p[i], g[i], m[i], v[i], a.amsgrad ? vm[i] : null], a);
       expectClose(p[1], p[0], 0, `adam p ${JSON.stringify(a)}`);
       expectClose(m[1], m[0], 0, 'adam m');
       expectClose(v[1], v[0], 0, 'adam v');
@@ -299,7 +303,7 @@ describeGpu('cuda op table against the cpu backend', () => {
       { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0.01, nesterov: true, firstStep: false, maximize: true },
     ]) {
       const p = rand([n]), g = rand([n]), b = rand([n]);
-      for (const i of [0, 1]) native.sgdStep(p[i], g[i], s.momentum ? b[i] : null, s);
+      for (const i of [0, 1]) K('sgdStep', [p[i], g[i], s.momentum ? b[i] : null], s);
       expectClose(p[1], p[0], 0, `sgd p ${JSON.stringify(s)}`);
       if (s.momentum) expectClose(b[1], b[0], 0, 'sgd buf');
     }
@@ -308,6 +312,8 @@ describeGpu('cuda op table against the cpu backend', () => {
 
 // ---- the fractional op ---------------------------------------------------------------------------
 /** dK / dtau as the op returns them ([2, n] or [2] float32 hi/lo pairs) -> float64 hi + lo. */
+/** The backward's dK and dtau as float32 pairs (native fractionalBackward with pairs). */
+const pairs = { alpha: false, weight: false, pairs: true };
 function hiLo(h: NativeHandle): Float64Array {
   const v = h.toFloat32Array();
   const n = v.length / 2;
@@ -330,27 +336,27 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
   test.each(cases.map((c) => [`T=${c.T} (S=${c.T >= 512 ? 16 : 8}) M=${c.memory ?? 'full'} ${c.kind} ${c.surrogate} ${c.method} terms=${c.alphas.length}${c.gV ? ' gV' : ''}`, c] as [string, Case]))(
     '%s',
     (_name, c) => {
-      const K = buildKernel(c.method, c.alphas, c.weights, 1, c.T).K;
+      const spec = [c.method, Float64Array.from(c.alphas), Float64Array.from(c.weights), 1] as const;
       const params: FractionalNativeParams = { kind: c.kind, tau: c.tau, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1 };
       const shape = [c.T, c.B, c.F];
       const I = rand(shape, 0, 2.5);
-      const fc = native.fractionalForward(I[0], K, params, true);
-      const fg = native.fractionalForward(I[1], K, params, true);
+      const fc = fractionalForwardRaw(I[0], ...spec, params, true);
+      const fg = fractionalForwardRaw(I[1], ...spec, params, true);
       expectClose(fg.spikes, fc.spikes, 0, 'spikes');
       expectClose(fg.v!, fc.v!, 1e-5, 'v');
       // Inference (no trace): the same spikes.
-      expectClose(native.fractionalForward(I[1], K, params, false).spikes, fc.spikes, 0, 'spikes without trace');
+      expectClose(fractionalForwardRaw(I[1], ...spec, params, false).spikes, fc.spikes, 0, 'spikes without trace');
       const gS = rand(shape), gV = rand(shape, -0.2, 0.2);
-      const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], c.gV ? gV[0] : null, K, params);
-      const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], c.gV ? gV[1] : null, K, params);
+      const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], c.gV ? gV[0] : null, ...spec, params, pairs);
+      const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], c.gV ? gV[1] : null, ...spec, params, pairs);
       expectClose(bg.gI, bc.gI, 1e-4, 'dI');
       // dK and dtau: both backends sum in the order of native/fractional_op.h, so they agree to float64
       // rounding (the float32 partial sums are equal bit for bit).
-      expect(bg.gK.device).toBe('cuda');
-      expect(bg.gK.shape).toEqual([2, c.T + 1]);
-      const gkG = hiLo(bg.gK), gkC = hiLo(bc.gK);
+      expect(bg.gK!.device).toBe('cuda');
+      expect(bg.gK!.shape).toEqual([2, c.T + 1]);
+      const gkG = hiLo(bg.gK!), gkC = hiLo(bc.gK!);
       expect(relErr(gkG, gkC)).toBeLessThan(1e-9);
-      const tG = hiLo(bg.gTau)[0], tC = hiLo(bc.gTau)[0];
+      const tG = hiLo(bg.gTauPair!)[0], tC = hiLo(bc.gTauPair!)[0];
       expect(Math.abs(tG - tC) / Math.max(1e-12, Math.abs(tC))).toBeLessThan(1e-9);
     },
   );
@@ -475,7 +481,7 @@ describeGpu('cuda caching allocator and errors', () => {
   });
 
   test('emptyCache returns the cached blocks; peak can be reset', () => {
-    for (let i = 0; i < 5; i++) native.full([1 << 20], i, 'cuda').dispose();
+    for (let i = 0; i < 5; i++) K('full', [], { shape: [1 << 20], value: i, device: 'cuda' }).dispose();
     cuda.emptyCache();
     const s = cuda.memoryStats();
     expect(s.cachedBytes).toBe(0);
@@ -488,7 +494,7 @@ describeGpu('cuda caching allocator and errors', () => {
     const before = cuda.memoryStats();
     let msg = '';
     try {
-      native.empty([2 ** 40 / 4 * 64], 'cuda');  // 64 TiB
+      K('full', [], { shape: [2 ** 40 / 4 * 64], device: 'cuda' });  // 64 TiB
     } catch (e) {
       msg = (e as Error).message;
     }
@@ -496,13 +502,13 @@ describeGpu('cuda caching allocator and errors', () => {
     expect(msg).toMatch(/dispose\(\)|tidy\(\)/);
     expect(msg).toMatch(/MiB/);
     expect(cuda.memoryStats().numOomRetries).toBe(before.numOomRetries + 1);
-    const a = native.full([1000], 2, 'cuda');
-    expect(Array.from(native.unary(0, a).toFloat32Array().slice(0, 3))).toEqual([-2, -2, -2]);
+    const a = K('full', [], { shape: [1000], value: 2, device: 'cuda' });
+    expect(Array.from(K('unary', [a], { op: 'neg' }).toFloat32Array().slice(0, 3))).toEqual([-2, -2, -2]);
   });
 
   test('mixing devices is an error naming both', () => {
     const [c, g] = rand([3, 4]);
-    expect(() => native.binary(0, c, g)).toThrow(/different devices/);
+    expect(() => K('binary', [c, g], { op: 'add' })).toThrow(/different devices/);
   });
 
   test('info names the device and the allocator', () => {

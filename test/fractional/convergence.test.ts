@@ -3,7 +3,7 @@
 //   solutions:   D^alpha y = -lambda y + c, y(0) = 0  =>  y(t) = (c/lambda) (1 - E_alpha(-lambda t^alpha))
 import { applyKernel, buildKernel, FractionalMethod } from '../../lib/fractional/kernel';
 import { solveLinear } from '../../lib/fractional/reference';
-import { gamma, lgamma } from '../../lib/fractional/special';
+import { refGamma as gamma, refLgamma as lgamma } from './special-reference';
 
 const NS = [16, 32, 64, 128, 256];
 

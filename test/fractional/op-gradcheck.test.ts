@@ -198,7 +198,7 @@ describe('bad inputs: a clear error each, and the op still works afterwards', ()
     expect(() => run([0.5], null, { h: 0 })).toThrow(/step h = 0 must be a finite number > 0/);
     expect(() => run([0.5], null, { tau: 0 })).toThrow(/tau = 0 must be positive and finite/);
     expect(() => run([0.5], null, { surrogate: 'relu' as 'arctan' })).toThrow(/surrogate 'relu' is unknown/);
-    expect(() => run([0.5], null, { method: 'rk4' as 'l1' })).toThrow(/fractional method 'rk4' is unknown/);
+    expect(() => run([0.5], null, { method: 'rk4' as 'l1' })).toThrow(/'rk4' is unknown; use one of 'l1', 'gl', 'euler'/);
   });
 
   test('after all the errors, a valid call still runs', () => {

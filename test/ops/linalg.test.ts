@@ -128,11 +128,12 @@ describe('the built-in sgemm kernel (FSNN_BLAS=builtin, in a child process: the 
       const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
       const T = (d, s) => n.fromFloat32(Float32Array.from(d), s, 'cpu');
       const A = (h) => Array.from(h.toFloat32Array());
-      const mm = input.cases.map((c) => A(n.matmul(T(c.a, c.as), T(c.b, c.bs), c.ta, c.tb)));
+      const mm = input.cases.map((c) => A(n.runKernel('matmul', [T(c.a, c.as), T(c.b, c.bs)], { transA: c.ta, transB: c.tb })));
       const c = input.conv, x = T(c.x, c.xs), w = T(c.w, c.ws);
-      const y = n.conv2d(x, w, c.args);
+      const y = n.runKernel('conv2d', [x, w], c.args);
       const g = n.fromFloat32(Float32Array.from(A(y), (v, i) => Math.sin(i)), y.shape, 'cpu');
-      const out = { info: n.info().cpu, mm, conv: [A(y), A(n.conv2dBackwardInput(g, w, c.xs, c.args)), A(n.conv2dBackwardWeight(g, x, c.ws, c.args))] };
+      const out = { info: n.info().cpu, mm, conv: [A(y), A(n.runKernel('conv2dBackwardInput', [g, w], { ...c.args, inputShape: c.xs })),
+        A(n.runKernel('conv2dBackwardWeight', [g, x], { ...c.args, weightShape: c.ws }))] };
       process.stdout.write(JSON.stringify(out));`;
     const r = spawnSync(process.execPath, ['-e', script], {
       cwd: root,

@@ -137,8 +137,9 @@ describe('reproducible across processes and thread counts', () => {
     // global generator reserves: [0, 9000) uniform, [9000, 14004) normal, [14004, ...) bernoulli.
     const script = `
       const n = require(${JSON.stringify(path.join(root, 'native', 'loader.js'))}).loadAddon(${JSON.stringify(root)}).addon;
-      const out = [n.random(0, [9000], 2024, 0, 0, 'cpu'), n.random(1, [5001], 2024, 9000, 0, 'cpu'),
-        n.random(2, [333], 2024, 14004, 0.3, 'cpu')].map((t) => Array.from(t.toFloat32Array()));
+      const draw = (kind, shape, offset, p) => n.runKernel('random', [], { kind, shape, seed: 2024, offset, p, device: 'cpu' });
+      const out = [draw('uniform', [9000], 0, 0), draw('normal', [5001], 9000, 0),
+        draw('bernoulli', [333], 14004, 0.3)].map((t) => Array.from(t.toFloat32Array()));
       process.stdout.write(JSON.stringify(out));`;
     const r = spawnSync(process.execPath, ['-e', script], {
       cwd: root,

@@ -1,4 +1,6 @@
-import { manualSeed, nn, LIFNeuron, IFNeuron, SNNWrapper, noGrad, InferenceRunner, randn, rand, saveModel } from '../../lib';
+// InferenceRunner replays the model's own forward: its predictions equal net.forward(x).mean(0) bit for
+// bit on every layer type, sync and async, and the replay (not a second forward) serves later calls.
+import { manualSeed, nn, LIFNeuron, IFNeuron, SNNWrapper, noGrad, InferenceRunner, randn, rand, saveModel, Tensor } from '../../lib';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -8,14 +10,64 @@ function makeNet(hidden = 32): SNNWrapper {
   return new SNNWrapper(model, { alpha: [[0.4, 0.8], 0.7], multiCoefficient: [[1, 0.5], null], learnAlpha: true });
 }
 
+/** A convolutional SNN with every layer type of the model API: conv, both pools, batch norm, dropout, identity, flatten, linear, LIF and IF. */
+function makeConvNet(): SNNWrapper {
+  const model = new nn.Sequential(
+    new nn.Conv2d(2, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), new LIFNeuron({ threshold: 0.4 }),
+    new nn.MaxPool2d(2), new nn.Dropout(0.3), new nn.Conv2d(4, 6, 3, { stride: 1, padding: 1, groups: 2 }), new IFNeuron({ threshold: 0.3 }),
+    new nn.AvgPool2d(2, { ceilMode: true }), new nn.Identity(), new nn.Flatten(2), new nn.Linear(6 * 2 * 2, 5), new LIFNeuron({ threshold: 0.2, surrogate: 'gaussian' }),
+  );
+  return new SNNWrapper(model, { alpha: [[0.3, 0.9], 0.6, [0.5, 0.7, 0.95]], multiCoefficient: [[1, 0.4], null, [0.5, 1, 0.25]], learnAlpha: true });
+}
+
+const values = (t: Tensor) => Array.from(t.toFloat32Array());
+const direct = (net: SNNWrapper, x: Tensor, opts: { method?: 'l1' | 'gl'; memory?: number } = {}) =>
+  values(noGrad(() => net.forward(x, undefined, opts).mean(0)));
+
 describe('InferenceRunner', () => {
-  test('the native plan gives the same numbers as the autograd forward', () => {
+  test('matches net.forward bit for bit on an MLP (multi-term orders, LIF and IF), sync and async, and replays afterwards', async () => {
     manualSeed(3);
     const net = makeNet();
+    net.eval();
     const x = randn([12, 6, 20]).mul(2);
-    const expected = noGrad(() => net.forward(x, undefined, { method: 'l1', memory: 7 }).mean(0)).toFloat32Array();
+    const expected = direct(net, x, { method: 'l1', memory: 7 });
     const runner = new InferenceRunner(net, { method: 'l1', memory: 7 });
-    expect(Array.from(runner.predictSync(x).toFloat32Array())).toEqual(Array.from(expected));
+    expect(values(runner.predictSync(x))).toEqual(expected); // records
+    expect(runner.replayable).toBe(true);
+    const forward = jest.spyOn(net, 'forward');
+    expect(values(runner.predictSync(x))).toEqual(expected); // replays
+    expect(values(await runner.predict(x))).toEqual(expected);
+    const x2 = randn([12, 6, 20]).mul(2);
+    expect(values(await runner.predict(x2))).toEqual(direct(net, x2, { method: 'l1', memory: 7 }).slice());
+    expect(forward).toHaveBeenCalledTimes(1); // only the reference forward above, not the runner
+    forward.mockRestore();
+  });
+
+  test('matches net.forward bit for bit on conv, pools, batch norm (eval), dropout (eval), identity, flatten', async () => {
+    manualSeed(7);
+    const net = makeConvNet();
+    // Non-trivial running statistics for the eval-mode batch norm.
+    noGrad(() => net.forward(randn([4, 3, 2, 8, 8]).mul(2)));
+    net.eval();
+    const x = randn([5, 3, 2, 8, 8]).mul(2);
+    const expected = direct(net, x);
+    expect(expected.some((v) => v !== 0)).toBe(true);
+    const runner = new InferenceRunner(net);
+    expect(values(runner.predictSync(x))).toEqual(expected);
+    expect(values(runner.predictSync(x))).toEqual(expected);
+    expect(values(await runner.predict(x))).toEqual(expected);
+    expect(runner.replayable).toBe(true);
+  });
+
+  test('a new input shape records again', () => {
+    manualSeed(8);
+    const net = makeNet();
+    const runner = new InferenceRunner(net);
+    for (const T of [6, 9, 6]) {
+      const x = randn([T, 3, 20]).mul(2);
+      expect(values(runner.predictSync(x))).toEqual(direct(net, x));
+      expect(values(runner.predictSync(x))).toEqual(direct(net, x));
+    }
   });
 
   test('predict runs off the JavaScript thread: a timer fires while a long batch runs', async () => {
@@ -26,6 +78,7 @@ describe('InferenceRunner', () => {
     let x = rand([50, 128, 20]);
     let syncMs = 0;
     for (;;) {
+      runner.predictSync(x).dispose(); // records for this shape
       const t0 = Date.now();
       runner.predictSync(x).dispose();
       syncMs = Date.now() - t0;
@@ -54,10 +107,12 @@ describe('InferenceRunner', () => {
     const expected = noGrad(() => net.forward(x, Array.from({ length: 10 }, (_, k) => k * 0.5), { method: 'gl' }).mean(0)).toFloat32Array();
     const runner = InferenceRunner.fromCheckpoint(file);
     expect(Array.from((await runner.predict(x)).toFloat32Array())).toEqual(Array.from(expected));
+    expect(Array.from((await runner.predict(x)).toFloat32Array())).toEqual(Array.from(expected));
   });
 
-  test('bad input gives a clear error and the process survives', async () => {
+  test('bad input gives the forward\'s own clear error and the process survives', async () => {
     const runner = new InferenceRunner(makeNet());
-    await expect(runner.predict(randn([4, 2, 19]))).rejects.toThrow(/linear layer expects 20 features/);
+    await expect(runner.predict(randn([4, 2, 19]))).rejects.toThrow(/linear: input \[4,2,19\] has 19 features but the weight \[32,20\] expects 20/);
+    expect(() => runner.predictSync(randn([4]))).toThrow(/time-major Tensor \[T, B, \.\.\.\]/);
   });
 });
