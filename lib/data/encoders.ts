@@ -2,7 +2,10 @@
  * Input encoders: turn a batch of static inputs x ([B, F], sample-major) into a time-major
  * sequence [T, B, F'] for a spiking network.
  *
- * - 'direct':     data[t, b, f] = x[b, f] for every step t; shape [T, B, F].
+ * - 'direct':     data[t, b, f] = x[b, f] for every step t; shape [T, B, F]. The same image at every
+ *                 step: with { staticInput: true } the result is the one step x itself, shape [B, F]
+ *                 (staticInput true, steps T), for SNNWrapper.forward(x, xTime, { staticInput: true,
+ *                 steps: T }), which runs the layers before the first neuron layer once instead of T times.
  * - 'poisson':    data[t, b, f] = 1 if u < x[b, f] else 0, where u is element
  *                 offset + (t*B + b)*F + f of the uniform stream of Philox(seed) (so the result
  *                 equals new Philox(seed, offset).bernoulli(x tiled T times)); x must lie in [0, 1].
@@ -32,14 +35,26 @@ export interface EncodeOptions {
   cols?: number;
   /** Sequential: one row per step ('rows', default) or one pixel per step ('pixels'). */
   mode?: 'rows' | 'pixels';
+  /**
+   * Direct: return the one step [B, F] that every step repeats instead of T copies (see Encoded.staticInput).
+   * Only 'direct' is time-invariant: the other encoders refuse it.
+   */
+  staticInput?: boolean;
 }
 
-/** An encoded batch: time-major values [T, n, features per step]. */
+/** An encoded batch: time-major values [T, n, features per step], or one step [n, features] for a static input. */
 export interface Encoded {
   /** The values, row-major in `shape`. */
   data: Float32Array;
-  /** [T, B, F']. */
+  /** [T, B, F'], or [B, F] when staticInput. */
   shape: number[];
+  /** The number of time steps T the data stands for. */
+  steps: number;
+  /**
+   * Whether data is one step [B, F] that holds at every one of the `steps` steps ('direct' with the
+   * staticInput option): run it with net.forward(x, xTime, { staticInput: true, steps }).
+   */
+  staticInput: boolean;
 }
 
 function posInt(v: number, name: string, hint: string): void {
@@ -74,12 +89,16 @@ export function encode(
         `pass x as [batch, features] sample-major with matching sizes.`,
     );
   }
+  if (opts.staticInput && kind !== 'direct')
+    throw new RangeError(`encode('${String(kind)}'): staticInput is for the 'direct' encoder, whose steps all hold the same values; ` +
+      `'${String(kind)}' differs from step to step, so leave staticInput out`);
   const BF = batch * features;
   switch (kind) {
     case 'direct': {
+      if (opts.staticInput) return { data: Float32Array.from(x), shape: [batch, features], steps: T, staticInput: true };
       const data = new Float32Array(T * BF);
       for (let t = 0; t < T; t++) data.set(x, t * BF);
-      return { data, shape: [T, batch, features] };
+      return { data, shape: [T, batch, features], steps: T, staticInput: false };
     }
     case 'poisson': {
       for (let i = 0; i < BF; i++) {
@@ -97,7 +116,7 @@ export function encode(
         const u = gen.uniform(BF); // one step at a time: same stream, bounded memory
         for (let i = 0; i < BF; i++, k++) data[k] = u[i] < x[i] ? 1 : 0;
       }
-      return { data, shape: [T, batch, features] };
+      return { data, shape: [T, batch, features], steps: T, staticInput: false };
     }
     case 'sequential': {
       let rows = opts.rows;
@@ -137,7 +156,7 @@ export function encode(
             data.set(x.subarray(b * features + t * C, b * features + (t + 1) * C), (t * batch + b) * C);
           }
         }
-        return { data, shape: [rows, batch, C] };
+        return { data, shape: [rows, batch, C], steps: rows, staticInput: false };
       }
       if (mode === 'pixels') {
         if (T !== features) {
@@ -149,7 +168,7 @@ export function encode(
         for (let t = 0; t < features; t++) {
           for (let b = 0; b < batch; b++) data[t * batch + b] = x[b * features + t];
         }
-        return { data, shape: [features, batch, 1] };
+        return { data, shape: [features, batch, 1], steps: features, staticInput: false };
       }
       throw new RangeError(`encode('sequential'): mode must be 'rows' or 'pixels', got ${String(mode)}.`);
     }

@@ -5,7 +5,8 @@
 import { noGrad } from '../autograd/grad-mode';
 import { tidy } from '../memory';
 import { clamp, eq, where } from '../ops/elementwise';
-import { concat } from '../ops/layout';
+import { concat, reshape } from '../ops/layout';
+import '../ops/methods';  // Tensor.copy_
 import { Tensor } from '../tensor';
 
 /** A neuron's orders and term weights: the tensors themselves (shared with their owner), and how they are learned. */
@@ -53,7 +54,7 @@ export function readHostValues(tensors: readonly Tensor[]): Map<Tensor, Float64A
   for (const t of new Set(tensors)) byDevice.set(t.device, [...(byDevice.get(t.device) ?? []), t]);
   for (const ts of byDevice.values()) {
     const all = ts.length === 1 ? ts[0].toFloat32Array()
-      : noGrad(() => tidy(() => concat(ts.map((t) => t.reshape([t.numel])), 0).toFloat32Array()));
+      : noGrad(() => tidy(() => concat(ts.map((t) => (t.ndim === 1 ? t : reshape(t, [t.numel]))), 0).toFloat32Array()));
     let o = 0;
     for (const t of ts) {
       out.set(t, Float64Array.from(all.subarray(o, o + t.numel)));
@@ -71,13 +72,37 @@ export function checkPositiveCoefficient(b: AlphaBinding, values: ArrayLike<numb
 }
 
 /**
- * The host values a forward builds its kernels from: projects the bindings' learned values (unless
- * `project` is false), reads them and the `extra` tensors (learnable tau theta) in one read per device,
- * and checks that every binding keeps a positive weight.
+ * Whether host copies of a tensor's values lie in [lo, hi] (NaN does not), as the device's float32
+ * projection sees the bounds; values outside are set to what the projection gives them (NaN -> lo).
+ */
+function projectHostCopy(values: Float64Array, lo: number, hi: number): boolean {
+  const flo = Math.fround(lo), fhi = Math.fround(hi);
+  let inside = true;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v >= flo && v <= fhi) continue;
+    inside = false;
+    values[i] = v > fhi ? fhi : flo;
+  }
+  return inside;
+}
+
+/**
+ * The host values a forward builds its kernels from: reads the bindings' values and the `extra` tensors
+ * (learnable tau theta) in one read per device, projects learned values that left their range (unless
+ * `project` is false: in place on the device, as projectBindings, and in the host copy alike; values in
+ * range are what the projection would leave, so nothing runs on the device for them), and checks that
+ * every binding keeps a positive weight.
  */
 export function refreshHostValues(bindings: readonly AlphaBinding[], extra: readonly Tensor[] = [], project = true): Map<Tensor, Float64Array> {
-  if (project) projectBindings(bindings);
   const host = readHostValues([...bindings.flatMap((b) => [b.alpha, b.coefficient]), ...extra]);
+  if (project)
+    noGrad(() => {
+      for (const b of bindings) {
+        if (b.learnAlpha && !projectHostCopy(host.get(b.alpha)!, b.alphaMin, 1)) projectInPlace(b.alpha, b.alphaMin, 1);
+        if (b.learnCoefficient && !projectHostCopy(host.get(b.coefficient)!, 0, Infinity)) projectInPlace(b.coefficient, 0, Infinity);
+      }
+    });
   for (const b of bindings) checkPositiveCoefficient(b, host.get(b.coefficient)!);
   return host;
 }

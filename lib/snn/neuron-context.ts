@@ -6,6 +6,7 @@ import type { FractionalMethod } from '../fractional/kernel';
 import { checkMemoryWindow } from '../fractional/memory-window';
 import type { Tensor } from '../tensor';
 import type { BaseNeuron } from './neurons';
+import type { StaticSteps } from './static-input';
 
 /** Settings for the neuron layers that run inside withNeuronContext(ctx, fn); every field is optional. */
 export interface NeuronContext {
@@ -25,6 +26,13 @@ export interface NeuronContext {
   hostValues?: ReadonlyMap<Tensor, ArrayLike<number>>;
   /** When present, every neuron that runs appends itself (SNNWrapper's check of the calling order). */
   calls?: BaseNeuron[];
+  /**
+   * A static input (SNNWrapper.forward with staticInput): the layers before the first neuron layer see one
+   * time step [1, B, ...], and the first neuron layer that runs repeats its input current over `steps`
+   * steps (see ./static-input.ts). Set by SNNWrapper.forward; not a user setting.
+   * @internal
+   */
+  staticInput?: StaticSteps;
 }
 
 const METHODS: readonly FractionalMethod[] = ['l1', 'gl', 'euler'];
@@ -38,6 +46,9 @@ function validate(ctx: NeuronContext): void {
   if (ctx.h !== undefined && !(typeof ctx.h === 'number' && Number.isFinite(ctx.h) && ctx.h > 0))
     throw new Error(`withNeuronContext: h = ${String(ctx.h)} must be a finite number > 0 (the time step)`);
   checkMemoryWindow(ctx.memory, 'withNeuronContext');
+  const st = ctx.staticInput;
+  if (st !== undefined && !(st && typeof st === 'object' && Number.isInteger(st.steps) && st.steps >= 1))
+    throw new Error(`withNeuronContext: staticInput must be { steps, repeated } with steps a positive integer (the time steps), got ${JSON.stringify(st)}`);
 }
 
 /**

@@ -11,6 +11,7 @@ import { Tensor } from '../tensor';
 import { parseNeuronTerms } from './alpha-config';
 import { AlphaBinding, checkPositiveCoefficient, refreshHostValues } from './alpha-binding';
 import { currentNeuronContext } from './neuron-context';
+import { repeatOverTime } from './static-input';
 
 /** Options of LIFNeuron and IFNeuron. */
 export interface NeuronOptions {
@@ -145,6 +146,16 @@ export abstract class BaseNeuron extends Module {
         'for several terms), or wrap the model: new SNNWrapper(model, { alpha: ... }) gives every neuron layer its order');
     const ctx = currentNeuronContext();
     ctx?.calls?.push(this);
+    const st = ctx?.staticInput;
+    if (st && !st.repeated) {
+      // The first neuron layer of a static input: the layers before it ran once, on one step.
+      if (!I || !I.__isTensor || I.ndim < 2 || I.shape[0] !== 1)
+        throw new Error(`${name}: with staticInput the layers before the first neuron layer run once, on one time step [1, B, ...], so the ` +
+          `first neuron layer must receive a one-step current [1, B, ...], but it got ${I && I.__isTensor ? `[${I.shape}]` : 'no Tensor'}. Fix: keep ` +
+          'dim 0 (the step) in the layers before the first neuron and nothing time-dependent there, or pass the repeated input [T, B, ...] without staticInput');
+      I = repeatOverTime(I, st.steps);
+      st.repeated = true;
+    }
     const host = this.hostValues(b, ctx?.hostValues);
     const r = fractionalNeuron(I, b.alpha, b.coefficient, {
       kind: this.kind, tau: this.tau, tauTheta: this.tauTheta, tau0: this.tau, threshold: this.threshold,
@@ -157,7 +168,7 @@ export abstract class BaseNeuron extends Module {
 
   /**
    * Host copies of the orders, weights and tau theta: from the scope when it holds all of them (the
-   * wrapper refreshed them this step), else projected and read here (one read per device).
+   * wrapper refreshed them this step), else read and projected here (one read per device).
    */
   private hostValues(b: AlphaBinding, given?: ReadonlyMap<Tensor, ArrayLike<number>>): { alpha: ArrayLike<number>; coefficient: ArrayLike<number>; theta?: number } {
     const theta = this.tauTheta;

@@ -7,11 +7,13 @@ import { FractionalMethod } from '../fractional/kernel';
 import { checkMemoryWindow } from '../fractional/memory-window';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
+import { reshape } from '../ops/layout';
 import { Tensor } from '../tensor';
 import { AlphaMode, AlphaSpec, CoefficientSpec, parseAlphaConfig, ParsedAlphaConfig, perLayerFlags } from './alpha-config';
 import { AlphaBinding, refreshHostValues } from './alpha-binding';
 import { withNeuronContext } from './neuron-context';
 import { BaseNeuron, isNeuron } from './neurons';
+import { StaticSteps } from './static-input';
 
 /** Options of SNNWrapper: the integrator, the fractional orders of the neuron layers and what is learned. */
 export interface SNNWrapperOptions {
@@ -46,6 +48,17 @@ export interface ForwardOptions {
   memory?: number;
   /** Keep each neuron layer's membrane trace (neuron.lastTrace, net.traces()). */
   recordTraces?: boolean;
+  /**
+   * x is one time step [B, ...] that holds at every step (direct encoding): the same result as the repeated
+   * input [T, B, ...], with the layers before the first neuron layer run once instead of T times. The model's
+   * forward sees x as [1, B, ...]; the first neuron layer repeats its input current over the T steps, and its
+   * gradient is summed over them. T comes from xTime, or from `steps`. Layers that draw random numbers
+   * (dropout) before the first neuron layer draw once for all steps; BatchNorm there takes its statistics
+   * over the B distinct samples (its running variance's n/(n-1) counts B, not T·B, values).
+   */
+  staticInput?: boolean;
+  /** The number of time steps T of a static input when xTime is left out (with xTime, it must match). */
+  steps?: number;
 }
 
 /** A module whose parameters/buffers are named '0', '1', ... (perLayerAlpha.<i>). */
@@ -176,8 +189,8 @@ export class SNNWrapper extends Module {
 
   /**
    * Reads every layer's orders, coefficients and learnable tau theta into the host copies the neuron
-   * layers build their kernels from (projecting learned values first when `project`): one device -> host
-   * read per device, once per forward.
+   * layers build their kernels from (projecting learned values that left their range when `project`):
+   * one device -> host read per device, once per forward.
    */
   private refreshHostValues(project: boolean): void {
     const thetas = this._neurons.flatMap((m) => (m.tauTheta ? [m.tauTheta] : []));
@@ -185,9 +198,10 @@ export class SNNWrapper extends Module {
   }
 
   /**
-   * Projects learnable orders into [alphaMin, 1] and coefficients into [0, inf) (NaN to the lower bound;
-   * in place on the tensors' device, no grad, no host read), then refreshes the host copies (one read)
-   * and checks that every layer keeps a positive coefficient.
+   * Refreshes the host copies of the orders and coefficients (one read per device), projects learnable orders
+   * into [alphaMin, 1] and coefficients into [0, inf) (NaN to the lower bound; in place on the tensors'
+   * device, no grad, only for tensors with a value out of range: the others are left as they are, as the
+   * projection would leave them) and checks that every layer keeps a positive coefficient.
    */
   projectParameters(): void {
     this.refreshHostValues(true);
@@ -215,13 +229,25 @@ export class SNNWrapper extends Module {
     return h;
   }
 
-  /** x [T, B, ...] over the times xTime -> the model's output over all steps. */
+  /**
+   * x [T, B, ...] over the times xTime -> the model's output over all steps. With `staticInput`, x is one
+   * step [B, ...] that holds at every one of the T steps (see ForwardOptions.staticInput).
+   */
   forward(x: Tensor, xTime?: number[] | Tensor | Float32Array | Float64Array, opts: ForwardOptions = {}): Tensor {
-    if (!x || !x.__isTensor) throw new TypeError('SNNWrapper.forward: x must be a Tensor [T, B, ...]');
-    if (x.ndim < 2) throw new Error(`SNNWrapper.forward: x must be time-major [T, B, ...], got [${x.shape}]`);
-    const T = x.shape[0];
-    const steps = xTime === undefined ? T : (xTime as { length?: number; numel?: number }).numel ?? (xTime as ArrayLike<number>).length;
-    if (steps !== T) throw new Error(layoutMessage(x.shape, steps));
+    const staticInput = !!opts.staticInput;
+    if (!x || !x.__isTensor) throw new TypeError(`SNNWrapper.forward: x must be a Tensor ${staticInput ? '[B, ...]' : '[T, B, ...]'}`);
+    const given = xTime === undefined ? undefined : (xTime as { length?: number; numel?: number }).numel ?? (xTime as ArrayLike<number>).length;
+    let T: number;
+    if (staticInput) {
+      if (x.ndim < 1) throw new Error('SNNWrapper.forward: a static input x must be one time step [B, ...], got a 0-d tensor');
+      T = staticSteps(opts.steps, given);
+    } else {
+      if (opts.steps !== undefined)
+        throw new Error('SNNWrapper.forward: steps is the number of time steps of a static input; pass staticInput: true with it, or leave it out (T is dim 0 of x)');
+      if (x.ndim < 2) throw new Error(`SNNWrapper.forward: x must be time-major [T, B, ...], got [${x.shape}]`);
+      T = x.shape[0];
+      if (given !== undefined && given !== T) throw new Error(layoutMessage(x.shape, given));
+    }
     const h = xTime === undefined ? 1 : SNNWrapper.stepFromTimes(xTime, T);
     let method: FractionalMethod = opts.method ?? (this.integrator === 'odeint' ? 'euler' : 'l1');
     if (this.integrator === 'odeint' && method !== 'euler')
@@ -232,8 +258,11 @@ export class SNNWrapper extends Module {
     if (this.integrator === 'odeint') method = 'euler';
     this.projectParameters();
     const calls: BaseNeuron[] | undefined = this._orderChecked ? undefined : [];
-    const out = withNeuronContext({ method, h, memory: opts.memory, recordTrace: !!opts.recordTraces, hostValues: this._host, calls },
-      () => this._model.forward(x) as Tensor);
+    const st: StaticSteps | undefined = staticInput ? { steps: T, repeated: false } : undefined;
+    const input = staticInput ? reshape(x, [1, ...x.shape]) : x;
+    const out = withNeuronContext({ method, h, memory: opts.memory, recordTrace: !!opts.recordTraces, hostValues: this._host, calls, staticInput: st },
+      () => this._model.forward(input) as Tensor);
+    if (st && !st.repeated) throw new Error('SNNWrapper.forward: with staticInput no neuron layer ran, so nothing repeated the input over the time steps');
     if (calls) {
       this.checkCallOrder(calls);
       this._orderChecked = true;
@@ -296,6 +325,18 @@ function checkNeurons(found: [string, BaseNeuron][]): void {
   }
 }
 
+/** T of a static input: `steps`, or the number of times in xTime (both given: they must agree). */
+function staticSteps(steps: number | undefined, given: number | undefined): number {
+  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1))
+    throw new Error(`SNNWrapper.forward: steps = ${steps} must be a positive integer (the number of time steps of the static input)`);
+  if (steps !== undefined && given !== undefined && steps !== given)
+    throw new Error(`SNNWrapper.forward: steps = ${steps} but xTime has ${given} entries; give one time per step (or leave steps out)`);
+  const T = steps ?? given;
+  if (T === undefined)
+    throw new Error('SNNWrapper.forward: a static input [B, ...] has no time axis, so T is unknown; pass xTime (one time per step) or the steps option, e.g. { staticInput: true, steps: 8 }');
+  return T;
+}
+
 /**
  * The error for an input whose first dimension is not the number of times given: the input must be
  * time-major [T, B, ...]; a batch-major [B, T, ...] or an unencoded [B, features] input is named.
@@ -306,7 +347,8 @@ function layoutMessage(shape: readonly number[], steps: number): string {
   if (shape.length >= 3 && shape[1] === steps)
     hint = ` It looks batch-major [B, T, ...] (dimension 1 is ${steps}): swap the first two dimensions, x.transpose(0, 1).`;
   else if (shape.length === 2)
-    hint = ` A 2-d input [B, features] has no time axis: encode it into [T, B, features] first (data.encode('direct' | 'poisson' | 'sequential', ...)).`;
+    hint = ` A 2-d input [B, features] has no time axis: encode it into [T, B, features] first (data.encode('direct' | 'poisson' | 'sequential', ...)), ` +
+      "or, when it holds at every step, pass it as it is with { staticInput: true, steps: T }.";
   return `SNNWrapper.forward: xTime has ${steps} entries but the input has T = ${shape[0]} time steps (its shape is ${got}). ` +
     `The input must be time-major [T, B, ...] (time first, then the batch), with one xTime entry per step.${hint}`;
 }

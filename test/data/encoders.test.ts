@@ -12,6 +12,18 @@ describe('encode', () => {
     for (let t = 0; t < 4; t++) expect(Array.from(data.subarray(t * 6, (t + 1) * 6))).toEqual(Array.from(x));
   });
 
+  test('direct with staticInput: the one step [B, D] (a copy), standing for T steps; the others refuse it', () => {
+    const x = Float32Array.from([0.1, 0.25, 0.7, 1, 0, 0.33]);
+    const e = encode('direct', x, 2, 3, 4, { staticInput: true });
+    expect({ shape: e.shape, steps: e.steps, staticInput: e.staticInput, data: Array.from(e.data) }).toEqual({ shape: [2, 3], steps: 4, staticInput: true, data: Array.from(x) });
+    expect(e.data).not.toBe(x);
+    const full = encode('direct', x, 2, 3, 4);
+    expect([full.steps, full.staticInput]).toEqual([4, false]);
+    expect(() => encode('poisson', x, 2, 3, 4, { staticInput: true })).toThrow(/staticInput is for the 'direct' encoder.*'poisson' differs from step to step/);
+    expect(() => encode('sequential', seq(9), 1, 9, 3, { staticInput: true })).toThrow(/staticInput is for the 'direct' encoder/);
+    expect(encode('sequential', seq(9), 1, 9, 3).steps).toBe(3);
+  });
+
   test('poisson: binary spikes, shape, exact Philox bernoulli stream, determinism, seed/offset dependence', () => {
     const x = Float32Array.from([0, 1, 0.5, 0.2, 0.9, 0.05]);
     const T = 5;

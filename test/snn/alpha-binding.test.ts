@@ -56,15 +56,38 @@ describe('host values', () => {
     expect(ts.map((t) => Array.from(host.get(t)!))).toEqual([[1], [2, 3], [4], [5]]);
   });
 
-  test('refreshHostValues projects, reads once, and names the owner of a binding without a positive weight', () => {
+  test('refreshHostValues reads once, projects, and names the owner of a binding without a positive weight', () => {
     const b = binding([0.5], [3], true);
     (b.alpha as nn.Parameter).assign(new Float32Array([2]));
     const host = refreshHostValues([b, binding([0.7], [1], false)]);
     expect(reads).toBe(1);
     expect(Array.from(host.get(b.alpha)!)).toEqual([1]);
+    expect(values(b.alpha)).toEqual([1]);
     expect(() => refreshHostValues([binding([0.5, 0.6], [0, -2], false)])).toThrow(/TestOwner has no positive coefficient \(0,-2\); .*K_0 > 0/);
     const noProjection = binding([0.5], [1], true);
     (noProjection.alpha as nn.Parameter).assign(new Float32Array([2]));
     expect(Array.from(refreshHostValues([noProjection], [], false).get(noProjection.alpha)!)).toEqual([2]);
+  });
+});
+
+describe('refreshHostValues projects what left its range, on the device and in the host copy alike', () => {
+  test('the host copy equals the device values after the projection; in-range values run nothing on the device', () => {
+    const f = Math.fround;
+    // alphaMin 0.1: below, NaN, above, the float32 bounds themselves, inside; weights: negative, NaN, -0, inside
+    const b = binding([0.05, NaN, 1.5, f(0.1), 1, 0.3], [-1, NaN, -0, 2, 1e30], true);
+    const host = refreshHostValues([b]);
+    expect(Array.from(host.get(b.alpha)!)).toEqual(values(b.alpha));
+    expect(Array.from(host.get(b.coefficient)!)).toEqual(values(b.coefficient));
+    expect(values(b.alpha)).toEqual([f(0.1), f(0.1), 1, f(0.1), 1, f(0.3)]);
+    expect(values(b.coefficient).map((v) => v + 0)).toEqual([0, 0, 0, 2, f(1e30)]);
+    const copies = jest.spyOn(Tensor.prototype, 'copy_');
+    try {
+      const inRange = binding([f(0.1), 0.5, 1], [0, 3], true);
+      refreshHostValues([inRange]);
+      expect(copies).not.toHaveBeenCalled();
+      expect(values(inRange.alpha)).toEqual([f(0.1), 0.5, 1]);
+    } finally {
+      copies.mockRestore();
+    }
   });
 });
