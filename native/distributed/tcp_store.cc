@@ -31,6 +31,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string errno_text(int e) { return std::strerror(e); }
+// The peer closed or reset the connection: its process exited (a reset instead of an orderly close
+// depends only on timing, so both read as "closed").
+bool peer_gone(int e) { return e == ECONNRESET || e == EPIPE; }
 
 void put_u32(std::vector<char>& b, uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -110,7 +113,7 @@ bool send_all(int fd, const std::vector<char>& b, Clock::time_point deadline, st
       ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
       continue;
     }
-    *why = errno_text(errno);
+    *why = peer_gone(errno) ? "closed" : errno_text(errno);
     return false;
   }
   return true;
@@ -139,7 +142,7 @@ bool recv_exact(int fd, char* out, size_t n, Clock::time_point deadline, std::st
     }
     if (got < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      *why = errno_text(errno);
+      *why = peer_gone(errno) ? "closed" : errno_text(errno);
       return false;
     }
     off += static_cast<size_t>(got);
