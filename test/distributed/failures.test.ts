@@ -45,11 +45,13 @@ describe('distributed failures (gloo, loopback)', () => {
       expect(r.code).toBe(1);
       const line = lastJson<Line>(r);
       // Rank 1 may see rank 0 (the store's host) go first: then it says so.
-      if (r.rank === 0 || !/closed the connection/.test(line.error!))
-        expect(line.error).toMatch(/timed out after 5000 ms waiting for all 3 ranks to join \(missing: 2\)/);
+      const timedOut = r.rank === 0 || !/closed the connection/.test(line.error!);
+      if (timedOut) expect(line.error).toMatch(/timed out after 5000 ms waiting for all 3 ranks to join \(missing: 2\)/);
       else expect(line.error).toMatch(/rank 0 \(which hosts it\) exited or failed/);
       expect(line.ms).toBeLessThan(TIMEOUT + 4000);
-      expect(line.ms).toBeGreaterThanOrEqual(TIMEOUT - 500);
+      // A rank that timed out waited the whole timeout; one that saw rank 0 go first (rank 0 exits at
+      // its own timeout, and this rank may have started later) ends when rank 0 does.
+      if (timedOut) expect(line.ms).toBeGreaterThanOrEqual(TIMEOUT - 500);
     }
   }, 120000);
 
