@@ -44,7 +44,7 @@ describe('the Gloo plugin', () => {
     try {
       dist.initProcessGroup({ backend: 'gloo', rank: 0, worldSize: 1, initMethod: `file://${folder}` });
       const { tensor } = require('../../lib') as typeof import('../../lib');
-      const t = tensor([1, 2], [2]);
+      const t = tensor([1, 2], [2], { device: 'cpu' });
       dist.allReduce(t, 'avg');
       expect(Array.from(t.toFloat32Array())).toEqual([1, 2]);
       expect(dist.getWorldSize()).toBe(1);
