@@ -34,6 +34,12 @@ export function checkDevice(device: unknown, op: string): Device {
 
 let nextId = 1;
 
+/** The handle of a registered hook. */
+export interface HookHandle {
+  /** Unregisters the hook. */
+  remove(): void;
+}
+
 /**
  * An n-dimensional float32 (or int32) array on 'cpu' or 'cuda' with reverse-mode autograd. Op methods
  * (add, matmul, sum, ...) are the functions of `ops`; create tensors with tensor(), zeros(), randn(), ...
@@ -173,7 +179,7 @@ export class Tensor {
    * Calls fn(this) each time backward() has accumulated this leaf's gradient into .grad (PyTorch's
    * register_post_accumulate_grad_hook; DistributedDataParallel starts its all-reduces from it).
    */
-  registerPostAccumulateGradHook(fn: (t: Tensor) => void): { remove(): void } {
+  registerPostAccumulateGradHook(fn: (t: Tensor) => void): HookHandle {
     this.postAccumulateGradHooks.push(fn);
     return { remove: () => { this.postAccumulateGradHooks = this.postAccumulateGradHooks.filter((h) => h !== fn); } };
   }

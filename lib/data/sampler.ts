@@ -29,11 +29,21 @@ function groupDefaults(): { rank: number; worldSize: number } {
   return { rank: pg.getRank(), worldSize: pg.getWorldSize() };
 }
 
+/**
+ * The sample indices of this rank for one epoch (PyTorch's DistributedSampler): the data is shuffled
+ * with the epoch's seed (setEpoch), padded by repeating indices (or cut, with dropLast) to a multiple
+ * of the world size, and rank r takes every numReplicas-th index starting at r.
+ */
 export class DistributedSampler implements Iterable<number> {
+  /** The number of ranks sharing the data. */
   readonly numReplicas: number;
+  /** This rank. */
   readonly rank: number;
+  /** Reshuffle every epoch (default true). */
   readonly shuffle: boolean;
+  /** The base seed of the shuffles (the same on every rank). */
   readonly seed: number;
+  /** Cut the tail instead of padding it. */
   readonly dropLast: boolean;
   /** Indices this rank visits per epoch. */
   readonly numSamples: number;
@@ -87,6 +97,7 @@ export class DistributedSampler implements Iterable<number> {
     return this.numSamples;
   }
 
+  /** This epoch's indices for this rank. */
   [Symbol.iterator](): Iterator<number> {
     return this.indices()[Symbol.iterator]();
   }

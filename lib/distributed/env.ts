@@ -26,13 +26,21 @@ export interface InitProcessGroupOptions {
 
 /** Everything the native layer needs to join. */
 export interface ResolvedInit {
+  /** 'gloo' (CPU tensors) or 'nccl' (CUDA tensors). */
   backend: Backend;
+  /** This process's rank, 0..worldSize-1. */
   rank: number;
+  /** The number of processes. */
   worldSize: number;
+  /** The rank on this machine (selects the GPU). */
   localRank: number;
+  /** The rendezvous store's host (env:// and tcp://). */
   masterAddr?: string;
+  /** The rendezvous store's port (env:// and tcp://). */
   masterPort?: number;
+  /** The shared file of file:// rendezvous. */
   filePath?: string;
+  /** How long any rank waits for the others before failing. */
   timeoutMs: number;
   /** The address the Gloo transport listens on. */
   hostname: string;
@@ -40,7 +48,8 @@ export interface ResolvedInit {
   iface?: string;
 }
 
-type Env = Record<string, string | undefined>;
+/** Environment variables, as process.env holds them. */
+export type Env = Record<string, string | undefined>;
 
 /** The first of `names` set in env, with the name it came from. */
 function firstOf(env: Env, names: string[]): { name: string; value: string } | null {
@@ -53,7 +62,9 @@ function firstOf(env: Env, names: string[]): { name: string; value: string } | n
 
 /** Rank variables in the order tried: fsnn launch / torchrun, Open MPI, MPICH / Intel MPI (PMI), Slurm. */
 export const RANK_VARIABLES = ['RANK', 'OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'SLURM_PROCID'];
+/** Where the world size is read from, in order (torchrun / fsnn launch, Open MPI, MPICH, Slurm). */
 export const WORLD_SIZE_VARIABLES = ['WORLD_SIZE', 'OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'SLURM_NTASKS'];
+/** Where the local rank is read from, in order (torchrun / fsnn launch, Open MPI, MPICH, Slurm). */
 export const LOCAL_RANK_VARIABLES = ['LOCAL_RANK', 'OMPI_COMM_WORLD_LOCAL_RANK', 'MPI_LOCALRANKID', 'SLURM_LOCALID'];
 
 function integer(what: string, v: string | number, min: number): number {

@@ -9,7 +9,8 @@ import { Backend, InitProcessGroupOptions, resolveInit, ResolvedInit } from './e
 import { nativeDistributed, REDUCE_OP_CODES } from './native-api';
 
 /** Reductions of allReduce and reduceScatter ('avg' = sum / world size). */
-export type ReduceOp = keyof typeof REDUCE_OP_CODES;
+/** How allReduce / reduceScatter combine the ranks' values. */
+export type ReduceOp = 'sum' | 'avg' | 'max' | 'min';
 
 /** Options of every collective. */
 export interface CollectiveOptions {
@@ -91,7 +92,17 @@ export function collectiveDevice(): 'cpu' | 'cuda' {
 }
 
 /** Whether the native layer has Gloo and NCCL, and what loading them found (paths tried). */
-export function backendStatus(): { glooBuilt: boolean; gloo: string; nccl: string } {
+/** What each backend can do in this process. */
+export interface BackendStatus {
+  /** The Gloo plugin was built with the addon. */
+  glooBuilt: boolean;
+  /** 'available', or why Gloo cannot be used. */
+  gloo: string;
+  /** 'available', or why NCCL cannot be used. */
+  nccl: string;
+}
+
+export function backendStatus(): BackendStatus {
   return nativeDistributed().status();
 }
 
