@@ -1,24 +1,13 @@
 // The addon's distributed functions (native/distributed/dist_binding.cc). Low level: lib/distributed only.
 import type { NativeHandle } from '../../types/native';
 import { native } from '../native';
+import type { ResolvedInit } from './env';
 
 /** Reduce op codes of the native layer (native/distributed/gloo_plugin_api.h). */
 export const REDUCE_OP_CODES = { sum: 0, avg: 1, max: 2, min: 3 } as const;
 
-export interface NativeGroupOptions {
-  backend: 'gloo' | 'nccl';
-  rank: number;
-  worldSize: number;
-  masterAddr?: string;
-  masterPort?: number;
-  filePath?: string;
-  timeoutMs: number;
-  hostname: string;
-  iface?: string;
-}
-
 export interface NativeDistributed {
-  initProcessGroup(opts: NativeGroupOptions): number;
+  initProcessGroup(opts: ResolvedInit): number;
   destroyProcessGroup(group: number): void;
   groupInfo(group: number): { rank: number; worldSize: number; backend: string; device: 'cpu' | 'cuda' };
   /** Each collective returns 0 when complete, else a ticket for wait(). */

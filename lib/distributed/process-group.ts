@@ -46,10 +46,7 @@ function current(op: string): GroupState {
 export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
   if (group) throw new Error('initProcessGroup: the default process group is already initialized; call destroyProcessGroup() first');
   const r = resolveInit(opts, process.env, getDefaultDevice() === 'cuda' ? 'nccl' : 'gloo');
-  const id = nativeDistributed().initProcessGroup({
-    backend: r.backend, rank: r.rank, worldSize: r.worldSize, masterAddr: r.masterAddr, masterPort: r.masterPort,
-    filePath: r.filePath, timeoutMs: r.timeoutMs, hostname: r.hostname, iface: r.iface,
-  });
+  const id = nativeDistributed().initProcessGroup(r);
   group = { ...r, id, device: r.backend === 'nccl' ? 'cuda' : 'cpu' };
 }
 
