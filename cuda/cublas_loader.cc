@@ -1,7 +1,6 @@
 #include "cublas_loader.h"
 
 #include <dlfcn.h>
-#include <glob.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +14,8 @@
 #include "emu/emu_internal.h"
 #endif
 
+#include "../native/library_search.h"
+
 namespace fsnn {
 namespace cublas {
 
@@ -23,23 +24,7 @@ std::mutex g_mu;
 void* g_handle = nullptr;
 std::string g_status = "not loaded yet";
 
-#if defined(__x86_64__)
-const char* kTargetArch = "x86_64-linux";
-#elif defined(__aarch64__)
-const char* kTargetArch = "sbsa-linux";
-#else
-const char* kTargetArch = "unknown-linux";
-#endif
-
-// Files matching a glob pattern, newest version last (glob sorts names).
-std::vector<std::string> glob_files(const std::string& pattern) {
-  std::vector<std::string> out;
-  glob_t g;
-  if (glob(pattern.c_str(), 0, nullptr, &g) == 0)
-    for (size_t i = 0; i < g.gl_pathc; ++i) out.push_back(g.gl_pathv[i]);
-  globfree(&g);
-  return out;
-}
+using library_search::kCudaTarget;
 
 // site-packages (and dist-packages) folders of the python3 on the PATH, asked at run time.
 std::vector<std::string> python_site_dirs() {
@@ -63,19 +48,10 @@ std::vector<std::string> python_site_dirs() {
 
 // The folders searched after the sonames.
 std::vector<std::string> search_dirs() {
-  // CUDA toolkit images: /usr/local/cuda, /usr/local/cuda-13.0, ... (versioned libraries, newest first).
-  std::vector<std::string> dirs;
-  for (const std::string& d : glob_files("/usr/local/cuda*/lib64")) dirs.push_back(d);
-  for (const std::string& d : glob_files(std::string("/usr/local/cuda*/targets/") + kTargetArch + "/lib"))
-    dirs.push_back(d);
-  // pip's nvidia-cublas wheels: <site-packages>/nvidia/cublas/lib.
+  std::vector<std::string> dirs = library_search::cuda_toolkit_lib_dirs();
+  // pip's nvidia-cublas wheels: <site-packages>/nvidia/cublas/lib (the python3 on the PATH first).
   std::vector<std::string> sites = python_site_dirs();
-  for (const char* pat : {"/usr/lib/python3*/site-packages", "/usr/lib/python3/dist-packages",
-                          "/usr/local/lib/python3*/site-packages", "/usr/local/lib/python3*/dist-packages",
-                          "/opt/conda/lib/python3*/site-packages"})
-    for (const std::string& d : glob_files(pat)) sites.push_back(d);
-  if (const char* home = std::getenv("HOME"))
-    for (const std::string& d : glob_files(std::string(home) + "/.local/lib/python3*/site-packages")) sites.push_back(d);
+  for (const std::string& d : library_search::python_site_package_dirs()) sites.push_back(d);
   for (const std::string& s : sites) dirs.push_back(s + "/nvidia/cublas/lib");
   return dirs;
 }
@@ -115,7 +91,7 @@ void* library() {
     if (!has) empty_dirs += "\n  " + d + ": no libcublas.so.13 / .12 / libcublas.so";
   }
   g_status = "cuBLAS could not be loaded; tried:" + tried + empty_dirs +
-             "\n  (folders searched: /usr/local/cuda*/lib64, /usr/local/cuda*/targets/" + kTargetArch +
+             "\n  (folders searched: /usr/local/cuda*/lib64, /usr/local/cuda*/targets/" + kCudaTarget +
              "/lib, <python site-packages>/nvidia/cublas/lib)"
              "\nInstall the CUDA toolkit's cuBLAS (libcublas), `pip install nvidia-cublas-cu13`, or set FSNN_CUBLAS "
              "to the full path of libcublas.so";

@@ -2,7 +2,6 @@
 #include "nccl_loader.h"
 
 #include <dlfcn.h>
-#include <glob.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +10,7 @@
 #include <set>
 
 #include "../error.h"
+#include "../library_search.h"
 
 namespace fsnn {
 namespace nccl {
@@ -24,33 +24,16 @@ std::string g_status = "not loaded yet";
 
 #if defined(__aarch64__)
 const char* kArch = "aarch64";
-const char* kTarget = "sbsa-linux";
 #else
 const char* kArch = "x86_64";
-const char* kTarget = "x86_64-linux";
 #endif
-
-std::vector<std::string> glob_files(const std::string& pattern) {
-  std::vector<std::string> out;
-  glob_t g;
-  if (glob(pattern.c_str(), 0, nullptr, &g) == 0)
-    for (size_t i = 0; i < g.gl_pathc; ++i) out.push_back(g.gl_pathv[i]);
-  globfree(&g);
-  return out;
-}
+using library_search::glob_files;
+using library_search::kCudaTarget;
 
 std::vector<std::string> search_dirs() {
-  std::vector<std::string> dirs;
-  for (const auto& d : glob_files("/usr/local/cuda*/lib64")) dirs.push_back(d);
-  for (const auto& d : glob_files(std::string("/usr/local/cuda*/targets/") + kTarget + "/lib")) dirs.push_back(d);
+  std::vector<std::string> dirs = library_search::cuda_toolkit_lib_dirs();
   dirs.push_back(std::string("/usr/lib/") + kArch + "-linux-gnu");
-  std::vector<std::string> sites;
-  for (const char* pat : {"/usr/lib/python3*/site-packages", "/usr/lib/python3/dist-packages",
-                          "/usr/local/lib/python3*/site-packages", "/usr/local/lib/python3*/dist-packages",
-                          "/opt/conda/lib/python3*/site-packages"})
-    for (const auto& d : glob_files(pat)) sites.push_back(d);
-  if (const char* home = std::getenv("HOME"))
-    for (const auto& d : glob_files(std::string(home) + "/.local/lib/python3*/site-packages")) sites.push_back(d);
+  std::vector<std::string> sites = library_search::python_site_package_dirs();
   if (const char* venv = std::getenv("VIRTUAL_ENV"))
     for (const auto& d : glob_files(std::string(venv) + "/lib/python3*/site-packages")) sites.push_back(d);
   for (const auto& s : sites) dirs.push_back(s + "/nvidia/nccl/lib");
@@ -97,7 +80,7 @@ const Api& api() {
   }
   if (!h) {
     g_status = "NCCL could not be loaded; tried:" + tried +
-               "\n  (folders searched: /usr/local/cuda*/lib64, /usr/local/cuda*/targets/" + kTarget + "/lib, /usr/lib/" +
+               "\n  (folders searched: /usr/local/cuda*/lib64, /usr/local/cuda*/targets/" + kCudaTarget + "/lib, /usr/lib/" +
                kArch + "-linux-gnu, <python site-packages>/nvidia/nccl/lib)"
                "\nInstall NCCL (the CUDA images' libnccl2 package, or `pip install nvidia-nccl-cu12`), or set FSNN_NCCL "
                "to the full path of libnccl.so.2; or use backend 'gloo' with CPU tensors";
