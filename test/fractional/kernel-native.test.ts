@@ -17,6 +17,7 @@ import { native } from '../../lib/native';
 import type { NativeHandle } from '../../types/native';
 import { refDigamma, refGamma, refLgamma } from './special-reference';
 import { fractionalForwardRaw } from '../../lib/fractional/op';
+import { l1SecondDifferenceSeries } from '../helpers/l1-series';
 
 /** max_L |got_L - want_L| / max(|want_L|, floor * max_L |want_L|). */
 function relErr(got: ArrayLike<number>, want: ArrayLike<number>, floor = 0): number {
@@ -42,20 +43,7 @@ function l1Difference(L: number, p: number): [number, number] {
     const dc = u ** p * Math.log(u) - 2 * m ** p * Math.log(m) + (d === 1 ? 0 : d ** p * Math.log(d));
     return [c, dc];
   }
-  // C(p, k) and dC/dp by the product C(p, k) = C(p, k-1) (p - k + 1) / k; S = sum over even k >= 2.
-  const x = 1 / L;
-  let C = 1, dC = 0, S = 0, dS = 0, xk = 1;
-  for (let k = 1; k <= 40; k++) {
-    dC = (dC * (p - k + 1) + C) / k;
-    C = (C * (p - k + 1)) / k;
-    xk *= x;
-    if (k % 2 === 0) {
-      S += C * xk;
-      dS += dC * xk;
-    }
-  }
-  const Lp = L ** p;
-  return [2 * Lp * S, Math.log(L) * 2 * Lp * S + 2 * Lp * dS];
+  return l1SecondDifferenceSeries(L, p, 40);
 }
 
 /**
