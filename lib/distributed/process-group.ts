@@ -152,13 +152,18 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, opts?: Collec
   return finish(g, nativeDistributed().allGather(g.id, output.handle, input.handle, !!opts?.asyncOp), opts);
 }
 
+/** A per-rank tensor list: worldSize tensors of `numel` elements each (the size of `other`). */
+function checkRankList(op: string, list: Tensor[], what: string, worldSize: number, numel: number, other: string): void {
+  if (!Array.isArray(list) || list.length !== worldSize)
+    throw new Error(`${op}: ${what} must be a list of worldSize (${worldSize}) tensors`);
+  for (const [i, t] of list.entries())
+    if (t.numel !== numel) throw new Error(`${op}: ${what}[${i}] has ${t.numel} elements, ${other} ${numel}; they must match`);
+}
+
 /** Fills outputs[r] with rank r's `input` (PyTorch's all_gather(tensor_list, tensor)). */
 export function allGather(outputs: Tensor[], input: Tensor): void {
   const g = current('allGather');
-  if (!Array.isArray(outputs) || outputs.length !== g.worldSize)
-    throw new Error(`allGather: outputs must be a list of worldSize (${g.worldSize}) tensors`);
-  for (const [i, o] of outputs.entries())
-    if (o.numel !== input.numel) throw new Error(`allGather: outputs[${i}] has ${o.numel} elements, the input ${input.numel}; they must match`);
+  checkRankList('allGather', outputs, 'outputs', g.worldSize, input.numel, 'the input');
   noGrad(() => {
     const flat = new Tensor(runKernel('full', [], { shape: [g.worldSize * input.numel], value: 0, device: input.device }));
     try {
@@ -183,10 +188,7 @@ export function reduceScatterTensor(output: Tensor, input: Tensor, op: ReduceOp 
 /** output = the reduction over ranks of inputs[rank] (PyTorch's reduce_scatter(output, input_list)). */
 export function reduceScatter(output: Tensor, inputs: Tensor[], op: ReduceOp = 'sum'): void {
   const g = current('reduceScatter');
-  if (!Array.isArray(inputs) || inputs.length !== g.worldSize)
-    throw new Error(`reduceScatter: inputs must be a list of worldSize (${g.worldSize}) tensors`);
-  for (const [i, t] of inputs.entries())
-    if (t.numel !== output.numel) throw new Error(`reduceScatter: inputs[${i}] has ${t.numel} elements, the output ${output.numel}; they must match`);
+  checkRankList('reduceScatter', inputs, 'inputs', g.worldSize, output.numel, 'the output');
   noGrad(() => {
     const views = inputs.map((t) => runKernel('reshape', [t.handle], { shape: [t.numel] }));
     const flat = new Tensor(runKernel('concat', views, { dim: 0 }));
