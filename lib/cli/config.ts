@@ -132,12 +132,16 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.data !== null && !(fs.existsSync(c.data) && fs.statSync(c.data).isDirectory()))
     throw new UsageError(`--data ${c.data} is not a directory; pass the directory holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (optionally .gz)`);
   if (c.integrator === 'fdeint') {
+    let parsed: ReturnType<typeof parseAlphaConfig>;
     try {
-      parseAlphaConfig(c.alpha, c.alphaMode, c.multiCoefficient, neuronLayers(c), () => undefined);
+      parsed = parseAlphaConfig(c.alpha, c.alphaMode, c.multiCoefficient, neuronLayers(c), () => undefined);
     } catch (e) {
       throw new UsageError(`--alpha ${JSON.stringify(c.alpha)} with --alpha-mode ${c.alphaMode} does not fit the model's ${neuronLayers(c)} neuron layers ` +
         `(hidden ${c.hidden.join(',')} + output): ${(e as Error).message.replace(/^SNNWrapper: /, '')}`);
     }
+    if (c.method === 'pred' && parsed.layers.some((l) => l.alphas.length !== 1))
+      throw new UsageError(`--method pred (the fractional Adams-Bashforth predictor) is single-term only, but --alpha ${JSON.stringify(c.alpha)} ` +
+        `with --alpha-mode ${c.alphaMode} gives a layer several orders; pass one order per neuron layer (--alpha-mode per_layer), or use --method l1 / gl`);
   }
 }
 
