@@ -6,6 +6,7 @@
 import { LIFNeuron, nn, noGrad, SNNWrapper, tensor } from '../../lib';
 import { fractionalNeuron } from '../../lib/fractional/op';
 import { solveLinear } from '../../lib/fractional/reference';
+import { buildFromSpec, modelSpecOf } from '../../lib/snn/spec';
 
 describe("method 'pred' through the op", () => {
   test.each([undefined, 1, 5])('no spikes: the float32 trace follows the float64 predictor (memory %p)', (memory) => {
@@ -68,5 +69,13 @@ describe("method 'pred' and 'trap' in SNNWrapper", () => {
     expect(pred.some((s) => s === 1)).toBe(true);
     expect(run({ method: 'trap' })).toEqual(run({}));
     expect(new SNNWrapper(model(), { method: 'pred' }).method).toBe('pred');
+  });
+
+  test("the saved model spec keeps a method other than the default, and a model built from it uses it", () => {
+    const net = new SNNWrapper(new nn.Sequential(new nn.Linear(3, 4), new LIFNeuron()), { alpha: 0.6, method: 'pred' });
+    const spec = modelSpecOf(net);
+    expect(spec.wrapper.method).toBe('pred');
+    expect(buildFromSpec(spec).method).toBe('pred');
+    expect(modelSpecOf(new SNNWrapper(new nn.Sequential(new nn.Linear(3, 4), new LIFNeuron()))).wrapper.method).toBeUndefined();
   });
 });
