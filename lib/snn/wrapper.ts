@@ -52,7 +52,7 @@ export interface ForwardOptions {
    * predictor; single-term orders only), 'trap' (an alias of 'l1'), or 'euler' (the only method of odeint).
    */
   method?: FractionalMethod;
-  /** History window M: the update uses the M-1 most recent states (default: the full history). */
+  /** History window M: the update uses the M-1 most recent states ('pred': the M most recent right-hand sides f, as spikeDE) (default: the full history). */
   memory?: number;
   /** Keep each neuron layer's membrane trace (neuron.lastTrace, net.traces()). */
   recordTraces?: boolean;
