@@ -11,7 +11,7 @@ export const KERNEL_ENUMS = {
   RandomKind: ['uniform', 'normal', 'bernoulli'],
   Device: ['cpu', 'cuda'],
   NeuronKind: ['lif', 'if'],
-  FractionalMethod: ['l1', 'gl', 'euler'],
+  FractionalMethod: ['l1', 'gl', 'euler', 'pred', 'trap'],
   Surrogate: ['arctan', 'sigmoid', 'piecewise_linear', 'gaussian'],
 } as const;
 

@@ -16,7 +16,7 @@ namespace fsnn {
 
 namespace {
 
-const char* const kMethodNames[kFractionalMethodCount] = {"l1", "gl", "euler"};
+const char* const kMethodNames[kFractionalMethodCount] = {"l1", "gl", "euler", "pred", "trap"};
 
 // ---- checks (the messages quote the caller's values as JavaScript prints them) ----
 
@@ -46,10 +46,18 @@ void check_spec(const FractionalKernelSpec& s) {
     if (!std::isfinite(s.weights[m]))
       fail("fractional weight weights[", m, "] = ", js_number(s.weights[m]), " is not a finite number; give a finite real coefficient");
   }
+  if (s.method == FractionalMethod::Pred) {
+    if (s.alphas.size() != 1)
+      fail("method 'pred' (the fractional Adams-Bashforth predictor) is single-term only, got ", s.alphas.size(),
+           " orders; use one order alpha (alphaMode 'scalar' or 'per_layer'), or method 'l1' / 'gl' for a multi-term operator");
+    if (!(s.weights[0] > 0))
+      fail("method 'pred': the coefficient weights[0] = ", js_number(s.weights[0]),
+           " must be > 0 (it scales the operator, v = I^alpha f / w); use 1 for the plain predictor");
+  }
 }
 
-void check_invertible(const std::vector<double>& K, double h) {
-  if (!(K[0] > 0))
+void check_invertible(const std::vector<double>& K, double h, bool predictor) {
+  if (!predictor && !(K[0] > 0))
     fail("K_0 = ", js_number(K[0]), " <= 0: the fractional operator is not invertible; give at least one positive coefficient ",
          "(the sum over terms of w_m h^-alpha_m / Gamma(2 - alpha_m) for l1, w_m h^-alpha_m for gl, must be > 0)");
   for (size_t L = 0; L < K.size(); ++L)
@@ -120,6 +128,23 @@ void add_gl_term(double alpha, double w, double h, int64_t n, double* K, double*
   }
 }
 
+// ---- pred ----
+
+// pred (one term): K_0 = 0; for L >= 1, K_L = b_L = r c_L(alpha), r = h^alpha / (w Gamma(alpha + 1)):
+//   dK_L/dalpha = r [ (ln h - psi(alpha + 1)) c_L + dc_L/dalpha ],   dK_L/dw = -K_L / w.
+void build_pred(double alpha, double w, double h, int64_t n, double* K, double* dA, double* dW) {
+  const double r = std::pow(h, alpha) / (w * special::gamma(alpha + 1.0));
+  const double dlnr = std::log(h) - special::digamma(alpha + 1.0);  // d ln(r) / d alpha
+  K[0] = dA[0] = dW[0] = 0.0;
+  for (int64_t L = 1; L < n; ++L) {
+    double c, dc;
+    pred_weight_factor(double(L), alpha, c, dc);
+    K[L] = r * c;
+    dA[L] = r * (dlnr * c + dc);
+    dW[L] = -K[L] / w;
+  }
+}
+
 // ---- euler ----
 
 // K_0 = 1/h, K_1 = -1/h (no terms).
@@ -150,6 +175,20 @@ KernelCache& kernel_cache() {
 
 }  // namespace
 
+// c_L = L^a - (L-1)^a = -L^a expm1(a log1p(-1/L));  dc_L/da = ln(L) c_L - (L-1)^a log1p(-1/L)  (L >= 2;
+// both terms of the derivative are >= 0, so neither form cancels). c_1 = 1, dc_1/da = 0.
+void pred_weight_factor(double L, double a, double& c, double& dcda) {
+  if (L == 1.0) {
+    c = 1.0;
+    dcda = 0.0;
+    return;
+  }
+  const double lm = std::log1p(-1.0 / L);
+  const double La = std::pow(L, a);
+  c = -La * std::expm1(a * lm);
+  dcda = std::log(L) * c - La * std::exp(a * lm) * lm;
+}
+
 const char* fractional_method_name(FractionalMethod method) {
   const int i = static_cast<int>(method);
   return i >= 0 && i < kFractionalMethodCount ? kMethodNames[i] : "?";
@@ -158,8 +197,8 @@ const char* fractional_method_name(FractionalMethod method) {
 FractionalMethod fractional_method_from_name(const std::string& name) {
   for (int i = 0; i < kFractionalMethodCount; ++i)
     if (name == kMethodNames[i]) return static_cast<FractionalMethod>(i);
-  fail("fractional method '", name, "' is unknown; use one of 'l1' (Caputo L1, default), 'gl' (Grünwald–Letnikov) ",
-       "or 'euler' (integer order)");
+  fail("fractional method '", name, "' is unknown; use one of 'l1' (Caputo L1, default), 'gl' (Grünwald–Letnikov), ",
+       "'pred' (fractional Adams-Bashforth predictor, single term), 'trap' (an alias of 'l1') or 'euler' (integer order)");
 }
 
 FractionalKernelSpec fractional_kernel_spec(const std::string& method, std::vector<double> alphas,
@@ -191,13 +230,15 @@ FractionalKernel build_fractional_kernel(const FractionalKernelSpec& spec) {
     for (int64_t m = 0; m < k.terms; ++m) {
       double* dA = k.dAlpha.data() + m * n;
       double* dW = k.dWeight.data() + m * n;
-      if (spec.method == FractionalMethod::L1)
+      if (spec.method == FractionalMethod::Pred)
+        build_pred(spec.alphas[0], spec.weights[0], spec.h, n, k.K.data(), dA, dW);
+      else if (spec.method == FractionalMethod::L1 || spec.method == FractionalMethod::Trap)
         add_l1_term(spec.alphas[size_t(m)], spec.weights[size_t(m)], spec.h, n, k.K.data(), dA, dW);
       else
         add_gl_term(spec.alphas[size_t(m)], spec.weights[size_t(m)], spec.h, n, k.K.data(), dA, dW);
     }
   }
-  check_invertible(k.K, spec.h);
+  check_invertible(k.K, spec.h, fractional_method_is_predictor(spec.method));
   return k;
 }
 

@@ -10,9 +10,17 @@
 //         K_L = sum_m a_m c_L(p_m),  c_0 = 1,  c_1 = 2^p - 2,  c_L = (L+1)^p - 2 L^p + (L-1)^p  (L >= 2)
 //   gl    K_L = sum_m w_m h^(-alpha_m) g_L(alpha_m),  g_0 = 1,  g_L = (1 - (1 + alpha)/L) g_{L-1}
 //   euler K_0 = 1/h, K_1 = -1/h, K_L = 0 for L >= 2 (integer order: no orders, no weights)
+//   trap  an alias of l1: the product-trapezoidal weights equal l1's for the zero initial state of an
+//         SNN (spikeDE's 'trap'), so the same K (the method keeps its name)
 //
-// A method is an enum value and one builder function (fractional_kernel.cc): a later method (a
-// predictor-corrector 'pred', a sum-of-exponentials fast history) adds a value, a name and a builder.
+// pred, the fractional Adams-Bashforth predictor, is explicit and convolves the history of f, not of v:
+//   v_{k+1} = sum_{L=1}^{min(k+1, M)} b_L f_{k+1-L}     (M most recent f values; fractional_op.h)
+//   b_L = h^alpha / (w Gamma(alpha + 1)) (L^alpha - (L-1)^alpha),  L >= 1,   K_0 = 0 (unused)
+// Its kernel holds K_L = b_L. Single term only (w, alpha); w scales the operator as in l1/gl
+// (w D^alpha v = f, so v = I^alpha f / w): db_L/dw = -b_L / w, db_L/dalpha = b_L (ln h - psi(alpha + 1))
+// + h^alpha / (w Gamma(alpha + 1)) d(L^alpha - (L-1)^alpha)/dalpha.
+//
+// A method is an enum value and one builder function (fractional_kernel.cc).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -21,10 +29,10 @@
 
 namespace fsnn {
 
-enum class FractionalMethod : int { L1 = 0, GL = 1, Euler = 2 };
-constexpr int kFractionalMethodCount = 3;
+enum class FractionalMethod : int { L1 = 0, GL = 1, Euler = 2, Pred = 3, Trap = 4 };
+constexpr int kFractionalMethodCount = 5;
 
-// 'l1', 'gl', 'euler'.
+// 'l1', 'gl', 'euler', 'pred', 'trap'.
 const char* fractional_method_name(FractionalMethod method);
 // The method of a name; throws the 'unknown method' error (naming the valid ones) otherwise.
 FractionalMethod fractional_method_from_name(const std::string& name);
@@ -53,9 +61,17 @@ FractionalKernelSpec fractional_kernel_spec(const std::string& method, std::vect
                                             std::vector<double> weights, double h, double T);
 
 // Checks the spec and builds the kernel. Throws fsnn::Error naming the bad value and the fix for: h not
-// finite or <= 0, T not >= 1, and (l1/gl) orders and weights of different lengths, zero terms, alpha
-// outside (0, 1], a non-finite weight, K_0 <= 0 (not invertible) or a non-finite K_L.
+// finite or <= 0, T not >= 1, and (l1/gl/trap/pred) orders and weights of different lengths, zero terms,
+// alpha outside (0, 1], a non-finite weight, K_0 <= 0 (not invertible; l1/gl/trap) or a non-finite K_L;
+// for pred also more than one term and a weight <= 0.
 FractionalKernel build_fractional_kernel(const FractionalKernelSpec& spec);
+
+// True for the explicit predictor (pred): v_{k+1} = sum_L K_L f_{k+1-L} instead of the implicit solve.
+inline bool fractional_method_is_predictor(FractionalMethod m) { return m == FractionalMethod::Pred; }
+
+// The pred weight's L-dependent factor c_L(alpha) = L^alpha - (L-1)^alpha (L >= 1) and dc_L/dalpha,
+// without cancellation for large L (exposed for the kernel tests).
+void pred_weight_factor(double L, double alpha, double& c, double& dcda);
 
 // The same through a cache of the most recently used kernels keyed by (method, alphas, weights, h, T)
 // (bit-exact), so that steps with unchanged orders do not rebuild; safe to call from any thread.

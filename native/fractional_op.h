@@ -8,6 +8,16 @@
 //   v_{k+1} = ( f_k - sum_{L=1}^{min(k, M-1)} K_L v_{k+1-L} ) / K_0
 // M is the memory window (memory >= 1; memory = T + 1 is the full history).
 // K_0..K_T come from the kernel module (fractional_kernel.h, float64); the time loop runs in float32.
+//
+// The predictor (method 'pred', FractionalParams::predictor) replaces the last line by the explicit
+//   v_{k+1} = sum_{L=1}^{min(k+1, M)} K_L f_{k+1-L}        (K_L = b_L; K_0 unused)
+// with M the number of most recent f values kept. Its exact discrete adjoint, with u_k = dL/dv_k
+// (k = 1..T), g_j = dL/df_j, a_k = dL/ds_k sg(x_k), c = -1/tau (LIF) or 0 (IF):
+//   u_T = dL/dv_T (direct);  u_k = dL/dv_k (direct) + a_k (1 + c) + c g_k   (1 <= k < T)
+//   g_j = sum_{L=1}^{min(M, T-j)} K_L u_{j+L}                                 (reverse time, explicit)
+//   dL/dI_k = (a_k + g_k) / tau,  dL/dK_L = sum_{j=0}^{T-L} u_{j+L} f_j  (1 <= L <= min(M, T)),
+//   dL/dtau = sum_k [ g_k (s_k thr / tau^2 - dv_k / tau) - a_k dv_k / tau ]
+// (native/fractional_pred_neuron.h, shared by the CPU and CUDA backends).
 #pragma once
 #include <cstdint>
 
@@ -45,6 +55,7 @@ struct FractionalParams {
   float scale = 5.0f;     // surrogate scale (s for arctan/sigmoid, gamma for piecewise_linear, sigma for gaussian)
   int64_t memory = 0;     // M, 1 <= M; M >= T + 1 means full history
   const double* K = nullptr;  // K_0..K_T, length T + 1
+  bool predictor = false;     // the explicit predictor recurrence (method 'pred'), see above
 };
 
 }  // namespace fsnn

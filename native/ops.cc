@@ -743,7 +743,7 @@ void check_fractional(const char* op, const Tensor& I, const FractionalParams& p
   if (p.T != I.shape[0] || p.N != I.numel() / I.shape[0])
     fail(op, ": internal shape mismatch between params and ", I.describe());
   if (!p.K) fail(op, ": no kernel given");
-  if (!(p.K[0] > 0) || !std::isfinite(p.K[0]))
+  if (!p.predictor && (!(p.K[0] > 0) || !std::isfinite(p.K[0])))
     fail(op, ": K_0 = ", p.K[0], " must be positive and finite; give at least one positive coefficient");
   for (int64_t L = 0; L <= p.T; ++L)
     if (!std::isfinite(p.K[L])) fail(op, ": kernel value K_", L, " = ", p.K[L], " is not finite");
@@ -793,6 +793,7 @@ std::shared_ptr<const FractionalKernel> fractional_setup(const char* op, const T
   p.N = I.numel() / p.T;
   if (p.memory > p.T + 1) p.memory = p.T + 1;
   p.K = k->K.data();
+  p.predictor = fractional_method_is_predictor(spec.method);
   return k;
 }
 

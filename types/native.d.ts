@@ -99,7 +99,7 @@ export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
 export type RandomKind = 'uniform' | 'normal' | 'bernoulli';
 export type Device = 'cpu' | 'cuda';
 export type NeuronKind = 'lif' | 'if';
-export type FractionalMethod = 'l1' | 'gl' | 'euler';
+export type FractionalMethod = 'l1' | 'gl' | 'euler' | 'pred' | 'trap';
 export type Surrogate = 'arctan' | 'sigmoid' | 'piecewise_linear' | 'gaussian';
 
 export interface FullAttrs { shape: number[]; value?: number; device: Device }

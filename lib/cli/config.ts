@@ -1,7 +1,7 @@
 // The configuration of `fsnn train` and `fsnn infer`: types, defaults and validation. This module
 // loads nothing heavy (no native addon), so the command line can refuse bad flags at once.
 import * as fs from 'fs';
-import type { FractionalMethod } from '../fractional/kernel';
+import { FRACTIONAL_ORDER_METHODS, type FractionalMethod } from '../fractional/kernel';
 import { memoryWindowProblem } from '../fractional/memory-window';
 import { AlphaMode, AlphaSpec, CoefficientSpec, parseAlphaConfig } from '../snn/alpha-config';
 
@@ -120,8 +120,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.integrator === 'odeint') {
     if (c.method !== 'euler') throw new UsageError(`the integer-order integrator uses --method euler, not '${c.method}'`);
     if (c.learnAlpha) throw new UsageError('--method euler is integer order (alpha = 1): there is no alpha to learn; drop --learn-alpha (or pass --no-learn-alpha)');
-  } else if (c.method !== 'l1' && c.method !== 'gl') {
-    throw new UsageError(`--method '${c.method}' is unknown; use 'l1', 'gl' (fractional) or 'euler' (integer order)`);
+  } else if (!FRACTIONAL_ORDER_METHODS.includes(c.method)) {
+    throw new UsageError(`--method '${c.method}' is unknown; use ${FRACTIONAL_ORDER_METHODS.map((m) => `'${m}'`).join(', ')} (fractional) or 'euler' (integer order)`);
   }
   if (c.device !== 'cpu' && c.device !== 'cuda') throw new UsageError(`--device '${c.device}' is unknown; use 'cpu' or 'cuda'`);
   if (c.trainSize !== null) intIn(c.trainSize, '--train-size', 1);
@@ -132,12 +132,16 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.data !== null && !(fs.existsSync(c.data) && fs.statSync(c.data).isDirectory()))
     throw new UsageError(`--data ${c.data} is not a directory; pass the directory holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (optionally .gz)`);
   if (c.integrator === 'fdeint') {
+    let parsed: ReturnType<typeof parseAlphaConfig>;
     try {
-      parseAlphaConfig(c.alpha, c.alphaMode, c.multiCoefficient, neuronLayers(c), () => undefined);
+      parsed = parseAlphaConfig(c.alpha, c.alphaMode, c.multiCoefficient, neuronLayers(c), () => undefined);
     } catch (e) {
       throw new UsageError(`--alpha ${JSON.stringify(c.alpha)} with --alpha-mode ${c.alphaMode} does not fit the model's ${neuronLayers(c)} neuron layers ` +
         `(hidden ${c.hidden.join(',')} + output): ${(e as Error).message.replace(/^SNNWrapper: /, '')}`);
     }
+    if (c.method === 'pred' && parsed.layers.some((l) => l.alphas.length !== 1))
+      throw new UsageError(`--method pred (the fractional Adams-Bashforth predictor) is single-term only, but --alpha ${JSON.stringify(c.alpha)} ` +
+        `with --alpha-mode ${c.alphaMode} gives a layer several orders; pass one order per neuron layer (--alpha-mode per_layer), or use --method l1 / gl`);
   }
 }
 

@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { AlphaMode, AlphaSpec, CoefficientSpec, parseAlphaConfig } from '../snn/alpha-config';
 import { memoryWindowProblem } from '../fractional/memory-window';
+import { FRACTIONAL_ORDER_METHODS } from '../fractional/kernel';
 // Only the light configuration module is loaded up front: bad flags are refused before the native
 // addon and the data load; ./train and ./infer are required when a command runs.
 import { ENCODINGS, Encoding, INFER_DEFAULTS, neuronLayers, TRAIN_DEFAULTS, TrainConfig, UsageError, validateTrainConfig } from './config';
@@ -92,7 +93,7 @@ export function parseMemory(v: string): number | 'full' {
 
 /** Accepted values of the choice flags: the canonical names first, then the aliases (mapped by ALIASES). */
 const ALPHA_MODE_CHOICES = ['auto', 'per_layer', 'multiterm', 'per-layer', 'multi-term'] as const;
-const METHOD_CHOICES = ['l1', 'gl', 'euler'] as const;
+const METHOD_CHOICES = [...FRACTIONAL_ORDER_METHODS, 'euler'] as const;
 /** 'sequential' is the encoder's name in the library (data.encode('sequential'), rows by default). */
 const ENCODING_CHOICES = [...ENCODINGS, 'sequential', 'rows', 'pixels'] as const;
 const SCHEDULE_CHOICES = ['cosine', 'constant'] as const;
@@ -238,7 +239,7 @@ function trainCommand(io: CliIO, onResult?: (r: unknown) => void, argv: string[]
     .addOption(new Option('--learn-alpha [bool]', 'learn the orders').choices(BOOL_CHOICES).preset('true').default(true))
     .option('--no-learn-alpha', 'keep the orders fixed')
     .addOption(new Option('--learn-coefficient [bool]', 'learn the term weights').choices(BOOL_CHOICES).preset('true').default(false))
-    .addOption(choiceOption('--method <method>', 'discretisation: l1 or gl (fractional), euler (integer-order baseline)', METHOD_CHOICES, d.method))
+    .addOption(choiceOption('--method <method>', 'discretisation: l1, gl, pred (Adams-Bashforth predictor, single-term alpha), trap (= l1) (fractional), euler (integer-order baseline)', METHOD_CHOICES, d.method))
     .addOption(new Option('--memory <n>', "history window: the update uses the n-1 most recent states, or 'full'").argParser(parseMemory).default('full'))
     .addOption(choiceOption('--encoding <kind>', "input coding; 'sequential' (or 'rows') is 'sequential-rows', 'pixels' is 'sequential-pixels'", ENCODING_CHOICES, d.encoding))
     .addOption(new Option('--hidden <sizes>', 'hidden layer sizes, comma-separated').argParser(parseHidden).default(d.hidden, d.hidden.join(',')))

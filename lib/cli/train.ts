@@ -118,7 +118,7 @@ export function buildNet(c: TrainConfig, features: number): SNNWrapper {
   if (c.integrator === 'odeint') return new SNNWrapper(model, { integrator: 'odeint' });
   return new SNNWrapper(model, {
     alpha: c.alpha, alphaMode: c.alphaMode, multiCoefficient: c.multiCoefficient,
-    learnAlpha: c.learnAlpha, learnCoefficient: c.learnCoefficient,
+    learnAlpha: c.learnAlpha, learnCoefficient: c.learnCoefficient, method: c.method,
   });
 }
 

@@ -1,18 +1,25 @@
 /**
  * The discrete fractional-derivative kernel K_0..K_T of a layer with terms m (orders alpha_m, weights w_m)
  * and step h, and its exact derivatives with respect to every alpha_m and w_m, in float64. The formulas
- * live once, in the native kernel module (native/fractional_kernel.h, which states them: l1, gl, euler);
- * buildKernel returns its tables. The solver advances
+ * live once, in the native kernel module (native/fractional_kernel.h, which states them: l1, gl, euler,
+ * pred, trap); buildKernel returns its tables. The solver advances
  *   v_{k+1} = ( f_k - sum_{L=1}^{min(k, M-1)} K_L v_{k+1-L} ) / K_0,  v_0 = 0,
- * so sum_{L=0}^{n} K_L v_{n-L} approximates sum_m w_m D^{alpha_m} v(t_n) (Caputo).
+ * so sum_{L=0}^{n} K_L v_{n-L} approximates sum_m w_m D^{alpha_m} v(t_n) (Caputo); for 'pred' (explicit)
+ *   v_{k+1} = sum_{L=1}^{min(k+1, M)} K_L f_{k+1-L},  K_L = b_L = h^alpha / (w Gamma(alpha + 1)) (L^alpha - (L-1)^alpha).
  * chainKernelGradient and applyKernel are float64 reference helpers over given tables (no kernel formula).
  */
 import { native } from '../native';
 
 /**
- * Discretisation of the fractional derivative: 'l1' (L1 scheme), 'gl' (Grünwald-Letnikov), 'euler' (integer order, alpha = 1).
+ * Discretisation of the fractional derivative: 'l1' (L1 scheme), 'gl' (Grünwald-Letnikov), 'pred' (the
+ * fractional Adams-Bashforth predictor, explicit, single term, first order: it convolves the history of
+ * the right-hand side f), 'trap' (product trapezoidal; for the zero initial state of an SNN its weights
+ * are exactly l1's, so it is an alias of 'l1'), 'euler' (integer order, alpha = 1).
  */
-export type FractionalMethod = 'l1' | 'gl' | 'euler';
+export type FractionalMethod = 'l1' | 'gl' | 'pred' | 'trap' | 'euler';
+
+/** The fractional-order methods (integrator 'fdeint'): every method but 'euler'. */
+export const FRACTIONAL_ORDER_METHODS: readonly FractionalMethod[] = ['l1', 'gl', 'pred', 'trap'];
 
 /** The history weights of one fractional term on a uniform grid, and their derivatives in alpha. */
 export interface FractionalKernel {
@@ -37,8 +44,9 @@ export function float64Values(xs: ArrayLike<number>): Float64Array {
 /**
  * Builds K_0..K_T and its derivatives for the layer's terms (native/fractional_kernel.cc). Throws a
  * RangeError naming the bad value and the fix for: an unknown method, h not finite or <= 0, T not an
- * integer >= 1, and (l1/gl) orders and weights of different lengths, zero terms, alpha outside (0, 1],
- * a non-finite weight, K_0 <= 0.
+ * integer >= 1, and (l1/gl/pred/trap) orders and weights of different lengths, zero terms, alpha outside
+ * (0, 1], a non-finite weight, K_0 <= 0 (l1/gl/trap), and for 'pred' more than one term or a weight <= 0.
+ * For 'pred', K_0 = 0 (unused) and K_L = b_L, the weights of the f history.
  */
 export function buildKernel(
   method: FractionalMethod,

@@ -42,7 +42,7 @@ export interface FractionalNeuronOptions {
   method?: FractionalMethod;
   /** Time step h. */
   h?: number;
-  /** History window M (the update uses the M-1 most recent states); default: full history. */
+  /** History window M (the update uses the M-1 most recent states; 'pred': the M most recent right-hand sides f, as spikeDE); default: full history. */
   memory?: number;
   /** Also return the membrane trace v_1..v_T. */
   returnTrace?: boolean;

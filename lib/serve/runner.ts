@@ -23,7 +23,7 @@ import { recordProgram, RecordedProgram } from './record-program';
 
 /** Options of InferenceRunner. */
 export interface RunnerOptions {
-  /** Discretisation (default 'l1', or 'euler' for integer-order models). */
+  /** Discretisation (default: the wrapper's method, 'l1' or 'euler' for integer-order models unless set). */
   method?: FractionalMethod;
   /** History window (default: the full history). */
   memory?: number;
@@ -58,7 +58,7 @@ export class InferenceRunner {
    */
   constructor(readonly net: SNNWrapper, readonly options: RunnerOptions = {}) {
     if (!net || typeof (net as { forward?: unknown }).forward !== 'function') throw new TypeError('InferenceRunner: net must be an SNNWrapper');
-    this.method = options.method ?? (net.integrator === 'odeint' ? 'euler' : 'l1');
+    this.method = options.method ?? net.method;  // the wrapper's default: 'l1' (fdeint) / 'euler' (odeint) unless set
   }
 
   /** Loads a self-describing checkpoint (saveModel) and prepares a runner for it. */

@@ -2,7 +2,7 @@
 // the settings in force and restores the previous ones when fn returns or throws. Neurons read them
 // with currentNeuronContext(); outside every scope they use method 'l1', h = 1 and the full history.
 // A neuron's fractional order is not a setting: it is bound to the neuron once (see ./alpha-binding.ts).
-import type { FractionalMethod } from '../fractional/kernel';
+import { FRACTIONAL_ORDER_METHODS, type FractionalMethod } from '../fractional/kernel';
 import { checkMemoryWindow } from '../fractional/memory-window';
 import type { Tensor } from '../tensor';
 import type { BaseNeuron } from './neurons';
@@ -10,7 +10,7 @@ import type { StaticSteps } from './static-input';
 
 /** Settings for the neuron layers that run inside withNeuronContext(ctx, fn); every field is optional. */
 export interface NeuronContext {
-  /** Discretisation: 'l1' (default), 'gl', or 'euler' (integer order). */
+  /** Discretisation: 'l1' (default), 'gl', 'pred', 'trap' (= 'l1'), or 'euler' (integer order). */
   method?: FractionalMethod;
   /** Time step h (default 1). */
   h?: number;
@@ -35,14 +35,14 @@ export interface NeuronContext {
   staticInput?: StaticSteps;
 }
 
-const METHODS: readonly FractionalMethod[] = ['l1', 'gl', 'euler'];
+const METHODS: readonly FractionalMethod[] = [...FRACTIONAL_ORDER_METHODS, 'euler'];
 /** The resolved settings of the open scopes, innermost last. */
 const stack: Readonly<NeuronContext>[] = [];
 
 function validate(ctx: NeuronContext): void {
   if (!ctx || typeof ctx !== 'object') throw new TypeError('withNeuronContext(ctx, fn): ctx must be an object of settings, e.g. { method: \'gl\', h: 0.5 }');
   if (ctx.method !== undefined && !METHODS.includes(ctx.method))
-    throw new Error(`withNeuronContext: method '${String(ctx.method)}' is unknown; use 'l1', 'gl' or 'euler'`);
+    throw new Error(`withNeuronContext: method '${String(ctx.method)}' is unknown; use ${METHODS.map((m) => `'${m}'`).join(', ')}`);
   if (ctx.h !== undefined && !(typeof ctx.h === 'number' && Number.isFinite(ctx.h) && ctx.h > 0))
     throw new Error(`withNeuronContext: h = ${String(ctx.h)} must be a finite number > 0 (the time step)`);
   checkMemoryWindow(ctx.memory, 'withNeuronContext');

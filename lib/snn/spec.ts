@@ -166,6 +166,8 @@ export function modelSpecOf(net: SNNWrapper, input?: ModelSpec['input']): ModelS
     learnAlpha: net.learnAlpha,
     learnCoefficient: net.learnCoefficient,
     alphaMin: net.alphaMin,
+    // the forward method, where it is not the integrator's default ('l1' / 'euler')
+    ...(net.method !== (net.integrator === 'odeint' ? 'euler' : 'l1') ? { method: net.method } : {}),
   };
   return { format: 'fsnn-model-1', layers, wrapper, input };
 }

@@ -3,7 +3,7 @@
 // once at construction, projects learned values into their ranges, and runs the model over all T steps
 // inside a withNeuronContext() scope holding the call's settings (method, h, memory, traces, host values).
 import { tensor } from '../creation';
-import { FractionalMethod } from '../fractional/kernel';
+import { FRACTIONAL_ORDER_METHODS, FractionalMethod } from '../fractional/kernel';
 import { checkMemoryWindow } from '../fractional/memory-window';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
@@ -38,13 +38,21 @@ export interface SNNWrapperOptions {
   learnCoefficient?: boolean | boolean[];
   /** Learnable orders are projected into [alphaMin, 1] before every forward (default 0.01). */
   alphaMin?: number;
+  /**
+   * The default method of forward(): 'l1' (default with fdeint), 'gl', 'pred' (single-term orders only:
+   * checked here), 'trap' (= 'l1'), or 'euler' (the only method of odeint).
+   */
+  method?: FractionalMethod;
 }
 
 /** Options of SNNWrapper.forward. */
 export interface ForwardOptions {
-  /** 'l1' (default with fdeint), 'gl', or 'euler' (the only method of odeint). */
+  /**
+   * 'l1' (default with fdeint, or the wrapper's method), 'gl', 'pred' (the fractional Adams-Bashforth
+   * predictor; single-term orders only), 'trap' (an alias of 'l1'), or 'euler' (the only method of odeint).
+   */
   method?: FractionalMethod;
-  /** History window M: the update uses the M-1 most recent states (default: the full history). */
+  /** History window M: the update uses the M-1 most recent states ('pred': the M most recent right-hand sides f, as spikeDE) (default: the full history). */
   memory?: number;
   /** Keep each neuron layer's membrane trace (neuron.lastTrace, net.traces()). */
   recordTraces?: boolean;
@@ -82,6 +90,8 @@ class LayerValues extends Module {
 export class SNNWrapper extends Module {
   /** 'fdeint' (fractional order) or 'odeint' (integer order). */
   readonly integrator: 'fdeint' | 'odeint';
+  /** The default method of forward() (the option `method`; 'l1' with fdeint, 'euler' with odeint). */
+  readonly method: FractionalMethod;
   /** The orders and weights per layer as the options were read. */
   readonly config: ParsedAlphaConfig;
   /** Per neuron layer: whether its orders are learned. */
@@ -126,6 +136,7 @@ export class SNNWrapper extends Module {
     } else {
       this.config = parseAlphaConfig(opts.alpha, opts.alphaMode ?? 'auto', opts.multiCoefficient, n);
     }
+    this.method = this.checkMethod(opts.method ?? (this.integrator === 'odeint' ? 'euler' : 'l1'), 'SNNWrapper');
     this.learnAlpha = perLayerFlags(opts.learnAlpha, n, 'learnAlpha', false);
     this.learnCoefficient = perLayerFlags(opts.learnCoefficient, n, 'learnCoefficient', false);
     this.perLayerAlpha = new LayerValues();
@@ -249,13 +260,8 @@ export class SNNWrapper extends Module {
       if (given !== undefined && given !== T) throw new Error(layoutMessage(x.shape, given));
     }
     const h = xTime === undefined ? 1 : SNNWrapper.stepFromTimes(xTime, T);
-    let method: FractionalMethod = opts.method ?? (this.integrator === 'odeint' ? 'euler' : 'l1');
-    if (this.integrator === 'odeint' && method !== 'euler')
-      throw new Error(`SNNWrapper.forward: integrator 'odeint' integrates integer order with method 'euler', not '${method}'; use integrator 'fdeint' for '${method}'`);
-    if (this.integrator === 'fdeint' && !['l1', 'gl'].includes(method))
-      throw new Error(`SNNWrapper.forward: method '${method}' is not a fractional method; use 'l1' or 'gl' (or integrator 'odeint' for 'euler')`);
+    const method = this.checkMethod(opts.method ?? this.method, 'SNNWrapper.forward');
     checkMemoryWindow(opts.memory, 'SNNWrapper.forward');
-    if (this.integrator === 'odeint') method = 'euler';
     this.projectParameters();
     const calls: BaseNeuron[] | undefined = this._orderChecked ? undefined : [];
     const st: StaticSteps | undefined = staticInput ? { steps: T, repeated: false } : undefined;
@@ -268,6 +274,27 @@ export class SNNWrapper extends Module {
       this._orderChecked = true;
     }
     return out;
+  }
+
+  /**
+   * Checks a method against the integrator and the orders: odeint takes only 'euler', fdeint every
+   * fractional-order method, and 'pred' (spikeDE's predictor) only single-term orders.
+   */
+  private checkMethod(method: FractionalMethod, where: string): FractionalMethod {
+    if (this.integrator === 'odeint') {
+      if (method !== 'euler')
+        throw new Error(`${where}: integrator 'odeint' integrates integer order with method 'euler', not '${method}'; use integrator 'fdeint' for '${method}'`);
+      return method;
+    }
+    if (!FRACTIONAL_ORDER_METHODS.includes(method))
+      throw new Error(`${where}: method '${method}' is not a fractional method; use ${FRACTIONAL_ORDER_METHODS.map((m) => `'${m}'`).join(', ')} (or integrator 'odeint' for 'euler')`);
+    if (method === 'pred') {
+      const i = this.config.layers.findIndex((l) => l.alphas.length !== 1);
+      if (i >= 0)
+        throw new Error(`${where}: method 'pred' (the fractional Adams-Bashforth predictor) is single-term only, but neuron layer ${i} has ` +
+          `${this.config.layers[i].alphas.length} orders (multi-term alpha); use one order per layer (a number, or alphaMode 'per_layer'), or method 'l1' / 'gl'`);
+    }
+    return method;
   }
 
   /**

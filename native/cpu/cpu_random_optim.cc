@@ -5,6 +5,7 @@
 #include "../philox.h"
 #include "cpu_backend.h"
 #include "fractional_cpu.h"
+#include "fractional_pred_cpu.h"
 #include "parallel.h"
 
 namespace fsnn {
@@ -74,14 +75,18 @@ void CpuBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor* buft, const
 }
 
 void CpuBackend::fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
-  cpu::fractional_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
+  if (p.predictor)
+    cpu::fractional_pred_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
+  else
+    cpu::fractional_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
 }
 
 void CpuBackend::fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
                                      const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) {
   std::vector<double> gk(static_cast<size_t>(p.T + 1), 0.0);
   double gtau = 0.0;
-  cpu::fractional_backward(p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr, gI.data(),
+  (p.predictor ? cpu::fractional_pred_backward : cpu::fractional_backward)(
+      p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr, gI.data(),
                            gk.data(), &gtau);
   // float32 pairs hi = float(x), lo = float(x - hi) (backend.h)
   float* k = gK.data();

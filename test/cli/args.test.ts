@@ -34,9 +34,10 @@ describe('fsnn train: invalid flags and values', () => {
     [['--alpha', '0.5,0.5,0.5', '--alpha-mode', 'per_layer'], /'per_layer' needs one alpha per neuron layer: got 3 values for 2 neuron layers/],
     [['--alpha', '[[0.3],[0.5],[0.7]]'], /nested alpha list has 3 entries but the model has 2 neuron layers/],
     [['--alpha-mode', 'sideways'], /'--alpha-mode <mode>' argument 'sideways' is invalid\. Allowed choices are auto, per_layer, multiterm/],
-    [['--method', 'rk4'], /Allowed choices are l1, gl, euler\./],
+    [['--method', 'rk4'], /Allowed choices are l1, gl, pred, trap, euler\./],
     [['--method', 'euler', '--alpha', '0.3'], /--method euler is integer order.*drop them/],
     [['--method', 'euler', '--learn-alpha'], /no alpha to learn/],
+    [['--method', 'pred', '--alpha', '0.3,0.6,0.9', '--alpha-mode', 'multiterm'], /--method pred .*single-term only.*--alpha-mode per_layer/],
     [['--memory', '0'], /memory window 0 must be an integer >= 1 .*leave it out for the full history\), or 'full'/],
     [['--encoding', 'morse'], /Allowed choices are direct, poisson, sequential-rows, sequential-pixels, sequential/],
     [['--hidden', '256,x'], /hidden must be one or more positive layer sizes/],
@@ -81,7 +82,7 @@ describe('fsnn train: invalid flags and values', () => {
     expect(h).toContain('(choices: "direct", "poisson", "sequential-rows", "sequential-pixels", "sequential", "rows", "pixels", default: "direct")');
     expect(h).toContain('(choices: "cosine", "constant", default: "cosine")');
     expect(h).toContain('(choices: "auto", "per_layer", "multiterm", "per-layer", "multi-term", default: "auto")');
-    expect(h).toContain('(choices: "l1", "gl", "euler", default: "l1")');
+    expect(h).toContain('(choices: "l1", "gl", "pred", "trap", "euler", default: "l1")');
     expect(h).toMatch(/--epochs <n> training epochs \(default: 10\)/);
     expect(h).toMatch(/--lr <rate> Adam learning rate \(default: 0\.002\)/);
     expect(h).toMatch(/--alpha <orders> .*\(default: 0\.5 in every neuron layer\)/);
@@ -115,6 +116,8 @@ describe('fsnn train: flags -> configuration', () => {
     expect(config(['--learn-alpha', 'false']).learnAlpha).toBe(false);
     expect(config(['--no-learn-alpha']).learnAlpha).toBe(false);
     expect(config(['--method', 'euler'])).toMatchObject({ integrator: 'odeint', method: 'euler', learnAlpha: false });
+    expect(config(['--method', 'pred', '--alpha', '0.4,0.7'])).toMatchObject({ integrator: 'fdeint', method: 'pred', alphaMode: 'per_layer' });
+    expect(config(['--method', 'trap'])).toMatchObject({ integrator: 'fdeint', method: 'trap' });
     expect(config(['--no-save']).out).toBeNull();
     expect(config(['--encoding', 'rows']).encoding).toBe('sequential-rows');
   });

@@ -322,7 +322,7 @@ function hiLo(h: NativeHandle): Float64Array {
   return out;
 }
 describeGpu('fractional neuron op on cuda against the cpu backend', () => {
-  interface Case { T: number; B: number; F: number; memory?: number; kind: 'lif' | 'if'; surrogate: FractionalNativeParams['surrogate']; method: 'l1' | 'gl'; alphas: number[]; weights: number[]; gV: boolean; tau: number }
+  interface Case { T: number; B: number; F: number; memory?: number; kind: 'lif' | 'if'; surrogate: FractionalNativeParams['surrogate']; method: 'l1' | 'gl' | 'pred'; alphas: number[]; weights: number[]; gV: boolean; tau: number }
   const cases: Case[] = [];
   // T < 512: tiles of S = 8; T >= 512: S = 16 (the K table in shared memory; the global-memory path is
   // tested below, in a child process).
@@ -331,6 +331,10 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
     cases.push({ T, B: 3, F: 70, memory: 5, kind: 'lif', surrogate: 'sigmoid', method: 'gl', alphas: [0.3, 0.5, 0.7], weights: [1, 0.5, 0.2], gV: false, tau: 2 });
     cases.push({ T, B: 2, F: 65, memory: Math.max(2, Math.floor(T / 3)), kind: 'if', surrogate: 'piecewise_linear', method: 'l1', alphas: [0.4, 0.8], weights: [1, 0.3], gV: true, tau: 1.5 });
     cases.push({ T, B: 5, F: 31, memory: 1, kind: 'lif', surrogate: 'gaussian', method: 'l1', alphas: [0.5], weights: [1], gV: false, tau: 4 });
+    // the predictor (cuda/cuda_fractional_pred.cu runs the CPU's per-neuron body): full history, a window, M = 1
+    cases.push({ T, B: 4, F: 33, kind: 'lif', surrogate: 'arctan', method: 'pred', alphas: [0.6], weights: [1], gV: true, tau: 2 });
+    cases.push({ T, B: 3, F: 70, memory: Math.max(2, Math.floor(T / 3)), kind: 'if', surrogate: 'sigmoid', method: 'pred', alphas: [0.85], weights: [1.3], gV: false, tau: 1.5 });
+    cases.push({ T, B: 2, F: 65, memory: 1, kind: 'lif', surrogate: 'piecewise_linear', method: 'pred', alphas: [0.3], weights: [1], gV: true, tau: 2 });
   }
   cases.push({ T: 2100, B: 2, F: 20, kind: 'lif', surrogate: 'gaussian', method: 'l1', alphas: [0.5], weights: [1], gV: true, tau: 2 });
   test.each(cases.map((c) => [`T=${c.T} (S=${c.T >= 512 ? 16 : 8}) M=${c.memory ?? 'full'} ${c.kind} ${c.surrogate} ${c.method} terms=${c.alphas.length}${c.gV ? ' gV' : ''}`, c] as [string, Case]))(
@@ -361,15 +365,15 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
     },
   );
 
-  test('gradients of alpha, the term weights and a learnable tau (chained on the device) match the cpu', () => {
+  test.each([['l1', [0.4, 0.7], [1, 0.6]], ['pred', [0.55], [1.1]]] as const)('gradients of alpha, the term weights and a learnable tau (chained on the device) match the cpu: %s', (method, alphas, weights) => {
     const T = 40, N = 90;
     const I = data(T * N, 0, 2.5), gS = data(T * N, -1, 1);
     const run = (device: 'cpu' | 'cuda') => {
-      const alpha = tensor([0.4, 0.7], [2], { device, requiresGrad: true });
-      const w = tensor([1, 0.6], [2], { device, requiresGrad: true });
+      const alpha = tensor(alphas.slice(), [alphas.length], { device, requiresGrad: true });
+      const w = tensor(weights.slice(), [weights.length], { device, requiresGrad: true });
       const theta = tensor([0.3], [1], { device, requiresGrad: true });
       const x = tensor(I, [T, N], { device });
-      const r = fractionalNeuron(x, alpha, w, { method: 'l1', tauTheta: theta, tau0: 0.5 });
+      const r = fractionalNeuron(x, alpha, w, { method, tauTheta: theta, tau0: 0.5 });
       r.spikes.mul(tensor(gS, [T, N], { device })).sum().backward();
       expect(alpha.grad!.device).toBe(device);
       return [alpha.grad!, w.grad!, theta.grad!].map((g) => g.toFloat32Array());
@@ -406,7 +410,7 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
 // Registered on every machine (reading the fixture needs no GPU): without CUDA they show as skipped,
 // with the SKIPPED line above giving the reason.
 describeGpu('the goldens on cuda (nn.Sequential + SNNWrapper, net.to("cuda"))', () => {
-  for (const c of loadGoldens()) {
+  for (const c of [...loadGoldens(), ...loadGoldens('goldens_methods_public.json')]) {
     test(c.name, () => {
       const run = (device: 'cpu' | 'cuda') => {
         const { net, model, nameOf, forward } = buildGoldenNet(c, device);

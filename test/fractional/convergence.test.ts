@@ -92,6 +92,33 @@ describe('solutions of D^alpha y = -y + 1 against the Mittag-Leffler closed form
   });
 });
 
+describe("'pred' (fractional Adams-Bashforth predictor) on D^alpha y = -y + 1 against the Mittag-Leffler closed form", () => {
+  test.each([0.3, 0.5, 0.8, 1])('alpha = %p: first order', (alpha) => {
+    const errs = NS.map((n) => solutionError('pred', alpha, n));
+    show(`solution pred alpha ${alpha}`, errs);
+    const ord = orders(errs);
+    expect(Math.abs(ord[ord.length - 1] - 1)).toBeLessThan(0.1);
+    for (let i = 1; i < errs.length; i++) expect(errs[i]).toBeLessThan(errs[i - 1]);
+    expect(errs[errs.length - 1]).toBeLessThan(2e-3);
+  });
+
+  test('the predictor is explicit: y_1 = b_1 c, y_2 = b_1 (-lambda y_1 + c) + b_2 c; a window of M right-hand sides', () => {
+    const base = { method: 'pred' as const, alphas: [0.6], weights: [1], h: 0.1, n: 40, lambda: 1.5, c: 0.7 };
+    const b = buildKernel('pred', [0.6], [1], 0.1, 40).K;
+    const y = solveLinear(base);
+    expect(y[1]).toBe(b[1] * 0.7);
+    expect(Math.abs(y[2] - (b[1] * (-1.5 * y[1] + 0.7) + b[2] * 0.7))).toBeLessThan(1e-16);
+    const w3 = solveLinear({ ...base, memory: 3 });
+    for (let k = 0; k <= 3; k++) expect(w3[k]).toBe(y[k]);
+    expect(Math.abs(w3[4] - (b[1] * (-1.5 * w3[3] + 0.7) + b[2] * (-1.5 * w3[2] + 0.7) + b[3] * (-1.5 * w3[1] + 0.7)))).toBeLessThan(1e-15);
+  });
+
+  test("'trap' solves exactly as 'l1'", () => {
+    const p = { alphas: [0.45], weights: [1], h: 1 / 64, n: 64, lambda: 1, c: 1 };
+    expect(Array.from(solveLinear({ method: 'trap', ...p }))).toEqual(Array.from(solveLinear({ method: 'l1', ...p })));
+  });
+});
+
 describe('alpha = 1', () => {
   test.each(['l1', 'gl'] as const)('%s equals the euler scheme bitwise and explicit Euler to rounding', (method) => {
     const n = 200;

@@ -1,44 +1,8 @@
 // The goldens, with each net built layer by layer from the fractional op and a plain linear map,
 // against the float64 reference block and, where the case has one, the spikeDE block.
-import { tensor, ops, Tensor } from '../../lib';
-import { fractionalNeuron } from '../../lib/fractional/op';
-import { flat, GoldenCase, GOLDEN_TOL, loadGoldens, relErr, relErrScalar, surrogateName } from '../helpers/goldens';
+import { flat, GOLDEN_TOL, loadGoldens, relErr, relErrScalar, runGoldenThroughOp } from '../helpers/goldens';
 
-/** Runs a case through the op: spikes out, loss = sum(out * readout), and every gradient. */
-function runCase(c: GoldenCase) {
-  const { T, B, h } = c.spec;
-  const params: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(c.params)) {
-    const shape = Array.isArray(v[0]) ? [v.length, (v[0] as number[]).length] : [v.length];
-    params[k] = tensor(flat(v), shape, { requiresGrad: true });
-  }
-  const alphas = c.alpha.map((a) => tensor(a, [a.length], { requiresGrad: true }));
-  const coefs = c.coefficient.map((w) => tensor(w, [w.length], { requiresGrad: true }));
-  let x = tensor(flat(c.x), [T, B, c.spec.layers[0].in!]);
-  let neuron = 0;
-  for (const layer of c.spec.layers) {
-    if (layer.type === 'linear') {
-      x = ops.linear(x, params[`${layer.name}.weight`], params[`${layer.name}.bias`]);
-    } else {
-      x = fractionalNeuron(x, alphas[neuron], coefs[neuron], {
-        kind: layer.type, tau: layer.tau, threshold: layer.threshold, surrogate: surrogateName(layer.surrogate),
-        scale: layer.scale, method: c.spec.method, h, memory: c.spec.memory,
-      }).spikes;
-      neuron++;
-    }
-  }
-  const loss = x.mul(tensor(flat(c.readout), x.shape.slice())).sum();
-  loss.backward();
-  const grads: Record<string, Float32Array> = {};
-  for (const k of Object.keys(params)) grads[k] = params[k].grad!.toFloat32Array();
-  return {
-    output: Array.from(x.toFloat32Array()),
-    loss: loss.item(),
-    grads,
-    alphaGrad: alphas.map((a) => a.grad!.toFloat32Array()),
-    coefGrad: coefs.map((w) => w.grad!.toFloat32Array()),
-  };
-}
+const runCase = runGoldenThroughOp;
 
 describe('fractional op against the goldens (float64 reference, and spikeDE where present)', () => {
   for (const c of loadGoldens()) {

@@ -243,7 +243,8 @@ describe('the op chains dL/dK and dL/dtau natively: the float64 value, correctly
   test('bad kernel arguments to the native op: clear errors naming the value', () => {
     const I = native.fromFloat32(new Float32Array(8), [4, 2], 'cpu');
     const params = { kind: 'lif', tau: 0.5, threshold: 1, surrogate: 'arctan', scale: 5, memory: 5 } as const;
-    expect(() => fractionalForwardRaw(I, 'pred', new Float64Array([0.5]), new Float64Array([1]), 1, params, false)).toThrow(/'pred' is unknown; use one of 'l1', 'gl', 'euler'/);
+    expect(() => fractionalForwardRaw(I, 'rk4' as 'l1', new Float64Array([0.5]), new Float64Array([1]), 1, params, false)).toThrow(/'rk4' is unknown; use one of 'l1', 'gl', 'euler', 'pred', 'trap'/);
+    expect(() => fractionalForwardRaw(I, 'pred', new Float64Array([0.3, 0.6]), new Float64Array([1, 1]), 1, params, false)).toThrow(/'pred' .*single-term only, got 2 orders/);
     expect(() => fractionalForwardRaw(I, 'l1', '0.5' as unknown as Float64Array, new Float64Array([1]), 1, params, false)).toThrow(/alphas/);
     expect(() => fractionalForwardRaw(I, 'l1', new Float64Array([1.5]), new Float64Array([1]), 1, params, false)).toThrow(/alphas\[0\] = 1\.5 is outside \(0, 1\]/);
     expect(() => fractionalForwardRaw(I, 'gl', new Float64Array([1]), new Float64Array([1]), 1e-320, params, false))

@@ -45,9 +45,14 @@ const CASES: Case[] = [
   { name: 'euler, memory 1 (no K_1 term), IF', method: 'euler', alphas: [], weights: [], memory: 1, kind: 'if', surrogate: 'gaussian', scale: 0.7 },
 ];
 
-// 'pred' (the predictor-corrector method of issue 16) does not exist yet. When it does, add its cases
-// here; the test 'every method the op accepts is covered' below fails until then.
-const PRED_CASES: Case[] = [];
+// 'pred' (spikeDE's fractional Adams-Bashforth predictor, single term): with and without a memory
+// window (M most recent f values; M = 1 keeps f_k alone), LIF and IF, a coefficient != 1.
+const PRED_CASES: Case[] = [
+  { name: 'pred, single term', method: 'pred', alphas: [0.6], weights: [1], surrogate: 'arctan', scale: 2 },
+  { name: 'pred, memory 4, h 0.5, weight 1.3', method: 'pred', alphas: [0.35], weights: [1.3], memory: 4, h: 0.5, surrogate: 'sigmoid', scale: 3 },
+  { name: 'pred, memory 1, IF', method: 'pred', alphas: [0.8], weights: [1], memory: 1, kind: 'if', surrogate: 'gaussian', scale: 0.6 },
+  { name: 'pred, alpha 0.9, memory 6, IF', method: 'pred', alphas: [0.9], weights: [0.9], memory: 6, kind: 'if', surrogate: 'piecewise_linear', scale: 0.75 },
+];
 const ALL_CASES = [...CASES, ...PRED_CASES];
 
 /** Input current: per neuron a drive level (some far above threshold, some below) plus noise. */
@@ -109,7 +114,7 @@ function runOp(c: Case, x: Point, withGrad: boolean) {
 /** The float64 model at a point; `frozen` fixes the reset spikes. */
 function reference(c: Case, x: Point, frozen?: ArrayLike<number>) {
   const K = buildKernel(c.method, x.alpha, x.weight, c.h ?? 1, T).K;
-  return neuronForward64({ T, N, lif: (c.kind ?? 'lif') === 'lif', tau: tauOf(x.theta[0]), threshold: THR, K, memory: Math.min(c.memory ?? T + 1, T + 1) }, x.I, frozen);
+  return neuronForward64({ T, N, lif: (c.kind ?? 'lif') === 'lif', tau: tauOf(x.theta[0]), threshold: THR, K, memory: Math.min(c.memory ?? T + 1, T + 1), predictor: c.method === 'pred' }, x.I, frozen);
 }
 
 function frozenLoss(c: Case, x: Point, frozen: ArrayLike<number>): number {
@@ -198,13 +203,13 @@ describe('gradcheck of the fractional op with spikes firing and a learnable tau'
   test('the spike term of dL/dtau matters here: without s_k thr/tau^2 the theta gradient fails', () => {
     // The same loss, but the reset s_k thr/tau is held at the starting tau: its derivative lacks the
     // spike term. The op's gradient must not match it, or the check above could not see that term.
-    for (const [ci, c] of CASES.entries()) {
+    for (const [ci, c] of ALL_CASES.entries()) {
       const x = startPoint(c, 500 + ci);
       const op = runOp(c, x, true);
       const tau0 = tauOf(x.theta[0]);
       const lossFixedReset = (cc: Case, p: Point, frozen: ArrayLike<number>) => {
         const K = buildKernel(cc.method, p.alpha, p.weight, cc.h ?? 1, T).K;
-        const r = neuronForward64({ T, N, lif: (cc.kind ?? 'lif') === 'lif', tau: tauOf(p.theta[0]), resetTau: tau0, threshold: THR, K, memory: Math.min(cc.memory ?? T + 1, T + 1) }, p.I, frozen);
+        const r = neuronForward64({ T, N, lif: (cc.kind ?? 'lif') === 'lif', tau: tauOf(p.theta[0]), resetTau: tau0, threshold: THR, K, memory: Math.min(cc.memory ?? T + 1, T + 1), predictor: cc.method === 'pred' }, p.I, frozen);
         let L = 0;
         for (let i = 0; i < NT; i++) L += r.v[i] * RV[i] + smoothedStep(cc.surrogate, r.x[i], cc.scale) * RS[i];
         return L;
@@ -246,7 +251,7 @@ describe('gradcheck of the fractional op with spikes firing and a learnable tau'
 
   test('every method the op accepts is covered (add pred cases when pred exists)', () => {
     const covered = new Set(ALL_CASES.map((c) => c.method));
-    for (const m of ['l1', 'gl', 'euler', 'pred']) {
+    for (const m of ['l1', 'gl', 'euler', 'pred', 'trap']) {
       let accepted = true;
       try {
         noGrad(() => fractionalNeuron(tensor(new Float32Array(2), [1, 2]), tensor([0.5]), tensor([1]), { method: m as FractionalMethod }));
@@ -254,6 +259,7 @@ describe('gradcheck of the fractional op with spikes firing and a learnable tau'
         if (!/unknown/.test((e as Error).message)) throw e;
         accepted = false;
       }
+      if (m === 'trap') continue; // an alias of 'l1' (test/fractional/kernel-pred.test.ts: the same kernel tables)
       if (accepted && !covered.has(m as FractionalMethod)) throw new Error(`method '${m}' is accepted by the op but has no spiking gradcheck case; add it to PRED_CASES`);
     }
   });

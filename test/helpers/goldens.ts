@@ -1,13 +1,15 @@
 // Loads the spikeDE / float64-reference goldens (test/fixtures/goldens, copied from shared/goldens).
 import * as fs from 'fs';
 import * as path from 'path';
-import { nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tensor, Device } from '../../lib';
+import { nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tensor, Device, ops } from '../../lib';
+import type { FractionalMethod } from '../../lib/fractional/kernel';
+import { fractionalNeuron } from '../../lib/fractional/op';
 
 export interface GoldenLayer { type: 'linear' | 'lif' | 'if'; name: string; in?: number; out?: number; tau?: number; threshold?: number; surrogate?: string; scale?: number }
 export interface GoldenBlock { output: number[][][]; loss: number; grads: Record<string, number[] | number[][]>; alpha_grad: (number[] | null)[] | null; coefficient_grad: (number[] | null)[] | null }
 export interface GoldenCase {
   name: string;
-  spec: { layers: GoldenLayer[]; T: number; B: number; h: number; method: 'l1' | 'gl'; alpha: number | number[] | number[][]; alpha_mode?: string;
+  spec: { layers: GoldenLayer[]; T: number; B: number; h: number; method: FractionalMethod; alpha: number | number[] | number[][]; alpha_mode?: string;
     multi_coefficient?: number[] | number[][]; learn_alpha?: boolean; learn_coefficient?: boolean; memory?: number };
   params: Record<string, number[] | number[][]>;
   alpha: number[][];
@@ -19,9 +21,12 @@ export interface GoldenCase {
   reference: GoldenBlock;
 }
 
-export function loadGoldens(): GoldenCase[] {
-  const file = path.join(__dirname, '..', 'fixtures', 'goldens', 'goldens_public.json');
-  return JSON.parse(fs.readFileSync(file, 'utf8')).cases as GoldenCase[];
+/**
+ * The cases of a goldens file: goldens_public.json (l1 / gl nets) or goldens_methods_public.json (the
+ * methods 'pred' and 'trap', same format).
+ */
+export function loadGoldens(file = 'goldens_public.json'): GoldenCase[] {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'goldens', file), 'utf8')).cases as GoldenCase[];
 }
 
 export const flat = (a: unknown): number[] => (Array.isArray(a) ? (a as unknown[]).flatMap(flat) : [a as number]);
@@ -82,4 +87,43 @@ export function buildGoldenNet(c: GoldenCase, device: Device = 'cpu'): { net: SN
   }).to(device);
   const x = tensor(flat(c.x), [T, B, c.spec.layers[0].in!], { device });
   return { net, model, nameOf, x, forward: () => net.forward(x, c.x_time, { method: c.spec.method, memory: c.spec.memory }) };
+}
+
+/**
+ * Runs a case layer by layer through the fractional op and a plain linear map (no wrapper): spikes out,
+ * loss = sum(out * readout), and every gradient (orders and term weights require grad).
+ */
+export function runGoldenThroughOp(c: GoldenCase) {
+  const { T, B, h } = c.spec;
+  const params: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(c.params)) {
+    const shape = Array.isArray(v[0]) ? [v.length, (v[0] as number[]).length] : [v.length];
+    params[k] = tensor(flat(v), shape, { requiresGrad: true });
+  }
+  const alphas = c.alpha.map((a) => tensor(a, [a.length], { requiresGrad: true }));
+  const coefs = c.coefficient.map((w) => tensor(w, [w.length], { requiresGrad: true }));
+  let x = tensor(flat(c.x), [T, B, c.spec.layers[0].in!]);
+  let neuron = 0;
+  for (const layer of c.spec.layers) {
+    if (layer.type === 'linear') {
+      x = ops.linear(x, params[`${layer.name}.weight`], params[`${layer.name}.bias`]);
+    } else {
+      x = fractionalNeuron(x, alphas[neuron], coefs[neuron], {
+        kind: layer.type, tau: layer.tau, threshold: layer.threshold, surrogate: surrogateName(layer.surrogate),
+        scale: layer.scale, method: c.spec.method, h, memory: c.spec.memory,
+      }).spikes;
+      neuron++;
+    }
+  }
+  const loss = x.mul(tensor(flat(c.readout), x.shape.slice())).sum();
+  loss.backward();
+  const grads: Record<string, Float32Array> = {};
+  for (const k of Object.keys(params)) grads[k] = params[k].grad!.toFloat32Array();
+  return {
+    output: Array.from(x.toFloat32Array()),
+    loss: loss.item(),
+    grads,
+    alphaGrad: alphas.map((a) => a.grad!.toFloat32Array()),
+    coefGrad: coefs.map((w) => w.grad!.toFloat32Array()),
+  };
 }

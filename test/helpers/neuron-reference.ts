@@ -5,6 +5,8 @@
 //   x_k  = v_k + dv_k - threshold,  s_k = H(x_k)
 //   f_k  = dv_k - s_k threshold / tau
 //   v_{k+1} = ( f_k - sum_{L=1}^{min(k, M-1)} K_L v_{k+1-L} ) / K_0
+// or, for the predictor (method 'pred', `predictor: true`), the explicit sum over the f history
+//   v_{k+1} = sum_{L=1}^{min(k+1, M)} K_L f_{k+1-L}      (M: the number of f values kept)
 // With `frozen` given, s_k in f_k is taken from it instead of H(x_k): the spikes are then constants and
 // the trace is a smooth function of I, tau and K, which is what the op's backward differentiates.
 
@@ -18,8 +20,10 @@ export interface NeuronReferenceParams {
   threshold: number;
   /** K_0..K_T (float64). */
   K: ArrayLike<number>;
-  /** Memory window M (lags 1..M-1 are used); T + 1 for the full history. */
+  /** Memory window M (lags 1..M-1 of v are used; for the predictor, the M most recent f); T + 1 for the full history. */
   memory: number;
+  /** The predictor recurrence (method 'pred'): K_1..K_T weigh the f history, K_0 is unused. */
+  predictor?: boolean;
   /** tau in the reset term s_k threshold / tau only (default tau): lets a test remove that term's tau-dependence. */
   resetTau?: number;
 }
@@ -37,6 +41,7 @@ export function neuronForward64(p: NeuronReferenceParams, I: ArrayLike<number>, 
   const { T, N, tau, threshold: thr, K, memory } = p;
   const v = new Float64Array(T * N), x = new Float64Array(T * N), spikes = new Float64Array(T * N);
   const hist = new Float64Array(T + 1); // v_0..v_T of one neuron
+  const fHist = new Float64Array(T); // f_0..f_{T-1} of one neuron (predictor)
   for (let n = 0; n < N; n++) {
     hist.fill(0);
     for (let k = 0; k < T; k++) {
@@ -46,6 +51,13 @@ export function neuronForward64(p: NeuronReferenceParams, I: ArrayLike<number>, 
       spikes[i] = x[i] >= 0 ? 1 : 0;
       const s = frozen ? frozen[i] : spikes[i];
       let f = dv - (s * thr) / (p.resetTau ?? tau);
+      if (p.predictor) {
+        fHist[k] = f;
+        let sum = 0;
+        for (let L = 1; L <= Math.min(k + 1, memory); L++) sum += K[L] * fHist[k + 1 - L];
+        hist[k + 1] = v[i] = sum;
+        continue;
+      }
       const lags = Math.min(k, memory - 1);
       for (let L = 1; L <= lags; L++) f -= K[L] * hist[k + 1 - L];
       hist[k + 1] = f / K[0];

@@ -62,7 +62,7 @@ describe('the scope stack', () => {
 
   test('bad settings are refused on entry, naming the setting and the fix; nothing is left open', () => {
     const fn = jest.fn();
-    expect(() => withNeuronContext({ method: 'rk4' as 'l1' }, fn)).toThrow(/withNeuronContext: method 'rk4' is unknown; use 'l1', 'gl' or 'euler'/);
+    expect(() => withNeuronContext({ method: 'rk4' as 'l1' }, fn)).toThrow(/withNeuronContext: method 'rk4' is unknown; use 'l1', 'gl', 'pred', 'trap', 'euler'/);
     expect(() => withNeuronContext({ h: 0 }, fn)).toThrow(/withNeuronContext: h = 0 must be a finite number > 0/);
     expect(() => withNeuronContext({ h: NaN }, fn)).toThrow(/h = NaN/);
     expect(() => withNeuronContext({ memory: 0 }, fn)).toThrow(/withNeuronContext: memory window 0 must be an integer >= 1/);

@@ -185,7 +185,7 @@ describe('methods and integrators', () => {
   test('method errors', () => {
     const fr = new SNNWrapper(seqNet(), { alpha: 0.5 });
     const ode = new SNNWrapper(seqNet(), { integrator: 'odeint' });
-    expect(() => fr.forward(input(), undefined, { method: 'euler' })).toThrow(/method 'euler' is not a fractional method; use 'l1' or 'gl' \(or integrator 'odeint' for 'euler'\)/);
+    expect(() => fr.forward(input(), undefined, { method: 'euler' })).toThrow(/method 'euler' is not a fractional method; use 'l1', 'gl', 'pred', 'trap' \(or integrator 'odeint' for 'euler'\)/);
     expect(() => fr.forward(input(), undefined, { method: 'rk4' as 'l1' })).toThrow(/method 'rk4' is not a fractional method/);
     expect(() => ode.forward(input(), undefined, { method: 'gl' })).toThrow(/integrator 'odeint' integrates integer order with method 'euler', not 'gl'/);
   });
