@@ -1,7 +1,8 @@
 // The CPU optimizer kernels, bit for bit: a float32 model of each loop (every operation rounded with
 // Math.fround, in the kernel's order: native/cpu/cpu_random_optim.cc) must give the same bits as the
-// kernels, whose loops are vectorised. betas 0.5 / 0.75 make the bias corrections 1 - beta^t exact, so
-// the host's pow cannot differ from Math.pow. The size leaves a remainder after any vector width and
+// kernels, whose loops are vectorised. betas 5/8 and 13/16 make the bias corrections 1 - beta^t exact, so
+// the host's pow cannot differ from Math.pow (and neither they nor 1 - beta are powers of two, whose
+// products would be exact in any order). The size leaves a remainder after any vector width and
 // spans several parallel chunks.
 import { tensor } from '../../lib/creation';
 import { Parameter } from '../../lib/nn/parameter';
@@ -70,7 +71,7 @@ function run(make: (params: Parameter[]) => { step(): void }, grads: Float32Arra
 }
 
 const grads = Array.from({ length: STEPS }, (_, k) => data(100 + k));
-const ADAM: AdamOptions = { lr: 1e-2, betas: [0.5, 0.75], eps: 1e-3, weightDecay: 0, amsgrad: false, maximize: false };
+const ADAM: AdamOptions = { lr: 1e-2, betas: [0.625, 0.8125], eps: 1e-3, weightDecay: 0, amsgrad: false, maximize: false };
 const SGD0: SGDOptions = { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false };
 
 describe('CPU optimizer kernels equal their float32 model bit for bit', () => {
