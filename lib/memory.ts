@@ -10,6 +10,11 @@ export function trackTensor(t: Tensor): void {
   if (scopes.length) scopes[scopes.length - 1].add(t);
 }
 
+/** Whether t belongs to the innermost tidy scope (it will be disposed when that tidy returns, unless kept). */
+export function inInnermostScope(t: Tensor): boolean {
+  return scopes.length > 0 && scopes[scopes.length - 1].has(t);
+}
+
 /** Exempts a tensor from disposal by the enclosing tidy scopes (it lives until dispose() or GC). */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);

@@ -42,7 +42,7 @@ class TensorHandle {
     const auto method = static_cast<napi_property_attributes>(napi_writable | napi_configurable);
     const napi_property_descriptor props[] = {
         Getter<GetShape>("shape"), Getter<GetDevice>("device"), Getter<GetDtype>("dtype"),
-        Getter<GetDisposed>("disposed"), Getter<GetBytes>("byteSize"),
+        Getter<GetDisposed>("disposed"), Getter<GetBytes>("byteSize"), Getter<GetSharesStorage>("sharesStorage"),
         Method<Dispose>("dispose", method), Method<ToFloat32Array>("toFloat32Array", method),
         Method<ToInt32Array>("toInt32Array", method), Method<ReadAsync>("readAsync", method)};
     napi_value cls;
@@ -140,6 +140,11 @@ class TensorHandle {
   }
   static Napi::Value GetDtype(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), Self(info).tensor.dtype == DType::Int32 ? "int32" : "float32");
+  }
+  // Whether another native tensor (a view, a recorded program, work in flight) holds this handle's storage.
+  static Napi::Value GetSharesStorage(const Napi::CallbackInfo& info) {
+    const Tensor& t = Self(info).tensor;
+    return Napi::Boolean::New(info.Env(), t.storage && t.storage.use_count() > 1);
   }
   static Napi::Value GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !Self(info).tensor.storage); }
   static Napi::Value GetBytes(const Napi::CallbackInfo& info) {

@@ -7,6 +7,8 @@ export interface NativeHandle {
   readonly dtype: 'float32' | 'int32';
   readonly disposed: boolean;
   readonly byteSize: number;
+  /** Whether another native tensor (a view, a recorded program, work in flight) holds the same storage. */
+  readonly sharesStorage: boolean;
   dispose(): void;
   toFloat32Array(): Float32Array;
   toInt32Array(): Int32Array;

@@ -1,7 +1,7 @@
 // Reverse-mode differentiation over the dynamic tape. Gradients of leaves accumulate into .grad;
 // intermediate gradients are freed as soon as the pass ends, and each node's saved tensors are
 // released after its rule runs (unless retainGraph).
-import { keep, tidy } from '../memory';
+import { inInnermostScope, keep, tidy } from '../memory';
 import { Tensor } from '../tensor';
 import { noGrad } from './grad-mode';
 import type { GradFunction } from './node';
@@ -58,9 +58,17 @@ function topologicalOrder(root: Tensor): { order: Vertex[]; reached: Map<GradFun
   return { order: order.reverse(), reached };  // root first
 }
 
-function accumulateLeaf(t: Tensor, g: Tensor): void {
+/**
+ * t.grad += g, or t.grad = g when t has none: then g itself becomes .grad when nothing else can see it
+ * (as PyTorch steals a gradient whose buffer is not otherwise referenced): `stealable` (a gradient the
+ * pass made, no other pending gradient is the same tensor), and no view or other native tensor shares
+ * its storage. Otherwise .grad is a copy.
+ */
+function accumulateLeaf(t: Tensor, g: Tensor, stealable = false): void {
   if (t.grad && !t.grad.isDisposed) {
     runKernel('axpy', [t.grad.handle, g.handle], { alpha: 1 });
+  } else if (stealable && g.device === t.device && g.dtype === t.dtype && !g.handle.sharesStorage) {
+    t.grad = keep(g);
   } else {
     t.grad = keep(new Tensor(runKernel('clone', [g.handle])));
   }
@@ -83,7 +91,10 @@ export function runBackward(root: Tensor, gradOutput?: Tensor, options: Backward
           const g = grads.get(v);
           if (g) {
             grads.delete(v);
-            accumulateLeaf(v, g);
+            // The pass made g (it dies with the pass's tidy) and no other pending gradient is g.
+            let stealable = g !== gradOutput && !g.requiresGrad && inInnermostScope(g);
+            if (stealable) for (const other of grads.values()) if (other === g) { stealable = false; break; }
+            accumulateLeaf(v, g, stealable);
             for (const hook of v.postAccumulateGradHooks) hook(v);
           }
           continue;

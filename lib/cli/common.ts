@@ -64,13 +64,26 @@ export function encodedShape(encoding: Encoding, features: number, T: number): {
   }
 }
 
-/** Encodes a batch x [n, features] into the time-major input [T, n, stepFeatures] on `device`. */
+/**
+ * A batch as the network takes it: the time-major input [T, n, stepFeatures], or for direct coding the one
+ * step [n, features] that holds at all `steps` steps (a static input: the layers before the first neuron
+ * layer run once instead of T times; the same result as the repeated input).
+ */
+export interface EncodedBatch {
+  x: Tensor;
+  /** The number of time steps when x is a static input [n, features]; undefined when x is [T, n, ...]. */
+  staticSteps?: number;
+}
+
+/** Encodes a batch x [n, features] on `device`: direct coding as a static input, the others time-major. */
 export function encodeBatch(x: Float32Array, n: number, features: number, T: number, encoding: Encoding, device: Device,
-  poisson: { seed: number; offset: number } = { seed: 0, offset: 0 }): Tensor {
+  poisson: { seed: number; offset: number } = { seed: 0, offset: 0 }): EncodedBatch {
   let enc;
-  if (encoding === 'direct' || encoding === 'poisson') enc = encode(encoding, x, n, features, T, poisson);
+  if (encoding === 'direct') enc = encode('direct', x, n, features, T, { staticInput: true });
+  else if (encoding === 'poisson') enc = encode(encoding, x, n, features, T, poisson);
   else enc = encode('sequential', x, n, features, T, { mode: encoding === 'sequential-rows' ? 'rows' : 'pixels' });
-  return tensor(enc.data, enc.shape, { device });
+  const t = tensor(enc.data, enc.shape, { device });
+  return enc.staticInput ? { x: t, staticSteps: enc.steps } : { x: t };
 }
 
 export interface MlpOptions {
@@ -98,9 +111,12 @@ export function stepTimes(T: number, h: number): number[] | undefined {
 }
 
 /** Runs the network on an encoded batch and applies the readout: scores [B, C]. */
-export function forwardScores(net: SNNWrapper, xT: Tensor, input: NonNullable<ModelSpec['input']>, readout: Readout): Tensor {
-  const T = xT.shape[0];
-  const out = net.forward(xT, stepTimes(T, input.h ?? 1), { method: input.method as FractionalMethod | undefined, memory: input.memory });
+export function forwardScores(net: SNNWrapper, batch: EncodedBatch, input: NonNullable<ModelSpec['input']>, readout: Readout): Tensor {
+  const st = batch.staticSteps;
+  const T = st ?? batch.x.shape[0];
+  const out = net.forward(batch.x, stepTimes(T, input.h ?? 1), {
+    method: input.method as FractionalMethod | undefined, memory: input.memory, ...(st === undefined ? {} : { staticInput: true, steps: st }),
+  });
   if (out.ndim !== 3) throw new Error(`readout: the network's output is [${out.shape}], expected [T, B, classes]`);
   return out.mean(0).mul(readout.scale);
 }

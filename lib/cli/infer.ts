@@ -178,7 +178,10 @@ async function inferShard(options: InferOptions, hooks: InferHooks, rank: number
         }
       };
       const F = input.features, C = input.classes;
-      const runner = new InferenceRunner(net, { method: input.method as InferenceRunner['method'] | undefined, memory: input.memory, h: input.h });
+      // Direct coding runs as a static input (encodeBatch gives the one step [n, F] that holds at all T steps).
+      const runner = new InferenceRunner(net, {
+        method: input.method as InferenceRunner['method'] | undefined, memory: input.memory, h: input.h, staticSteps: encoding === 'direct' ? input.T : undefined,
+      });
       // Scores [n, C] of one encoded batch: the readout (mean over time, times the scale) on the runner's output.
       const scoresOf = (xT: Tensor): Promise<Float32Array> => runner.predict(xT).then((out) => {
         try {
@@ -225,7 +228,7 @@ async function inferShard(options: InferOptions, hooks: InferHooks, rank: number
         if (batchNo++ % world !== rank) continue;
         const n = Math.min(o.batchSize, rows - s);
         const tm = Date.now();
-        const xT = noGrad(() => tidy(() => encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T })));
+        const xT = noGrad(() => tidy(() => encodeBatch(x.subarray(s * F, (s + n) * F), n, F, input.T, encoding, device, { seed: seed!, offset: (index + s) * F * input.T }).x));
         const scores = await scoresOf(xT);
         modelMs += Date.now() - tm;
         if (scores.length !== n * C)

@@ -31,6 +31,13 @@ export interface RunnerOptions {
   h?: number;
   /** Average the model's output over time (the usual classification readout; default true). */
   meanOverTime?: boolean;
+  /**
+   * The input is one time step [B, ...] that holds at all `staticSteps` steps (direct coding): the
+   * forward runs with { staticInput: true, steps: staticSteps } (the layers before the first neuron
+   * layer once instead of T times; the same output as the repeated input [T, B, ...]). Default: the
+   * input is time-major [T, B, ...].
+   */
+  staticSteps?: number;
 }
 
 interface Program extends RecordedProgram {
@@ -58,6 +65,9 @@ export class InferenceRunner {
    */
   constructor(readonly net: SNNWrapper, readonly options: RunnerOptions = {}) {
     if (!net || typeof (net as { forward?: unknown }).forward !== 'function') throw new TypeError('InferenceRunner: net must be an SNNWrapper');
+    const st = options.staticSteps;
+    if (st !== undefined && !(Number.isInteger(st) && st >= 1))
+      throw new Error(`InferenceRunner: staticSteps = ${st} must be a positive integer (the number of time steps a static input holds for)`);
     this.method = options.method ?? net.method;  // the wrapper's default: 'l1' (fdeint) / 'euler' (odeint) unless set
   }
 
@@ -84,17 +94,21 @@ export class InferenceRunner {
     this.disposed = true;
   }
 
-  /** The model's forward as the runner runs it (what is recorded): x [T, B, ...] -> scores. */
+  /** The model's forward as the runner runs it (what is recorded): x [T, B, ...] (or static [B, ...]) -> scores. */
   private forward(x: Tensor): Tensor {
-    const T = x.shape[0], h = this.options.h ?? 1;
+    const st = this.options.staticSteps;
+    const T = st ?? x.shape[0], h = this.options.h ?? 1;
     const times = h === 1 ? undefined : Array.from({ length: T }, (_, k) => k * h);
-    const out = this.net.forward(x, times, { method: this.method, memory: this.options.memory });
+    const out = this.net.forward(x, times, { method: this.method, memory: this.options.memory, ...(st === undefined ? {} : { staticInput: true, steps: st }) });
     return this.options.meanOverTime ?? true ? out.mean(0) : out;
   }
 
   private checkInput(x: Tensor): void {
     if (this.disposed) throw new Error('InferenceRunner: this runner was disposed; create a new InferenceRunner for the model');
-    if (!x || !x.__isTensor || x.ndim < 2 || x.shape[0] < 1)
+    if (this.options.staticSteps !== undefined) {
+      if (!x || !x.__isTensor || x.ndim < 1)
+        throw new Error(`InferenceRunner: with staticSteps the input must be one time step, a Tensor [B, ...] (it holds at all ${this.options.staticSteps} steps)`);
+    } else if (!x || !x.__isTensor || x.ndim < 2 || x.shape[0] < 1)
       throw new Error('InferenceRunner: input must be a time-major Tensor [T, B, ...] with T >= 1');
   }
 

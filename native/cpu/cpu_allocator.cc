@@ -1,10 +1,11 @@
 #include "cpu_allocator.h"
 
 #include <cstdlib>
+#include <deque>
 #include <list>
-#include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "../error.h"
 
@@ -13,7 +14,9 @@ namespace cpu {
 
 namespace {
 constexpr size_t kAlign = 64;
-constexpr size_t kMinCached = size_t(1) << 20;
+// At most this many blocks are cached (whatever their size): a loop that frees very many tiny
+// tensors at once keeps a bounded bookkeeping, and the oldest blocks are released first.
+constexpr size_t kMaxCachedBlocks = size_t(1) << 16;
 
 size_t cache_limit() {
   static const size_t limit = [] {
@@ -24,10 +27,14 @@ size_t cache_limit() {
   return limit;
 }
 
+// Cached blocks in the order they were freed (oldest first, the eviction order), and per rounded
+// size the positions of that size's blocks in the same order: allocation reuses the newest block of
+// its size (the one most likely still in the processor's caches), eviction releases the oldest of all.
 struct Cache {
+  using Order = std::list<std::pair<size_t, void*>>;
   std::mutex mu;
-  std::multimap<size_t, void*> by_size;  // rounded size -> block
-  std::list<std::pair<size_t, void*>> order;  // oldest first, for eviction
+  Order order;
+  std::unordered_map<size_t, std::deque<Order::iterator>> by_size;
   size_t bytes = 0;
 };
 
@@ -38,31 +45,36 @@ Cache& cache() {
 
 size_t rounded(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
-void forget(Cache& c, size_t size, void* p) {
-  for (auto it = c.order.begin(); it != c.order.end(); ++it)
-    if (it->second == p) {
-      c.order.erase(it);
-      break;
-    }
+// Releases the oldest cached block (the caller holds the lock; the cache is not empty).
+void evict_oldest(Cache& c) {
+  auto [size, p] = c.order.front();
+  auto slot = c.by_size.find(size);
+  slot->second.pop_front();  // the oldest block of its size is the oldest block overall of that size
+  if (slot->second.empty()) c.by_size.erase(slot);
+  c.order.pop_front();
   c.bytes -= size;
+  std::free(p);
 }
 }  // namespace
 
 void* host_allocate(size_t bytes) {
   const size_t size = rounded(bytes == 0 ? 4 : bytes);
-  if (size >= kMinCached) {
+  {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
-    auto it = c.by_size.find(size);
-    if (it != c.by_size.end()) {
+    auto slot = c.by_size.find(size);
+    if (slot != c.by_size.end()) {
+      auto it = slot->second.back();
+      slot->second.pop_back();
+      if (slot->second.empty()) c.by_size.erase(slot);
       void* p = it->second;
-      c.by_size.erase(it);
-      forget(c, size, p);
+      c.order.erase(it);
+      c.bytes -= size;
       return p;
     }
   }
   void* p = std::aligned_alloc(kAlign, size);
-  if (!p && size >= kMinCached) {
+  if (!p) {
     host_empty_cache();
     p = std::aligned_alloc(kAlign, size);
   }
@@ -74,27 +86,16 @@ void* host_allocate(size_t bytes) {
 void host_deallocate(void* ptr, size_t bytes) {
   if (!ptr) return;
   const size_t size = rounded(bytes == 0 ? 4 : bytes);
-  if (size < kMinCached || size > cache_limit()) {
+  if (size > cache_limit()) {
     std::free(ptr);
     return;
   }
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  c.by_size.emplace(size, ptr);
   c.order.emplace_back(size, ptr);
+  c.by_size[size].push_back(std::prev(c.order.end()));
   c.bytes += size;
-  while (c.bytes > cache_limit() && !c.order.empty()) {
-    auto [old_size, old_ptr] = c.order.front();
-    c.order.pop_front();
-    auto range = c.by_size.equal_range(old_size);
-    for (auto it = range.first; it != range.second; ++it)
-      if (it->second == old_ptr) {
-        c.by_size.erase(it);
-        break;
-      }
-    c.bytes -= old_size;
-    std::free(old_ptr);
-  }
+  while (c.bytes > cache_limit() || c.order.size() > kMaxCachedBlocks) evict_oldest(c);
 }
 
 size_t host_cached_bytes() {
@@ -106,9 +107,9 @@ size_t host_cached_bytes() {
 void host_empty_cache() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  for (auto& [size, p] : c.by_size) std::free(p);
-  c.by_size.clear();
+  for (auto& [size, p] : c.order) std::free(p);
   c.order.clear();
+  c.by_size.clear();
   c.bytes = 0;
 }
 

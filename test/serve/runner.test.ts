@@ -115,4 +115,25 @@ describe('InferenceRunner', () => {
     await expect(runner.predict(randn([4, 2, 19]))).rejects.toThrow(/linear: input \[4,2,19\] has 19 features but the weight \[32,20\] expects 20/);
     expect(() => runner.predictSync(randn([4]))).toThrow(/time-major Tensor \[T, B, \.\.\.\]/);
   });
+
+  test('staticSteps: a one-step input [B, ...] held for T steps gives the repeated input\'s predictions bit for bit, and replays', async () => {
+    manualSeed(5);
+    const net = makeNet();
+    net.eval();
+    const x = randn([6, 20]).mul(2);
+    const T = 9;
+    const repeated = noGrad(() => x.reshape([1, 6, 20]).expand([T, 6, 20]).contiguous());
+    const expected = direct(net, repeated, { method: 'l1' });
+    expect(expected.some((v) => v !== 0)).toBe(true);
+    const runner = new InferenceRunner(net, { method: 'l1', staticSteps: T });
+    expect(values(runner.predictSync(x))).toEqual(expected); // records
+    expect(runner.replayable).toBe(true);
+    const forward = jest.spyOn(net, 'forward');
+    expect(values(runner.predictSync(x))).toEqual(expected); // replays
+    expect(values(await runner.predict(x))).toEqual(expected);
+    expect(forward).not.toHaveBeenCalled();
+    forward.mockRestore();
+    expect(() => new InferenceRunner(net, { staticSteps: 0 })).toThrow(/staticSteps = 0 must be a positive integer/);
+    expect(() => runner.predictSync(randn([]))).toThrow(/with staticSteps the input must be one time step, a Tensor \[B, \.\.\.\]/);
+  });
 });
