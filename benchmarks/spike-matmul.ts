@@ -3,7 +3,7 @@
 // shapes of the CPU configs of benchmarks/cpu-step.ts (rows M = T·B, K inputs, N outputs) and on a
 // hidden-to-hidden layer. Per shape it prints the times and the crossover: the highest firing rate at
 // which the sparse path is still faster (linear interpolation between the measured rates). The rule in
-// native/cpu/spike_matmul.cc (sparse_pays) cites these numbers; rerun this after changing either path.
+// native/cpu/spike_matmul.cc (crossover_rate) cites these numbers; rerun this after changing either path.
 //   FSNN_BENCH_REPS=n   timed runs per cell (default 7; the median is printed)
 import * as os from 'os';
 import { tensor } from '../lib/creation';

@@ -3,7 +3,7 @@
 //   weight grad  gw^T[k, :] = sum over m with x[m, k] != 0 of x[m, k] * g[m, :]        (g [M, N])
 // Each multiplies by the stored value, so it equals the dense product for any x up to float summation
 // order; lib/ chooses these kernels only for spike inputs. Each call counts x's active entries and
-// runs sparse or dense (the same gemm() as matmul) by the measured crossover in sparse_pays() below,
+// runs sparse or dense (the same gemm() as matmul) by the measured crossover in crossover_rate() below,
 // unless the attribute `path` forces one (lib/ reads FSNN_SPIKE_MATMUL=sparse|dense; tests, benchmarks).
 //
 // Per row of x, the index list of its active entries is built first (AVX2: 8 entries per compare,
@@ -43,22 +43,29 @@ int64_t count_active(const float* x, int64_t n) {
   return total.load();
 }
 
-// Whether the sparse path is faster than the dense gemm for `active` nonzeros of an [M, K] input and
-// N outputs. The crossover is measured, not guessed: benchmarks/spike-matmul.ts times both paths over
-// firing rates and shapes on this machine (2-core x86-64, AVX2, OpenBLAS sgemm) and prints, per
-// shape, the highest rate at which the sparse path still wins. (numbers: see the comment's table)
-bool sparse_pays(int64_t M, int64_t N, int64_t K, int64_t active) {
-  (void)M;
-  (void)N;
-  const double rate = static_cast<double>(active) / static_cast<double>(M * K);
-  return rate <= 0.5;
+enum class Product { Forward, WeightGrad };
+
+// The highest firing rate (active entries / (M K)) at which the sparse path is still faster than the
+// dense gemm, by the number of outputs N. Measured, not guessed: benchmarks/spike-matmul.ts, 2-core
+// AMD EPYC (AVX2), OpenBLAS sgemm, 2 threads, load average 8-9 (shared machine; both paths alternated),
+// crossover rates printed by the benchmark:
+//   N = 10  [512, 256] fwd 0.92 dW 0.80; [4096, 512] fwd 0.60 dW 0.46; [16384, 512] fwd >= 1 dW 0.92
+//   N = 32  [512, 256] fwd 0.54 dW 0.34
+//   N = 256 [512, 256] fwd 0.21 dW 0.18;  N = 512 [4096, 512] fwd 0.21 dW 0.12
+// (speedups at the main job's 27 %: about 1.7x forward and 1.8x weight gradient for N = 10). Set a
+// little under the lowest measured crossover of each class, since being wrong near it costs little.
+double crossover_rate(Product p, int64_t N) {
+  const bool fwd = p == Product::Forward;
+  if (N <= 16) return fwd ? 0.5 : 0.4;
+  if (N <= 32) return fwd ? 0.4 : 0.25;
+  return fwd ? 0.15 : 0.1;
 }
 
-bool use_sparse(SpikePath path, const float* x, int64_t M, int64_t N, int64_t K) {
+bool use_sparse(SpikePath path, Product p, const float* x, int64_t M, int64_t N, int64_t K) {
   switch (path) {
     case SpikePath::Sparse: return true;
     case SpikePath::Dense: return false;
-    default: return sparse_pays(M, N, K, count_active(x, M * K));
+    default: return static_cast<double>(count_active(x, M * K)) <= crossover_rate(p, N) * static_cast<double>(M * K);
   }
 }
 
@@ -272,7 +279,7 @@ void CpuBackend::spike_matmul(const Tensor& xt, const Tensor& wt, SpikePath path
     std::memset(o, 0, sizeof(float) * M * N);
     return;
   }
-  if (!use_sparse(path, x, M, N, K)) {
+  if (!use_sparse(path, Product::Forward, x, M, N, K)) {
     gemm(false, true, M, N, K, 1.f, x, K, w, K, 0.f, o, N);
     return;
   }
@@ -293,7 +300,7 @@ void CpuBackend::spike_matmul_weight_grad(const Tensor& gt, const Tensor& xt, Sp
     std::memset(gw, 0, sizeof(float) * N * K);
     return;
   }
-  if (!use_sparse(path, x, M, N, K)) {
+  if (!use_sparse(path, Product::WeightGrad, x, M, N, K)) {
     gemm(true, false, N, K, M, 1.f, g, N, x, K, 0.f, gw, K);
     return;
   }

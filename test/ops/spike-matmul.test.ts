@@ -102,6 +102,22 @@ describe('spikeMatmul against the float64 product', () => {
     });
   });
 
+  test('auto takes the sparse path at a low firing rate and the dense one at 100 % (bit for bit)', () => {
+    const [M, K, N] = [512, 256, 10];
+    const w = tensor(uniform(N * K, 1), [N, K]), g = tensor(uniform(M * N, 2), [M, N]);
+    let told = 0; // products whose two paths differ in the last bits, so that auto's choice shows
+    for (const [rate, expected] of [[0.1, 'sparse'], [1, 'dense']] as const) {
+      const x = tensor(spikes(M, K, rate, 17), [M, K]);
+      for (const [name, a, b] of [['spikeMatmul', x, w], ['spikeMatmulWeightGrad', g, x]] as const) {
+        const r = Object.fromEntries(PATHS.map((p) => [p, Array.from(withPath(p, () => run(name, a, b)))]));
+        if (JSON.stringify(r.sparse) === JSON.stringify(r.dense)) continue;
+        told++;
+        expect(r.auto).toEqual(r[expected]);
+      }
+    }
+    expect(told).toBeGreaterThanOrEqual(2);
+  });
+
   test('any values, not only 0/1: the sparse path multiplies by the stored value', () => {
     const [M, K, N] = [9, 40, 17];
     const r = rng(3);
