@@ -2,6 +2,8 @@
 // float64 triple loop, with each path forced (FSNN_SPIKE_MATMUL=sparse|dense) and chosen by the firing
 // rate (auto), at rates from 0 % to 100 %; the spike marks that route linear() to it; the goldens'
 // spikes and gradients with either path forced; InferenceRunner's recorded program; bad input.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { InferenceRunner, LIFNeuron, manualSeed, nn, noGrad, ops, randn, SNNWrapper, tensor, Tensor } from '../../lib';
 import * as kernels from '../../lib/kernels/run-kernel';
 import { spikeMatmul, spikeMatmulPath } from '../../lib/ops/linalg';
@@ -63,7 +65,9 @@ function gTx(g: Float32Array, x: Float32Array, M: number, K: number, N: number):
 const run = (name: 'spikeMatmul' | 'spikeMatmulWeightGrad', a: Tensor, b: Tensor) =>
   new Tensor(kernels.runKernel(name, [a.handle, b.handle], { path: spikeMatmulPath() })).toFloat32Array();
 
-const SHAPES: [number, number, number][] = [[1, 1, 1], [512, 256, 10], [37, 100, 33], [64, 300, 128], [5, 3, 70]];
+// N covers each accumulator layout of the AVX2 bodies (Np = 8, 16, 24, 32 in registers, more in memory);
+// K not a multiple of 8 covers the scalar tail of the index lists.
+const SHAPES: [number, number, number][] = [[1, 1, 1], [512, 256, 10], [16, 13, 20], [8, 64, 32], [37, 100, 33], [64, 300, 128], [5, 3, 70]];
 const RATES = [0, 0.02, 0.27, 0.6, 1];
 
 describe('spikeMatmul against the float64 product', () => {
@@ -137,6 +141,36 @@ describe('spikeMatmul against the float64 product', () => {
         expect(Array.from(run('spikeMatmulWeightGrad', tensor(new Float32Array(0), [0, 2]), tensor(new Float32Array(0), [0, 3])))).toEqual([0, 0, 0, 0, 0, 0]);
         expect(new Tensor(kernels.runKernel('spikeMatmul', [randn([2, 4]).handle, tensor(new Float32Array(0), [0, 4]).handle], {})).shape).toEqual([2, 0]);
       });
+  });
+});
+
+describe('the portable bodies (FSNN_SPIKE_GENERIC=1, in a child process)', () => {
+  test('both products on the sparse path against the float64 product, every accumulator layout', () => {
+    const cases = [[40, 37, 3], [33, 64, 16], [9, 21, 24], [17, 80, 40], [3, 5, 1]].map(([M, K, N], i) => ({
+      M, K, N, x: Array.from(spikes(M, K, 0.3, i + 40)), w: Array.from(uniform(N * K, i + 50)), g: Array.from(uniform(M * N, i + 60)),
+    }));
+    const root = path.resolve(__dirname, '../..');
+    const script = `
+      const n = require(${JSON.stringify(path.join(root, 'native', 'loader.js'))}).loadAddon(${JSON.stringify(root)}).addon;
+      const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+      const A = (h) => Array.from(h.toFloat32Array());
+      const out = cases.map((c) => {
+        const x = n.fromFloat32(Float32Array.from(c.x), [c.M, c.K], 'cpu'), w = n.fromFloat32(Float32Array.from(c.w), [c.N, c.K], 'cpu');
+        const g = n.fromFloat32(Float32Array.from(c.g), [c.M, c.N], 'cpu');
+        return [A(n.runKernel('spikeMatmul', [x, w], { path: 'sparse' })), A(n.runKernel('spikeMatmulWeightGrad', [g, x], { path: 'sparse' }))];
+      });
+      process.stdout.write(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ['-e', script], {
+      cwd: root, input: JSON.stringify(cases), env: { ...process.env, FSNN_SPIKE_GENERIC: '1' }, encoding: 'utf8', maxBuffer: 64 << 20,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as number[][][];
+    cases.forEach((c, i) => {
+      const x = Float32Array.from(c.x), w = Float32Array.from(c.w), g = Float32Array.from(c.g);
+      expect(relErr(out[i][0], xwT(x, w, c.M, c.K, c.N))).toBeLessThan(1e-6);
+      expect(relErr(out[i][1], gTx(g, x, c.M, c.K, c.N))).toBeLessThan(1e-6);
+    });
   });
 });
 
