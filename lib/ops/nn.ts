@@ -93,7 +93,11 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   return composite([input, target], () => reduceLoss(ew.square(ew.sub(input, target)), reduction));
 }
 
-/** y = x W^T + b over the last dim of x (any leading dims). */
+/**
+ * y = x W^T + b over the last dim of x (any leading dims). A spike input (a neuron's output, its views
+ * and max-pools: lib/ops/spike-marks.ts) goes through spikeMatmul, which sums over its active inputs
+ * when the firing rate makes that faster (same result up to float summation order).
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   assertTensor(x, 'linear');
   const inF = weight.shape[1];

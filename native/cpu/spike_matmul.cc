@@ -2,7 +2,8 @@
 //   forward      out[m, :]  = sum over k with x[m, k] != 0 of x[m, k] * w^T[k, :]     (w [N, K])
 //   weight grad  gw^T[k, :] = sum over m with x[m, k] != 0 of x[m, k] * g[m, :]        (g [M, N])
 // Each multiplies by the stored value, so it equals the dense product for any x up to float summation
-// order; lib/ chooses these kernels only for spike inputs. Each call counts x's active entries and
+// order (one difference: an Inf or NaN weight of an inactive input is skipped, where the dense product
+// makes NaN of 0 * Inf); lib/ chooses these kernels only for spike inputs. Each call counts x's active entries and
 // runs sparse or dense (the same gemm() as matmul) by the measured crossover in crossover_rate() below,
 // unless the attribute `path` forces one (lib/ reads FSNN_SPIKE_MATMUL=sparse|dense; tests, benchmarks).
 //
