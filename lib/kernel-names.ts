@@ -9,6 +9,7 @@ export const KERNEL_ENUMS = {
   BinaryOp: ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'gt', 'ge', 'lt', 'le', 'eq', 'ne'],
   ReduceOp: ['sum', 'mean', 'max', 'min'],
   RandomKind: ['uniform', 'normal', 'bernoulli'],
+  SpikePath: ['auto', 'sparse', 'dense'],
   Device: ['cpu', 'cuda'],
   NeuronKind: ['lif', 'if'],
   FractionalMethod: ['l1', 'gl', 'euler', 'pred', 'trap'],
@@ -16,7 +17,7 @@ export const KERNEL_ENUMS = {
 } as const;
 
 /** Every kernel, in declaration order. */
-export const KERNEL_NAMES: readonly KernelName[] = ['full', 'reshape', 'clone', 'to', 'copy', 'fill', 'axpy', 'unary', 'binary', 'where', 'reduce', 'reduceWithIndices', 'matmul', 'permute', 'slice', 'sliceBackward', 'concat', 'indexSelect', 'indexAdd', 'gather', 'scatterAdd', 'softmax', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'random', 'fractionalForward', 'adamStep', 'sgdStep'];
+export const KERNEL_NAMES: readonly KernelName[] = ['full', 'reshape', 'clone', 'to', 'copy', 'fill', 'axpy', 'unary', 'binary', 'where', 'reduce', 'reduceWithIndices', 'matmul', 'spikeMatmul', 'spikeMatmulWeightGrad', 'permute', 'slice', 'sliceBackward', 'concat', 'indexSelect', 'indexAdd', 'gather', 'scatterAdd', 'softmax', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'random', 'fractionalForward', 'adamStep', 'sgdStep'];
 
 /** How a kernel writes: 'pure' (new outputs), 'inplace' (its first input), 'random' (cannot be replayed). */
 export const KERNEL_KINDS: { readonly [N in KernelName]: 'pure' | 'inplace' | 'random' } = {
@@ -33,6 +34,8 @@ export const KERNEL_KINDS: { readonly [N in KernelName]: 'pure' | 'inplace' | 'r
   reduce: 'pure',
   reduceWithIndices: 'pure',
   matmul: 'pure',
+  spikeMatmul: 'pure',
+  spikeMatmulWeightGrad: 'pure',
   permute: 'pure',
   slice: 'pure',
   sliceBackward: 'pure',
@@ -70,6 +73,8 @@ export const KERNEL_INPUTS: { readonly [N in KernelName]: readonly string[] } = 
   reduce: ['x'],
   reduceWithIndices: ['x'],
   matmul: ['a', 'b'],
+  spikeMatmul: ['x', 'w'],
+  spikeMatmulWeightGrad: ['g', 'x'],
   permute: ['x'],
   slice: ['x'],
   sliceBackward: ['grad'],

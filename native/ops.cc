@@ -408,6 +408,40 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transA, bool transB) {
   return out;
 }
 
+namespace {
+// Both spike products take 2-D float operands on one device whose rows (dim 0) pair up.
+void check_spike_operands(const char* op, const Tensor& a, const char* a_name, const Tensor& b, const char* b_name,
+                          int64_t a_dim, int64_t b_dim, const char* paired) {
+  check_float(op, a, a_name);
+  check_float(op, b, b_name);
+  check_same_device(op, {&a, &b});
+  if (a.dim() != 2 || b.dim() != 2)
+    fail(op, ": ", a_name, " and ", b_name, " must be 2-D, got ", a.describe(), " and ", b.describe(),
+         "; flatten the leading dims into rows first");
+  if (a.shape[a_dim] != b.shape[b_dim])
+    fail(op, ": ", a_name, " ", a.describe(), " and ", b_name, " ", b.describe(), " differ in ", paired, " (",
+         a.shape[a_dim], " vs ", b.shape[b_dim], "); they must be equal");
+}
+}  // namespace
+
+Tensor spike_matmul(const Tensor& x, const Tensor& w, SpikePath path) {
+  check_spike_operands("spikeMatmul", x, "x", w, "w", 1, 1, "the input features (x's dim 1, w's dim 1)");
+  if (x.device != Device::CPU) return matmul(x, w, false, true);
+  Tensor out = empty_for("spikeMatmul", {x.shape[0], w.shape[0]}, x.device);
+  if (out.numel() == 0) return out;
+  x.storage->backend->spike_matmul(x, w, path, out);
+  return out;
+}
+
+Tensor spike_matmul_weight_grad(const Tensor& g, const Tensor& x, SpikePath path) {
+  check_spike_operands("spikeMatmulWeightGrad", g, "g", x, "x", 0, 0, "the rows (dim 0 of both)");
+  if (x.device != Device::CPU) return matmul(g, x, true, false);
+  Tensor out = empty_for("spikeMatmulWeightGrad", {g.shape[1], x.shape[1]}, x.device);
+  if (out.numel() == 0) return out;
+  x.storage->backend->spike_matmul_weight_grad(g, x, path, out);
+  return out;
+}
+
 Tensor permute(const Tensor& x, const std::vector<int64_t>& perm_in) {
   check_float("permute", x);
   const int64_t nd = x.dim();
@@ -911,6 +945,8 @@ FSNN_KERNEL_ENTRY(reduceWithIndices) {
   return {std::move(r.first), std::move(r.second)};
 }
 FSNN_KERNEL_ENTRY(matmul) { return {ops::matmul(*in[0], *in[1], a.transA, a.transB)}; }
+FSNN_KERNEL_ENTRY(spikeMatmul) { return {ops::spike_matmul(*in[0], *in[1], a.path)}; }
+FSNN_KERNEL_ENTRY(spikeMatmulWeightGrad) { return {ops::spike_matmul_weight_grad(*in[0], *in[1], a.path)}; }
 FSNN_KERNEL_ENTRY(permute) { return {ops::permute(*in[0], a.perm)}; }
 FSNN_KERNEL_ENTRY(slice) { return {ops::slice(*in[0], a.dim, a.start, a.end, a.step)}; }
 FSNN_KERNEL_ENTRY(sliceBackward) { return {ops::slice_backward(*in[0], a.inputShape, a.dim, a.start, a.end, a.step)}; }

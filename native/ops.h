@@ -33,6 +33,10 @@ void fill_(Tensor& dst, float value);
 std::pair<Tensor, Tensor> reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> dims, bool keepdim,
                                  bool want_indices = false);
 Tensor matmul(const Tensor& a, const Tensor& b, bool transA, bool transB);
+// x [M, K] (a spike tensor) times w [N, K] transposed: [M, N]; off the CPU the dense matmul.
+Tensor spike_matmul(const Tensor& x, const Tensor& w, SpikePath path);
+// g [M, N] transposed times x [M, K] (a spike tensor): [N, K]; off the CPU the dense matmul.
+Tensor spike_matmul_weight_grad(const Tensor& g, const Tensor& x, SpikePath path);
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& perm);
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step);

@@ -99,6 +99,7 @@ export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
 export type RandomKind = 'uniform' | 'normal' | 'bernoulli';
+export type SpikePath = 'auto' | 'sparse' | 'dense';
 export type Device = 'cpu' | 'cuda';
 export type NeuronKind = 'lif' | 'if';
 export type FractionalMethod = 'l1' | 'gl' | 'euler' | 'pred' | 'trap';
@@ -117,6 +118,8 @@ export interface WhereAttrs { }
 export interface ReduceAttrs { op: ReduceOp; dims?: number[]; keepdim?: boolean }
 export interface ReduceWithIndicesAttrs { op: ReduceOp; dims?: number[]; keepdim?: boolean }
 export interface MatmulAttrs { transA?: boolean; transB?: boolean }
+export interface SpikeMatmulAttrs { path?: SpikePath }
+export interface SpikeMatmulWeightGradAttrs { path?: SpikePath }
 export interface PermuteAttrs { perm: number[] }
 export interface SliceAttrs { dim: number; start?: number; end: number; step?: number }
 export interface SliceBackwardAttrs { inputShape: number[]; dim: number; start?: number; end: number; step?: number }
@@ -153,6 +156,8 @@ export interface Kernels {
   reduce: { inputs: [x: NativeHandle]; attrs: ReduceAttrs; output: NativeHandle };
   reduceWithIndices: { inputs: [x: NativeHandle]; attrs: ReduceWithIndicesAttrs; output: [NativeHandle, NativeHandle] };
   matmul: { inputs: [a: NativeHandle, b: NativeHandle]; attrs: MatmulAttrs; output: NativeHandle };
+  spikeMatmul: { inputs: [x: NativeHandle, w: NativeHandle]; attrs: SpikeMatmulAttrs; output: NativeHandle };
+  spikeMatmulWeightGrad: { inputs: [g: NativeHandle, x: NativeHandle]; attrs: SpikeMatmulWeightGradAttrs; output: NativeHandle };
   permute: { inputs: [x: NativeHandle]; attrs: PermuteAttrs; output: NativeHandle };
   slice: { inputs: [x: NativeHandle]; attrs: SliceAttrs; output: NativeHandle };
   sliceBackward: { inputs: [grad: NativeHandle]; attrs: SliceBackwardAttrs; output: NativeHandle };

@@ -14,6 +14,7 @@ import { wrap } from '../ops/util';
 import { FractionalMethod, float64Values } from './kernel';
 import { checkMemoryWindow } from './memory-window';
 import { dTauDTheta, tauFromTheta } from './tau';
+import { markSpikes } from '../ops/spike-marks';
 
 /** Neuron model: 'lif' (leaky integrate-and-fire) or 'if' (integrate-and-fire, no leak). */
 export type NeuronKind = 'lif' | 'if';
@@ -117,7 +118,7 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
   const needGrad = needsGrad(inputs);
   const save = needGrad || !!opts.returnTrace;
   const [spikesHandle, traceHandle] = runKernel('fractionalForward', [I.handle], { method, alphas, weights, h, ...params, saveTrace: save });
-  const spikes = wrap(spikesHandle);
+  const spikes = markSpikes(wrap(spikesHandle));
   const trace = traceHandle ? wrap(traceHandle) : null;
   if (!needGrad) return opts.returnTrace ? { spikes, v: trace! } : { spikes };
 

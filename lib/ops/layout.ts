@@ -6,6 +6,7 @@ import { Tensor } from '../tensor';
 import * as ew from './elementwise';
 import { assertTensor, composite, normalizeDim, wrap } from './util';
 import { isInt32Array } from '../typed-arrays';
+import { spikesIf } from './spike-marks';
 
 function checkIndices(idx: unknown, op: string): Int32Array {
   if (!isInt32Array(idx)) throw new TypeError(`${op}: indices must be an Int32Array (labels and indices travel as Int32Array); convert with Int32Array.from(...)`);
@@ -15,7 +16,7 @@ function checkIndices(idx: unknown, op: string): Int32Array {
 /** A view with a new shape (one -1 is inferred). Shares storage with x. */
 export function reshape(x: Tensor, shape: number[]): Tensor {
   assertTensor(x, 'reshape');
-  const out = wrap(runKernel('reshape', [x.handle], { shape }));
+  const out = spikesIf(x, wrap(runKernel('reshape', [x.handle], { shape })));
   return record(out, 'reshape', [x], (g) => [wrap(runKernel('reshape', [g.handle], { shape: x.shape.slice() }))]);
 }
 /** Same as reshape() (PyTorch's name). */

@@ -6,7 +6,8 @@ import { tidy } from '../memory';
 import { Tensor } from '../tensor';
 import { reserve } from '../random/generator';
 import * as ew from './elementwise';
-import { matmul } from './linalg';
+import { matmul, spikeMatmul } from './linalg';
+import { isSpikes, spikesIf } from './spike-marks';
 import { gather, reshape } from './layout';
 import { sumTo } from './broadcast';
 import { mean, sum } from './reduce';
@@ -92,7 +93,11 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   return composite([input, target], () => reduceLoss(ew.square(ew.sub(input, target)), reduction));
 }
 
-/** y = x W^T + b over the last dim of x (any leading dims). */
+/**
+ * y = x W^T + b over the last dim of x (any leading dims). A spike input (a neuron's output, its views
+ * and max-pools: lib/ops/spike-marks.ts) goes through spikeMatmul, which sums over its active inputs
+ * when the firing rate makes that faster (same result up to float summation order).
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   assertTensor(x, 'linear');
   const inF = weight.shape[1];
@@ -101,7 +106,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const lead = x.shape.slice(0, -1);
   return composite([x, weight, bias], () => {
     const x2 = x.ndim === 2 ? x : reshape(x, [-1, inF]);
-    let y = matmul(x2, weight, { transB: true });
+    let y = isSpikes(x2) ? spikeMatmul(x2, weight) : matmul(x2, weight, { transB: true });
     if (bias) y = ew.add(y, bias);
     return x.ndim === 2 ? y : reshape(y, [...lead, weight.shape[0]]);
   });
@@ -170,9 +175,9 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
   // The argmax positions are needed only by the backward rule.
   if (!needsGrad([x])) {
     indices.dispose();
-    return wrap(out);
+    return spikesIf(x, wrap(out));
   }
-  return record(wrap(out), 'maxPool2d', [x], (g) => [wrap(runKernel('maxPool2dBackward', [g.handle, indices.handle], { ...args, inputShape: x.shape.slice() }))]);
+  return record(spikesIf(x, wrap(out)), 'maxPool2d', [x], (g) => [wrap(runKernel('maxPool2dBackward', [g.handle, indices.handle], { ...args, inputShape: x.shape.slice() }))]);
 }
 
 /** Average pooling of x [N, C, H, W]. */
