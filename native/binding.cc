@@ -377,8 +377,12 @@ Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   want.tau = ts.IsNumber();
   if (want.tau) want.tau_scale = ts.As<Napi::Number>().DoubleValue();
   want.pairs = BoolField(w, "pairs", false);
+  const Napi::Object params = ObjArg(info, 9, op);
+  const Napi::Value hv = params.Get("history");  // as given to the forward (kernel attribute; default 'auto')
+  const FractionalHistory history =
+      hv.IsString() ? fractional_history_from_name(hv.As<Napi::String>().Utf8Value()) : FractionalHistory::Auto;
   ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op),
-                                                    spec, NeuronOptions(ObjArg(info, 9, op), op), want);
+                                                    spec, NeuronOptions(params, op), want, history);
   Napi::Env env = info.Env();
   auto opt = [&](Tensor& t) -> Napi::Value { return t.storage ? W(info, std::move(t)) : env.Null(); };
   Napi::Object out = Napi::Object::New(env);
