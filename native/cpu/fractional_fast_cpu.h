@@ -2,7 +2,7 @@
 // the recurrence it computes (equations: ../fractional_op.h with the history of ../fractional_history.h).
 //
 // Per neuron n, with v_0 = 0, k = 0..T-1, n = k + 1 (x_k, s_k, f_k as in fractional_op.h):
-//   H_q(n)  = H_q(n-1) + (v_{n-L0} - mu_q H_q(n-1))   for n >= L0, else 0       (q = 0: mu = 0, in float64)
+//   H_q(n)  = H_q(n-1) + (v_{n-L0} - mu_q H_q(n-1))   for n >= L0, else 0   (q = 0: mu = 0, Kahan-summed)
 //   v_{k+1} = ( f_k - sum_{L=1}^{min(k, L0-1)} K_L v_{k+1-L} - sum_q c_q H_q(k+1) ) / K_0
 // Adjoint, reverse time j = T..1, q_{j-1} = dL/df_{j-1} (q_j = 0 for j >= T):
 //   P_q(j)  = (1 - mu_q) P_q(j+1) + q_{j-1+L0}                          (= sum_{L>=L0} (1-mu_q)^(L-L0) q_{j-1+L})
