@@ -100,7 +100,7 @@ export function stepTimes(T: number, h: number): number[] | undefined {
 /** Runs the network on an encoded batch and applies the readout: scores [B, C]. */
 export function forwardScores(net: SNNWrapper, xT: Tensor, input: NonNullable<ModelSpec['input']>, readout: Readout): Tensor {
   const T = xT.shape[0];
-  const out = net.forward(xT, stepTimes(T, input.h ?? 1), { method: input.method as FractionalMethod | undefined, memory: input.memory });
+  const out = net.forward(xT, stepTimes(T, input.h ?? 1), { method: input.method as FractionalMethod | undefined, memory: input.memory, history: input.history });
   if (out.ndim !== 3) throw new Error(`readout: the network's output is [${out.shape}], expected [T, B, classes]`);
   return out.mean(0).mul(readout.scale);
 }
