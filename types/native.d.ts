@@ -79,6 +79,8 @@ export interface NativeAddon {
   /** K_0..K_T and dK/dalpha_m, dK/dw_m (one Float64Array per term) of the kernel module, in float64. */
   fractionalKernel(method: string, alphas: Float64Array, weights: Float64Array, h: number, T: number):
     { method: string; K: Float64Array; dAlpha: Float64Array[]; dWeight: Float64Array[] };
+  /** The fast (sum-of-exponentials) history's size for T steps: near window L0, states Q, range Lmax. */
+  fractionalFastInfo(method: string, alphas: Float64Array, weights: Float64Array, h: number, T: number): { L0: number; Q: number; Lmax: number };
 
   /** Resizes the CPU thread pool (and OpenBLAS); returns the count in force. */
   setNumThreads(n: number): number;
