@@ -116,19 +116,16 @@ std::shared_ptr<const FractionalFastHistory> cached_fractional_fast_history(cons
 }
 
 FractionalHistory resolve_fractional_history(FractionalHistory history, FractionalMethod method, int64_t T,
-                                             int64_t memory, bool fast_supported, const char* op) {
+                                             int64_t memory, bool crossover_measured, const char* op) {
   if (history == FractionalHistory::Exact) return history;
   const bool has_far = method == FractionalMethod::L1 || method == FractionalMethod::GL;
   if (history == FractionalHistory::Auto)
-    return has_far && fast_supported && memory >= T + 1 && T >= kFastHistoryFromT ? FractionalHistory::Fast
+    return has_far && crossover_measured && memory >= T + 1 && T >= kFastHistoryFromT ? FractionalHistory::Fast
                                                                                     : FractionalHistory::Exact;
   if (!has_far) return FractionalHistory::Exact;  // euler: K_L = 0 for L >= 2, nothing to approximate
   if (memory < T + 1)
     fail(op, ": history 'fast' needs the full history, but the memory window is ", memory, " < T + 1 = ", T + 1,
          "; omit memory (full history), or use history 'exact' or 'auto' (which runs exact with a window)");
-  if (!fast_supported)
-    fail(op, ": history 'fast' is not implemented on this device yet; use history 'exact' (or 'auto', which runs "
-             "exact here), or run on the CPU");
   return FractionalHistory::Fast;
 }
 

@@ -28,10 +28,15 @@ FractionalHistory fractional_history_from_name(const std::string& name);
 // operation), so a tighter tol buys nothing; 1e-8 keeps the kernel error below the float32 noise.
 constexpr double kFastHistoryTol = 1e-8;
 
-// 'auto' takes the fast history from this many steps on (l1 and gl; euler has no far history and always
-// runs exact). Measured by benchmarks/history-crossover.ts on the 2-core development machine (one
-// fractionalNeuron forward + backward, B x 256 neurons, alpha [0.3, 0.8]): see the comment at its end.
-constexpr int64_t kFastHistoryFromT = 256;
+// 'auto' takes the fast history from this many steps on (l1 and gl on the CPU; euler has no far history and
+// always runs exact). Measured by `npm run bench:history-crossover` (one fractionalNeuron forward + backward,
+// [T, 16, 256] LIF, alpha [0.3, 0.8], median ms, AMD EPYC x2 shared with other jobs, load average ~9):
+//   T       64    128    192    256    384    512   1024
+//   l1  exact  8.0   13.3   72.0   92.4  181.6  251.7  859.4    fast  9.1  43.6  66.5  79.8  132.2  231.4  491.2
+//   gl  exact 14.7   52.9   83.2   70.6  170.6  313.0  776.3    fast 30.6  52.1  75.7  97.5  232.3  193.0  523.8
+// Between T = 128 and 384 the two are within the noise of the loaded machine; from 512 on fast wins in every
+// run (1.1-1.8x at 512-1024, growing ~T). 512 is the crossover.
+constexpr int64_t kFastHistoryFromT = 512;
 
 struct FractionalFastHistory {
   std::shared_ptr<const SoeApprox> soe;  // float64 nodes and weights (Lmax >= T)
@@ -52,10 +57,11 @@ struct FractionalFastHistory {
 std::shared_ptr<const FractionalFastHistory> cached_fractional_fast_history(const FractionalKernelSpec& spec);
 constexpr size_t kFastHistoryCacheSize = 16;
 
-// What a call runs: Exact or Fast (never Auto). memory is the window M (M >= T + 1: full history);
-// fast_supported says whether the device has a fast kernel. Throws, naming the fix, for 'fast' with a
-// memory window or on a device without a fast kernel. op names the caller in errors.
+// What a call runs: Exact or Fast (never Auto). memory is the window M (M >= T + 1: full history).
+// crossover_measured: kFastHistoryFromT holds for the device (the CPU); elsewhere 'auto' runs exact (the GPU's
+// exact kernel is much faster; its crossover is not measured yet) and 'fast' must be asked for. Throws,
+// naming the fix, for 'fast' with a memory window. op names the caller in errors.
 FractionalHistory resolve_fractional_history(FractionalHistory history, FractionalMethod method, int64_t T,
-                                             int64_t memory, bool fast_supported, const char* op);
+                                             int64_t memory, bool crossover_measured, const char* op);
 
 }  // namespace fsnn
