@@ -122,7 +122,10 @@ FractionalHistory resolve_fractional_history(FractionalHistory history, Fraction
   if (history == FractionalHistory::Auto)
     return has_far && crossover_measured && memory >= T + 1 && T >= kFastHistoryFromT ? FractionalHistory::Fast
                                                                                     : FractionalHistory::Exact;
-  if (!has_far) return FractionalHistory::Exact;  // euler: K_L = 0 for L >= 2, nothing to approximate
+  if (method == FractionalMethod::Euler) return FractionalHistory::Exact;  // K_L = 0 for L >= 2: nothing to approximate
+  if (!has_far)
+    fail(op, ": history 'fast' is not implemented for method '", fractional_method_name(method),
+         "' yet; use history 'exact' (or 'auto')");
   if (memory < T + 1)
     fail(op, ": history 'fast' needs the full history, but the memory window is ", memory, " < T + 1 = ", T + 1,
          "; omit memory (full history), or use history 'exact' or 'auto' (which runs exact with a window)");

@@ -15,7 +15,8 @@ import { FractionalHistory, fractionalNeuron } from '../../lib/fractional/op';
 import { flat, GOLDEN_TOL, loadGoldens, relErr, relErrScalar, surrogateName } from '../helpers/goldens';
 import { lcg } from '../helpers/gradcheck';
 import { neuronForward64, SurrogateName } from '../helpers/neuron-reference';
-import { ops } from '../../lib';
+import { ops, nn, LIFNeuron, SNNWrapper } from '../../lib';
+import { validateSpec } from '../../lib/snn/spec';
 
 interface Layer {
   method: FractionalMethod;
@@ -287,6 +288,33 @@ describe("history 'fast': convergence on a Mittag-Leffler relaxation equals the 
   });
 });
 
+describe('history through SNNWrapper and the saved model spec', () => {
+  const build = (history?: FractionalHistory) => {
+    const model = new nn.Sequential(new nn.Linear(3, 5), new LIFNeuron({ tau: 2, threshold: 1 }));
+    return new SNNWrapper(model, { alpha: [0.4], alphaMode: 'per_layer', history });
+  };
+  const x = tensor(Float32Array.from({ length: 600 * 2 * 3 }, (_, i) => 1 + Math.sin(i)), [600, 2, 3]);
+  test("the wrapper's history, overridden per forward; 'fast' differs from 'exact' only by rounding", () => {
+    const sd = build().stateDict();
+    const run = (net: SNNWrapper, opts = {}) => {
+      net.loadStateDict(sd);
+      net.forward(x, undefined, { recordTraces: true, ...opts });
+      return (net.traces()[0] as Tensor).toFloat32Array();
+    };
+    const e = run(build('exact')), f = run(build('fast')), fo = run(build('exact'), { history: 'fast' });
+    expect(Array.from(fo)).toEqual(Array.from(f));
+    expect(maxRel(f, e)).toBeLessThan(1e-5);
+    expect(maxRel(f, e)).toBeGreaterThan(0);  // really another summation
+  });
+  test('bad values name the fix', () => {
+    expect(() => build('quick' as FractionalHistory)).toThrow(/SNNWrapper: history 'quick' is unknown; use 'exact', 'fast', 'auto'/);
+    expect(() => build().forward(x, undefined, { history: 'fast', memory: 10 })).toThrow(/history 'fast' needs the full history, but memory = 10 < T \+ 1 = 601/);
+    const spec = { format: 'fsnn-model-1', layers: [{ type: 'lif' }], wrapper: {} };
+    expect(() => validateSpec({ ...spec, input: { history: 'quick' } })).toThrow(/input.history = "quick" must be one of 'exact', 'fast', 'auto'/);
+    expect(() => validateSpec({ ...spec, input: { history: 'fast', memory: 8 } })).toThrow(/input.history 'fast' needs the full history/);
+  });
+});
+
 describe('history: auto and bad inputs', () => {
   const I = () => tensor(new Float32Array(300 * 4).fill(1.2), [300, 2, 2]);
   test("'auto' with a memory window runs exact; 'fast' with one is refused naming the fix", () => {
@@ -295,6 +323,18 @@ describe('history: auto and bad inputs', () => {
     const auto = fractionalNeuron(I(), a, null, { memory: 20, history: 'auto', returnTrace: true }).v!.toFloat32Array();
     expect(Array.from(auto)).toEqual(Array.from(exact));
     expect(() => fractionalNeuron(I(), a, null, { memory: 20, history: 'fast' })).toThrow(/history 'fast' needs the full history.*memory window is 20.*omit memory.*'exact' or 'auto'/);
+  });
+  test('short T (T < L0: no lag reaches the states) matches exact', () => {
+    for (const T of [1, 2, 3, 5]) {
+      const c: Layer = { method: 'l1', alphas: [0.3, 0.8], weights: [1, 0.5], kind: 'lif', surrogate: 'arctan', scale: 2, T, B: 2, F: 9, tau: 2, seed: 9 };
+      const In = current(c);
+      const e = run(c, 'exact', In), f = run(c, 'fast', In);
+      expect(Array.from(f.spikes)).toEqual(Array.from(e.spikes));
+      expect(maxRel(f.v, e.v)).toBeLessThan(1e-6);
+      expect(maxRel(f.gI, e.gI)).toBeLessThan(1e-5);
+      expect(maxRel(f.gAlpha, e.gAlpha)).toBeLessThan(1e-5);
+      expect(maxRel(f.gWeight, e.gWeight)).toBeLessThan(1e-5);
+    }
   });
   test('an unknown history is refused, naming the valid ones', () => {
     expect(() => fractionalNeuron(I(), tensor([0.5]), null, { history: 'quick' as FractionalHistory })).toThrow(/history 'quick' is unknown; use 'exact', 'fast', 'auto'/);
