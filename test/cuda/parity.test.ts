@@ -337,7 +337,7 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
     '%s',
     (_name, c) => {
       const spec = [c.method, Float64Array.from(c.alphas), Float64Array.from(c.weights), 1] as const;
-      const params: FractionalNativeParams = { kind: c.kind, tau: c.tau, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1 };
+      const params: FractionalNativeParams = { kind: c.kind, tau: c.tau, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1, history: 'exact' };  // the exact kernels (fast: below)
       const shape = [c.T, c.B, c.F];
       const I = rand(shape, 0, 2.5);
       const fc = fractionalForwardRaw(I[0], ...spec, params, true);
