@@ -11,10 +11,11 @@
 //   gK_L    = -sum_j v_j q_{j-1+L}  (L < L0),     gC_q = -sum_j v_j P_q(j)   (= dL/dc_q)
 // gI_k and dL/dtau are the exact adjoint's (fractional_cpu.h). Cost O(T (L0 + Q)) per neuron, memory O(L0 + Q).
 //
-// Layout: [T, N] time-major, as fractional_cpu.h. Neurons go in blocks of 16 (two 8-float vectors); the
-// block's states live in a private buffer. Blocks are spread over the thread pool; each block's sums are
-// kept apart and added in block order, so the results do not depend on the number of threads.
-//
+// Layout: [T, N] time-major, as fractional_cpu.h. Neurons go in blocks of 16 (two 8-float vectors); a worker
+// takes a slab of blocks and walks through time in chunks of 64 steps staged into a contiguous buffer (the
+// strided rows would miss the caches on every step); the blocks' states persist across the chunks. Slabs are
+// spread over the thread pool; each block's sums are kept apart and added in block order, so the results do
+// not depend on the number of threads.
 // The convolved quantity is v here (l1, gl). The predictor-corrector ('pred') convolves f instead: the same
 // states fed with f_{n-L0} in place of v_{n-L0} (forward) and the adjoint of that (not implemented yet).
 #pragma once
