@@ -178,7 +178,12 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
       const vf in = vload(sI + o);
       const vf x = x_of<LIF>(c, vj, in);
       vf sg;
-      for (int i = 0; i < kNB; ++i) set_lane(sg, i, surrogate_grad(c.surrogate, lane(x, i), c.scale));
+      if (c.surrogate == Surrogate::Arctan) {  // surrogate_arctan (surrogate.h) on all lanes at once
+        const vf a = vset(1.57079632679489662f * c.scale) * x;
+        sg = vset(0.5f * c.scale) / (a * a + vset(1.0f));
+      } else {
+        for (int i = 0; i < kNB; ++i) set_lane(sg, i, surrogate_grad(c.surrogate, lane(x, i), c.scale));
+      }
       const vf a = vload(sgS + o) * sg;
       const vf dv_tau = (LIF ? in - vj : in) * inv_tau2;
       const vf qj = qr[j & mask];
