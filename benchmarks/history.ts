@@ -101,8 +101,10 @@ function main(): void {
     const exactSteps = predicted > 30000 ? 1 : undefined;  // long steps: one warm-up and one timed step
     const runs = exactSteps ? 2 : 4;
     if (predicted * runs + spent > budget) {
-      notes.push(`exact at T = ${T}, B = ${B} skipped: predicted <= ${(predicted / 1000).toFixed(0)} s per step (from T = ${lastExact!.T}, x (T ratio)^2 x (B ratio)), ` +
-        `${runs} steps with warm-up would pass the ${(budget / 1000).toFixed(0)} s budget (${(spent / 1000).toFixed(0)} s spent)`);
+      notes.push(lastExact
+        ? `exact at T = ${T}, B = ${B} skipped: predicted <= ${(predicted / 1000).toFixed(0)} s per step (from T = ${lastExact.T}, x (T ratio)^2 x (B ratio)), ` +
+          `${runs} steps with warm-up would pass the ${(budget / 1000).toFixed(0)} s budget (${(spent / 1000).toFixed(0)} s spent)`
+        : `exact at T = ${T}, B = ${B} skipped: the ${(budget / 1000).toFixed(0)} s budget (FSNN_BENCH_BUDGET_S) is spent`);
     } else {
       exact = runCase(T, B, 'exact', exactSteps);
       spent += exact.ms * runs;
