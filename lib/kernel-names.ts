@@ -13,6 +13,7 @@ export const KERNEL_ENUMS = {
   Device: ['cpu', 'cuda'],
   NeuronKind: ['lif', 'if'],
   FractionalMethod: ['l1', 'gl', 'euler', 'pred', 'trap'],
+  FractionalHistory: ['exact', 'fast', 'auto'],
   Surrogate: ['arctan', 'sigmoid', 'piecewise_linear', 'gaussian'],
 } as const;
 

@@ -363,6 +363,18 @@ Napi::Value FractionalKernelTables(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// fractionalFastInfo(method, alphas, weights, h, T) -> { L0, Q, Lmax }: the fast history's size for T steps
+// (fractional_history.h; built and cached as the op would).
+Napi::Value FractionalFastInfo(const Napi::CallbackInfo& info) {
+  const double T = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : NAN;
+  const auto f = cached_fractional_fast_history(KernelSpecArg(info, 0, T, "fractionalFastInfo"));
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("L0", double(f->L0));
+  out.Set("Q", double(f->Q));
+  out.Set("Lmax", double(f->soe->Lmax));
+  return out;
+}
+
 // fractionalBackward(I, v, spikes, gS, gV | null, method, alphas, weights, h, params,
 //                    { alpha, weight, tauScale?, pairs? }) -> { gI, gAlpha, gWeight, gTau (null when not asked), gK?, gTauPair? }
 Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
@@ -377,8 +389,12 @@ Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   want.tau = ts.IsNumber();
   if (want.tau) want.tau_scale = ts.As<Napi::Number>().DoubleValue();
   want.pairs = BoolField(w, "pairs", false);
+  const Napi::Object params = ObjArg(info, 9, op);
+  const Napi::Value hv = params.Get("history");  // as given to the forward (kernel attribute; default 'auto')
+  const FractionalHistory history =
+      hv.IsString() ? fractional_history_from_name(hv.As<Napi::String>().Utf8Value()) : FractionalHistory::Auto;
   ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op),
-                                                    spec, NeuronOptions(ObjArg(info, 9, op), op), want);
+                                                    spec, NeuronOptions(params, op), want, history);
   Napi::Env env = info.Env();
   auto opt = [&](Tensor& t) -> Napi::Value { return t.storage ? W(info, std::move(t)) : env.Null(); };
   Napi::Object out = Napi::Object::New(env);
@@ -471,6 +487,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FSNN_EXPORT("fromInt32", FromInt32);
   FSNN_EXPORT("fractionalBackward", FractionalBackward);
   FSNN_EXPORT("fractionalKernel", FractionalKernelTables);
+  FSNN_EXPORT("fractionalFastInfo", FractionalFastInfo);
   // information
   FSNN_EXPORT("info", Info);
   FSNN_EXPORT("setNumThreads", SetNumThreads);

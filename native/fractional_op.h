@@ -45,6 +45,12 @@ constexpr int kFracLagTile = 8;
 // s = kFracChainLanes / 2, ..., 2, 1.
 constexpr int kFracChainLanes = 256;
 
+// How the history sum is evaluated: the exact O(T^2) sum over all lags, or the sum-of-exponentials fast
+// history (fractional_history.h: lags < L0 exact, the rest from Q running states; O(T (L0 + Q))), or
+// whichever is faster for T and method (resolved in fractional_history.cc).
+enum class FractionalHistory : int { Exact = 0, Fast = 1, Auto = 2 };
+struct FractionalFastHistory;  // fractional_history.h
+
 struct FractionalParams {
   int64_t T = 0;          // time steps
   int64_t N = 0;          // neurons (everything but T)
@@ -56,6 +62,9 @@ struct FractionalParams {
   int64_t memory = 0;     // M, 1 <= M; M >= T + 1 means full history
   const double* K = nullptr;  // K_0..K_T, length T + 1
   bool predictor = false;     // the explicit predictor recurrence (method 'pred'), see above
+  // Set: the fast history (lags 1..L0-1 from K, lags >= L0 from its SOE states; memory must be T + 1), and
+  // the backward's gK has L0 + Q entries (dL/dK_L for L < L0, then dL/dc_q). Null: the exact sum.
+  const FractionalFastHistory* fast = nullptr;
 };
 
 }  // namespace fsnn

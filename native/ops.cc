@@ -807,28 +807,41 @@ FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, 
     const int64_t i = I.storage->backend->first_non_finite(r.v);
     if (i != kNotScanned && i < r.v.numel())
       fail("fractionalNeuron: the membrane potential overflowed float32 (", r.v.data()[i], ") at time step ", i / p.N, ", neuron ",
-           i % p.N, " although the input current is finite; the input is too large (|I| near the float32 limit 3.4e38): "
-           "scale the inputs or the preceding layer's weights down");
+           i % p.N, " although the input current is finite. Either the input is too large (|I| near the float32 limit "
+           "3.4e38): scale the inputs or the preceding layer's weights down; or the time step h is too large for "
+           "tau = ", p.tau, " (the discrete scheme grows without bound when h / tau is large): use a smaller step h "
+           "(the spacing of xTime) or a larger tau");
   }
   if (!save_trace) r.v = Tensor{};
   return r;
 }
 
 namespace {
-// T, N and the memory cap from I; the kernel from the kernel module's cache (checked there).
-std::shared_ptr<const FractionalKernel> fractional_setup(const char* op, const Tensor& I, FractionalKernelSpec spec,
-                                                        FractionalParams& p) {
+// T, N and the memory cap from I; the kernel from the kernel module's cache (checked there); the history
+// resolved for T, method, window and device (fractional_history.h), and the fast history when it runs.
+struct FractionalSetup {
+  std::shared_ptr<const FractionalKernel> kernel;
+  std::shared_ptr<const FractionalFastHistory> fast;  // null: the exact history
+};
+FractionalSetup fractional_setup(const char* op, const Tensor& I, FractionalKernelSpec spec, FractionalHistory history,
+                                 FractionalParams& p) {
   check_float(op, I, "input current");
   if (I.dim() < 2) fail(op, ": input current must be time-major [T, B, ...], got ", I.describe());
   if (I.shape[0] < 1) fail(op, ": T = 0 time steps; the input current needs at least one step");
   spec.T = I.shape[0];
-  std::shared_ptr<const FractionalKernel> k = cached_fractional_kernel(spec);
+  FractionalSetup s;
+  s.kernel = cached_fractional_kernel(spec);
   p.T = I.shape[0];
   p.N = I.numel() / p.T;
   if (p.memory > p.T + 1) p.memory = p.T + 1;
-  p.K = k->K.data();
+  p.K = s.kernel->K.data();
   p.predictor = fractional_method_is_predictor(spec.method);
-  return k;
+  if (resolve_fractional_history(history, spec.method, p.T, p.memory, I.device == Device::CPU, op) ==
+      FractionalHistory::Fast) {
+    s.fast = cached_fractional_fast_history(spec);
+    p.fast = s.fast.get();
+  }
+  return s;
 }
 
 // out [rows] = the chain of the pairs x [2, n] through the host table [rows][n] (Backend::fractional_chain).
@@ -840,16 +853,17 @@ Tensor chain(const Tensor& x, const double* table, int64_t rows) {
 }  // namespace
 
 FractionalResult fractional_forward(const Tensor& I, const FractionalKernelSpec& kernel, FractionalParams p,
-                                    bool save_trace) {
-  const std::shared_ptr<const FractionalKernel> k = fractional_setup("fractionalNeuron", I, kernel, p);
+                                    bool save_trace, FractionalHistory history) {
+  const FractionalSetup s = fractional_setup("fractionalNeuron", I, kernel, history, p);
   return fractional_forward(I, p, save_trace);
 }
 
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
                                     const Tensor* gV, const FractionalKernelSpec& kernel, FractionalParams p,
-                                    const FractionalGradRequest& want) {
+                                    const FractionalGradRequest& want, FractionalHistory history) {
   const char* op = "fractionalNeuron.backward";
-  const std::shared_ptr<const FractionalKernel> k = fractional_setup(op, I, kernel, p);
+  const FractionalSetup s = fractional_setup(op, I, kernel, history, p);
+  const FractionalKernel* k = s.kernel.get();
   check_fractional(op, I, p);
   std::vector<const Tensor*> all = {&I, &v, &spikes, &gS};
   if (gV) all.push_back(gV);
@@ -859,13 +873,16 @@ FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tens
   if (!std::isfinite(want.tau_scale)) fail(op, ": the tau gradient scale ", want.tau_scale, " is not finite");
   FractionalGrads g;
   g.gI = empty(I.shape, I.device);
-  Tensor gK = empty({2, p.T + 1}, I.device);
+  // dL/dK_0..K_T (exact), or dL/dK_0..K_{L0-1} then dL/dc_q (fast; the chain tables match).
+  Tensor gK = empty({2, s.fast ? s.fast->width() : p.T + 1}, I.device);
   Tensor gTau = empty({2}, I.device);
   I.storage->backend->fractional_backward(p, I, v, spikes, gS, gV, g.gI, gK, gTau);
   // The chain next to the sums, on I's device: gAlpha_m = sum_L dL/dK_L dK_L/dalpha_m,
   // gWeight_m = sum_L dL/dK_L dK_L/dw_m, gTau = dL/dtau tau_scale (float64 products and sums).
-  if (want.alpha && k->terms > 0) g.gAlpha = chain(gK, k->dAlpha.data(), k->terms);
-  if (want.weight && k->terms > 0) g.gWeight = chain(gK, k->dWeight.data(), k->terms);
+  const double* dAlpha = s.fast ? s.fast->dAlpha.data() : k->dAlpha.data();
+  const double* dWeight = s.fast ? s.fast->dWeight.data() : k->dWeight.data();
+  if (want.alpha && k->terms > 0) g.gAlpha = chain(gK, dAlpha, k->terms);
+  if (want.weight && k->terms > 0) g.gWeight = chain(gK, dWeight, k->terms);
   if (want.tau) g.gTau = chain(reshape(gTau, {2, 1}), &want.tau_scale, 1);
   if (want.pairs) {
     g.gK = std::move(gK);
@@ -993,7 +1010,7 @@ FSNN_KERNEL_ENTRY(fractionalForward) {
   p.threshold = a.threshold;
   p.scale = a.scale;
   p.memory = a.memory;
-  ops::FractionalResult r = ops::fractional_forward(*in[0], spec, p, a.saveTrace);
+  ops::FractionalResult r = ops::fractional_forward(*in[0], spec, p, a.saveTrace, a.history);
   return {std::move(r.spikes), std::move(r.v)};
 }
 FSNN_KERNEL_ENTRY(adamStep) {

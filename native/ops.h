@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "fractional_history.h"
 #include "fractional_kernel.h"
 
 namespace fsnn {
@@ -75,9 +76,10 @@ struct FractionalResult {
 // With the kernel K_0..K_T given in p.K (an inference plan's kernel, built earlier).
 FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, bool save_trace);
 // With the kernel of (method, orders, weights, h) for T = I.shape[0] from the kernel module's cache:
-// p's T, N and K are filled in here, and the memory window is capped at T + 1.
+// p's T, N and K are filled in here, and the memory window is capped at T + 1. history: fractional_history.h
+// (resolved here; the backward must be given the same).
 FractionalResult fractional_forward(const Tensor& I, const FractionalKernelSpec& kernel, FractionalParams p,
-                                    bool save_trace);
+                                    bool save_trace, FractionalHistory history = FractionalHistory::Exact);
 // Which parameter gradients fractional_backward chains from dL/dK and dL/dtau (next to them, on I's device).
 struct FractionalGradRequest {
   bool alpha = false;      // gAlpha [terms]: gAlpha_m = sum_L dL/dK_L dK_L/dalpha_m
@@ -89,12 +91,14 @@ struct FractionalGradRequest {
 struct FractionalGrads {
   Tensor gI;
   Tensor gAlpha, gWeight, gTau;  // float32, on I's device; empty when not requested (and for euler: no terms)
-  Tensor gK;        // when pairs: [2, T + 1] float32 hi/lo pairs of dL/dK_L (Backend::fractional_backward)
+  Tensor gK;        // when pairs: [2, T + 1] float32 hi/lo pairs of dL/dK_L (Backend::fractional_backward);
+                    // with the fast history [2, L0 + Q]: dL/dK_L (L < L0), then dL/dc_q (fractional_history.h)
   Tensor gTauPair;  // when pairs: [2] hi/lo of dL/dtau
 };
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
                                     const Tensor* gV, const FractionalKernelSpec& kernel, FractionalParams p,
-                                    const FractionalGradRequest& want);
+                                    const FractionalGradRequest& want,
+                                    FractionalHistory history = FractionalHistory::Exact);
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p);
 void sgd_step(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p);

@@ -22,6 +22,8 @@ export interface FractionalNativeParams {
   surrogate: 'arctan' | 'sigmoid' | 'piecewise_linear' | 'gaussian';
   scale: number;
   memory: number;
+  /** 'exact' | 'fast' | 'auto' (default 'auto'): the forward's history, given to the backward too. */
+  history?: 'exact' | 'fast' | 'auto';
 }
 /** Which parameter gradients native fractionalBackward chains (see there). */
 export interface FractionalGradRequest { alpha: boolean; weight: boolean; tauScale?: number | null; pairs?: boolean }
@@ -79,6 +81,8 @@ export interface NativeAddon {
   /** K_0..K_T and dK/dalpha_m, dK/dw_m (one Float64Array per term) of the kernel module, in float64. */
   fractionalKernel(method: string, alphas: Float64Array, weights: Float64Array, h: number, T: number):
     { method: string; K: Float64Array; dAlpha: Float64Array[]; dWeight: Float64Array[] };
+  /** The fast (sum-of-exponentials) history's size for T steps: near window L0, states Q, range Lmax. */
+  fractionalFastInfo(method: string, alphas: Float64Array, weights: Float64Array, h: number, T: number): { L0: number; Q: number; Lmax: number };
 
   /** Resizes the CPU thread pool (and OpenBLAS); returns the count in force. */
   setNumThreads(n: number): number;
@@ -103,6 +107,7 @@ export type SpikePath = 'auto' | 'sparse' | 'dense';
 export type Device = 'cpu' | 'cuda';
 export type NeuronKind = 'lif' | 'if';
 export type FractionalMethod = 'l1' | 'gl' | 'euler' | 'pred' | 'trap';
+export type FractionalHistory = 'exact' | 'fast' | 'auto';
 export type Surrogate = 'arctan' | 'sigmoid' | 'piecewise_linear' | 'gaussian';
 
 export interface FullAttrs { shape: number[]; value?: number; device: Device }
@@ -137,7 +142,7 @@ export interface MaxPool2dBackwardAttrs { inputShape: number[]; kH: number; kW: 
 export interface AvgPool2dAttrs { kH: number; kW: number; strideH: number; strideW: number; padH?: number; padW?: number; ceilMode?: boolean; countIncludePad?: boolean }
 export interface AvgPool2dBackwardAttrs { inputShape: number[]; kH: number; kW: number; strideH: number; strideW: number; padH?: number; padW?: number; ceilMode?: boolean; countIncludePad?: boolean }
 export interface RandomAttrs { kind: RandomKind; shape: number[]; seed: number; offset?: number; p?: number; device: Device }
-export interface FractionalForwardAttrs { method?: FractionalMethod; alphas: Float64Array; weights: Float64Array; h?: number; kind?: NeuronKind; tau?: number; threshold?: number; surrogate?: Surrogate; scale?: number; memory?: number; saveTrace?: boolean }
+export interface FractionalForwardAttrs { method?: FractionalMethod; alphas: Float64Array; weights: Float64Array; h?: number; kind?: NeuronKind; tau?: number; threshold?: number; surrogate?: Surrogate; scale?: number; memory?: number; saveTrace?: boolean; history?: FractionalHistory }
 export interface AdamStepAttrs { lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; decoupled?: boolean; amsgrad?: boolean; maximize?: boolean; step: number }
 export interface SgdStepAttrs { lr: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean; firstStep?: boolean; maximize?: boolean }
 

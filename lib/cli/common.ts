@@ -115,7 +115,7 @@ export function forwardScores(net: SNNWrapper, batch: EncodedBatch, input: NonNu
   const st = batch.staticSteps;
   const T = st ?? batch.x.shape[0];
   const out = net.forward(batch.x, stepTimes(T, input.h ?? 1), {
-    method: input.method as FractionalMethod | undefined, memory: input.memory, ...(st === undefined ? {} : { staticInput: true, steps: st }),
+    method: input.method as FractionalMethod | undefined, memory: input.memory, history: input.history, ...(st === undefined ? {} : { staticInput: true, steps: st }),
   });
   if (out.ndim !== 3) throw new Error(`readout: the network's output is [${out.shape}], expected [T, B, classes]`);
   return out.mean(0).mul(readout.scale);

@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import { FRACTIONAL_ORDER_METHODS, type FractionalMethod } from '../fractional/kernel';
 import { memoryWindowProblem } from '../fractional/memory-window';
+import { FractionalHistory, HISTORIES } from '../fractional/op';
 import { AlphaMode, AlphaSpec, CoefficientSpec, parseAlphaConfig } from '../snn/alpha-config';
 
 /** A bad flag or value: the CLI prints the reason and the usage, and exits with code 2. */
@@ -26,6 +27,8 @@ export interface TrainConfig {
   method: FractionalMethod;
   /** History window (undefined: the full history). */
   memory?: number;
+  /** How the history sum is evaluated: 'exact', 'fast' (sum of exponentials, full history only) or 'auto'. */
+  history: FractionalHistory;
   encoding: Encoding;
   hidden: number[];
   /** Membrane time constant of every LIF layer. */
@@ -65,6 +68,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   learnCoefficient: false,
   integrator: 'fdeint',
   method: 'l1',
+  history: 'auto',
   encoding: 'direct',
   hidden: [256],
   tau: 2,
@@ -110,6 +114,9 @@ export function validateTrainConfig(c: TrainConfig): void {
   intIn(c.seed, '--seed', 0);
   const memoryProblem = c.memory === undefined ? null : memoryWindowProblem(c.memory);
   if (memoryProblem) throw new UsageError(`--memory: ${memoryProblem}`);
+  if (!HISTORIES.includes(c.history)) throw new UsageError(`--history '${c.history}' is unknown; use ${HISTORIES.join(', ')}`);
+  if (c.history === 'fast' && c.memory !== undefined)
+    throw new UsageError("--history fast needs the full history; drop --memory (or use --history exact or auto, which runs exact with a window)");
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || c.hidden.some((h) => !Number.isInteger(h) || h < 1))
     throw new UsageError(`--hidden must list one or more positive layer sizes (e.g. 256 or 512,256), got ${JSON.stringify(c.hidden)}`);
   for (const [v, name] of [[c.lr, '--lr'], [c.tau, '--tau'], [c.threshold, '--threshold'], [c.readoutScale, '--readout-scale']] as [number, string][])

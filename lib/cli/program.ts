@@ -94,6 +94,7 @@ export function parseMemory(v: string): number | 'full' {
 /** Accepted values of the choice flags: the canonical names first, then the aliases (mapped by ALIASES). */
 const ALPHA_MODE_CHOICES = ['auto', 'per_layer', 'multiterm', 'per-layer', 'multi-term'] as const;
 const METHOD_CHOICES = [...FRACTIONAL_ORDER_METHODS, 'euler'] as const;
+const HISTORY_CHOICES = ['auto', 'exact', 'fast'] as const;
 /** 'sequential' is the encoder's name in the library (data.encode('sequential'), rows by default). */
 const ENCODING_CHOICES = [...ENCODINGS, 'sequential', 'rows', 'pixels'] as const;
 const SCHEDULE_CHOICES = ['cosine', 'constant'] as const;
@@ -161,6 +162,7 @@ export function trainConfigFrom(opts: Record<string, unknown>, cmd: Command, war
     integrator,
     method: method as TrainConfig['method'],
     memory: opts.memory === 'full' || opts.memory === undefined ? undefined : (opts.memory as number),
+    history: (opts.history as TrainConfig['history']) ?? d.history,
     encoding: canonical<Encoding>(opts.encoding) ?? d.encoding,
     hidden,
     tau: (opts.tau as number) ?? d.tau,
@@ -241,6 +243,7 @@ function trainCommand(io: CliIO, onResult?: (r: unknown) => void, argv: string[]
     .addOption(new Option('--learn-coefficient [bool]', 'learn the term weights').choices(BOOL_CHOICES).preset('true').default(false))
     .addOption(choiceOption('--method <method>', 'discretisation: l1, gl, pred (Adams-Bashforth predictor, single-term alpha), trap (= l1) (fractional), euler (integer-order baseline)', METHOD_CHOICES, d.method))
     .addOption(new Option('--memory <n>', "history window: the update uses the n-1 most recent states, or 'full'").argParser(parseMemory).default('full'))
+    .addOption(choiceOption('--history <kind>', 'history sum: exact (all lags, O(T^2)), fast (sum of exponentials, O(T); full history only) or auto (whichever is faster for T)', HISTORY_CHOICES, d.history))
     .addOption(choiceOption('--encoding <kind>', "input coding; 'sequential' (or 'rows') is 'sequential-rows', 'pixels' is 'sequential-pixels'", ENCODING_CHOICES, d.encoding))
     .addOption(new Option('--hidden <sizes>', 'hidden layer sizes, comma-separated').argParser(parseHidden).default(d.hidden, d.hidden.join(',')))
     .addOption(new Option('--tau <t>', 'membrane time constant of the LIF layers').argParser(positive('tau')).default(d.tau))

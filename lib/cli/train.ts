@@ -227,7 +227,7 @@ async function trainProcess(c: TrainConfig, device: Device, distributed: boolean
   if (c.augment > 0 && data.rows * data.cols !== data.features) throw new UsageError('--augment needs image inputs; pass --augment 0');
   const { T } = encodedShape(c.encoding, data.features, c.T);
   const method: FractionalMethod = c.integrator === 'odeint' ? 'euler' : c.method;
-  const input = { T, encoding: c.encoding, h: 1, features: data.features, method, memory: c.memory, classes: MNIST_CLASSES };
+  const input = { T, encoding: c.encoding, h: 1, features: data.features, method, memory: c.memory, history: c.history, classes: MNIST_CLASSES };
   const readout: Readout = { kind: 'mean-over-time', scale: c.readoutScale };
 
   manualSeed(c.seed);

@@ -23,6 +23,11 @@ export type SurrogateName = 'arctan' | 'sigmoid' | 'piecewise_linear' | 'gaussia
 /** Every surrogate name, in a fixed order. */
 export const SURROGATES: readonly SurrogateName[] = ['arctan', 'sigmoid', 'piecewise_linear', 'gaussian'];
 
+/** How the fractional history sum is evaluated (native/fractional_history.h). */
+export type FractionalHistory = 'exact' | 'fast' | 'auto';
+/** Every history name, in a fixed order. */
+export const HISTORIES: readonly FractionalHistory[] = ['exact', 'fast', 'auto'];
+
 /** Options of the fractional neuron op (one neuron layer over all time steps). */
 export interface FractionalNeuronOptions {
   /** Neuron model (default 'lif'). */
@@ -45,6 +50,12 @@ export interface FractionalNeuronOptions {
   h?: number;
   /** History window M (the update uses the M-1 most recent states; 'pred': the M most recent right-hand sides f, as spikeDE); default: full history. */
   memory?: number;
+  /**
+   * How the history sum is evaluated: 'exact' (all lags, O(T^2) per neuron), 'fast' (sum-of-exponentials
+   * far history, O(T); full history only) or 'auto' (default: 'fast' from the measured crossover in T on
+   * l1/gl with the full history on the CPU, else 'exact'). See native/fractional_history.h.
+   */
+  history?: FractionalHistory;
   /** Also return the membrane trace v_1..v_T. */
   returnTrace?: boolean;
   /**
@@ -99,6 +110,8 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
   const surrogate = opts.surrogate ?? 'arctan';
   if (!SURROGATES.includes(surrogate)) throw new Error(`fractionalNeuron: surrogate '${surrogate}' is unknown; use ${SURROGATES.map((s) => `'${s}'`).join(', ')}`);
   const memory = checkMemoryWindow(opts.memory, 'fractionalNeuron') ?? T + 1;
+  const history = opts.history ?? 'auto';
+  if (!HISTORIES.includes(history)) throw new Error(`fractionalNeuron: history '${history}' is unknown; use ${HISTORIES.map((s) => `'${s}'`).join(', ')}`);
   const theta = opts.tauTheta ?? null;
   const tau0 = opts.tau0 ?? opts.tau ?? 0.5;
   const thetaValue = theta ? (opts.tauThetaValue ?? theta.toFloat32Array()[0]) : 0;
@@ -113,6 +126,7 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
     surrogate,
     scale: opts.scale ?? 5,
     memory: Math.min(memory, T + 1),
+    history,
   };
   const inputs = [I, euler ? null : alpha, euler ? null : weight, theta];
   const needGrad = needsGrad(inputs);

@@ -3,6 +3,7 @@
 // with currentNeuronContext(); outside every scope they use method 'l1', h = 1 and the full history.
 // A neuron's fractional order is not a setting: it is bound to the neuron once (see ./alpha-binding.ts).
 import { FRACTIONAL_ORDER_METHODS, type FractionalMethod } from '../fractional/kernel';
+import { FractionalHistory, HISTORIES } from '../fractional/op';
 import { checkMemoryWindow } from '../fractional/memory-window';
 import type { Tensor } from '../tensor';
 import type { BaseNeuron } from './neurons';
@@ -16,6 +17,8 @@ export interface NeuronContext {
   h?: number;
   /** History window M: the update uses the M-1 most recent states (default: the full history). */
   memory?: number;
+  /** How the history sum is evaluated: 'exact', 'fast' (sum of exponentials) or 'auto' (default). */
+  history?: FractionalHistory;
   /** Keep each neuron's membrane trace in neuron.lastTrace (default false). */
   recordTrace?: boolean;
   /**
@@ -46,6 +49,8 @@ function validate(ctx: NeuronContext): void {
   if (ctx.h !== undefined && !(typeof ctx.h === 'number' && Number.isFinite(ctx.h) && ctx.h > 0))
     throw new Error(`withNeuronContext: h = ${String(ctx.h)} must be a finite number > 0 (the time step)`);
   checkMemoryWindow(ctx.memory, 'withNeuronContext');
+  if (ctx.history !== undefined && !HISTORIES.includes(ctx.history))
+    throw new Error(`withNeuronContext: history '${String(ctx.history)}' is unknown; use ${HISTORIES.map((s) => `'${s}'`).join(', ')}`);
   const st = ctx.staticInput;
   if (st !== undefined && !(st && typeof st === 'object' && Number.isInteger(st.steps) && st.steps >= 1))
     throw new Error(`withNeuronContext: staticInput must be { steps, repeated } with steps a positive integer (the time steps), got ${JSON.stringify(st)}`);

@@ -159,7 +159,7 @@ export abstract class BaseNeuron extends Module {
     const host = this.hostValues(b, ctx?.hostValues);
     const r = fractionalNeuron(I, b.alpha, b.coefficient, {
       kind: this.kind, tau: this.tau, tauTheta: this.tauTheta, tau0: this.tau, threshold: this.threshold,
-      surrogate: this.surrogate, scale: this.surrogateScale, method: ctx?.method ?? 'l1', h: ctx?.h ?? 1, memory: ctx?.memory,
+      surrogate: this.surrogate, scale: this.surrogateScale, method: ctx?.method ?? 'l1', h: ctx?.h ?? 1, memory: ctx?.memory, history: ctx?.history,
       returnTrace: !!ctx?.recordTrace, alphaValues: host.alpha, weightValues: host.coefficient, tauThetaValue: host.theta,
     });
     this.lastTrace = r.v ?? null;

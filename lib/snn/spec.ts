@@ -4,6 +4,7 @@ import { Conv2d, Flatten, Linear, MaxPool2d, AvgPool2d, Sequential, Dropout, Ide
 import { Module } from '../nn/module';
 import { FractionalMethod } from '../fractional/kernel';
 import { memoryWindowProblem } from '../fractional/memory-window';
+import { FractionalHistory, HISTORIES } from '../fractional/op';
 import { IFNeuron, LIFNeuron, BaseNeuron } from './neurons';
 import { SNNWrapper, SNNWrapperOptions } from './wrapper';
 
@@ -124,6 +125,8 @@ export interface ModelSpec {
     method?: FractionalMethod;
     /** History window (absent: the full history). */
     memory?: number;
+    /** How the history sum is evaluated: 'exact', 'fast' or 'auto' (absent: 'auto'). */
+    history?: FractionalHistory;
     /** Number of classes of the output. */
     classes?: number;
   };
@@ -207,6 +210,10 @@ function checkInput(input: unknown): void {
   positiveInt('features', 'input features per time step');
   const memoryProblem = input.memory === undefined ? null : memoryWindowProblem(input.memory);
   if (memoryProblem) throw new Error(`model spec: input.memory: ${memoryProblem}. Fix: set it in the metadata, or remove it`);
+  if (input.history !== undefined && !HISTORIES.includes(input.history as FractionalHistory))
+    throw new Error(`model spec: input.history = ${JSON.stringify(input.history)} must be one of ${HISTORIES.map((s) => `'${s}'`).join(', ')}. Fix: set it in the metadata, or remove it`);
+  if (input.history === 'fast' && input.memory !== undefined)
+    throw new Error("model spec: input.history 'fast' needs the full history, but input.memory is set. Fix: remove input.memory, or set input.history to 'exact' or 'auto'");
   if (input.h !== undefined && !(typeof input.h === 'number' && Number.isFinite(input.h) && input.h > 0))
     throw new Error(`model spec: input.h = ${JSON.stringify(input.h)} must be a positive number (the time step). Fix: set it in the metadata, or remove it`);
 }

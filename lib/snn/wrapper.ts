@@ -5,6 +5,7 @@
 import { tensor } from '../creation';
 import { FRACTIONAL_ORDER_METHODS, FractionalMethod } from '../fractional/kernel';
 import { checkMemoryWindow } from '../fractional/memory-window';
+import { FractionalHistory, HISTORIES } from '../fractional/op';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { reshape } from '../ops/layout';
@@ -43,6 +44,8 @@ export interface SNNWrapperOptions {
    * checked here), 'trap' (= 'l1'), or 'euler' (the only method of odeint).
    */
   method?: FractionalMethod;
+  /** The default history of forward() (see ForwardOptions.history; default 'auto'). */
+  history?: FractionalHistory;
 }
 
 /** Options of SNNWrapper.forward. */
@@ -54,6 +57,12 @@ export interface ForwardOptions {
   method?: FractionalMethod;
   /** History window M: the update uses the M-1 most recent states ('pred': the M most recent right-hand sides f, as spikeDE) (default: the full history). */
   memory?: number;
+  /**
+   * How the history sum is evaluated: 'exact' (all lags, O(T^2) per neuron), 'fast' (sum-of-exponentials far
+   * history, O(T); needs the full history) or 'auto' (whichever is faster for T). Default: the wrapper's
+   * `history` option, else 'auto'.
+   */
+  history?: FractionalHistory;
   /** Keep each neuron layer's membrane trace (neuron.lastTrace, net.traces()). */
   recordTraces?: boolean;
   /**
@@ -92,6 +101,8 @@ export class SNNWrapper extends Module {
   readonly integrator: 'fdeint' | 'odeint';
   /** The default method of forward() (the option `method`; 'l1' with fdeint, 'euler' with odeint). */
   readonly method: FractionalMethod;
+  /** The default history of forward(). */
+  readonly history: FractionalHistory;
   /** The orders and weights per layer as the options were read. */
   readonly config: ParsedAlphaConfig;
   /** Per neuron layer: whether its orders are learned. */
@@ -119,6 +130,9 @@ export class SNNWrapper extends Module {
     if (!(model instanceof Module)) throw new TypeError('SNNWrapper: the model must be an nn.Module');
     this._model = model;
     this.integrator = opts.integrator ?? 'fdeint';
+    this.history = opts.history ?? 'auto';
+    if (!HISTORIES.includes(this.history))
+      throw new Error(`SNNWrapper: history '${String(this.history)}' is unknown; use ${HISTORIES.map((s) => `'${s}'`).join(', ')}`);
     if (this.integrator !== 'fdeint' && this.integrator !== 'odeint')
       throw new Error(`SNNWrapper: integrator '${this.integrator}' is unknown; use 'fdeint' (fractional) or 'odeint' (integer order)`);
     const found = model.namedModules().filter(([, m]) => isNeuron(m)) as [string, BaseNeuron][];
@@ -262,11 +276,17 @@ export class SNNWrapper extends Module {
     const h = xTime === undefined ? 1 : SNNWrapper.stepFromTimes(xTime, T);
     const method = this.checkMethod(opts.method ?? this.method, 'SNNWrapper.forward');
     checkMemoryWindow(opts.memory, 'SNNWrapper.forward');
+    const history = opts.history ?? this.history;
+    if (!HISTORIES.includes(history))
+      throw new Error(`SNNWrapper.forward: history '${String(history)}' is unknown; use ${HISTORIES.map((s) => `'${s}'`).join(', ')}`);
+    if (history === 'fast' && opts.memory !== undefined && opts.memory < T + 1)
+      throw new Error(`SNNWrapper.forward: history 'fast' needs the full history, but memory = ${opts.memory} < T + 1 = ${T + 1}; ` +
+        "omit memory, or use history 'exact' or 'auto' (which runs exact with a window)");
     this.projectParameters();
     const calls: BaseNeuron[] | undefined = this._orderChecked ? undefined : [];
     const st: StaticSteps | undefined = staticInput ? { steps: T, repeated: false } : undefined;
     const input = staticInput ? reshape(x, [1, ...x.shape]) : x;
-    const out = withNeuronContext({ method, h, memory: opts.memory, recordTrace: !!opts.recordTraces, hostValues: this._host, calls, staticInput: st },
+    const out = withNeuronContext({ method, h, memory: opts.memory, history, recordTrace: !!opts.recordTraces, hostValues: this._host, calls, staticInput: st },
       () => this._model.forward(input) as Tensor);
     if (st && !st.repeated) throw new Error('SNNWrapper.forward: with staticInput no neuron layer ran, so nothing repeated the input over the time steps');
     if (calls) {

@@ -6,6 +6,7 @@
 #include "cpu_backend.h"
 #include "fractional_cpu.h"
 #include "fractional_pred_cpu.h"
+#include "fractional_fast_cpu.h"
 #include "parallel.h"
 
 namespace fsnn {
@@ -139,23 +140,32 @@ void CpuBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor* buft, const
 void CpuBackend::fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
   if (p.predictor)
     cpu::fractional_pred_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
+  else if (p.fast)
+    cpu::fractional_fast_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
   else
     cpu::fractional_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
 }
 
 void CpuBackend::fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
                                      const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) {
-  std::vector<double> gk(static_cast<size_t>(p.T + 1), 0.0);
+  const int64_t n = gK.numel() / 2;  // T + 1, or L0 + Q with the fast history
+  std::vector<double> gk(static_cast<size_t>(n), 0.0);
   double gtau = 0.0;
-  (p.predictor ? cpu::fractional_pred_backward : cpu::fractional_backward)(
-      p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr, gI.data(),
-                           gk.data(), &gtau);
+  if (p.predictor)
+    cpu::fractional_pred_backward(p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr,
+                                  gI.data(), gk.data(), &gtau);
+  else if (p.fast)
+    cpu::fractional_fast_backward(p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr,
+                                  gI.data(), gk.data(), &gtau);
+  else
+    cpu::fractional_backward(p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr, gI.data(),
+                             gk.data(), &gtau);
   // float32 pairs hi = float(x), lo = float(x - hi) (backend.h)
   float* k = gK.data();
-  for (int64_t L = 0; L <= p.T; ++L) {
+  for (int64_t L = 0; L < n; ++L) {
     const float hi = static_cast<float>(gk[size_t(L)]);
     k[L] = hi;
-    k[p.T + 1 + L] = static_cast<float>(gk[size_t(L)] - double(hi));
+    k[n + L] = static_cast<float>(gk[size_t(L)] - double(hi));
   }
   const float thi = static_cast<float>(gtau);
   gTau.data()[0] = thi;

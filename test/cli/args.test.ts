@@ -39,6 +39,8 @@ describe('fsnn train: invalid flags and values', () => {
     [['--method', 'euler', '--learn-alpha'], /no alpha to learn/],
     [['--method', 'pred', '--alpha', '0.3,0.6,0.9', '--alpha-mode', 'multiterm'], /--method pred .*single-term only.*--alpha-mode per_layer/],
     [['--memory', '0'], /memory window 0 must be an integer >= 1 .*leave it out for the full history\), or 'full'/],
+    [['--history', 'quick'], /Allowed choices are auto, exact, fast\./],
+    [['--history', 'fast', '--memory', '4'], /--history fast needs the full history; drop --memory/],
     [['--encoding', 'morse'], /Allowed choices are direct, poisson, sequential-rows, sequential-pixels, sequential/],
     [['--hidden', '256,x'], /hidden must be one or more positive layer sizes/],
     [['--learn-alpha', 'maybe'], /'--learn-alpha \[bool\]' argument 'maybe' is invalid\. Allowed choices are true, false\./],
@@ -110,6 +112,9 @@ describe('fsnn train: flags -> configuration', () => {
     expect(config(['--alpha', '[[0.3,0.8],[0.5]]']).alpha).toEqual([[0.3, 0.8], [0.5]]);
     expect(config(['--alpha', '0.4']).alpha).toBe(0.4);
     expect(config(['--memory', 'full']).memory).toBeUndefined();
+    expect(config([]).history).toBe('auto');
+    expect(config(['--history', 'fast']).history).toBe('fast');
+    expect(config(['--history', 'exact', '--memory', '4'])).toMatchObject({ history: 'exact', memory: 4 });
   });
   test('--learn-alpha forms, --method euler, --no-save', () => {
     expect(config(['--learn-alpha']).learnAlpha).toBe(true);

@@ -35,7 +35,7 @@ const cases: Case[] = [
 ];
 const out = cases.map((c) => {
   const spec = [c.method, Float64Array.from(c.alphas), Float64Array.from(c.weights), 1] as const;
-  const params: FractionalNativeParams = { kind: c.kind, tau: 2, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1 };
+  const params: FractionalNativeParams = { kind: c.kind, tau: 2, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1, history: 'exact' };  // the exact kernels' agreement
   const shape = [c.T, c.N], n = c.T * c.N;
   const I = data(n, 0, 2.5), gS = data(n, -1, 1), gV = data(n, -0.2, 0.2);
   const run = (device: 'cpu' | 'cuda') => {

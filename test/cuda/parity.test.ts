@@ -341,7 +341,7 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
     '%s',
     (_name, c) => {
       const spec = [c.method, Float64Array.from(c.alphas), Float64Array.from(c.weights), 1] as const;
-      const params: FractionalNativeParams = { kind: c.kind, tau: c.tau, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1 };
+      const params: FractionalNativeParams = { kind: c.kind, tau: c.tau, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1, history: 'exact' };  // the exact kernels (fast: below)
       const shape = [c.T, c.B, c.F];
       const I = rand(shape, 0, 2.5);
       const fc = fractionalForwardRaw(I[0], ...spec, params, true);
@@ -364,6 +364,46 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
       expect(Math.abs(tG - tC) / Math.max(1e-12, Math.abs(tC))).toBeLessThan(1e-9);
     },
   );
+
+  // The fast (sum-of-exponentials) history (native/cpu/fractional_fast_cpu.h, cuda/cuda_fractional_fast.cu):
+  // the same recurrence per neuron in float32; the CPU's vector code may fuse multiply-adds that the GPU
+  // build rounds apart, so the sums agree to float32 rounding rather than bit for bit.
+  test.each([
+    [7, 'l1', [0.6], [1], 'lif', 'arctan', true],
+    [300, 'gl', [0.3, 0.7], [1, 0.5], 'if', 'sigmoid', false],
+    [1000, 'l1', [0.3, 0.8], [1, 0.5], 'lif', 'gaussian', true],
+  ] as Array<[number, 'l1' | 'gl', number[], number[], 'lif' | 'if', FractionalNativeParams['surrogate'], boolean]>)(
+    "history 'fast': T=%p %s alphas %p on cuda matches the cpu", (T, method, alphas, weights, kind, surrogate, withGV) => {
+      const spec = [method, Float64Array.from(alphas), Float64Array.from(weights), 1] as const;
+      const params: FractionalNativeParams = { kind, tau: 2, threshold: 1, surrogate, scale: 5, memory: T + 1, history: 'fast' };
+      const shape = [T, 3, 37];
+      const I = rand(shape, 0, 2.5);
+      const fc = fractionalForwardRaw(I[0], ...spec, params, true);
+      const fg = fractionalForwardRaw(I[1], ...spec, params, true);
+      expectClose(fg.spikes, fc.spikes, 0, 'spikes');
+      expectClose(fg.v!, fc.v!, 1e-5, 'v');
+      expectClose(fractionalForwardRaw(I[1], ...spec, params, false).spikes, fc.spikes, 0, 'spikes without trace');
+      const gS = rand(shape), gV = rand(shape, -0.2, 0.2);
+      const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], withGV ? gV[0] : null, ...spec, params, pairs);
+      const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], withGV ? gV[1] : null, ...spec, params, pairs);
+      expectClose(bg.gI, bc.gI, 1e-4, 'dI');
+      const W = native.fractionalFastInfo(method, spec[1], spec[2], 1, T);
+      expect(bg.gK!.shape).toEqual([2, W.L0 + W.Q]);
+      expect(bc.gK!.shape).toEqual([2, W.L0 + W.Q]);
+      expect(relErr(hiLo(bg.gK!), hiLo(bc.gK!))).toBeLessThan(1e-5);
+      const tG = hiLo(bg.gTauPair!)[0], tC = hiLo(bc.gTauPair!)[0];
+      expect(Math.abs(tG - tC) / Math.max(1e-12, Math.abs(tC))).toBeLessThan(1e-5);
+    });
+
+  test("history 'auto' on cuda runs the exact history (its crossover is measured on the cpu only)", () => {
+    const T = 600, shape = [T, 1, 8];
+    const spec = ['l1', Float64Array.from([0.5]), Float64Array.from([1]), 1] as const;
+    const base: FractionalNativeParams = { kind: 'lif', tau: 2, threshold: 1, surrogate: 'arctan', scale: 5, memory: T + 1 };
+    const I = rand(shape, 0, 2.5);
+    const auto = fractionalForwardRaw(I[1], ...spec, { ...base, history: 'auto' }, true);
+    const exact = fractionalForwardRaw(I[1], ...spec, { ...base, history: 'exact' }, true);
+    expect(Array.from(auto.v!.toFloat32Array())).toEqual(Array.from(exact.v!.toFloat32Array()));
+  });
 
   test.each([['l1', [0.4, 0.7], [1, 0.6]], ['pred', [0.55], [1.1]]] as const)('gradients of alpha, the term weights and a learnable tau (chained on the device) match the cpu: %s', (method, alphas, weights) => {
     const T = 40, N = 90;

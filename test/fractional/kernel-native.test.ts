@@ -200,7 +200,8 @@ describe('the op chains dL/dK and dL/dtau natively: the float64 value, correctly
     const alpha = tensor(c.alphas, [c.alphas.length], { requiresGrad: true });
     const w = tensor(c.weights, [c.weights.length], { requiresGrad: true });
     const theta = tensor([thetaValue], [1], { requiresGrad: true });
-    const opts = { method: c.method, h: c.h, memory: c.memory, kind: c.kind, tau0, threshold: 0.8, returnTrace: true } as const;
+    // the exact history: its dL/dK has one entry per lag (the fast history's chain: test/fractional/history-fast.test.ts)
+    const opts = { method: c.method, h: c.h, memory: c.memory, kind: c.kind, tau0, threshold: 0.8, returnTrace: true, history: 'exact' } as const;
     const r = fractionalNeuron(I, alpha, w, { ...opts, tauTheta: theta });
     r.spikes.mul(tensor(gS, [c.T, N])).sum().add(r.v!.mul(tensor(gV, [c.T, N])).sum()).backward();
     // The host chain: the same native dL/dK and dL/dtau (float64 as hi + lo) through the float64 tables.
@@ -208,7 +209,7 @@ describe('the op chains dL/dK and dL/dtau natively: the float64 value, correctly
     const tau = tau0 * (1 + Math.exp(thetaValue));
     const g = native.fractionalBackward(I.handle, r.v!.handle, r.spikes.handle, native.fromFloat32(gS, [c.T, N], I.device),
       native.fromFloat32(gV, [c.T, N], I.device), c.method, Float64Array.from(a32), Float64Array.from(w32), c.h,
-      { kind: c.kind ?? 'lif', tau, threshold: 0.8, surrogate: 'arctan', scale: 5, memory: c.memory ?? c.T + 1 }, { alpha: false, weight: false, pairs: true });
+      { kind: c.kind ?? 'lif', tau, threshold: 0.8, surrogate: 'arctan', scale: 5, memory: c.memory ?? c.T + 1, history: 'exact' }, { alpha: false, weight: false, pairs: true });
     const ref = chainKernelGradient(buildKernel(c.method, a32, w32, c.h, c.T), hiLo(g.gK!));
     const ga = alpha.grad!.toFloat32Array(), gw = w.grad!.toFloat32Array();
     for (let m = 0; m < c.alphas.length; m++) {

@@ -14,6 +14,13 @@ describe('membrane overflow', () => {
     expect(run).toThrow(/membrane potential overflowed float32 .* at time step \d+, neuron \d+ .*scale the inputs/);
   });
 
+  test('an unstable step (h large against tau) is an error naming the step size and tau as the fix', () => {
+    // tau = 0.5 at h = 1: with the spikes and their resets firing, |v| grows until it overflows
+    const net = new SNNWrapper(new nn.Sequential(new nn.Identity(), new LIFNeuron({ tau: 0.5 })), { alpha: 0.4 }).to('cpu');
+    const x = tensor(new Float32Array(600 * 4).map((_, i) => 1 + 0.5 * Math.sin(i)), [600, 4], { device: 'cpu' });
+    expect(() => noGrad(() => net.forward(x, undefined, { history: 'exact' }))).toThrow(/overflowed float32 .*time step h is too large for tau = 0\.5.*smaller step h .*or a larger tau/);
+  });
+
   test('large but safe inputs still run', () => {
     const net = new SNNWrapper(new nn.Sequential(new nn.Identity(), new LIFNeuron()), { alpha: 0.5 }).to('cpu');
     const out = noGrad(() => net.forward(tensor([1e30, 1e30, -1e30, 2], [2, 2], { device: 'cpu' })));

@@ -36,13 +36,14 @@ test.each(cases)('T=%d %s: gAlpha and gWeight are the float64 chain, correctly r
   const gS = Float32Array.from({ length: T * N }, () => rnd() - 0.5);
   const alpha = tensor(alphas, [alphas.length], { requiresGrad: true });
   const w = tensor(weights, [weights.length], { requiresGrad: true });
-  const r = fractionalNeuron(I, alpha, w, { method, tau: 2, returnTrace: true });
+  // the exact history: one dL/dK_L per lag (the fast history's chain: test/fractional/history-fast.test.ts)
+  const r = fractionalNeuron(I, alpha, w, { method, tau: 2, returnTrace: true, history: 'exact' });
   r.spikes.mul(tensor(gS, [T, N])).sum().backward();
   // Reference: the same dK (native, float64 as hi + lo) chained in float64 on the host.
   const K = buildKernel(method, alphas.map(Math.fround), weights.map(Math.fround), 1, T);
   const g = native.fractionalBackward(I.handle, r.v!.handle, r.spikes.handle, native.fromFloat32(gS, [T, N], I.device), null,
     method, Float64Array.from(alphas, Math.fround), Float64Array.from(weights, Math.fround), 1,
-    { kind: 'lif', tau: 2, threshold: 1, surrogate: 'arctan', scale: 5, memory: T + 1 }, { alpha: false, weight: false, pairs: true });
+    { kind: 'lif', tau: 2, threshold: 1, surrogate: 'arctan', scale: 5, memory: T + 1, history: 'exact' }, { alpha: false, weight: false, pairs: true });
   const ref = chainKernelGradient(K, hiLo(g.gK!));
   const ga = alpha.grad!.toFloat32Array(), gw = w.grad!.toFloat32Array();
   for (let m = 0; m < alphas.length; m++) {

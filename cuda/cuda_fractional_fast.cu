@@ -1,0 +1,226 @@
+// The fast-history fractional neuron op on the GPU (cuda_fractional_fast.h): the equations of
+// native/cpu/fractional_fast_cpu.h, one thread per neuron.
+//   forward   1 launch : frac_fast_forward_kernel (the T-step recurrence with Q states per thread)
+//   backward  2 launches: frac_fast_backward_kernel (reverse time; per neuron the float32 chunk sums of
+//                         dK_L (L < L0), dc_q and dtau, flushed into a float64 row per neuron),
+//                         frac_fast_colsum_kernel (each column summed over the neurons in order: the same
+//                         result on any GPU; written as float32 hi/lo pairs)
+// The small tables (K_1..K_{L0-1}, c_q, mu_q) go up once per call.
+#include <algorithm>
+#include <vector>
+
+#include "cuda_backend.h"
+#include "cuda_fractional_fast.h"
+#include "launch.h"
+#include "../native/surrogate.h"
+
+namespace fsnn {
+namespace cuda {
+
+namespace {
+constexpr int kFastThreads = 64;
+constexpr int64_t kFastChunk = kFracSumChunk;
+
+struct FastConsts {
+  int64_t T, N, L0, Q, mask, W;  // W = L0 + Q (the row of partial sums has W + 1 entries: + dtau)
+  int lif;
+  float tau, inv_tau, thr, thr_tau, opc, c, inv_K0, scale;
+  Surrogate surrogate;
+};
+// tab: K [L0] (K_0 unused), c [Q], mu [Q].
+
+__device__ __forceinline__ float x_of(const FastConsts& c, float v, float in) {
+  const float xb = in / c.tau - c.thr;
+  return c.lif ? v * c.opc + xb : v + xb;
+}
+
+__global__ void __launch_bounds__(kFastThreads) frac_fast_forward_kernel(FastConsts c, const float* __restrict__ I,
+                                                                         float* __restrict__ spikes, float* V,
+                                                                         const float* __restrict__ tab) {
+  const int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (n >= c.N) return;
+  const float* K = tab;
+  const float* cq = tab + c.L0;
+  const float* mu = cq + c.Q;
+  float H[kFastMaxQ], ring[kFastMaxRing];
+  for (int64_t q = 0; q < c.Q; ++q) H[q] = 0.0f;
+  for (int64_t r = 0; r <= c.mask; ++r) ring[r] = 0.0f;
+  float comp = 0.0f, v = 0.0f;  // Kahan compensation of the zero node H[0]
+  for (int64_t k = 0; k < c.T; ++k) {
+    const int64_t step = k + 1, i = k * c.N + n;
+    const float in = I[i];
+    const float s = spike_fn(x_of(c, v, in));
+    spikes[i] = s;
+    const float f = (c.lif ? in - v : in) * c.inv_tau - s * c.thr_tau;
+    float far = 0.0f;
+    if (step >= c.L0) {
+      const float xo = ring[(step - c.L0) & c.mask];
+      const float y = xo - comp, t = H[0] + y;
+      comp = (t - H[0]) - y;
+      H[0] = t;
+      for (int64_t q = 1; q < c.Q; ++q) {
+        float h = H[q];
+        h += xo - mu[q] * h;
+        H[q] = h;
+        far += cq[q] * h;
+      }
+    }
+    far += cq[0] * H[0];
+    float near = 0.0f;
+    for (int64_t L = 1; L < c.L0; ++L) near += K[L] * ring[(step - L) & c.mask];
+    v = (f - near - far) * c.inv_K0;
+    ring[step & c.mask] = v;
+    if (V) V[i] = v;
+  }
+}
+
+__global__ void __launch_bounds__(kFastThreads)
+    frac_fast_backward_kernel(FastConsts c, const float* __restrict__ I, const float* __restrict__ V,
+                              const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
+                              float* __restrict__ gI, const float* __restrict__ tab, double* __restrict__ part) {
+  const int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (n >= c.N) return;
+  const float* K = tab;
+  const float* cq = tab + c.L0;
+  const float* mu = cq + c.Q;
+  const int64_t L0 = c.L0, Q = c.Q, mask = c.mask, T = c.T, N = c.N;
+  double* out = part + n * (c.W + 1);
+  for (int64_t i = 0; i <= c.W; ++i) out[i] = 0.0;
+  float P[kFastMaxQ], G[kFastMaxQ], qr[kFastMaxRing], gk[kFastMaxRing];
+  for (int64_t q = 0; q < Q; ++q) P[q] = G[q] = 0.0f;
+  for (int64_t r = 0; r <= mask; ++r) qr[r] = 0.0f;
+  for (int64_t L = 0; L < L0; ++L) gk[L] = 0.0f;
+  float comp = 0.0f, tacc = 0.0f;
+  const float inv_tau2 = c.inv_tau * c.inv_tau, thr_tau2 = c.thr_tau * c.inv_tau;
+  for (int64_t j = T; j >= 0; --j) {
+    const float vj = j == 0 ? 0.0f : V[(j - 1) * N + n];
+    float local = 0.0f;
+    if (j < T) {
+      const int64_t i = j * N + n;
+      const float in = I[i];
+      const float x = x_of(c, vj, in);
+      const float a = gS[i] * surrogate_grad(c.surrogate, x, c.scale);
+      const float dv_tau = (c.lif ? in - vj : in) * inv_tau2;
+      const float qj = qr[j & mask];
+      gI[i] = (a + qj) * c.inv_tau;
+      tacc = qj * (Sp[i] * thr_tau2 - dv_tau) + (tacc - a * dv_tau);
+      local = a * c.opc + c.c * qj;
+    }
+    if (j >= 1) {
+      const float qin = qr[(j - 1 + L0) & mask];
+      const float y = qin - comp, t = P[0] + y;
+      comp = (t - P[0]) - y;
+      P[0] = t;
+      G[0] += vj * P[0];
+      float far = 0.0f;
+      for (int64_t q = 1; q < Q; ++q) {
+        float p = P[q];
+        p += qin - mu[q] * p;
+        P[q] = p;
+        far += cq[q] * p;
+        G[q] += vj * p;
+      }
+      far += cq[0] * P[0];
+      float near = 0.0f;
+      for (int64_t L = 1; L < L0; ++L) near += K[L] * qr[(j - 1 + L) & mask];
+      const float u = (gV ? gV[(j - 1) * N + n] : 0.0f) + local - near - far;
+      qr[(j - 1) & mask] = u * c.inv_K0;
+      for (int64_t L = 0; L < L0; ++L) gk[L] += vj * qr[(j - 1 + L) & mask];
+    }
+    if (j % kFastChunk == 0) {
+      for (int64_t L = 0; L < L0; ++L) out[L] -= double(gk[L]), gk[L] = 0.0f;
+      for (int64_t q = 0; q < Q; ++q) out[L0 + q] -= double(G[q]), G[q] = 0.0f;
+      out[c.W] += double(tacc);
+      tacc = 0.0f;
+    }
+  }
+}
+
+// Column i of part [N][W + 1], summed over the neurons in order, as a float32 hi/lo pair: columns < W go to
+// gK (hi at i, lo at W + i), column W to gTau.
+__global__ void frac_fast_colsum_kernel(const double* __restrict__ part, int64_t N, int64_t W, float* __restrict__ gK,
+                                        float* __restrict__ gTau) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i > W) return;
+  double s = 0.0;
+  for (int64_t n = 0; n < N; ++n) s += part[n * (W + 1) + i];
+  const float hi = float(s), lo = float(s - double(hi));
+  if (i < W) {
+    gK[i] = hi;
+    gK[W + i] = lo;
+  } else {
+    gTau[0] = hi;
+    gTau[1] = lo;
+  }
+}
+
+FastConsts make_consts(const FractionalParams& p, std::vector<float>& tab) {
+  const FractionalFastHistory& f = *p.fast;
+  if (f.Q > kFastMaxQ || f.L0 + 1 > kFastMaxRing)
+    fail("fractionalNeuron: the fast history (Q ", f.Q, ", L0 ", f.L0, ") exceeds the cuda kernel's limits (Q <= ", kFastMaxQ,
+         ", L0 < ", kFastMaxRing, "); use history 'exact'");
+  FastConsts c{};
+  c.T = p.T;
+  c.N = p.N;
+  c.L0 = f.L0;
+  c.Q = f.Q;
+  c.W = f.L0 + f.Q;
+  int64_t ring = 1;
+  while (ring < f.L0 + 1) ring *= 2;
+  c.mask = ring - 1;
+  c.lif = p.kind == NeuronKind::LIF;
+  const double cd = c.lif ? -1.0 / double(p.tau) : 0.0;
+  c.tau = p.tau;
+  c.inv_tau = float(1.0 / double(p.tau));
+  c.thr = p.threshold;
+  c.thr_tau = p.threshold / p.tau;
+  c.c = float(cd);
+  c.opc = float(1.0 + cd);
+  c.inv_K0 = float(1.0 / double(float(p.K[0])));
+  c.surrogate = p.surrogate;
+  c.scale = p.scale;
+  tab.assign(size_t(f.L0 + 2 * f.Q), 0.0f);
+  for (int64_t L = 1; L < f.L0 && L <= p.T; ++L) tab[size_t(L)] = float(p.K[L]);
+  for (int64_t q = 0; q < f.Q; ++q) {
+    tab[size_t(f.L0 + q)] = f.c[size_t(q)];
+    tab[size_t(f.L0 + f.Q + q)] = f.mu[size_t(q)];
+  }
+  return c;
+}
+}  // namespace
+
+void fractional_fast_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
+  if (p.T == 0 || p.N == 0) return;
+  std::vector<float> tab;
+  const FastConsts c = make_consts(p, tab);
+  CudaBackend& b = the_backend();
+  DeviceTemp d_tab(tab.data(), tab.size() * sizeof(float));
+  const unsigned blocks = unsigned((p.N + kFastThreads - 1) / kFastThreads);
+  launch(frac_fast_forward_kernel, blocks, kFastThreads, 0, b.stream(), c, I.data(), spikes.data(),
+         v ? v->data() : static_cast<float*>(nullptr), (const float*)d_tab.as<float>());
+  check_launch("fractionalNeuron forward (fast history)");
+}
+
+void fractional_fast_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
+                              const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) {
+  std::vector<float> tab;
+  const FastConsts c = make_consts(p, tab);
+  CudaBackend& b = the_backend();
+  if (p.T == 0 || p.N == 0) {
+    check(cudaMemsetAsync(gK.data(), 0, size_t(gK.numel()) * sizeof(float), b.stream()), "fractionalNeuron backward (zero dK)");
+    check(cudaMemsetAsync(gTau.data(), 0, size_t(gTau.numel()) * sizeof(float), b.stream()), "fractionalNeuron backward (zero dtau)");
+    return;
+  }
+  DeviceTemp d_tab(tab.data(), tab.size() * sizeof(float));
+  DeviceTemp part(size_t(p.N) * size_t(c.W + 1) * sizeof(double));
+  const unsigned blocks = unsigned((p.N + kFastThreads - 1) / kFastThreads);
+  launch(frac_fast_backward_kernel, blocks, kFastThreads, 0, b.stream(), c, I.data(), v.data(), spikes.data(), gS.data(),
+         gV ? gV->data() : static_cast<const float*>(nullptr), gI.data(), (const float*)d_tab.as<float>(), part.as<double>());
+  check_launch("fractionalNeuron backward (fast history, reverse time)");
+  launch(frac_fast_colsum_kernel, unsigned((c.W + 1 + 63) / 64), 64, 0, b.stream(), (const double*)part.as<double>(), p.N,
+         c.W, gK.data(), gTau.data());
+  check_launch("fractionalNeuron backward (fast history, sums)");
+}
+
+}  // namespace cuda
+}  // namespace fsnn

@@ -1,0 +1,459 @@
+// CPU fractional neuron op with the fast (sum-of-exponentials) history. Equations: fractional_fast_cpu.h.
+#include "fractional_fast_cpu.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../error.h"
+#include "../surrogate.h"
+#include "parallel.h"
+
+#if !(defined(__GNUC__) || defined(__clang__))
+#error "fractional_fast_cpu.cc uses GCC/Clang vector extensions"
+#endif
+#define FSNN_INLINE inline __attribute__((always_inline))
+#if (defined(__x86_64__) || defined(__i386__))
+#define FSNN_FAST_X86 1
+#define FSNN_AVX2 __attribute__((target("avx2,fma")))
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+namespace fsnn {
+namespace cpu {
+namespace {
+
+constexpr int kNB = 16;  // neurons per block: two 8-float vectors (two AVX2 registers)
+// A block's 16 lanes as two native 8-float vectors (a single 64-byte GNU vector is lowered poorly by GCC
+// without AVX-512: through general registers).
+typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+struct vf {
+  v8 lo, hi;
+};
+FSNN_INLINE vf operator+(const vf& a, const vf& b) { return {a.lo + b.lo, a.hi + b.hi}; }
+FSNN_INLINE vf operator-(const vf& a, const vf& b) { return {a.lo - b.lo, a.hi - b.hi}; }
+FSNN_INLINE vf operator*(const vf& a, const vf& b) { return {a.lo * b.lo, a.hi * b.hi}; }
+FSNN_INLINE vf operator/(const vf& a, const vf& b) { return {a.lo / b.lo, a.hi / b.hi}; }
+FSNN_INLINE vf& operator+=(vf& a, const vf& b) { return a = a + b; }
+FSNN_INLINE vf vset(float s) {
+  const v8 b = {s, s, s, s, s, s, s, s};
+  return {b, b};
+}
+// 1 where x >= 0, else 0 (NaN gives 0): the spike.
+FSNN_INLINE v8 step8(const v8& x) { return (v8)((v8i)(x >= v8{}) & (v8i)(v8{1, 1, 1, 1, 1, 1, 1, 1})); }
+FSNN_INLINE vf step(const vf& x) { return {step8(x.lo), step8(x.hi)}; }
+FSNN_INLINE float lane(const vf& x, int i) { return i < 8 ? x.lo[i] : x.hi[i - 8]; }
+FSNN_INLINE void set_lane(vf& x, int i, float v) {
+  if (i < 8) x.lo[i] = v;
+  else x.hi[i - 8] = v;
+}
+// sum += x with Kahan compensation comp (the zero-decay node: a plain running sum over up to T values).
+FSNN_INLINE void kahan_add(vf& sum, vf& comp, const vf& x) {
+  const vf y = x - comp;
+  const vf t = sum + y;
+  comp = (t - sum) - y;
+  sum = t;
+}
+FSNN_INLINE vf vload(const float* p) {
+  vf r;
+  std::memcpy(&r, p, sizeof(r));
+  return r;
+}
+FSNN_INLINE void vstore(float* p, const vf& x) { std::memcpy(p, &x, sizeof(x)); }
+FSNN_INLINE double hsum(const vf& x) {
+  double s = 0.0;
+  for (int i = 0; i < kNB; ++i) s += double(lane(x, i));
+  return s;
+}
+
+struct FastCtx {
+  int64_t T, N, L0, Q, mask;  // mask + 1: ring length, a power of two >= L0 + 1
+  bool lif;
+  float tau, inv_tau, thr, thr_tau, opc, c, inv_K0;
+  Surrogate surrogate;
+  float scale;
+  const float* K;   // K[L], L = 1..L0-1 (0 for L > T); K[0] unused
+  const float* cq;  // c_q
+  const float* mu;  // mu_q (mu_0 = 0)
+};
+
+// x_k from v_k and I_k, evaluated as the exact kernel does (fractional_cpu.cc x_of).
+template <bool LIF>
+FSNN_INLINE vf x_of(const FastCtx& c, const vf& v, const vf& in) {
+  const vf xb = in / vset(c.tau) - vset(c.thr);
+  return LIF ? v * vset(c.opc) + xb : v + xb;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: a worker takes a slab of W neurons (whole blocks) and walks through time in chunks of kChunk
+// steps. Each chunk's rows of the [T, N] arrays are copied into a contiguous staging buffer [kChunk][ld]
+// (one memcpy of W floats per row: the strided rows of a column would otherwise miss the caches on every
+// step when N is a power of two), the slab's blocks advance over the chunk from there, and the outputs
+// are copied back. The blocks' states (Q + ring + a few vectors each) stay in the worker's buffer.
+// ---------------------------------------------------------------------------------------------
+constexpr int64_t kChunk = 64;    // time steps per staged chunk
+constexpr int64_t kMaxSlab = 256; // neurons per slab (at most)
+
+int64_t ring_len(const FastCtx& c) { return c.mask + 1; }
+// Forward state per block: H [Q] (H[0]: the zero node's sum), ring [R], v [1], the zero node's compensation [1].
+int64_t fwd_state(const FastCtx& c) { return c.Q + ring_len(c) + 2; }
+// Backward state per block: P [Q], G [Q], gk [L0], qr [R], tacc [1], P[0]'s compensation [1].
+int64_t bwd_state(const FastCtx& c) { return 2 * c.Q + c.L0 + ring_len(c) + 2; }
+
+// Steps k0..k1-1 of one block; row k of the staged arrays at (k - k0) * ld.
+template <bool LIF>
+FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, float* sV, int64_t ld, int64_t k0,
+                               int64_t k1, vf* st) {
+  const int64_t L0 = c.L0, Q = c.Q, mask = c.mask;
+  vf* H = st;
+  vf* ring = H + Q;
+  vf& vstate = ring[mask + 1];
+  vf& H0c = ring[mask + 2];
+  vf v = vstate;
+  const float c0 = c.cq[0];
+  for (int64_t k = k0; k < k1; ++k) {
+    const int64_t n = k + 1, o = (k - k0) * ld;
+    const vf in = vload(sI + o);
+    const vf s = step(x_of<LIF>(c, v, in));
+    vstore(sS + o, s);
+    const vf f = (LIF ? in - v : in) * vset(c.inv_tau) - s * vset(c.thr_tau);
+    vf a0{}, a1{}, a2{}, a3{};
+    if (n >= L0) {
+      const vf xo = ring[(n - L0) & mask];
+      kahan_add(H[0], H0c, xo);
+      int64_t q = 1;
+      for (; q + 3 < Q; q += 4) {
+        vf h0 = H[q], h1 = H[q + 1], h2 = H[q + 2], h3 = H[q + 3];
+        h0 += xo - vset(c.mu[q]) * h0;
+        h1 += xo - vset(c.mu[q + 1]) * h1;
+        h2 += xo - vset(c.mu[q + 2]) * h2;
+        h3 += xo - vset(c.mu[q + 3]) * h3;
+        H[q] = h0, H[q + 1] = h1, H[q + 2] = h2, H[q + 3] = h3;
+        a0 += vset(c.cq[q]) * h0;
+        a1 += vset(c.cq[q + 1]) * h1;
+        a2 += vset(c.cq[q + 2]) * h2;
+        a3 += vset(c.cq[q + 3]) * h3;
+      }
+      for (; q < Q; ++q) {
+        vf h = H[q];
+        h += xo - vset(c.mu[q]) * h;
+        H[q] = h;
+        a0 += vset(c.cq[q]) * h;
+      }
+    }
+    const vf far = vset(c0) * H[0] + ((a0 + a1) + (a2 + a3));
+    vf near{};
+    for (int64_t L = 1; L < L0; ++L) near += vset(c.K[L]) * ring[(n - L) & mask];  // slots before v_0 are 0
+    v = (f - near - far) * vset(c.inv_K0);
+    ring[n & mask] = v;
+    vstore(sV + o, v);
+  }
+  vstate = v;
+}
+
+// Iterations j = j1..j0 (descending) of one block's adjoint. Staged rows: sI, sS, sgS, sgI hold row j and
+// sV, sgV row j - 1 of iteration j, at (j - j0) * ld. out[0..L0-1] += gK_L, out[L0..L0+Q-1] += dL/dc_q,
+// out[L0+Q] += dL/dtau (this block's share).
+template <bool LIF>
+FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* sV, const float* sS, const float* sgS,
+                                const float* sgV, float* sgI, int64_t ld, int64_t j0, int64_t j1, vf* st, double* out) {
+  const int64_t T = c.T, L0 = c.L0, Q = c.Q, mask = c.mask;
+  vf* P = st;
+  vf* G = P + Q;
+  vf* gk = G + Q;
+  vf* qr = gk + L0;
+  vf& tacc = qr[mask + 1];
+  vf& P0c = qr[mask + 2];
+  const float c0 = c.cq[0];
+  const vf inv_tau2 = vset(c.inv_tau * c.inv_tau), thr_tau2 = vset(c.thr_tau * c.inv_tau);
+  for (int64_t j = j1; j >= j0; --j) {
+    const int64_t o = (j - j0) * ld;
+    const vf vj = j == 0 ? vf{} : vload(sV + o);
+    vf local{};
+    if (j < T) {  // the local terms of step j: spike surrogate, gI_j, dL/dtau
+      const vf in = vload(sI + o);
+      const vf x = x_of<LIF>(c, vj, in);
+      vf sg;
+      if (c.surrogate == Surrogate::Arctan) {  // surrogate_arctan (surrogate.h) on all lanes at once
+        const vf a = vset(1.57079632679489662f * c.scale) * x;
+        sg = vset(0.5f * c.scale) / (a * a + vset(1.0f));
+      } else {
+        for (int i = 0; i < kNB; ++i) set_lane(sg, i, surrogate_grad(c.surrogate, lane(x, i), c.scale));
+      }
+      const vf a = vload(sgS + o) * sg;
+      const vf dv_tau = (LIF ? in - vj : in) * inv_tau2;
+      const vf qj = qr[j & mask];
+      vstore(sgI + o, (a + qj) * vset(c.inv_tau));
+      tacc = qj * (vload(sS + o) * thr_tau2 - dv_tau) + (tacc - a * dv_tau);
+      local = a * vset(c.opc) + vset(c.c) * qj;
+    }
+    if (j >= 1) {  // u_j and q_{j-1}
+      const vf qin = qr[(j - 1 + L0) & mask];
+      kahan_add(P[0], P0c, qin);
+      G[0] += vj * P[0];
+      vf a0{}, a1{}, a2{}, a3{};
+      int64_t q = 1;
+      for (; q + 3 < Q; q += 4) {
+        vf p0 = P[q], p1 = P[q + 1], p2 = P[q + 2], p3 = P[q + 3];
+        p0 += qin - vset(c.mu[q]) * p0;
+        p1 += qin - vset(c.mu[q + 1]) * p1;
+        p2 += qin - vset(c.mu[q + 2]) * p2;
+        p3 += qin - vset(c.mu[q + 3]) * p3;
+        P[q] = p0, P[q + 1] = p1, P[q + 2] = p2, P[q + 3] = p3;
+        a0 += vset(c.cq[q]) * p0;
+        a1 += vset(c.cq[q + 1]) * p1;
+        a2 += vset(c.cq[q + 2]) * p2;
+        a3 += vset(c.cq[q + 3]) * p3;
+        G[q] += vj * p0;
+        G[q + 1] += vj * p1;
+        G[q + 2] += vj * p2;
+        G[q + 3] += vj * p3;
+      }
+      for (; q < Q; ++q) {
+        vf p = P[q];
+        p += qin - vset(c.mu[q]) * p;
+        P[q] = p;
+        a0 += vset(c.cq[q]) * p;
+        G[q] += vj * p;
+      }
+      const vf far = vset(c0) * P[0] + ((a0 + a1) + (a2 + a3));
+      vf near{};
+      for (int64_t L = 1; L < L0; ++L) near += vset(c.K[L]) * qr[(j - 1 + L) & mask];  // slots past q_{T-1} are 0
+      const vf u = (sgV ? vload(sgV + o) : vf{}) + local - near - far;
+      qr[(j - 1) & mask] = u * vset(c.inv_K0);
+      for (int64_t L = 0; L < L0; ++L) gk[L] += vj * qr[(j - 1 + L) & mask];
+    }
+    if (j % kFracSumChunk == 0) {  // float32 chunk sums into float64
+      for (int64_t L = 0; L < L0; ++L) out[L] -= hsum(gk[L]), gk[L] = vf{};
+      for (int64_t q = 0; q < Q; ++q) out[L0 + q] -= hsum(G[q]), G[q] = vf{};
+      out[L0 + Q] += hsum(tacc);
+      tacc = vf{};
+    }
+  }
+}
+
+struct FastJob {
+  FastCtx c;
+  const float *I, *V, *S, *gS, *gV;
+  float *spikes, *vout, *gI;
+  int64_t W;      // slab width (a multiple of kNB)
+  double* parts;  // backward: [blocks][L0 + Q + 1]
+};
+
+// 64-byte aligned per-worker buffer of n vectors (std::vector<vf> would drop the vector type's alignment).
+struct Scratch {
+  std::vector<float> mem;
+  vf* get(int64_t n) {
+    mem.assign(size_t(n) * kNB + kNB, 0.0f);
+    const uintptr_t a = (reinterpret_cast<uintptr_t>(mem.data()) + 63) & ~uintptr_t(63);
+    return reinterpret_cast<vf*>(a);
+  }
+};
+
+// Rows r0..r1-1 of X [T, N] at neurons n0..n0+nv-1 into dst [r1 - r0][ld] (the padding lanes stay as they are).
+void stage_in(const float* X, int64_t N, int64_t n0, int64_t nv, int64_t r0, int64_t r1, float* dst, int64_t ld) {
+  for (int64_t r = r0; r < r1; ++r) std::memcpy(dst + (r - r0) * ld, X + r * N + n0, size_t(nv) * sizeof(float));
+}
+void stage_out(const float* src, int64_t ld, int64_t r0, int64_t r1, float* X, int64_t N, int64_t n0, int64_t nv) {
+  for (int64_t r = r0; r < r1; ++r) std::memcpy(X + r * N + n0, src + (r - r0) * ld, size_t(nv) * sizeof(float));
+}
+// Row stride of the staging: the slab plus one cache line, so that consecutive rows fall into different sets.
+int64_t staging_ld(int64_t W) { return W + kNB; }
+
+template <bool LIF>
+FSNN_INLINE void forward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
+  const FastCtx& c = j.c;
+  const int64_t W = j.W, ld = staging_ld(W), SB = fwd_state(c), nbw = W / kNB;
+  Scratch scratch;
+  vf* buf = scratch.get(3 * kChunk * ld / kNB + nbw * SB);
+  float* sI = reinterpret_cast<float*>(buf);
+  float* sS = sI + kChunk * ld;
+  float* sV = sS + kChunk * ld;
+  vf* states = buf + 3 * kChunk * ld / kNB;
+  for (int64_t s = s0; s < s1; ++s) {
+    const int64_t n0 = s * W, nv = std::min(W, c.N - n0), nb = (nv + kNB - 1) / kNB;
+    std::fill(reinterpret_cast<float*>(buf), reinterpret_cast<float*>(buf + 3 * kChunk * ld / kNB + nbw * SB), 0.0f);
+    for (int64_t k0 = 0; k0 < c.T; k0 += kChunk) {
+      const int64_t k1 = std::min(c.T, k0 + kChunk);
+      stage_in(j.I, c.N, n0, nv, k0, k1, sI, ld);
+      for (int64_t b = 0; b < nb; ++b)
+        forward_chunk<LIF>(c, sI + b * kNB, sS + b * kNB, sV + b * kNB, ld, k0, k1, states + b * SB);
+      stage_out(sS, ld, k0, k1, j.spikes, c.N, n0, nv);
+      if (j.vout) stage_out(sV, ld, k0, k1, j.vout, c.N, n0, nv);
+    }
+  }
+}
+
+template <bool LIF>
+FSNN_INLINE void backward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
+  const FastCtx& c = j.c;
+  const int64_t T = c.T, W = j.W, ld = staging_ld(W), SB = bwd_state(c), nbw = W / kNB, PW = c.L0 + c.Q + 1;
+  const int64_t CL = kChunk * ld / kNB;  // vectors per staged array
+  Scratch scratch;
+  vf* buf = scratch.get(6 * CL + nbw * SB);
+  float* sI = reinterpret_cast<float*>(buf);
+  float* sV = sI + kChunk * ld;
+  float* sS = sV + kChunk * ld;
+  float* sgS = sS + kChunk * ld;
+  float* sgV = sgS + kChunk * ld;
+  float* sgI = sgV + kChunk * ld;
+  vf* states = buf + 6 * CL;
+  for (int64_t s = s0; s < s1; ++s) {
+    const int64_t n0 = s * W, nv = std::min(W, c.N - n0), nb = (nv + kNB - 1) / kNB;
+    std::fill(reinterpret_cast<float*>(buf), reinterpret_cast<float*>(buf + 6 * CL + nbw * SB), 0.0f);
+    // Iterations j = T..0 in chunks [j0, j1]; row j of I, S, gS, gI (j < T) and row j - 1 of V, gV (j >= 1).
+    for (int64_t j1 = T; j1 >= 0; j1 -= kChunk) {
+      const int64_t j0 = std::max<int64_t>(0, j1 - kChunk + 1);
+      const int64_t a0 = j0, a1 = std::min(j1 + 1, T);                           // rows of I, S, gS, gI
+      const int64_t b0 = std::max<int64_t>(j0, 1), b1 = j1 + 1;                  // iterations with a V row
+      if (a1 > a0) {
+        stage_in(j.I, c.N, n0, nv, a0, a1, sI, ld);
+        stage_in(j.S, c.N, n0, nv, a0, a1, sS, ld);
+        stage_in(j.gS, c.N, n0, nv, a0, a1, sgS, ld);
+      }
+      stage_in(j.V, c.N, n0, nv, b0 - 1, b1 - 1, sV + (b0 - j0) * ld, ld);
+      if (j.gV) stage_in(j.gV, c.N, n0, nv, b0 - 1, b1 - 1, sgV + (b0 - j0) * ld, ld);
+      for (int64_t b = 0; b < nb; ++b)
+        backward_chunk<LIF>(c, sI + b * kNB, sV + b * kNB, sS + b * kNB, sgS + b * kNB, j.gV ? sgV + b * kNB : nullptr,
+                            sgI + b * kNB, ld, j0, j1, states + b * SB, j.parts + (n0 / kNB + b) * PW);
+      if (a1 > a0) stage_out(sgI, ld, a0, a1, j.gI, c.N, n0, nv);
+    }
+  }
+}
+
+void forward_generic(const FastJob& j, int64_t s0, int64_t s1) {
+  if (j.c.lif) forward_slabs<true>(j, s0, s1);
+  else forward_slabs<false>(j, s0, s1);
+}
+void backward_generic(const FastJob& j, int64_t s0, int64_t s1) {
+  if (j.c.lif) backward_slabs<true>(j, s0, s1);
+  else backward_slabs<false>(j, s0, s1);
+}
+#ifdef FSNN_FAST_X86
+FSNN_AVX2 void forward_avx2(const FastJob& j, int64_t s0, int64_t s1) {
+  if (j.c.lif) forward_slabs<true>(j, s0, s1);
+  else forward_slabs<false>(j, s0, s1);
+}
+FSNN_AVX2 void backward_avx2(const FastJob& j, int64_t s0, int64_t s1) {
+  if (j.c.lif) backward_slabs<true>(j, s0, s1);
+  else backward_slabs<false>(j, s0, s1);
+}
+bool has_avx2() {
+  __builtin_cpu_init();
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+#endif
+
+// Validates p and fills the context; store receives the float tables.
+FastCtx make_ctx(const char* op, const FractionalParams& p, std::vector<float>& store) {
+  if (!p.fast) fail(op, ": no fast history given");
+  const FractionalFastHistory& f = *p.fast;
+  if (p.T < 0 || p.N < 0) fail(op, ": T and N must be >= 0 (got T=", p.T, ", N=", p.N, ")");
+  if (p.memory < p.T + 1) fail(op, ": the fast history needs the full history (memory ", p.memory, " < T + 1)");
+  if (!(p.tau != 0.0f)) fail(op, ": tau must be nonzero (got ", p.tau, ")");
+  if (p.T > 0 && (!p.K || !(p.K[0] != 0.0))) fail(op, ": kernel K (length T + 1, K[0] != 0) is missing");
+  if (f.L0 < 2 || f.Q < 1 || int64_t(f.c.size()) != f.Q || int64_t(f.mu.size()) != f.Q || f.mu[0] != 0.0f)
+    fail(op, ": malformed fast history (L0 ", f.L0, ", Q ", f.Q, ")");
+  FastCtx c{};
+  c.T = p.T;
+  c.N = p.N;
+  c.L0 = f.L0;
+  c.Q = f.Q;
+  int64_t ring = 1;
+  while (ring < f.L0 + 1) ring *= 2;
+  c.mask = ring - 1;
+  const bool lif = p.kind == NeuronKind::LIF;
+  const double cd = lif ? -1.0 / double(p.tau) : 0.0;
+  c.tau = p.tau;
+  c.inv_tau = float(1.0 / double(p.tau));
+  c.thr = p.threshold;
+  c.thr_tau = p.threshold / p.tau;
+  c.c = float(cd);
+  c.opc = float(1.0 + cd);
+  c.lif = lif;
+  c.surrogate = p.surrogate;
+  c.scale = p.scale;
+  c.inv_K0 = p.T > 0 ? float(1.0 / double(float(p.K[0]))) : 1.0f;
+  store.assign(size_t(f.L0), 0.0f);
+  for (int64_t L = 1; L < f.L0 && L <= p.T; ++L) store[size_t(L)] = float(p.K[L]);
+  c.K = store.data();
+  c.cq = f.c.data();
+  c.mu = f.mu.data();
+  return c;
+}
+
+// Slab width: the neurons spread over the threads, whole blocks, at most kMaxSlab. (The sums are kept per
+// block of kNB neurons, so the width does not change the results.)
+int64_t slab_width(int64_t N) {
+  const int64_t per = (N + num_threads() - 1) / std::max(1, num_threads());
+  return std::min<int64_t>(kMaxSlab, std::max<int64_t>(kNB, (per + kNB - 1) / kNB * kNB));
+}
+
+template <class Fn>
+void run_slabs(const FastJob& j, const Fn& fn) {
+  const int64_t nslabs = (j.c.N + j.W - 1) / j.W;
+  parallel_for(nslabs, 1, [&](int64_t s0, int64_t s1) { fn(j, s0, s1); });
+}
+
+}  // namespace
+
+void fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v) {
+  std::vector<float> store;
+  FastJob j{};
+  j.c = make_ctx("fractional_fast_forward", p, store);
+  if (p.T == 0 || p.N == 0) return;
+  if (!I || !spikes) fail("fractional_fast_forward: I and spikes must not be null");
+  j.I = I;
+  j.spikes = spikes;
+  j.vout = v;
+  j.W = slab_width(p.N);
+#ifdef FSNN_FAST_X86
+  if (has_avx2()) return run_slabs(j, forward_avx2);
+#endif
+  run_slabs(j, forward_generic);
+}
+
+void fractional_fast_backward(const FractionalParams& p, const float* I, const float* v, const float* spikes,
+                              const float* gS, const float* gV, float* gI, double* gK, double* gTau) {
+  std::vector<float> store;
+  FastJob j{};
+  j.c = make_ctx("fractional_fast_backward", p, store);
+  if (gK == nullptr) fail("fractional_fast_backward: gK (length L0 + Q) is required");
+  const int64_t W = j.c.L0 + j.c.Q;
+  std::fill(gK, gK + W, 0.0);
+  if (gTau) *gTau = 0.0;
+  if (p.T == 0 || p.N == 0) return;
+  if (!I || !v || !spikes || !gS || !gI)
+    fail("fractional_fast_backward: I, v, spikes, gS and gI must not be null (v is the trace saved by the forward)");
+  const int64_t nblocks = (p.N + kNB - 1) / kNB;
+  std::vector<double> parts(size_t(nblocks * (W + 1)), 0.0);
+  j.I = I;
+  j.V = v;
+  j.S = spikes;
+  j.gS = gS;
+  j.gV = gV;
+  j.gI = gI;
+  j.W = slab_width(p.N);
+  j.parts = parts.data();
+#ifdef FSNN_FAST_X86
+  if (has_avx2())
+    run_slabs(j, backward_avx2);
+  else
+#endif
+    run_slabs(j, backward_generic);
+  double tau = 0.0;
+  for (int64_t b = 0; b < nblocks; ++b) {  // block order: independent of the threads
+    const double* src = parts.data() + b * (W + 1);
+    for (int64_t i = 0; i < W; ++i) gK[i] += src[i];
+    tau += src[W];
+  }
+  if (gTau) *gTau = tau;
+}
+
+}  // namespace cpu
+}  // namespace fsnn

@@ -1,0 +1,136 @@
+// The history option and the cache of fast histories (fractional_history.h).
+#include "fractional_history.h"
+
+#include <cmath>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <utility>
+
+#include "error.h"
+
+namespace fsnn {
+namespace {
+
+const char* const kHistoryNames[] = {"exact", "fast", "auto"};
+
+SoeMethod soe_method(FractionalMethod method) {
+  switch (method) {
+    case FractionalMethod::L1:
+    case FractionalMethod::Trap: return SoeMethod::L1;  // trap has l1's weights
+    case FractionalMethod::GL: return SoeMethod::GL;
+    default: fail("history 'fast': method '", fractional_method_name(method), "' has no fast history; use 'l1' or 'gl'");
+  }
+}
+
+// The last lag the approximation covers: a power of two >= max(T, 256), so that nearby T share one build.
+int64_t soe_range(int64_t T) {
+  int64_t L = 256;
+  while (L < T) L *= 2;
+  return L;
+}
+
+FractionalFastHistory build_fast_history(const FractionalKernelSpec& spec) {
+  FractionalFastHistory f;
+  auto soe = std::make_shared<SoeApprox>(
+      build_soe_terms(soe_method(spec.method), spec.alphas, spec.weights, spec.h, 0, soe_range(spec.T), kFastHistoryTol));
+  if (soe->nodes() == 0 || soe->s[0] != 0.0) fail("history 'fast': internal error, the SOE has no zero-decay node");
+  f.L0 = soe->L0;
+  f.Q = int64_t(soe->nodes());
+  f.terms = int64_t(spec.alphas.size());
+  f.c.resize(size_t(f.Q));
+  f.mu.resize(size_t(f.Q));
+  for (int64_t q = 0; q < f.Q; ++q) {
+    f.c[size_t(q)] = float(soe->c[size_t(q)]);
+    f.mu[size_t(q)] = float(-std::expm1(-soe->s[size_t(q)]));
+  }
+  // The exact near lags' derivatives come from the kernel module (they do not depend on T).
+  FractionalKernelSpec near = spec;
+  near.T = f.L0 - 1;
+  const FractionalKernel k = build_fractional_kernel(near);
+  const int64_t W = f.width(), n = f.L0;
+  f.dAlpha.assign(size_t(f.terms * W), 0.0);
+  f.dWeight.assign(size_t(f.terms * W), 0.0);
+  for (int64_t m = 0; m < f.terms; ++m) {
+    for (int64_t L = 0; L < f.L0; ++L) {
+      f.dAlpha[size_t(m * W + L)] = k.dAlpha[size_t(m * n + L)];
+      f.dWeight[size_t(m * W + L)] = k.dWeight[size_t(m * n + L)];
+    }
+    for (int64_t q = 0; q < f.Q; ++q) {
+      f.dAlpha[size_t(m * W + f.L0 + q)] = soe->dc_dalpha[size_t(m)][size_t(q)];
+      f.dWeight[size_t(m * W + f.L0 + q)] = soe->dc_dweight[size_t(m)][size_t(q)];
+    }
+  }
+  f.soe = std::move(soe);
+  return f;
+}
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+// The spec as the cache keys it: T replaced by the SOE's range.
+bool same_key(const FractionalKernelSpec& a, const FractionalKernelSpec& b) {
+  return a.method == b.method && a.T == b.T && std::memcmp(&a.h, &b.h, sizeof(double)) == 0 &&
+         same_bits(a.alphas, b.alphas) && same_bits(a.weights, b.weights);
+}
+
+struct FastCache {
+  std::mutex mu;
+  std::list<std::pair<FractionalKernelSpec, std::shared_ptr<const FractionalFastHistory>>> entries;  // most recent first
+};
+FastCache& fast_cache() {
+  static FastCache* c = new FastCache();  // never destroyed: safe during process exit
+  return *c;
+}
+
+}  // namespace
+
+const char* fractional_history_name(FractionalHistory history) {
+  const int i = static_cast<int>(history);
+  return i >= 0 && i < 3 ? kHistoryNames[i] : "?";
+}
+
+FractionalHistory fractional_history_from_name(const std::string& name) {
+  for (int i = 0; i < 3; ++i)
+    if (name == kHistoryNames[i]) return static_cast<FractionalHistory>(i);
+  fail("fractional history '", name, "' is unknown; use 'exact' (O(T^2) sum), 'fast' (sum-of-exponentials, O(T)) ",
+       "or 'auto' (default: whichever is faster for T)");
+}
+
+std::shared_ptr<const FractionalFastHistory> cached_fractional_fast_history(const FractionalKernelSpec& spec) {
+  FractionalKernelSpec key = spec;
+  key.T = soe_range(spec.T);
+  FastCache& c = fast_cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    for (auto it = c.entries.begin(); it != c.entries.end(); ++it)
+      if (same_key(it->first, key)) {
+        c.entries.splice(c.entries.begin(), c.entries, it);
+        return c.entries.front().second;
+      }
+  }
+  auto built = std::make_shared<const FractionalFastHistory>(build_fast_history(key));  // outside the lock
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.entries.emplace_front(key, built);
+  while (c.entries.size() > kFastHistoryCacheSize) c.entries.pop_back();
+  return built;
+}
+
+FractionalHistory resolve_fractional_history(FractionalHistory history, FractionalMethod method, int64_t T,
+                                             int64_t memory, bool crossover_measured, const char* op) {
+  if (history == FractionalHistory::Exact) return history;
+  const bool has_far = method == FractionalMethod::L1 || method == FractionalMethod::Trap || method == FractionalMethod::GL;
+  if (history == FractionalHistory::Auto)
+    return has_far && crossover_measured && memory >= T + 1 && T >= kFastHistoryFromT ? FractionalHistory::Fast
+                                                                                    : FractionalHistory::Exact;
+  if (method == FractionalMethod::Euler) return FractionalHistory::Exact;  // K_L = 0 for L >= 2: nothing to approximate
+  if (!has_far)
+    fail(op, ": history 'fast' is not implemented for method '", fractional_method_name(method),
+         "' yet; use history 'exact' (or 'auto')");
+  if (memory < T + 1)
+    fail(op, ": history 'fast' needs the full history, but the memory window is ", memory, " < T + 1 = ", T + 1,
+         "; omit memory (full history), or use history 'exact' or 'auto' (which runs exact with a window)");
+  return FractionalHistory::Fast;
+}
+
+}  // namespace fsnn
