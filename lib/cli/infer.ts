@@ -180,7 +180,7 @@ async function inferShard(options: InferOptions, hooks: InferHooks, rank: number
       const F = input.features, C = input.classes;
       // Direct coding runs as a static input (encodeBatch gives the one step [n, F] that holds at all T steps).
       const runner = new InferenceRunner(net, {
-        method: input.method as InferenceRunner['method'] | undefined, memory: input.memory, h: input.h, staticSteps: encoding === 'direct' ? input.T : undefined,
+        method: input.method as InferenceRunner['method'] | undefined, memory: input.memory, history: input.history, h: input.h, staticSteps: encoding === 'direct' ? input.T : undefined,
       });
       // Scores [n, C] of one encoded batch: the readout (mean over time, times the scale) on the runner's output.
       const scoresOf = (xT: Tensor): Promise<Float32Array> => runner.predict(xT).then((out) => {

@@ -14,6 +14,7 @@
 import type { NativeHandle } from '../../types/native';
 import { noGrad } from '../autograd/grad-mode';
 import { FractionalMethod } from '../fractional/kernel';
+import type { FractionalHistory } from '../fractional/op';
 import { tidy } from '../memory';
 import { native } from '../native';
 import { loadModel } from '../snn/model-io';
@@ -27,6 +28,8 @@ export interface RunnerOptions {
   method?: FractionalMethod;
   /** History window (default: the full history). */
   memory?: number;
+  /** How the history sum is evaluated: 'exact', 'fast' or 'auto' (default: the wrapper's history option). */
+  history?: FractionalHistory;
   /** Time step h (default 1). */
   h?: number;
   /** Average the model's output over time (the usual classification readout; default true). */
@@ -75,7 +78,7 @@ export class InferenceRunner {
   static fromCheckpoint(path: string, opts: RunnerOptions & { device?: Device } = {}): InferenceRunner {
     const { net, spec } = loadModel(path, { device: opts.device });
     net.eval();
-    return new InferenceRunner(net, { method: spec.input?.method, memory: spec.input?.memory, h: spec.input?.h, ...opts });
+    return new InferenceRunner(net, { method: spec.input?.method, memory: spec.input?.memory, history: spec.input?.history, h: spec.input?.h, ...opts });
   }
 
   /** Whether predictions replay a recorded program (false: the forward could not be recorded; see reason). */
@@ -99,7 +102,7 @@ export class InferenceRunner {
     const st = this.options.staticSteps;
     const T = st ?? x.shape[0], h = this.options.h ?? 1;
     const times = h === 1 ? undefined : Array.from({ length: T }, (_, k) => k * h);
-    const out = this.net.forward(x, times, { method: this.method, memory: this.options.memory, ...(st === undefined ? {} : { staticInput: true, steps: st }) });
+    const out = this.net.forward(x, times, { method: this.method, memory: this.options.memory, history: this.options.history, ...(st === undefined ? {} : { staticInput: true, steps: st }) });
     return this.options.meanOverTime ?? true ? out.mean(0) : out;
   }
 

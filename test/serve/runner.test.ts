@@ -21,7 +21,7 @@ function makeConvNet(): SNNWrapper {
 }
 
 const values = (t: Tensor) => Array.from(t.toFloat32Array());
-const direct = (net: SNNWrapper, x: Tensor, opts: { method?: 'l1' | 'gl'; memory?: number } = {}) =>
+const direct = (net: SNNWrapper, x: Tensor, opts: { method?: 'l1' | 'gl'; memory?: number; history?: 'exact' | 'fast' | 'auto' } = {}) =>
   values(noGrad(() => net.forward(x, undefined, opts).mean(0)));
 
 describe('InferenceRunner', () => {
@@ -57,6 +57,21 @@ describe('InferenceRunner', () => {
     expect(values(runner.predictSync(x))).toEqual(expected);
     expect(values(await runner.predict(x))).toEqual(expected);
     expect(runner.replayable).toBe(true);
+  });
+
+  test("the history option reaches the recorded forward: each matches net.forward, and 'fast' with a window is refused", () => {
+    manualSeed(4);
+    const net = makeNet(16);
+    net.eval();
+    const x = randn([40, 2, 20]).mul(2);
+    for (const history of ['fast', 'exact'] as const) {
+      const runner = new InferenceRunner(net, { history });
+      expect(values(runner.predictSync(x))).toEqual(direct(net, x, { history }));
+      expect(values(runner.predictSync(x))).toEqual(direct(net, x, { history })); // replay
+      runner.dispose();
+    }
+    // ('auto', the default, would run exact here without an error: the error shows the option arrived)
+    expect(() => new InferenceRunner(net, { history: 'fast', memory: 5 }).predictSync(x)).toThrow(/history 'fast' needs the full history/);
   });
 
   test('a new input shape records again', () => {
