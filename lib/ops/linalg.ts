@@ -1,5 +1,4 @@
 // Matrix multiplication (2-D and batched with broadcast batch dims, optional transposes).
-import type { SpikePath } from '../../types/native';
 import { runKernel } from '../kernels/run-kernel';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
@@ -40,6 +39,9 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     return [ga && sumTo(ga, a.shape), gb && sumTo(gb, b.shape)];
   });
 }
+
+/** How a Linear fed by spikes multiplies: 'auto' (sparse or dense by the measured firing rate), 'sparse' or 'dense' (forced). */
+export type SpikePath = 'auto' | 'sparse' | 'dense';
 
 const SPIKE_PATHS: readonly SpikePath[] = ['auto', 'sparse', 'dense'];
 
