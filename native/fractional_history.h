@@ -29,7 +29,7 @@ FractionalHistory fractional_history_from_name(const std::string& name);
 constexpr double kFastHistoryTol = 1e-8;
 
 // 'auto' takes the fast history from this many steps on (l1 and gl on the CPU; euler has no far history and
-// always runs exact). Measured by `npm run bench:history-crossover` (one fractionalNeuron forward + backward,
+// always runs exact; pred's crossover is not measured, so its 'auto' runs exact and 'fast' must be asked for). Measured by `npm run bench:history-crossover` (one fractionalNeuron forward + backward,
 // [T, 16, 256] LIF, alpha [0.3, 0.8], median ms, AMD EPYC x2 shared with other jobs, load average ~9):
 //   T       64    128    192    256    384    512   1024
 //   l1  exact  8.0   13.3   72.0   92.4  181.6  251.7  859.4    fast  9.1  43.6  66.5  79.8  132.2  231.4  491.2
@@ -50,7 +50,8 @@ struct FractionalFastHistory {
   int64_t width() const { return L0 + Q; }
 };
 
-// The fast history of (method, alphas, weights, h) for T steps (l1 or gl), through a cache of the most
+// The fast history of (method, alphas, weights, h) for T steps (l1, gl or pred; for pred the states convolve
+// f and c_q approximates b_L, with pred's 1/w: native/fractional_pred_fast_neuron.h), through a cache of the most
 // recently used ones keyed by (method, alphas, weights, h, Lmax) with Lmax = the power of two >= max(T, 256):
 // steps with unchanged orders and similar T do not rebuild. Safe to call from any thread. Throws the kernel
 // module's errors for bad terms.
