@@ -132,9 +132,8 @@ FractionalHistory resolve_fractional_history(FractionalHistory history, Fraction
   if (history == FractionalHistory::Exact) return history;
   const bool has_far = method == FractionalMethod::L1 || method == FractionalMethod::Trap || method == FractionalMethod::GL ||
                        method == FractionalMethod::Pred;
-  // 'auto' for pred stays exact: its crossover is not measured.
   if (history == FractionalHistory::Auto)
-    return has_far && method != FractionalMethod::Pred && crossover_measured && memory >= T + 1 && T >= kFastHistoryFromT ? FractionalHistory::Fast
+    return has_far && crossover_measured && memory >= T + 1 && T >= kFastHistoryFromT ? FractionalHistory::Fast
                                                                                     : FractionalHistory::Exact;
   if (method == FractionalMethod::Euler) return FractionalHistory::Exact;  // K_L = 0 for L >= 2: nothing to approximate
   if (!has_far)
