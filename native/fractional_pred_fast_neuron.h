@@ -11,7 +11,7 @@
 //   g_j     = dL/df_j = sum_{L=1}^{L0-1} b_L u_{j+L} + sum_q c_q P_q(j)
 //   gI_j = (a_j + g_j)/tau, dL/dtau as the exact predictor;
 //   dL/db_L = sum_j u_{j+L} f_j (L < L0),   dL/dc_q = sum_j f_j P_q(j)
-// One body for the CPU (native/cpu/fractional_pred_cpu.cc); cost O(T (L0 + Q)) per neuron, memory O(L0 + Q).
+// One body for the CPU (native/cpu/fractional_pred_cpu.cc) and the GPU (cuda/cuda_fractional_fast.cu); cost O(T (L0 + Q)) per neuron, memory O(L0 + Q).
 // Roundings: float32 state (v, f, u, g, H, P) as the fast history of l1/gl; the sums over the window and
 // the nodes are float64 with float32 factors (exact products).
 #pragma once
@@ -29,6 +29,22 @@ struct PredFastConsts {
   const float* cq = nullptr;  // c_q
   const float* mu = nullptr;  // mu_q = -expm1(-s_q), mu_0 = 0
 };
+
+// The constants for p with L0 near lags and Q nodes; b [L0] (b_L, L < L0), cq [Q], mu [Q] live on the device
+// that runs (the caller owns them).
+inline PredFastConsts make_pred_fast_consts(const FractionalParams& p, int64_t L0, int64_t Q, const float* b,
+                                            const float* cq, const float* mu) {
+  PredFastConsts c;
+  c.p = make_pred_consts(p, b);
+  c.L0 = L0;
+  c.Q = Q;
+  int64_t ring = 1;
+  while (ring < L0 + 1) ring *= 2;
+  c.mask = ring - 1;
+  c.cq = cq;
+  c.mu = mu;
+  return c;
+}
 
 // sum += x with Kahan compensation comp (the zero-decay node: a plain running sum).
 FSNN_HD inline void pred_fast_kahan(float& sum, float& comp, float x) {

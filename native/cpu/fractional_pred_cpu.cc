@@ -39,16 +39,7 @@ PredFastConsts make_fast_consts(const char* op, const FractionalParams& p, std::
     fail(op, ": malformed fast history (L0 ", f.L0, ", Q ", f.Q, ")");
   near.assign(size_t(f.L0), 0.0f);
   for (int64_t L = 1; L < f.L0 && L <= p.T; ++L) near[size_t(L)] = float(p.K[L]);
-  PredFastConsts c;
-  c.p = make_pred_consts(p, near.data());
-  c.L0 = f.L0;
-  c.Q = f.Q;
-  int64_t ring = 1;
-  while (ring < f.L0 + 1) ring *= 2;
-  c.mask = ring - 1;
-  c.cq = f.c.data();
-  c.mu = f.mu.data();
-  return c;
+  return make_pred_fast_consts(p, f.L0, f.Q, near.data(), f.c.data(), f.mu.data());
 }
 
 void pred_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v) {
