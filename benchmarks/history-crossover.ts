@@ -1,8 +1,10 @@
 // npm run bench:history-crossover — where the fast (sum-of-exponentials) fractional history overtakes the
 // exact O(T^2) one: the median time of one fractionalNeuron forward + backward (B x 256 LIF neurons,
 // alpha [0.3, 0.8] and both term weights learnable, spikes.sum() as the loss) for both histories over T,
-// per method. The crossover it prints is what native/fractional_history.h's kFastHistoryFromT holds.
-//   FSNN_BENCH_B=16  batch size (default 16);  FSNN_BENCH_TS=32,64,...  the T values.
+// per method (pred: single term, alpha [0.6]). The crossover it prints is what native/fractional_history.h's
+// kFastHistoryFromT holds.
+//   FSNN_BENCH_B=16  batch size (default 16);  FSNN_BENCH_TS=32,64,...  the T values;
+//   FSNN_BENCH_METHODS=l1,gl,pred  the methods (default all three).
 import * as os from 'os';
 import { tensor } from '../lib/creation';
 import { tidy } from '../lib/memory';
@@ -13,23 +15,25 @@ import { machine, table, timeMs } from './common';
 
 const B = Number(process.env.FSNN_BENCH_B ?? 16), F = 256;
 const TS = (process.env.FSNN_BENCH_TS ?? '32,64,128,256,512,1024,2048').split(',').map(Number);
+const METHODS = (process.env.FSNN_BENCH_METHODS ?? 'l1,gl,pred').split(',') as Array<'l1' | 'gl' | 'pred'>;
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 
-function stepMs(method: 'l1' | 'gl', history: FractionalHistory, T: number): number {
+function stepMs(method: 'l1' | 'gl' | 'pred', history: FractionalHistory, T: number): number {
   let s = 12345;
   const data = Float32Array.from({ length: T * B * F }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 1.5);
   const reps = T <= 256 ? 9 : 5;
   return timeMs(() => tidy(() => {
     const I = tensor(data, [T, B, F]).requiresGrad_();
-    const a = tensor([0.3, 0.8]).requiresGrad_();
-    const w = tensor([1, 0.5]).requiresGrad_();
-    fractionalNeuron(I, a, w, { method, history, tau: 2, alphaValues: [0.3, 0.8], weightValues: [1, 0.5] }).spikes.sum().backward();
+    const alphas = method === 'pred' ? [0.6] : [0.3, 0.8], weights = method === 'pred' ? [1] : [1, 0.5];
+    const a = tensor(alphas).requiresGrad_();
+    const w = tensor(weights).requiresGrad_();
+    fractionalNeuron(I, a, w, { method, history, tau: 2, alphaValues: alphas, weightValues: weights }).spikes.sum().backward();
   }), reps, 1);
 }
 
 console.log(`machine: ${machine()}, threads ${native.info().threads}, load ${load()}`);
-console.log(`one fractionalNeuron forward + backward, [T, ${B}, ${F}] LIF, alpha [0.3, 0.8]; median ms`);
-for (const method of ['l1', 'gl'] as const) {
+console.log(`one fractionalNeuron forward + backward, [T, ${B}, ${F}] LIF, alpha [0.3, 0.8] (pred [0.6]); median ms`);
+for (const method of METHODS) {
   const rows: (string | number)[][] = [['T', 'exact ms', 'fast ms', 'exact/fast']];
   let crossover: number | null = null;
   for (const T of TS) {

@@ -245,8 +245,8 @@ void launch_reverse(unsigned blocks, cudaStream_t stream, const KzTable& kz, con
 }  // namespace
 
 void CudaBackend::fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
+  if (p.fast) return fractional_fast_forward(p, I, spikes, v);  // cuda_fractional_fast.cu (every method)
   if (p.predictor) return pred_forward(stream_, p, I, spikes, v);  // method 'pred': cuda_fractional_pred.cu
-  if (p.fast) return fractional_fast_forward(p, I, spikes, v);  // cuda_fractional_fast.cu
   if (p.T == 0 || p.N == 0) return;
   const FracConsts c = make_frac_consts(p);
   const KzTable kz = make_kz(p, c);
@@ -267,8 +267,8 @@ void CudaBackend::fractional_forward(const FractionalParams& p, const Tensor& I,
 
 void CudaBackend::fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
                                       const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) {
-  if (p.predictor) return pred_backward(stream_, p, I, v, spikes, gS, gV, gI, gK, gTau);
   if (p.fast) return fractional_fast_backward(p, I, v, spikes, gS, gV, gI, gK, gTau);  // cuda_fractional_fast.cu
+  if (p.predictor) return pred_backward(stream_, p, I, v, spikes, gS, gV, gI, gK, gTau);
   const int64_t T = p.T, N = p.N;
   if (T == 0 || N == 0) {
     check(cudaMemsetAsync(gK.data(), 0, size_t(gK.numel()) * sizeof(float), stream_), "fractionalNeuron backward (zero dK)");

@@ -5,6 +5,8 @@
 //                         dK_L (L < L0), dc_q and dtau, flushed into a float64 row per neuron),
 //                         frac_fast_colsum_kernel (each column summed over the neurons in order: the same
 //                         result on any GPU; written as float32 hi/lo pairs)
+// Method 'pred' (FractionalParams::predictor): pred_fast_forward_kernel / pred_fast_backward_kernel run the
+// CPU's per-neuron body (native/fractional_pred_fast_neuron.h) per thread, then the same column sums.
 // The small tables (K_1..K_{L0-1}, c_q, mu_q) go up once per call.
 #include <algorithm>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "cuda_backend.h"
 #include "cuda_fractional_fast.h"
 #include "launch.h"
+#include "../native/fractional_pred_fast_neuron.h"
 #include "../native/surrogate.h"
 
 namespace fsnn {
@@ -154,11 +157,54 @@ __global__ void frac_fast_colsum_kernel(const double* __restrict__ part, int64_t
   }
 }
 
-FastConsts make_consts(const FractionalParams& p, std::vector<float>& tab) {
-  const FractionalFastHistory& f = *p.fast;
+__global__ void __launch_bounds__(kFastThreads) pred_fast_forward_kernel(PredFastConsts c, const float* __restrict__ I,
+                                                                         float* __restrict__ spikes, float* V) {
+  const int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (n >= c.p.N) return;
+  float H[kFastMaxQ], ring[kFastMaxRing];
+  pred_fast_forward_neuron(c, n, I, spikes, V, H, ring);
+}
+
+// Row n of part [N][W + 1]: dL/db_L (L < L0; 0 at L = 0), dL/dc_q, then dL/dtau of neuron n (float64).
+__global__ void __launch_bounds__(kFastThreads)
+    pred_fast_backward_kernel(PredFastConsts c, const float* __restrict__ I, const float* __restrict__ V,
+                              const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
+                              float* __restrict__ gI, double* __restrict__ part) {
+  const int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (n >= c.p.N) return;
+  const int64_t W = c.L0 + c.Q;
+  double* out = part + n * (W + 1);
+  for (int64_t i = 0; i <= W; ++i) out[i] = 0.0;
+  float P[kFastMaxQ], ring[kFastMaxRing];
+  out[W] = pred_fast_backward_neuron(c, n, I, V, Sp, gS, gV, gI, P, ring, out, out + c.L0);
+}
+
+void check_limits(const FractionalFastHistory& f) {
   if (f.Q > kFastMaxQ || f.L0 + 1 > kFastMaxRing)
     fail("fractionalNeuron: the fast history (Q ", f.Q, ", L0 ", f.L0, ") exceeds the cuda kernel's limits (Q <= ", kFastMaxQ,
          ", L0 < ", kFastMaxRing, "); use history 'exact'");
+}
+
+// pred's table: b_L (L < L0; 0 past T), c_q, mu_q.
+std::vector<float> pred_table(const FractionalParams& p) {
+  const FractionalFastHistory& f = *p.fast;
+  check_limits(f);
+  std::vector<float> tab(size_t(f.L0 + 2 * f.Q), 0.0f);
+  for (int64_t L = 1; L < f.L0 && L <= p.T; ++L) tab[size_t(L)] = float(p.K[L]);
+  for (int64_t q = 0; q < f.Q; ++q) {
+    tab[size_t(f.L0 + q)] = f.c[size_t(q)];
+    tab[size_t(f.L0 + f.Q + q)] = f.mu[size_t(q)];
+  }
+  return tab;
+}
+PredFastConsts pred_consts(const FractionalParams& p, const float* d_tab) {
+  const int64_t L0 = p.fast->L0, Q = p.fast->Q;
+  return make_pred_fast_consts(p, L0, Q, d_tab, d_tab + L0, d_tab + L0 + Q);
+}
+
+FastConsts make_consts(const FractionalParams& p, std::vector<float>& tab) {
+  const FractionalFastHistory& f = *p.fast;
+  check_limits(f);
   FastConsts c{};
   c.T = p.T;
   c.N = p.N;
@@ -191,6 +237,16 @@ FastConsts make_consts(const FractionalParams& p, std::vector<float>& tab) {
 
 void fractional_fast_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
   if (p.T == 0 || p.N == 0) return;
+  if (p.predictor) {
+    const std::vector<float> tab = pred_table(p);
+    DeviceTemp d_tab(tab.data(), tab.size() * sizeof(float));
+    const PredFastConsts c = pred_consts(p, d_tab.as<float>());
+    const unsigned blocks = unsigned((p.N + kFastThreads - 1) / kFastThreads);
+    launch(pred_fast_forward_kernel, blocks, kFastThreads, 0, the_backend().stream(), c, I.data(), spikes.data(),
+           v ? v->data() : static_cast<float*>(nullptr));
+    check_launch("fractionalNeuron forward (pred, fast history)");
+    return;
+  }
   std::vector<float> tab;
   const FastConsts c = make_consts(p, tab);
   CudaBackend& b = the_backend();
@@ -204,13 +260,28 @@ void fractional_fast_forward(const FractionalParams& p, const Tensor& I, Tensor&
 void fractional_fast_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
                               const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) {
   std::vector<float> tab;
-  const FastConsts c = make_consts(p, tab);
   CudaBackend& b = the_backend();
+  if (p.predictor && p.T > 0 && p.N > 0) {
+    const std::vector<float> ptab = pred_table(p);
+    const int64_t W = p.fast->width();
+    DeviceTemp d_tab(ptab.data(), ptab.size() * sizeof(float));
+    DeviceTemp part(size_t(p.N) * size_t(W + 1) * sizeof(double));
+    const PredFastConsts c = pred_consts(p, d_tab.as<float>());
+    const unsigned blocks = unsigned((p.N + kFastThreads - 1) / kFastThreads);
+    launch(pred_fast_backward_kernel, blocks, kFastThreads, 0, b.stream(), c, I.data(), v.data(), spikes.data(), gS.data(),
+           gV ? gV->data() : static_cast<const float*>(nullptr), gI.data(), part.as<double>());
+    check_launch("fractionalNeuron backward (pred, fast history, reverse time)");
+    launch(frac_fast_colsum_kernel, unsigned((W + 1 + 63) / 64), 64, 0, b.stream(), (const double*)part.as<double>(), p.N,
+           W, gK.data(), gTau.data());
+    check_launch("fractionalNeuron backward (pred, fast history, sums)");
+    return;
+  }
   if (p.T == 0 || p.N == 0) {
     check(cudaMemsetAsync(gK.data(), 0, size_t(gK.numel()) * sizeof(float), b.stream()), "fractionalNeuron backward (zero dK)");
     check(cudaMemsetAsync(gTau.data(), 0, size_t(gTau.numel()) * sizeof(float), b.stream()), "fractionalNeuron backward (zero dtau)");
     return;
   }
+  const FastConsts c = make_consts(p, tab);
   DeviceTemp d_tab(tab.data(), tab.size() * sizeof(float));
   DeviceTemp part(size_t(p.N) * size_t(c.W + 1) * sizeof(double));
   const unsigned blocks = unsigned((p.N + kFastThreads - 1) / kFastThreads);

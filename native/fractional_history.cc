@@ -19,7 +19,9 @@ SoeMethod soe_method(FractionalMethod method) {
     case FractionalMethod::L1:
     case FractionalMethod::Trap: return SoeMethod::L1;  // trap has l1's weights
     case FractionalMethod::GL: return SoeMethod::GL;
-    default: fail("history 'fast': method '", fractional_method_name(method), "' has no fast history; use 'l1' or 'gl'");
+    case FractionalMethod::Pred: return SoeMethod::Pred;
+    default:
+      fail("history 'fast': method '", fractional_method_name(method), "' has no fast history; use 'l1', 'gl' or 'pred'");
   }
 }
 
@@ -32,8 +34,17 @@ int64_t soe_range(int64_t T) {
 
 FractionalFastHistory build_fast_history(const FractionalKernelSpec& spec) {
   FractionalFastHistory f;
+  // pred's kernel divides by its weight (b_L = h^alpha / (w Gamma(alpha + 1)) [L^alpha - (L-1)^alpha],
+  // fractional_kernel.cc) where the SOE builder multiplies by it: build at 1/w, then dc/dw = -c/w.
+  const bool pred = spec.method == FractionalMethod::Pred;
+  std::vector<double> soe_weights = spec.weights;
+  if (pred)
+    for (double& w : soe_weights) w = 1.0 / w;
   auto soe = std::make_shared<SoeApprox>(
-      build_soe_terms(soe_method(spec.method), spec.alphas, spec.weights, spec.h, 0, soe_range(spec.T), kFastHistoryTol));
+      build_soe_terms(soe_method(spec.method), spec.alphas, soe_weights, spec.h, 0, soe_range(spec.T), kFastHistoryTol));
+  if (pred)  // single term (checked by the kernel module)
+    for (size_t m = 0; m < soe->dc_dweight.size(); ++m)
+      for (size_t q = 0; q < soe->nodes(); ++q) soe->dc_dweight[m][q] = -soe->c[q] / spec.weights[m];
   if (soe->nodes() == 0 || soe->s[0] != 0.0) fail("history 'fast': internal error, the SOE has no zero-decay node");
   f.L0 = soe->L0;
   f.Q = int64_t(soe->nodes());
@@ -119,7 +130,8 @@ std::shared_ptr<const FractionalFastHistory> cached_fractional_fast_history(cons
 FractionalHistory resolve_fractional_history(FractionalHistory history, FractionalMethod method, int64_t T,
                                              int64_t memory, bool crossover_measured, const char* op) {
   if (history == FractionalHistory::Exact) return history;
-  const bool has_far = method == FractionalMethod::L1 || method == FractionalMethod::Trap || method == FractionalMethod::GL;
+  const bool has_far = method == FractionalMethod::L1 || method == FractionalMethod::Trap || method == FractionalMethod::GL ||
+                       method == FractionalMethod::Pred;
   if (history == FractionalHistory::Auto)
     return has_far && crossover_measured && memory >= T + 1 && T >= kFastHistoryFromT ? FractionalHistory::Fast
                                                                                     : FractionalHistory::Exact;

@@ -28,14 +28,19 @@ FractionalHistory fractional_history_from_name(const std::string& name);
 // operation), so a tighter tol buys nothing; 1e-8 keeps the kernel error below the float32 noise.
 constexpr double kFastHistoryTol = 1e-8;
 
-// 'auto' takes the fast history from this many steps on (l1 and gl on the CPU; euler has no far history and
-// always runs exact). Measured by `npm run bench:history-crossover` (one fractionalNeuron forward + backward,
+// 'auto' takes the fast history from this many steps on (l1, gl and pred on the CPU; euler has no far history
+// and always runs exact). Measured by `npm run bench:history-crossover` (one fractionalNeuron forward + backward,
 // [T, 16, 256] LIF, alpha [0.3, 0.8], median ms, AMD EPYC x2 shared with other jobs, load average ~9):
 //   T       64    128    192    256    384    512   1024
 //   l1  exact  8.0   13.3   72.0   92.4  181.6  251.7  859.4    fast  9.1  43.6  66.5  79.8  132.2  231.4  491.2
 //   gl  exact 14.7   52.9   83.2   70.6  170.6  313.0  776.3    fast 30.6  52.1  75.7  97.5  232.3  193.0  523.8
 // Between T = 128 and 384 the two are within the noise of the loaded machine; from 512 on fast wins in every
 // run (1.1-1.8x at 512-1024, growing ~T). 512 is the crossover.
+// pred (alpha [0.6], same shape, FSNN_BENCH_METHODS=pred, load average 3.5-6.5; its exact backward is the
+// slowest of the methods):
+//   T          128     256     512    1024    2048
+//   pred exact 275.9  1050.8  3944.8  9388.6  38819.1    fast 276.2  450.6  1036.8  722.6  3513.9
+// Fast is 2.3x at 256 and 3.8-13x from 512 on; pred takes the same crossover, 512.
 constexpr int64_t kFastHistoryFromT = 512;
 
 struct FractionalFastHistory {
@@ -50,7 +55,8 @@ struct FractionalFastHistory {
   int64_t width() const { return L0 + Q; }
 };
 
-// The fast history of (method, alphas, weights, h) for T steps (l1 or gl), through a cache of the most
+// The fast history of (method, alphas, weights, h) for T steps (l1, gl or pred; for pred the states convolve
+// f and c_q approximates b_L, with pred's 1/w: native/fractional_pred_fast_neuron.h), through a cache of the most
 // recently used ones keyed by (method, alphas, weights, h, Lmax) with Lmax = the power of two >= max(T, 256):
 // steps with unchanged orders and similar T do not rebuild. Safe to call from any thread. Throws the kernel
 // module's errors for bad terms.

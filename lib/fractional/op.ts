@@ -53,7 +53,7 @@ export interface FractionalNeuronOptions {
   /**
    * How the history sum is evaluated: 'exact' (all lags, O(T^2) per neuron), 'fast' (sum-of-exponentials
    * far history, O(T); full history only) or 'auto' (default: 'fast' from the measured crossover in T on
-   * l1/gl with the full history on the CPU, else 'exact'). See native/fractional_history.h.
+   * l1/gl/pred with the full history on the CPU, else 'exact'). See native/fractional_history.h.
    */
   history?: FractionalHistory;
   /** Also return the membrane trace v_1..v_T. */

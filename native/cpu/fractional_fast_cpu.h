@@ -16,8 +16,9 @@
 // strided rows would miss the caches on every step); the blocks' states persist across the chunks. Slabs are
 // spread over the thread pool; each block's sums are kept apart and added in block order, so the results do
 // not depend on the number of threads.
-// The convolved quantity is v here (l1, gl). The predictor-corrector ('pred') convolves f instead: the same
-// states fed with f_{n-L0} in place of v_{n-L0} (forward) and the adjoint of that (not implemented yet).
+// The convolved quantity is v here (l1, gl). The predictor ('pred') convolves f instead: the same states fed
+// with f_{n-L0} in place of v_{n-L0}, and the adjoint of that: ../fractional_pred_fast_neuron.h (scalar, one
+// neuron at a time, called from fractional_pred_cpu.cc).
 #pragma once
 #include <cstdint>
 

@@ -372,7 +372,10 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
     [7, 'l1', [0.6], [1], 'lif', 'arctan', true],
     [300, 'gl', [0.3, 0.7], [1, 0.5], 'if', 'sigmoid', false],
     [1000, 'l1', [0.3, 0.8], [1, 0.5], 'lif', 'gaussian', true],
-  ] as Array<[number, 'l1' | 'gl', number[], number[], 'lif' | 'if', FractionalNativeParams['surrogate'], boolean]>)(
+    // pred: both backends run native/fractional_pred_fast_neuron.h per neuron
+    [600, 'pred', [0.6], [1.2], 'lif', 'arctan', true],
+    [3, 'pred', [0.35], [1], 'if', 'sigmoid', false],
+  ] as Array<[number, 'l1' | 'gl' | 'pred', number[], number[], 'lif' | 'if', FractionalNativeParams['surrogate'], boolean]>)(
     "history 'fast': T=%p %s alphas %p on cuda matches the cpu", (T, method, alphas, weights, kind, surrogate, withGV) => {
       const spec = [method, Float64Array.from(alphas), Float64Array.from(weights), 1] as const;
       const params: FractionalNativeParams = { kind, tau: 2, threshold: 1, surrogate, scale: 5, memory: T + 1, history: 'fast' };

@@ -3,21 +3,10 @@
 // the tolerances of the other goldens, against the float64 reference block (outputs, loss, weight, alpha
 // and coefficient gradients) and spikeDE's block (outputs, loss, weight gradients).
 import { Tensor, tensor } from '../../lib';
-import { buildGoldenNet, flat, GOLDEN_TOL, loadGoldens, relErr, runGoldenThroughOp } from '../helpers/goldens';
+import { buildGoldenNet, flat, GOLDEN_TOL, goldenLossErr as lossErr, loadGoldens, relErr, runGoldenThroughOp } from '../helpers/goldens';
 
 const cases = loadGoldens('goldens_methods_public.json');
 
-/**
- * The loss error relative to the size of its terms, max(|loss|, sum |output * R|): with the spikes equal
- * (checked first), the loss differs only by R's float32 rounding. In pred_per_layer the loss (0.117) is
- * 260 times smaller than its terms (30.7): R rounded to float32 alone moves it by 2.8e-6 of itself
- * (float64 sums of the golden spikes with R and with float32(R)), so |loss| would measure R's rounding.
- */
-function lossErr(loss: number, ref: number, spikes: number[], R: number[]): number {
-  let terms = 0;
-  for (let i = 0; i < spikes.length; i++) terms += Math.abs(spikes[i] * R[i]);
-  return Math.abs(loss - ref) / Math.max(Math.abs(ref), terms);
-}
 const show = (name: string, what: string, e: number) => {
   // eslint-disable-next-line no-console
   if (process.env.SHOW_ERR) console.log(`${name} ${what}: ${e.toExponential(2)}`);
