@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { nn, LIFNeuron, IFNeuron, SNNWrapper, Tensor, tensor, Device, ops } from '../../lib';
 import type { FractionalMethod } from '../../lib/fractional/kernel';
-import { fractionalNeuron } from '../../lib/fractional/op';
+import { FractionalHistory, fractionalNeuron } from '../../lib/fractional/op';
 
 export interface GoldenLayer { type: 'linear' | 'lif' | 'if'; name: string; in?: number; out?: number; tau?: number; threshold?: number; surrogate?: string; scale?: number }
 export interface GoldenBlock { output: number[][][]; loss: number; grads: Record<string, number[] | number[][]>; alpha_grad: (number[] | null)[] | null; coefficient_grad: (number[] | null)[] | null }
@@ -105,7 +105,7 @@ export function buildGoldenNet(c: GoldenCase, device: Device = 'cpu'): { net: SN
  * Runs a case layer by layer through the fractional op and a plain linear map (no wrapper): spikes out,
  * loss = sum(out * readout), and every gradient (orders and term weights require grad).
  */
-export function runGoldenThroughOp(c: GoldenCase) {
+export function runGoldenThroughOp(c: GoldenCase, history?: FractionalHistory) {
   const { T, B, h } = c.spec;
   const params: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(c.params)) {
@@ -122,7 +122,7 @@ export function runGoldenThroughOp(c: GoldenCase) {
     } else {
       x = fractionalNeuron(x, alphas[neuron], coefs[neuron], {
         kind: layer.type, tau: layer.tau, threshold: layer.threshold, surrogate: surrogateName(layer.surrogate),
-        scale: layer.scale, method: c.spec.method, h, memory: c.spec.memory,
+        scale: layer.scale, method: c.spec.method, h, memory: c.spec.memory, history,
       }).spikes;
       neuron++;
     }
