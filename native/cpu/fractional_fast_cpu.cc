@@ -88,6 +88,42 @@ FSNN_INLINE vf x_of(const FastCtx& c, const vf& v, const vf& in) {
   return LIF ? v * vset(c.opc) + xb : v + xb;
 }
 
+// One step of the decaying SOE states q = 1..Q-1 (the zero node S[0] is summed apart, with Kahan):
+// S_q += x - mu_q S_q; returns sum_{q>=1} c_q S_q, summed over four accumulators in a fixed order. With
+// kGrad, also G_q += w S_q (the adjoint's dL/dc_q). The forward and the adjoint both advance this way.
+template <bool kGrad>
+FSNN_INLINE vf advance_soe_states(const FastCtx& c, vf* S, const vf& x, vf* G, const vf& w) {
+  const int64_t Q = c.Q;
+  vf a0{}, a1{}, a2{}, a3{};
+  int64_t q = 1;
+  for (; q + 3 < Q; q += 4) {
+    vf s0 = S[q], s1 = S[q + 1], s2 = S[q + 2], s3 = S[q + 3];
+    s0 += x - vset(c.mu[q]) * s0;
+    s1 += x - vset(c.mu[q + 1]) * s1;
+    s2 += x - vset(c.mu[q + 2]) * s2;
+    s3 += x - vset(c.mu[q + 3]) * s3;
+    S[q] = s0, S[q + 1] = s1, S[q + 2] = s2, S[q + 3] = s3;
+    a0 += vset(c.cq[q]) * s0;
+    a1 += vset(c.cq[q + 1]) * s1;
+    a2 += vset(c.cq[q + 2]) * s2;
+    a3 += vset(c.cq[q + 3]) * s3;
+    if (kGrad) {
+      G[q] += w * s0;
+      G[q + 1] += w * s1;
+      G[q + 2] += w * s2;
+      G[q + 3] += w * s3;
+    }
+  }
+  for (; q < Q; ++q) {
+    vf s0 = S[q];
+    s0 += x - vset(c.mu[q]) * s0;
+    S[q] = s0;
+    a0 += vset(c.cq[q]) * s0;
+    if (kGrad) G[q] += w * s0;
+  }
+  return (a0 + a1) + (a2 + a3);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Memory: a worker takes a slab of W neurons (whole blocks) and walks through time in chunks of kChunk
 // steps. Each chunk's rows of the [T, N] arrays are copied into a contiguous staging buffer [kChunk][ld]
@@ -121,31 +157,13 @@ FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, flo
     const vf s = step(x_of<LIF>(c, v, in));
     vstore(sS + o, s);
     const vf f = (LIF ? in - v : in) * vset(c.inv_tau) - s * vset(c.thr_tau);
-    vf a0{}, a1{}, a2{}, a3{};
+    vf decaying{};
     if (n >= L0) {
       const vf xo = ring[(n - L0) & mask];
       kahan_add(H[0], H0c, xo);
-      int64_t q = 1;
-      for (; q + 3 < Q; q += 4) {
-        vf h0 = H[q], h1 = H[q + 1], h2 = H[q + 2], h3 = H[q + 3];
-        h0 += xo - vset(c.mu[q]) * h0;
-        h1 += xo - vset(c.mu[q + 1]) * h1;
-        h2 += xo - vset(c.mu[q + 2]) * h2;
-        h3 += xo - vset(c.mu[q + 3]) * h3;
-        H[q] = h0, H[q + 1] = h1, H[q + 2] = h2, H[q + 3] = h3;
-        a0 += vset(c.cq[q]) * h0;
-        a1 += vset(c.cq[q + 1]) * h1;
-        a2 += vset(c.cq[q + 2]) * h2;
-        a3 += vset(c.cq[q + 3]) * h3;
-      }
-      for (; q < Q; ++q) {
-        vf h = H[q];
-        h += xo - vset(c.mu[q]) * h;
-        H[q] = h;
-        a0 += vset(c.cq[q]) * h;
-      }
+      decaying = advance_soe_states<false>(c, H, xo, nullptr, vf{});
     }
-    const vf far = vset(c0) * H[0] + ((a0 + a1) + (a2 + a3));
+    const vf far = vset(c0) * H[0] + decaying;
     vf near{};
     for (int64_t L = 1; L < L0; ++L) near += vset(c.K[L]) * ring[(n - L) & mask];  // slots before v_0 are 0
     v = (f - near - far) * vset(c.inv_K0);
@@ -195,32 +213,7 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
       const vf qin = qr[(j - 1 + L0) & mask];
       kahan_add(P[0], P0c, qin);
       G[0] += vj * P[0];
-      vf a0{}, a1{}, a2{}, a3{};
-      int64_t q = 1;
-      for (; q + 3 < Q; q += 4) {
-        vf p0 = P[q], p1 = P[q + 1], p2 = P[q + 2], p3 = P[q + 3];
-        p0 += qin - vset(c.mu[q]) * p0;
-        p1 += qin - vset(c.mu[q + 1]) * p1;
-        p2 += qin - vset(c.mu[q + 2]) * p2;
-        p3 += qin - vset(c.mu[q + 3]) * p3;
-        P[q] = p0, P[q + 1] = p1, P[q + 2] = p2, P[q + 3] = p3;
-        a0 += vset(c.cq[q]) * p0;
-        a1 += vset(c.cq[q + 1]) * p1;
-        a2 += vset(c.cq[q + 2]) * p2;
-        a3 += vset(c.cq[q + 3]) * p3;
-        G[q] += vj * p0;
-        G[q + 1] += vj * p1;
-        G[q + 2] += vj * p2;
-        G[q + 3] += vj * p3;
-      }
-      for (; q < Q; ++q) {
-        vf p = P[q];
-        p += qin - vset(c.mu[q]) * p;
-        P[q] = p;
-        a0 += vset(c.cq[q]) * p;
-        G[q] += vj * p;
-      }
-      const vf far = vset(c0) * P[0] + ((a0 + a1) + (a2 + a3));
+      const vf far = vset(c0) * P[0] + advance_soe_states<true>(c, P, qin, G, vj);
       vf near{};
       for (int64_t L = 1; L < L0; ++L) near += vset(c.K[L]) * qr[(j - 1 + L) & mask];  // slots past q_{T-1} are 0
       const vf u = (sgV ? vload(sgV + o) : vf{}) + local - near - far;
