@@ -11,6 +11,7 @@ import { KERNEL_ENUMS } from '../../lib/kernel-names';
 const K = native.runKernel;
 import { buildGoldenNet, flat, loadGoldens, relErr as goldenRelErr } from '../helpers/goldens';
 import { fractionalForwardRaw } from '../../lib/fractional/op';
+import type { FractionalMethod } from '../../lib/fractional/kernel';
 
 const available = cuda.isAvailable();
 if (!available) {
@@ -314,6 +315,25 @@ describeGpu('cuda op table against the cpu backend', () => {
 /** dK / dtau as the op returns them ([2, n] or [2] float32 hi/lo pairs) -> float64 hi + lo. */
 /** The backward's dK and dtau as float32 pairs (native fractionalBackward with pairs). */
 const pairs = { alpha: false, weight: false, pairs: true };
+type FracSpec = readonly [FractionalMethod, Float64Array, Float64Array, number];
+/**
+ * The layer's forward (with and without the trace) and backward on the CPU and on CUDA from the same
+ * random current and output gradients: spikes equal, v within 1e-5, dI within 1e-4; returns both backwards.
+ */
+function forwardBackwardOnBoth(spec: FracSpec, params: FractionalNativeParams, shape: number[], withGV: boolean) {
+  const I = rand(shape, 0, 2.5);
+  const fc = fractionalForwardRaw(I[0], ...spec, params, true);
+  const fg = fractionalForwardRaw(I[1], ...spec, params, true);
+  expectClose(fg.spikes, fc.spikes, 0, 'spikes');
+  expectClose(fg.v!, fc.v!, 1e-5, 'v');
+  // Inference (no trace): the same spikes.
+  expectClose(fractionalForwardRaw(I[1], ...spec, params, false).spikes, fc.spikes, 0, 'spikes without trace');
+  const gS = rand(shape), gV = rand(shape, -0.2, 0.2);
+  const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], withGV ? gV[0] : null, ...spec, params, pairs);
+  const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], withGV ? gV[1] : null, ...spec, params, pairs);
+  expectClose(bg.gI, bc.gI, 1e-4, 'dI');
+  return { bc, bg };
+}
 function hiLo(h: NativeHandle): Float64Array {
   const v = h.toFloat32Array();
   const n = v.length / 2;
@@ -342,18 +362,7 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
     (_name, c) => {
       const spec = [c.method, Float64Array.from(c.alphas), Float64Array.from(c.weights), 1] as const;
       const params: FractionalNativeParams = { kind: c.kind, tau: c.tau, threshold: 1, surrogate: c.surrogate, scale: 5, memory: c.memory ?? c.T + 1, history: 'exact' };  // the exact kernels (fast: below)
-      const shape = [c.T, c.B, c.F];
-      const I = rand(shape, 0, 2.5);
-      const fc = fractionalForwardRaw(I[0], ...spec, params, true);
-      const fg = fractionalForwardRaw(I[1], ...spec, params, true);
-      expectClose(fg.spikes, fc.spikes, 0, 'spikes');
-      expectClose(fg.v!, fc.v!, 1e-5, 'v');
-      // Inference (no trace): the same spikes.
-      expectClose(fractionalForwardRaw(I[1], ...spec, params, false).spikes, fc.spikes, 0, 'spikes without trace');
-      const gS = rand(shape), gV = rand(shape, -0.2, 0.2);
-      const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], c.gV ? gV[0] : null, ...spec, params, pairs);
-      const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], c.gV ? gV[1] : null, ...spec, params, pairs);
-      expectClose(bg.gI, bc.gI, 1e-4, 'dI');
+      const { bc, bg } = forwardBackwardOnBoth(spec, params, [c.T, c.B, c.F], c.gV);
       // dK and dtau: both backends sum in the order of native/fractional_op.h, so they agree to float64
       // rounding (the float32 partial sums are equal bit for bit).
       expect(bg.gK!.device).toBe('cuda');
@@ -379,17 +388,7 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
     "history 'fast': T=%p %s alphas %p on cuda matches the cpu", (T, method, alphas, weights, kind, surrogate, withGV) => {
       const spec = [method, Float64Array.from(alphas), Float64Array.from(weights), 1] as const;
       const params: FractionalNativeParams = { kind, tau: 2, threshold: 1, surrogate, scale: 5, memory: T + 1, history: 'fast' };
-      const shape = [T, 3, 37];
-      const I = rand(shape, 0, 2.5);
-      const fc = fractionalForwardRaw(I[0], ...spec, params, true);
-      const fg = fractionalForwardRaw(I[1], ...spec, params, true);
-      expectClose(fg.spikes, fc.spikes, 0, 'spikes');
-      expectClose(fg.v!, fc.v!, 1e-5, 'v');
-      expectClose(fractionalForwardRaw(I[1], ...spec, params, false).spikes, fc.spikes, 0, 'spikes without trace');
-      const gS = rand(shape), gV = rand(shape, -0.2, 0.2);
-      const bc = native.fractionalBackward(I[0], fc.v!, fc.spikes, gS[0], withGV ? gV[0] : null, ...spec, params, pairs);
-      const bg = native.fractionalBackward(I[1], fg.v!, fg.spikes, gS[1], withGV ? gV[1] : null, ...spec, params, pairs);
-      expectClose(bg.gI, bc.gI, 1e-4, 'dI');
+      const { bc, bg } = forwardBackwardOnBoth(spec, params, [T, 3, 37], withGV);
       const W = native.fractionalFastInfo(method, spec[1], spec[2], 1, T);
       expect(bg.gK!.shape).toEqual([2, W.L0 + W.Q]);
       expect(bc.gK!.shape).toEqual([2, W.L0 + W.Q]);
