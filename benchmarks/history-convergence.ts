@@ -13,27 +13,7 @@ import { FractionalMethod } from '../lib/fractional/kernel';
 import { FractionalHistory, fractionalNeuron } from '../lib/fractional/op';
 import '../lib/ops/methods';
 import { machine, table } from './common';
-
-/** ln Gamma(x), Lanczos (g = 7, n = 9), ~1e-15 relative for x > 0. */
-function lgamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lgamma(1 - x);
-  x -= 1;
-  let a = c[0];
-  const t = x + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i] / (x + i);
-  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
-}
-function mittagLeffler(alpha: number, z: number): number {
-  let sum = 0;
-  for (let k = 0; k < 400; k++) {
-    const mag = Math.exp(k * Math.log(Math.abs(z)) - lgamma(alpha * k + 1));
-    sum += z < 0 && k % 2 === 1 ? -mag : mag;
-    if (k > 20 && mag < 1e-18) break;
-  }
-  return sum;
-}
+import { refLgamma as lgamma, refMittagLeffler as mittagLeffler } from '../test/fractional/special-reference';
 
 type Problem = 'relaxation' | 'consistency';
 function endValue(problem: Problem, method: FractionalMethod, alpha: number, T: number, history: FractionalHistory): number {

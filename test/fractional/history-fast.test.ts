@@ -17,6 +17,7 @@ import { FractionalHistory, fractionalNeuron } from '../../lib/fractional/op';
 import { flat, GOLDEN_TOL, goldenLossErr, loadGoldens, relErr, relErrScalar, runGoldenThroughOp } from '../helpers/goldens';
 import { lcg } from '../helpers/gradcheck';
 import { neuronForward64, SurrogateName } from '../helpers/neuron-reference';
+import { refMittagLeffler as mittagLeffler } from './special-reference';
 import { nn, LIFNeuron, SNNWrapper } from '../../lib';
 import { validateSpec } from '../../lib/snn/spec';
 
@@ -240,28 +241,6 @@ describe("history 'fast': convergence on a Mittag-Leffler relaxation equals the 
   // T ~ 2048 on each solver's rounding (~5e-6 here) is near the discretisation error, whichever the history.
   // (To T = 65,536: benchmarks/history-convergence.ts.)
   const E_ML: Record<number, number> = {};
-  function mittagLeffler(alpha: number, z: number): number {
-    let sum = 0, term = 1;
-    for (let k = 0; k < 400; k++) {
-      const lg = lgammaInt(alpha * k + 1);
-      const mag = Math.exp(k * Math.log(Math.abs(z)) - lg);
-      sum += z < 0 && k % 2 === 1 ? -mag : mag;
-      term = mag;
-      if (k > 20 && term < 1e-18) break;
-    }
-    return sum;
-  }
-  // Lanczos lgamma (g = 7), ~1e-15 relative: enough for the series.
-  function lgammaInt(x: number): number {
-    const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-      -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-    if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lgammaInt(1 - x);
-    x -= 1;
-    let a = c[0];
-    const t = x + 7.5;
-    for (let i = 1; i < 9; i++) a += c[i] / (x + i);
-    return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
-  }
   function endValue(method: FractionalMethod, alpha: number, T: number, history: FractionalHistory): number {
     return noGrad(() => {
       const I = tensor(new Float32Array(T).fill(1), [T, 1, 1]);

@@ -56,3 +56,15 @@ export function refDigamma(x: number): number {
   const [a, da] = lanczosSum(z);
   return Math.log(t) + (z + 0.5) / t - 1 + da / a;
 }
+
+/** Mittag-Leffler E_alpha(z) = sum_k z^k / Gamma(alpha k + 1), summed until the terms are negligible. */
+export function refMittagLeffler(alpha: number, z: number): number {
+  const lnAbsZ = Math.log(Math.abs(z));
+  let sum = 0;
+  for (let k = 0; k < 400; k++) {
+    const mag = Math.exp(k * lnAbsZ - refLgamma(alpha * k + 1));
+    sum += z < 0 && k % 2 === 1 ? -mag : mag;
+    if (k > 20 && mag < 1e-18) return sum;
+  }
+  throw new Error(`Mittag-Leffler series for alpha = ${alpha}, z = ${z} did not converge in 400 terms`);
+}
