@@ -2,12 +2,10 @@
 #include "fractional_history.h"
 
 #include <cmath>
-#include <cstring>
-#include <list>
-#include <mutex>
 #include <utility>
 
 #include "error.h"
+#include "fractional_spec_cache.h"
 
 namespace fsnn {
 namespace {
@@ -76,24 +74,6 @@ FractionalFastHistory build_fast_history(const FractionalKernelSpec& spec) {
   return f;
 }
 
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
-// The spec as the cache keys it: T replaced by the SOE's range.
-bool same_key(const FractionalKernelSpec& a, const FractionalKernelSpec& b) {
-  return a.method == b.method && a.T == b.T && std::memcmp(&a.h, &b.h, sizeof(double)) == 0 &&
-         same_bits(a.alphas, b.alphas) && same_bits(a.weights, b.weights);
-}
-
-struct FastCache {
-  std::mutex mu;
-  std::list<std::pair<FractionalKernelSpec, std::shared_ptr<const FractionalFastHistory>>> entries;  // most recent first
-};
-FastCache& fast_cache() {
-  static FastCache* c = new FastCache();  // never destroyed: safe during process exit
-  return *c;
-}
-
 }  // namespace
 
 const char* fractional_history_name(FractionalHistory history) {
@@ -109,22 +89,10 @@ FractionalHistory fractional_history_from_name(const std::string& name) {
 }
 
 std::shared_ptr<const FractionalFastHistory> cached_fractional_fast_history(const FractionalKernelSpec& spec) {
-  FractionalKernelSpec key = spec;
+  static auto* cache = new FractionalSpecCache<FractionalFastHistory, kFastHistoryCacheSize>();  // never destroyed: safe at exit
+  FractionalKernelSpec key = spec;  // keyed by the SOE's range, not T, so that nearby T share one build
   key.T = soe_range(spec.T);
-  FastCache& c = fast_cache();
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    for (auto it = c.entries.begin(); it != c.entries.end(); ++it)
-      if (same_key(it->first, key)) {
-        c.entries.splice(c.entries.begin(), c.entries, it);
-        return c.entries.front().second;
-      }
-  }
-  auto built = std::make_shared<const FractionalFastHistory>(build_fast_history(key));  // outside the lock
-  std::lock_guard<std::mutex> lock(c.mu);
-  c.entries.emplace_front(key, built);
-  while (c.entries.size() > kFastHistoryCacheSize) c.entries.pop_back();
-  return built;
+  return cache->get(key, [&] { return build_fast_history(key); });
 }
 
 FractionalHistory resolve_fractional_history(FractionalHistory history, FractionalMethod method, int64_t T,

@@ -5,11 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <list>
-#include <mutex>
-#include <utility>
 
 #include "error.h"
+#include "fractional_spec_cache.h"
 #include "special_functions.h"
 
 namespace fsnn {
@@ -153,24 +151,8 @@ void build_euler(double h, std::vector<double>& K) {
   K[1] = -1.0 / h;
 }
 
-// ---- cache ----
-
 bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
-bool same_spec(const FractionalKernelSpec& a, const FractionalKernelSpec& b) {
-  if (a.method != b.method || a.T != b.T || std::memcmp(&a.h, &b.h, sizeof(double)) != 0) return false;
-  if (a.method == FractionalMethod::Euler) return true;
-  return same_bits(a.alphas, b.alphas) && same_bits(a.weights, b.weights);
-}
-
-struct KernelCache {
-  std::mutex mu;
-  std::list<std::pair<FractionalKernelSpec, std::shared_ptr<const FractionalKernel>>> entries;  // most recent first
-};
-KernelCache& kernel_cache() {
-  static KernelCache* c = new KernelCache();  // never destroyed: safe during process exit
-  return *c;
 }
 
 }  // namespace
@@ -242,21 +224,15 @@ FractionalKernel build_fractional_kernel(const FractionalKernelSpec& spec) {
   return k;
 }
 
+bool same_fractional_spec(const FractionalKernelSpec& a, const FractionalKernelSpec& b) {
+  if (a.method != b.method || a.T != b.T || std::memcmp(&a.h, &b.h, sizeof(double)) != 0) return false;
+  if (a.method == FractionalMethod::Euler) return true;
+  return same_bits(a.alphas, b.alphas) && same_bits(a.weights, b.weights);
+}
+
 std::shared_ptr<const FractionalKernel> cached_fractional_kernel(const FractionalKernelSpec& spec) {
-  KernelCache& c = kernel_cache();
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    for (auto it = c.entries.begin(); it != c.entries.end(); ++it)
-      if (same_spec(it->first, spec)) {
-        c.entries.splice(c.entries.begin(), c.entries, it);  // most recently used first
-        return c.entries.front().second;
-      }
-  }
-  auto built = std::make_shared<const FractionalKernel>(build_fractional_kernel(spec));  // outside the lock
-  std::lock_guard<std::mutex> lock(c.mu);
-  c.entries.emplace_front(spec, built);
-  while (c.entries.size() > kFractionalKernelCacheSize) c.entries.pop_back();
-  return built;
+  static auto* cache = new FractionalSpecCache<FractionalKernel, kFractionalKernelCacheSize>();  // never destroyed: safe at exit
+  return cache->get(spec, [&] { return build_fractional_kernel(spec); });
 }
 
 std::string js_number(double x) {

@@ -73,8 +73,13 @@ inline bool fractional_method_is_predictor(FractionalMethod m) { return m == Fra
 // without cancellation for large L (exposed for the kernel tests).
 void pred_weight_factor(double L, double alpha, double& c, double& dcda);
 
+// Whether two specs describe the same kernel, bit for bit: method, T, h, and (except for euler, which has
+// no terms) the orders and weights.
+bool same_fractional_spec(const FractionalKernelSpec& a, const FractionalKernelSpec& b);
+
 // The same through a cache of the most recently used kernels keyed by (method, alphas, weights, h, T)
-// (bit-exact), so that steps with unchanged orders do not rebuild; safe to call from any thread.
+// (bit-exact, fractional_spec_cache.h), so that steps with unchanged orders do not rebuild; safe to call
+// from any thread.
 std::shared_ptr<const FractionalKernel> cached_fractional_kernel(const FractionalKernelSpec& spec);
 constexpr size_t kFractionalKernelCacheSize = 16;
 
