@@ -420,11 +420,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("cudaCompiled", cuda_bridge::compiled());
   return o;
 }
-// setNumThreads(n): resizes the CPU pool (and OpenBLAS, when built in) to n threads; returns the count in force.
+// setNumThreads(n): resizes the CPU pool (which also splits the OpenBLAS products) to n threads; returns the count in force.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   const int n = static_cast<int>(Int(info, 0, "setNumThreads"));
   cpu::set_num_threads(n);
-  cpu::set_blas_threads(n);
   return Napi::Number::New(info.Env(), cpu::num_threads());
 }
 Napi::Value LiveBytes(const Napi::CallbackInfo& info) {

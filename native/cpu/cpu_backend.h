@@ -27,8 +27,6 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha
 // "openblas" or "builtin": what gemm() uses now (FSNN_BLAS=builtin forces the built-in one).
 const char* blas_mode();
 bool has_openblas();
-// Sets OpenBLAS's thread count (no effect without OpenBLAS).
-void set_blas_threads(int n);
 
 }  // namespace cpu
 }  // namespace fsnn

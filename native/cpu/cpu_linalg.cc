@@ -24,28 +24,69 @@ bool has_openblas() {
 #endif
 }
 
-void set_blas_threads(int n) {
-#ifdef FSNN_HAVE_CBLAS
-  openblas_set_num_threads(n);
-#else
-  (void)n;
-#endif
-}
-
 const char* blas_mode() {
   const char* env = std::getenv("FSNN_BLAS");
   if (!has_openblas() || (env && std::string(env) == "builtin")) return "builtin";
   return "openblas";
 }
 
+namespace {
+// One thread pool for all CPU work. OpenBLAS is kept single-threaded: its own workers spin between calls
+// and would compete with the pool's for the same cores (on a 2-core machine each pool then waits for a
+// core the other holds). A large product is split instead into panels of C, one per pool thread, each
+// an OpenBLAS call of its own.
+void blas_single_threaded() {
+#ifdef FSNN_HAVE_CBLAS
+  static const bool once = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)once;
+#endif
+}
+
+// Products below this many multiply-adds run as one call (a split would cost more than it saves).
+constexpr double kSplitMacs = 1 << 20;
+
+#ifdef FSNN_HAVE_CBLAS
+void sgemm_openblas(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                    const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, static_cast<int>(M),
+              static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
+              C, static_cast<int>(ldc));
+}
+#endif
+}  // namespace
+
 void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
 #ifdef FSNN_HAVE_CBLAS
   if (std::string(blas_mode()) == "openblas" && K > 0) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B,
-                static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
+    blas_single_threaded();
+    const int64_t threads = num_threads();
+    const double macs = double(M) * double(N) * double(K);
+    if (threads <= 1 || macs < kSplitMacs) {
+      sgemm_openblas(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+      return;
+    }
+    // Panels of whole 16-row (or 16-column) strips of C along its longer side: C rows [r0, r1) take rows
+    // r0.. of op(A); C columns [c0, c1) take columns c0.. of op(B).
+    const bool rows = M >= N;
+    const int64_t extent = rows ? M : N, strips = (extent + 15) / 16;
+    const int64_t panels = std::min<int64_t>(threads, strips);
+    parallel_for(panels, 1, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t s0 = strips * p / panels * 16, s1 = std::min(extent, strips * (p + 1) / panels * 16);
+        if (s0 >= s1) continue;
+        if (rows)
+          sgemm_openblas(transA, transB, s1 - s0, N, K, alpha, transA ? A + s0 : A + s0 * lda, lda, B, ldb, beta,
+                         C + s0 * ldc, ldc);
+        else
+          sgemm_openblas(transA, transB, M, s1 - s0, K, alpha, A, lda, transB ? B + s0 * ldb : B + s0, ldb, beta,
+                         C + s0, ldc);
+      }
+    });
     return;
   }
 #endif

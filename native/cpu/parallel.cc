@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -55,15 +56,17 @@ class ThreadPool {
     {
       std::lock_guard<std::mutex> lock(mu_);
       task_ = &task;
-      pending_ = size_.load() - 1;
-      ++generation_;
+      pending_.store(size_.load() - 1);
+      generation_.fetch_add(1);
     }
-    cv_.notify_all();
+    cv_.notify_all();  // cheap when every worker is still spinning (no waiters)
     in_parallel_region = true;
     task(0);
     in_parallel_region = false;
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_cv_.wait(lock, [this] { return pending_.load() == 0; });
+    }
     task_ = nullptr;
     return error;
   }
@@ -93,10 +96,11 @@ class ThreadPool {
   void loop(int index, uint64_t seen) {
     for (;;) {
       const std::function<void(int)>* task;
+      spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
+        cv_.wait(lock, [&] { return generation_.load() != seen; });
+        seen = generation_.load();
         if (stop_) return;
         task = task_;
       }
@@ -105,9 +109,31 @@ class ThreadPool {
       in_parallel_region = false;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (--pending_ == 0) done_cv_.notify_one();
+        if (pending_.fetch_sub(1) == 1) done_cv_.notify_one();
       }
     }
+  }
+
+  // Spins (with the CPU's pause hint) until ready() or kSpinNs passed; true when ready. A training step
+  // calls the pool every few tens of microseconds, and waking a thread blocked on a condition variable
+  // costs about as much as a small op itself (more when the other core is busy): so workers keep polling
+  // for the next task for a while before they sleep, and the caller polls for their completion.
+  template <class Ready>
+  static bool spin_until(const Ready& ready) {
+    constexpr int64_t kSpinNs = 200000;
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0;; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() - start > std::chrono::nanoseconds(kSpinNs)) return ready();
+    }
+  }
+  static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
   }
 
   std::atomic<int> size_{1};
@@ -115,8 +141,8 @@ class ThreadPool {
   std::mutex mu_, call_mu_;
   std::condition_variable cv_, done_cv_;
   const std::function<void(int)>* task_ = nullptr;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
 };
 
