@@ -770,7 +770,13 @@ Tensor random(RandomKind kind, const Shape& shape, uint64_t seed, uint64_t offse
 }
 
 namespace {
-void check_fractional(const char* op, const Tensor& I, const FractionalParams& p) {
+void fail_non_finite_input(const char* op, const Tensor& I, int64_t i, int64_t N) {
+  fail(op, ": the input current ", I.describe(), " holds a non-finite value (", I.data()[i], ") at time step ", i / N,
+       ", neuron ", i % N, "; check the layer before this neuron (learning rate, inputs) for NaN or Inf");
+}
+// scan_input: also scan I for a non-finite value (the forward on the CPU skips it: its membrane scan
+// finds any, since a non-finite I_k makes v_{k+1} non-finite; fractional_forward then names I).
+void check_fractional(const char* op, const Tensor& I, const FractionalParams& p, bool scan_input = true) {
   check_float(op, I, "input current");
   if (I.dim() < 2) fail(op, ": input current must be time-major [T, B, ...], got ", I.describe());
   if (I.shape[0] < 1) fail(op, ": T = 0 time steps; the input current needs at least one step");
@@ -785,32 +791,35 @@ void check_fractional(const char* op, const Tensor& I, const FractionalParams& p
   if (!(p.tau > 0) || !std::isfinite(p.tau)) fail(op, ": tau = ", p.tau, " must be positive and finite");
   if (!std::isfinite(p.threshold)) fail(op, ": threshold must be finite");
   if (!(p.scale > 0)) fail(op, ": surrogate scale ", p.scale, " must be positive");
-  {
+  if (scan_input) {
     const int64_t i = I.storage->backend->first_non_finite(I);
-    if (i != kNotScanned && i < I.numel())
-      fail(op, ": the input current ", I.describe(), " holds a non-finite value (", I.data()[i], ") at time step ", i / p.N,
-           ", neuron ", i % p.N, "; check the layer before this neuron (learning rate, inputs) for NaN or Inf");
+    if (i != kNotScanned && i < I.numel()) fail_non_finite_input(op, I, i, p.N);
   }
 }
 }  // namespace
 
 FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, bool save_trace) {
-  check_fractional("fractionalNeuron", I, p);
+  // On the CPU the membrane is always computed and scanned: float32 overflow inside the recurrence
+  // (e.g. an input current of 3e38) gives an Inf/NaN membrane whose spikes would be silently wrong. That
+  // scan also finds a non-finite input (it makes the next membrane value non-finite), so I is scanned
+  // beforehand only on other devices, and on the CPU only to tell the two causes apart.
+  const bool check = I.device == Device::CPU;
+  check_fractional("fractionalNeuron", I, p, !check);
   FractionalResult r;
   r.spikes = empty(I.shape, I.device);
-  // On the CPU the membrane is always computed and scanned: float32 overflow inside the recurrence
-  // (e.g. an input current of 3e38) gives an Inf/NaN membrane whose spikes would be silently wrong.
-  const bool check = I.device == Device::CPU;
   if (save_trace || check) r.v = empty(I.shape, I.device);
   I.storage->backend->fractional_forward(p, I, r.spikes, save_trace || check ? &r.v : nullptr);
   if (check) {
     const int64_t i = I.storage->backend->first_non_finite(r.v);
-    if (i != kNotScanned && i < r.v.numel())
+    if (i != kNotScanned && i < r.v.numel()) {
+      const int64_t j = I.storage->backend->first_non_finite(I);
+      if (j != kNotScanned && j < I.numel()) fail_non_finite_input("fractionalNeuron", I, j, p.N);
       fail("fractionalNeuron: the membrane potential overflowed float32 (", r.v.data()[i], ") at time step ", i / p.N, ", neuron ",
            i % p.N, " although the input current is finite. Either the input is too large (|I| near the float32 limit "
            "3.4e38): scale the inputs or the preceding layer's weights down; or the time step h is too large for "
            "tau = ", p.tau, " (the discrete scheme grows without bound when h / tau is large): use a smaller step h "
            "(the spacing of xTime) or a larger tau");
+    }
   }
   if (!save_trace) r.v = Tensor{};
   return r;

@@ -194,6 +194,22 @@ describe('bad inputs: a clear error each, and the op still works afterwards', ()
     expect(() => run([0.5], null, {}, tensor(bad, [T, B, F]))).toThrow(/non-finite value \(inf\) at time step 0, neuron 5/i);
   });
 
+  // The CPU forward finds a bad input through its membrane scan (a non-finite I_k makes v_{k+1}
+  // non-finite): every method and history must still name the input, also at the last step, whose
+  // membrane value v_T is the last one written, and for -Inf, which drives the membrane to -Inf.
+  (testDevice === 'cpu' ? test.each : test.skip.each)([
+    ['l1', 'exact'], ['gl', 'exact'], ['pred', 'exact'], ['trap', 'exact'], ['euler', 'exact'],
+    ['l1', 'fast'], ['gl', 'fast'], ['pred', 'fast'],
+  ])('a non-finite input current is named as such with method %s, history %s (cpu)', (method, history) => {
+    const o = { method, history } as FractionalNeuronOptions;
+    for (const [step, value, text] of [[T - 1, Infinity, 'inf'], [0, -Infinity, '-inf'], [1, NaN, 'nan']] as [number, number, string][]) {
+      const bad = I0.slice();
+      bad[step * B * F + 3] = value;
+      expect(() => run([0.5], null, o, tensor(bad, [T, B, F]))).toThrow(new RegExp(`input current .* non-finite value \\(${text}\\) at time step ${step}, neuron 3`, 'i'));
+    }
+    expect(() => run([0.5], null, o)).not.toThrow();
+  });
+
   test('other bad options: h, tau, surrogate, method', () => {
     expect(() => run([0.5], null, { h: 0 })).toThrow(/step h = 0 must be a finite number > 0/);
     expect(() => run([0.5], null, { tau: 0 })).toThrow(/tau = 0 must be positive and finite/);
