@@ -1,6 +1,7 @@
 // CPU fractional neuron op: forward over all T steps and its exact discrete adjoint.
 // See fractional_cpu.h for the design and ../fractional_op.h for the equations.
 #include "fractional_cpu.h"
+#include "cpu_features.h"
 
 #include <algorithm>
 #include <atomic>
@@ -648,10 +649,6 @@ FSNN_AVX2 void backward_worker_avx2(const BwdJob& job, std::atomic<int64_t>& nex
     backward_worker_impl<Avx2Kernels, true>(job, next);
   else
     backward_worker_impl<Avx2Kernels, false>(job, next);
-}
-bool cpu_has_avx2_fma() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
 

@@ -1,5 +1,6 @@
 // CPU fractional neuron op with the fast (sum-of-exponentials) history. Equations: fractional_fast_cpu.h.
 #include "fractional_fast_cpu.h"
+#include "cpu_features.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -335,11 +336,6 @@ FSNN_AVX2 void backward_avx2(const FastJob& j, int64_t s0, int64_t s1) {
   if (j.c.lif) backward_slabs<true>(j, s0, s1);
   else backward_slabs<false>(j, s0, s1);
 }
-bool has_avx2() {
-  __builtin_cpu_init();
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
 #endif
 
 // Validates p and fills the context; store receives the float tables.
@@ -406,7 +402,7 @@ void fractional_fast_forward(const FractionalParams& p, const float* I, float* s
   j.vout = v;
   j.W = slab_width(p.N);
 #ifdef FSNN_FAST_X86
-  if (has_avx2()) return run_slabs(j, forward_avx2);
+  if (cpu_has_avx2_fma()) return run_slabs(j, forward_avx2);
 #endif
   run_slabs(j, forward_generic);
 }
@@ -434,7 +430,7 @@ void fractional_fast_backward(const FractionalParams& p, const float* I, const f
   j.W = slab_width(p.N);
   j.parts = parts.data();
 #ifdef FSNN_FAST_X86
-  if (has_avx2())
+  if (cpu_has_avx2_fma())
     run_slabs(j, backward_avx2);
   else
 #endif

@@ -1,4 +1,5 @@
 #include "peak_fma.h"
+#include "cpu_features.h"
 
 #include <algorithm>
 #include <atomic>
@@ -85,15 +86,11 @@ __attribute__((target("avx2,fma"))) float loop_avx2(long iters, float seed) {
   return total;
 }
 
-bool has_avx2_fma() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 #endif
 
 Loop select_loop() {
 #ifdef FSNN_PEAK_X86
-  static const bool avx2 = has_avx2_fma();
+  static const bool avx2 = cpu_has_avx2_fma();
   if (avx2) return loop_avx2;
 #endif
   return loop_generic;

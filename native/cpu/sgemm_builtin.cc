@@ -1,4 +1,5 @@
 #include "sgemm_builtin.h"
+#include "cpu_features.h"
 
 #include <algorithm>
 #include <atomic>
@@ -228,10 +229,6 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* FS
   store_tile_generic(acc, c, ldc, alpha, beta, mr, nr);
 }
 
-bool cpu_has_avx2_fma() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 #endif  // FSNN_SGEMM_X86
 
 std::atomic<bool> g_force_generic{false};

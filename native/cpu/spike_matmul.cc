@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cpu_backend.h"
+#include "cpu_features.h"
 #include "parallel.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -135,8 +136,7 @@ bool has_avx2_fma() {
   static const bool yes = [] {
     const char* generic = std::getenv("FSNN_SPIKE_GENERIC");
     if (generic && std::string(generic) == "1") return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt");
+    return cpu_has_avx2_fma() && __builtin_cpu_supports("popcnt");
   }();
   return yes;
 }
