@@ -8,6 +8,7 @@
 #include "cpu_backend.h"
 #include "parallel.h"
 #include "sgemm_builtin.h"
+#include "sgemm_small_k.h"
 
 #ifdef FSNN_HAVE_CBLAS
 #include <cblas.h>
@@ -61,6 +62,10 @@ void sgemm_openblas(bool transA, bool transB, int64_t M, int64_t N, int64_t K, f
 void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
+  if (K >= 1 && K <= kSmallK && alpha != 0.0f) {  // a short inner dimension: one pass per row of C
+    sgemm_small_k(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
 #ifdef FSNN_HAVE_CBLAS
   if (std::string(blas_mode()) == "openblas" && K > 0) {
     blas_single_threaded();

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { ops, tensor } from '../../lib';
 import { expectGradcheck, randomData } from '../helpers/gradcheck';
 import { native as nativeAddon } from '../../lib/native';
+import { getNumThreads, setNumThreads } from '../../lib/threads';
 
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -237,4 +238,41 @@ describe('matmul across cache blocks (K slices, K chunks, partial tiles) vs floa
           if (!(worst <= 2e-6)) throw new Error(`element (${Math.floor(at / N)}, ${at % N}): ${got[at]} vs ${ref.c[at]} (error ${worst.toExponential(2)} of sum |a b|)`);
         });
   }
+});
+
+// K <= 16 runs the short-inner-dimension kernel (native/cpu/sgemm_small_k.cc) on the CPU, whatever the
+// BLAS; K = 17 is the first size past it. M = 3000 rows spread over the pool; N = 37 and 5 leave
+// column tails past the 8-wide vectors.
+describe('matmul with a short inner dimension (K <= 16) vs float64', () => {
+  const sizes: [number, number, number][] = [[3000, 37, 1], [5, 300, 2], [3000, 37, 3], [513, 256, 10], [40, 5, 16], [300, 37, 17]];
+  let seed = 8100;
+  for (const [M, N, K] of sizes) {
+    const s = (seed += 2);
+    const a = Float32Array.from(randomData(M * K, s)), b = Float32Array.from(randomData(K * N, s + 1));
+    const ref = gemm64(a, b, M, N, K);
+    for (const ta of [false, true])
+      for (const tb of [false, true])
+        test(`${M}x${K} . ${K}x${N}, transA ${ta}, transB ${tb}`, () => {
+          const A = ta ? transposed(a, M, K) : a, B = tb ? transposed(b, K, N) : b;
+          const y = ops.matmul(tensor(A, ta ? [K, M] : [M, K]), tensor(B, tb ? [N, K] : [K, N]), { transA: ta, transB: tb });
+          const got = y.toFloat32Array();
+          let worst = 0;
+          for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(got[i] - ref.c[i]) / ref.mag[i]);
+          expect(worst).toBeLessThanOrEqual(2e-6);
+        });
+  }
+  test('the same bits on 1 and 2 threads (one sum order per output)', () => {
+    const M = 4000, N = 45, K = 10;
+    const a = tensor(Float32Array.from(randomData(M * K, 77)), [M, K]), b = tensor(Float32Array.from(randomData(K * N, 78)), [K, N]);
+    const before = getNumThreads();
+    try {
+      setNumThreads(1);
+      const one = ops.matmul(a, b).toFloat32Array();
+      setNumThreads(2);
+      const two = ops.matmul(a, b).toFloat32Array();
+      expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    } finally {
+      setNumThreads(before);
+    }
+  });
 });
