@@ -41,4 +41,4 @@ export * as data from './data';
 export * as distributed from './distributed';
 export { Philox } from './random/philox';
 export { native } from './native-info';
-export type { NativeInfo } from './native-info';
+export type { CpuMemoryStats, NativeInfo } from './native-info';

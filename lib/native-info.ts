@@ -18,10 +18,25 @@ export interface NativeInfo {
   cudaCompiled: boolean;
 }
 
+/** What native.cpuMemoryStats() reports. */
+export interface CpuMemoryStats {
+  /** Bytes handed out to tensor storages and not yet freed (each rounded up to 64). */
+  allocatedBytes: number;
+  /** Bytes freed and kept for reuse. */
+  cachedBytes: number;
+  /** The most bytes ever handed out at once. */
+  peakAllocatedBytes: number;
+}
+
 /** Read-only facts about the native addon: its build and the memory its tensors hold. */
 export const native = Object.freeze({
   /** Threads, BLAS mode, CPU features and whether CUDA was compiled in. */
   info: (): NativeInfo => addon.info(),
   /** Bytes currently held by live tensors on a device. */
   liveBytes: (device: Device = 'cpu'): number => addon.liveBytes(checkDevice(device, 'native.liveBytes')),
+  /**
+   * The CPU allocator's counters: bytes handed out to tensors and not yet freed, bytes freed and cached
+   * for reuse, and the most ever handed out at once (64-byte rounded; see the README's memory section).
+   */
+  cpuMemoryStats: (): CpuMemoryStats => addon.cpuMemoryStats(),
 });

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cpu/cpu_allocator.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "cpu/peak_fma.h"
@@ -426,6 +427,15 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   cpu::set_num_threads(n);
   return Napi::Number::New(info.Env(), cpu::num_threads());
 }
+// cpuMemoryStats(): the CPU allocator's counters (cpu/cpu_allocator.h).
+Napi::Value CpuMemoryStats(const Napi::CallbackInfo& info) {
+  const cpu::HostMemoryStats s = cpu::host_memory_stats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("allocatedBytes", static_cast<double>(s.in_use));
+  o.Set("cachedBytes", static_cast<double>(s.cached));
+  o.Set("peakAllocatedBytes", static_cast<double>(s.peak));
+  return o;
+}
 Napi::Value LiveBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ops::live_bytes(DeviceArg(info[0], "liveBytes"))));
 }
@@ -491,6 +501,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FSNN_EXPORT("info", Info);
   FSNN_EXPORT("setNumThreads", SetNumThreads);
   FSNN_EXPORT("liveBytes", LiveBytes);
+  FSNN_EXPORT("cpuMemoryStats", CpuMemoryStats);
   FSNN_EXPORT("measurePeakGflops", PeakGflops);
   FSNN_EXPORT("cudaIsAvailable", CudaAvailable);
   FSNN_EXPORT("cudaCompiled", CudaCompiled);

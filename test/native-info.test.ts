@@ -6,7 +6,7 @@ import { native } from '../lib/native';
 
 describe('the exported native object', () => {
   test('holds only read-only introspection', () => {
-    expect(Object.keys(fsnn.native).sort()).toEqual(['info', 'liveBytes']);
+    expect(Object.keys(fsnn.native).sort()).toEqual(['cpuMemoryStats', 'info', 'liveBytes']);
     expect(Object.isFrozen(fsnn.native)).toBe(true);
     expect(typeof fsnn.native.info().threads).toBe('number');
     expect(() => fsnn.native.liveBytes('tpu' as never)).toThrow(/unknown device 'tpu'/);

@@ -88,6 +88,7 @@ export interface NativeAddon {
   setNumThreads(n: number): number;
   info(): { threads: number; blas: 'openblas' | 'builtin'; openblas: boolean; cpu: string; cudaCompiled: boolean };
   liveBytes(device: string): number;
+  cpuMemoryStats(): { allocatedBytes: number; cachedBytes: number; peakAllocatedBytes: number };
   measurePeakGflops(threads: number, seconds: number): number;
   cudaIsAvailable(): boolean;
   cudaCompiled(): boolean;

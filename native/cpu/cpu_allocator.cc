@@ -1,5 +1,6 @@
 #include "cpu_allocator.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <list>
@@ -18,13 +19,17 @@ constexpr size_t kAlign = 64;
 // tensors at once keeps a bounded bookkeeping, and the oldest blocks are released first.
 constexpr size_t kMaxCachedBlocks = size_t(1) << 16;
 
-size_t cache_limit() {
-  static const size_t limit = [] {
+constexpr long kDefaultCacheMB = 1024;
+
+// FSNN_CPU_CACHE_MB when set (a hard cap; 0 turns the cache off), else -1.
+long cache_mb_override() {
+  static const long mb = [] {
     const char* env = std::getenv("FSNN_CPU_CACHE_MB");
-    const long mb = env ? std::atol(env) : 1024;
-    return static_cast<size_t>(mb < 0 ? 0 : mb) << 20;
+    if (!env) return -1L;
+    const long v = std::atol(env);
+    return v < 0 ? 0L : v;
   }();
-  return limit;
+  return mb;
 }
 
 // Cached blocks in the order they were freed (oldest first, the eviction order), and per rounded
@@ -35,7 +40,32 @@ struct Cache {
   std::mutex mu;
   Order order;
   std::unordered_map<size_t, std::deque<Order::iterator>> by_size;
-  size_t bytes = 0;
+  size_t bytes = 0;   // cached
+  size_t in_use = 0;  // handed out and not yet freed
+  size_t peak = 0;    // the most ever in use at once
+  // How many bytes the cache may hold now. Without FSNN_CPU_CACHE_MB: as much as keeps the process's
+  // footprint (in use + cached) within its own peak of memory in use, or 1 GiB above what is in use,
+  // whichever is more. A step whose tensors add up to several GiB (a long sequence) then finds all of
+  // them again next step instead of the kernel's fresh zeroed pages, and the footprint never exceeds
+  // what the process already needed plus 1 GiB.
+  size_t limit() const {
+    const long mb = cache_mb_override();
+    if (mb >= 0) return size_t(mb) << 20;
+    return std::max(peak - in_use, size_t(kDefaultCacheMB) << 20);
+  }
+  void trim() {
+    while (bytes > 0 && (bytes > limit() || order.size() > kMaxCachedBlocks)) evict_oldest();
+  }
+  // Releases the oldest cached block (the caller holds the lock; the cache is not empty).
+  void evict_oldest() {
+    auto [size, p] = order.front();
+    auto slot = by_size.find(size);
+    slot->second.pop_front();  // the oldest block of its size is the oldest block overall of that size
+    if (slot->second.empty()) by_size.erase(slot);
+    order.pop_front();
+    bytes -= size;
+    std::free(p);
+  }
 };
 
 Cache& cache() {
@@ -45,22 +75,12 @@ Cache& cache() {
 
 size_t rounded(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
-// Releases the oldest cached block (the caller holds the lock; the cache is not empty).
-void evict_oldest(Cache& c) {
-  auto [size, p] = c.order.front();
-  auto slot = c.by_size.find(size);
-  slot->second.pop_front();  // the oldest block of its size is the oldest block overall of that size
-  if (slot->second.empty()) c.by_size.erase(slot);
-  c.order.pop_front();
-  c.bytes -= size;
-  std::free(p);
-}
 }  // namespace
 
 void* host_allocate(size_t bytes) {
   const size_t size = rounded(bytes == 0 ? 4 : bytes);
+  Cache& c = cache();
   {
-    Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
     auto slot = c.by_size.find(size);
     if (slot != c.by_size.end()) {
@@ -70,6 +90,8 @@ void* host_allocate(size_t bytes) {
       void* p = it->second;
       c.order.erase(it);
       c.bytes -= size;
+      c.in_use += size;
+      c.peak = std::max(c.peak, c.in_use);
       return p;
     }
   }
@@ -80,28 +102,39 @@ void* host_allocate(size_t bytes) {
   }
   if (!p)
     fail("out of memory: could not allocate ", bytes, " bytes on the cpu; free tensors with dispose() or tidy(), or use smaller batches");
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.in_use += size;
+  c.peak = std::max(c.peak, c.in_use);
+  c.trim();  // a new block: the cache may now hold more than the footprint allows
   return p;
 }
 
 void host_deallocate(void* ptr, size_t bytes) {
   if (!ptr) return;
   const size_t size = rounded(bytes == 0 ? 4 : bytes);
-  if (size > cache_limit()) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.in_use -= size;
+  if (size > c.limit()) {
     std::free(ptr);
     return;
   }
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
   c.order.emplace_back(size, ptr);
   c.by_size[size].push_back(std::prev(c.order.end()));
   c.bytes += size;
-  while (c.bytes > cache_limit() || c.order.size() > kMaxCachedBlocks) evict_oldest(c);
+  c.trim();
 }
 
 size_t host_cached_bytes() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   return c.bytes;
+}
+
+HostMemoryStats host_memory_stats() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return {c.in_use, c.bytes, c.peak};
 }
 
 void host_empty_cache() {

@@ -2,9 +2,11 @@
 // keyed by their size (rounded up to 64 bytes) and handed out again, so that a training loop that
 // allocates the same buffers every step does not pay the kernel's page faults each time (glibc returns
 // large blocks to the OS with munmap, and trims the heap's top) nor malloc's bookkeeping. The cache
-// holds at most FSNN_CPU_CACHE_MB (default 1024) MiB and at most 65536 blocks; past either bound the
-// oldest blocks are released. FSNN_CPU_CACHE_MB=0 turns the cache off. Cached blocks are not live:
-// native.liveBytes counts the tensors' storages only.
+// holds at most 65536 blocks, and at most max(1 GiB, peak in use - now in use) bytes: the footprint
+// (in use + cached) stays within the most the process ever had in use, or 1 GiB above what it uses
+// now, so steps of several GiB reuse their blocks too. Past either bound the oldest blocks are
+// released. FSNN_CPU_CACHE_MB sets a fixed bound instead (0 turns the cache off). Cached blocks are
+// not live: native.liveBytes counts the tensors' storages only.
 #pragma once
 #include <cstddef>
 
@@ -15,6 +17,12 @@ void* host_allocate(size_t bytes);
 void host_deallocate(void* ptr, size_t bytes);
 // Bytes held in the cache (not in use by tensors).
 size_t host_cached_bytes();
+struct HostMemoryStats {
+  size_t in_use = 0;  // handed out and not yet freed (tensor storages, rounded to 64 bytes)
+  size_t cached = 0;  // freed and kept for reuse
+  size_t peak = 0;    // the most ever in use at once
+};
+HostMemoryStats host_memory_stats();
 // Returns every cached block to the system.
 void host_empty_cache();
 
