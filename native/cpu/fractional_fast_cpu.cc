@@ -32,8 +32,20 @@ constexpr int kNB = 16;  // neurons per block: two 8-float vectors (two AVX2 reg
 // without AVX-512: through general registers).
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
+// Element-wise copies (lo, hi) rather than the implicit 64-byte struct copy, which GCC lowers through
+// general-purpose registers or 16-byte moves; a ymm load of data just stored that way cannot be forwarded
+// from the store buffer and stalls, and the state and ring copies sit on the recurrence's critical path.
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));  // an unaligned view of 8 floats
 struct vf {
   v8 lo, hi;
+  vf() : lo{}, hi{} {}
+  vf(const v8& l, const v8& h) : lo(l), hi(h) {}
+  vf(const vf& o) : lo(o.lo), hi(o.hi) {}
+  vf& operator=(const vf& o) {
+    lo = o.lo;
+    hi = o.hi;
+    return *this;
+  }
 };
 FSNN_INLINE vf operator+(const vf& a, const vf& b) { return {a.lo + b.lo, a.hi + b.hi}; }
 FSNN_INLINE vf operator-(const vf& a, const vf& b) { return {a.lo - b.lo, a.hi - b.hi}; }
@@ -59,12 +71,11 @@ FSNN_INLINE void kahan_add(vf& sum, vf& comp, const vf& x) {
   comp = (t - sum) - y;
   sum = t;
 }
-FSNN_INLINE vf vload(const float* p) {
-  vf r;
-  std::memcpy(&r, p, sizeof(r));
-  return r;
+FSNN_INLINE vf vload(const float* p) { return {*reinterpret_cast<const v8u*>(p), *reinterpret_cast<const v8u*>(p + 8)}; }
+FSNN_INLINE void vstore(float* p, const vf& x) {
+  *reinterpret_cast<v8u*>(p) = x.lo;
+  *reinterpret_cast<v8u*>(p + 8) = x.hi;
 }
-FSNN_INLINE void vstore(float* p, const vf& x) { std::memcpy(p, &x, sizeof(x)); }
 FSNN_INLINE double hsum(const vf& x) {
   double s = 0.0;
   for (int i = 0; i < kNB; ++i) s += double(lane(x, i));
@@ -80,6 +91,8 @@ struct FastCtx {
   const float* K;   // K[L], L = 1..L0-1 (0 for L > T); K[0] unused
   const float* cq;  // c_q
   const float* mu;  // mu_q (mu_0 = 0)
+  const v8u* cq8;   // c_q and mu_q broadcast to 8 lanes: an operand in memory for the vector arithmetic,
+  const v8u* mu8;   // instead of a broadcast per use
 };
 
 // x_k from v_k and I_k, evaluated as the exact kernel does (fractional_cpu.cc x_of).
@@ -90,39 +103,38 @@ FSNN_INLINE vf x_of(const FastCtx& c, const vf& v, const vf& in) {
 }
 
 // One step of the decaying SOE states q = 1..Q-1 (the zero node S[0] is summed apart, with Kahan):
-// S_q += x - mu_q S_q; returns sum_{q>=1} c_q S_q, summed over four accumulators in a fixed order. With
-// kGrad, also G_q += w S_q (the adjoint's dL/dc_q). The forward and the adjoint both advance this way.
+// S_q += x - mu_q S_q; returns sum_{q>=1} c_q S_q, summed over four accumulators in a fixed order (state q
+// into accumulator (q - 1) mod 4). With kGrad, also G_q += w S_q (the adjoint's dL/dc_q). The forward and
+// the adjoint both advance this way. One state at a time (both halves), so that the eight accumulators,
+// x and the state fit in the 16 vector registers; c_q and mu_q come from memory already broadcast.
+template <bool kGrad>
+FSNN_INLINE void advance_one(const FastCtx& c, vf* S, int64_t q, const vf& x, vf* G, const vf& w, v8& alo, v8& ahi) {
+  const v8 mu = c.mu8[q], cq = c.cq8[q];
+  v8 lo = S[q].lo, hi = S[q].hi;
+  lo += x.lo - mu * lo;
+  hi += x.hi - mu * hi;
+  S[q].lo = lo;
+  S[q].hi = hi;
+  alo += cq * lo;
+  ahi += cq * hi;
+  if (kGrad) {
+    G[q].lo += w.lo * lo;
+    G[q].hi += w.hi * hi;
+  }
+}
 template <bool kGrad>
 FSNN_INLINE vf advance_soe_states(const FastCtx& c, vf* S, const vf& x, vf* G, const vf& w) {
   const int64_t Q = c.Q;
-  vf a0{}, a1{}, a2{}, a3{};
+  v8 a0l{}, a0h{}, a1l{}, a1h{}, a2l{}, a2h{}, a3l{}, a3h{};
   int64_t q = 1;
   for (; q + 3 < Q; q += 4) {
-    vf s0 = S[q], s1 = S[q + 1], s2 = S[q + 2], s3 = S[q + 3];
-    s0 += x - vset(c.mu[q]) * s0;
-    s1 += x - vset(c.mu[q + 1]) * s1;
-    s2 += x - vset(c.mu[q + 2]) * s2;
-    s3 += x - vset(c.mu[q + 3]) * s3;
-    S[q] = s0, S[q + 1] = s1, S[q + 2] = s2, S[q + 3] = s3;
-    a0 += vset(c.cq[q]) * s0;
-    a1 += vset(c.cq[q + 1]) * s1;
-    a2 += vset(c.cq[q + 2]) * s2;
-    a3 += vset(c.cq[q + 3]) * s3;
-    if (kGrad) {
-      G[q] += w * s0;
-      G[q + 1] += w * s1;
-      G[q + 2] += w * s2;
-      G[q + 3] += w * s3;
-    }
+    advance_one<kGrad>(c, S, q, x, G, w, a0l, a0h);
+    advance_one<kGrad>(c, S, q + 1, x, G, w, a1l, a1h);
+    advance_one<kGrad>(c, S, q + 2, x, G, w, a2l, a2h);
+    advance_one<kGrad>(c, S, q + 3, x, G, w, a3l, a3h);
   }
-  for (; q < Q; ++q) {
-    vf s0 = S[q];
-    s0 += x - vset(c.mu[q]) * s0;
-    S[q] = s0;
-    a0 += vset(c.cq[q]) * s0;
-    if (kGrad) G[q] += w * s0;
-  }
-  return (a0 + a1) + (a2 + a3);
+  for (; q < Q; ++q) advance_one<kGrad>(c, S, q, x, G, w, a0l, a0h);
+  return {(a0l + a1l) + (a2l + a3l), (a0h + a1h) + (a2h + a3h)};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,11 +380,16 @@ FastCtx make_ctx(const char* op, const FractionalParams& p, std::vector<float>& 
   c.surrogate = p.surrogate;
   c.scale = p.scale;
   c.inv_K0 = p.T > 0 ? float(1.0 / double(float(p.K[0]))) : 1.0f;
-  store.assign(size_t(f.L0), 0.0f);
+  store.assign(size_t(f.L0) + 16 * size_t(f.Q), 0.0f);
   for (int64_t L = 1; L < f.L0 && L <= p.T; ++L) store[size_t(L)] = float(p.K[L]);
+  float* tables = store.data() + f.L0;
+  for (int64_t q = 0; q < f.Q; ++q)
+    for (int i = 0; i < 8; ++i) tables[8 * q + i] = f.c[size_t(q)], tables[8 * (f.Q + q) + i] = f.mu[size_t(q)];
   c.K = store.data();
   c.cq = f.c.data();
   c.mu = f.mu.data();
+  c.cq8 = reinterpret_cast<const v8u*>(tables);
+  c.mu8 = reinterpret_cast<const v8u*>(tables + 8 * f.Q);
   return c;
 }
 
