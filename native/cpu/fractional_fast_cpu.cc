@@ -35,7 +35,6 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 // Element-wise copies (lo, hi) rather than the implicit 64-byte struct copy, which GCC lowers through
 // general-purpose registers or 16-byte moves; a ymm load of data just stored that way cannot be forwarded
 // from the store buffer and stalls, and the state and ring copies sit on the recurrence's critical path.
-typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));  // an unaligned view of 8 floats
 struct vf {
   v8 lo, hi;
   vf() : lo{}, hi{} {}
@@ -71,10 +70,17 @@ FSNN_INLINE void kahan_add(vf& sum, vf& comp, const vf& x) {
   comp = (t - sum) - y;
   sum = t;
 }
-FSNN_INLINE vf vload(const float* p) { return {*reinterpret_cast<const v8u*>(p), *reinterpret_cast<const v8u*>(p + 8)}; }
+// Unaligned: one 32-byte copy per half (a vmovups each).
+FSNN_INLINE v8 load8(const float* p) {
+  v8 r;
+  std::memcpy(&r, p, sizeof(r));
+  return r;
+}
+FSNN_INLINE void store8(float* p, const v8& x) { std::memcpy(p, &x, sizeof(x)); }
+FSNN_INLINE vf vload(const float* p) { return {load8(p), load8(p + 8)}; }
 FSNN_INLINE void vstore(float* p, const vf& x) {
-  *reinterpret_cast<v8u*>(p) = x.lo;
-  *reinterpret_cast<v8u*>(p + 8) = x.hi;
+  store8(p, x.lo);
+  store8(p + 8, x.hi);
 }
 FSNN_INLINE double hsum(const vf& x) {
   double s = 0.0;
@@ -91,8 +97,8 @@ struct FastCtx {
   const float* K;   // K[L], L = 1..L0-1 (0 for L > T); K[0] unused
   const float* cq;  // c_q
   const float* mu;  // mu_q (mu_0 = 0)
-  const v8u* cq8;   // c_q and mu_q broadcast to 8 lanes: an operand in memory for the vector arithmetic,
-  const v8u* mu8;   // instead of a broadcast per use
+  const v8* cq8;    // c_q and mu_q broadcast to 8 lanes (32-byte aligned): an operand in memory for the
+  const v8* mu8;    // vector arithmetic, instead of a broadcast per use
 };
 
 // x_k from v_k and I_k, evaluated as the exact kernel does (fractional_cpu.cc x_of).
@@ -380,16 +386,16 @@ FastCtx make_ctx(const char* op, const FractionalParams& p, std::vector<float>& 
   c.surrogate = p.surrogate;
   c.scale = p.scale;
   c.inv_K0 = p.T > 0 ? float(1.0 / double(float(p.K[0]))) : 1.0f;
-  store.assign(size_t(f.L0) + 16 * size_t(f.Q), 0.0f);
+  store.assign(size_t(f.L0) + 16 * size_t(f.Q) + 8, 0.0f);
   for (int64_t L = 1; L < f.L0 && L <= p.T; ++L) store[size_t(L)] = float(p.K[L]);
-  float* tables = store.data() + f.L0;
+  float* tables = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(store.data() + f.L0) + 31) & ~uintptr_t(31));
   for (int64_t q = 0; q < f.Q; ++q)
     for (int i = 0; i < 8; ++i) tables[8 * q + i] = f.c[size_t(q)], tables[8 * (f.Q + q) + i] = f.mu[size_t(q)];
   c.K = store.data();
   c.cq = f.c.data();
   c.mu = f.mu.data();
-  c.cq8 = reinterpret_cast<const v8u*>(tables);
-  c.mu8 = reinterpret_cast<const v8u*>(tables + 8 * f.Q);
+  c.cq8 = reinterpret_cast<const v8*>(tables);
+  c.mu8 = reinterpret_cast<const v8*>(tables + 8 * f.Q);
   return c;
 }
 
