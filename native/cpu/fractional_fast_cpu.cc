@@ -143,6 +143,48 @@ FSNN_INLINE vf advance_soe_states(const FastCtx& c, vf* S, const vf& x, vf* G, c
   return {(a0l + a1l) + (a2l + a3l), (a0h + a1h) + (a2h + a3h)};
 }
 
+// Two consecutive steps of advance_soe_states at once (x1 then x2; with kGrad w1 then w2): each state is
+// loaded and stored once for both, and the results are the same bits as two calls (the same operations
+// on each state and each accumulator, in the same order). One half of the block at a time: two steps'
+// accumulators take eight registers per half.
+template <bool kGrad>
+FSNN_INLINE void advance_two_half(const FastCtx& c, v8* S, const v8& x1, const v8& x2, v8* G, const v8& w1, const v8& w2,
+                                  v8& out1, v8& out2) {
+  const int64_t Q = c.Q;
+  v8 a[4] = {}, b[4] = {};
+  auto one = [&](int64_t q, int r) __attribute__((always_inline)) {
+    const v8 mu = c.mu8[q], cq = c.cq8[q];
+    v8 s = S[2 * q];
+    s += x1 - mu * s;
+    a[r] += cq * s;
+    v8 g;
+    if (kGrad) g = G[2 * q] + w1 * s;
+    s += x2 - mu * s;
+    b[r] += cq * s;
+    S[2 * q] = s;
+    if (kGrad) G[2 * q] = g + w2 * s;
+  };
+  int64_t q = 1;
+  for (; q + 3 < Q; q += 4) {
+    one(q, 0);
+    one(q + 1, 1);
+    one(q + 2, 2);
+    one(q + 3, 3);
+  }
+  for (; q < Q; ++q) one(q, 0);
+  out1 = (a[0] + a[1]) + (a[2] + a[3]);
+  out2 = (b[0] + b[1]) + (b[2] + b[3]);
+}
+template <bool kGrad>
+FSNN_INLINE void advance_soe_states2(const FastCtx& c, vf* S, const vf& x1, const vf& x2, vf* G, const vf& w1,
+                                     const vf& w2, vf& out1, vf& out2) {
+  // A vf is {lo, hi}: viewed as v8 arrays, element 2q is state q's low half and 2q + 1 its high half.
+  v8* s = reinterpret_cast<v8*>(S);
+  v8* g = reinterpret_cast<v8*>(G);
+  advance_two_half<kGrad>(c, s, x1.lo, x2.lo, g, w1.lo, w2.lo, out1.lo, out2.lo);
+  advance_two_half<kGrad>(c, s + 1, x1.hi, x2.hi, kGrad ? g + 1 : nullptr, w1.hi, w2.hi, out1.hi, out2.hi);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Memory: a worker takes a slab of W neurons (whole blocks) and walks through time in chunks of kChunk
 // steps. Each chunk's rows of the [T, N] arrays are copied into a contiguous staging buffer [kChunk][ld]
@@ -170,19 +212,39 @@ FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, flo
   vf& H0c = ring[mask + 2];
   vf v = vstate;
   const float c0 = c.cq[0];
+  // The far sums of steps n and n + 1 need v up to n + 1 - L0 <= n - 1 only: with n >= L0 they are
+  // computed together before step n runs (advance_soe_states2), and step n + 1 then uses the second.
+  vf pending_far;
+  bool have_pending = false;
   for (int64_t k = k0; k < k1; ++k) {
     const int64_t n = k + 1, o = (k - k0) * ld;
     const vf in = vload(sI + o);
     const vf s = step(x_of<LIF>(c, v, in));
     vstore(sS + o, s);
     const vf f = (LIF ? in - v : in) * vset(c.inv_tau) - s * vset(c.thr_tau);
-    vf decaying{};
-    if (n >= L0) {
-      const vf xo = ring[(n - L0) & mask];
-      kahan_add(H[0], H0c, xo);
-      decaying = advance_soe_states<false>(c, H, xo, nullptr, vf{});
+    vf far;
+    if (have_pending) {
+      far = pending_far;
+      have_pending = false;
+    } else if (n >= L0 && k + 1 < k1) {
+      const vf x1 = ring[(n - L0) & mask], x2 = ring[(n + 1 - L0) & mask];
+      vf d1, d2;
+      kahan_add(H[0], H0c, x1);
+      const vf h01 = H[0];
+      kahan_add(H[0], H0c, x2);
+      advance_soe_states2<false>(c, H, x1, x2, nullptr, vf{}, vf{}, d1, d2);
+      far = vset(c0) * h01 + d1;
+      pending_far = vset(c0) * H[0] + d2;
+      have_pending = true;
+    } else {
+      vf decaying{};
+      if (n >= L0) {
+        const vf xo = ring[(n - L0) & mask];
+        kahan_add(H[0], H0c, xo);
+        decaying = advance_soe_states<false>(c, H, xo, nullptr, vf{});
+      }
+      far = vset(c0) * H[0] + decaying;
     }
-    const vf far = vset(c0) * H[0] + decaying;
     vf near{};
     for (int64_t L = 1; L < L0; ++L) near += vset(c.K[L]) * ring[(n - L) & mask];  // slots before v_0 are 0
     v = (f - near - far) * vset(c.inv_K0);
@@ -207,6 +269,8 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
   vf& P0c = qr[mask + 2];
   const float c0 = c.cq[0];
   const vf inv_tau2 = vset(c.inv_tau * c.inv_tau), thr_tau2 = vset(c.thr_tau * c.inv_tau);
+  vf pending_far;  // far sum of the next iteration, when computed together with this one
+  bool have_pending = false;
   for (int64_t j = j1; j >= j0; --j) {
     const int64_t o = (j - j0) * ld;
     const vf vj = j == 0 ? vf{} : vload(sV + o);
@@ -230,9 +294,32 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
     }
     if (j >= 1) {  // u_j and q_{j-1}
       const vf qin = qr[(j - 1 + L0) & mask];
-      kahan_add(P[0], P0c, qin);
-      G[0] += vj * P[0];
-      const vf far = vset(c0) * P[0] + advance_soe_states<true>(c, P, qin, G, vj);
+      vf far;
+      if (have_pending) {  // computed with iteration j + 1
+        far = pending_far;
+        have_pending = false;
+      } else if (j - 1 >= std::max<int64_t>(j0, 1) && j % kFracSumChunk != 0) {
+        // Iterations j and j - 1 together: q_{j-2+L0} is already known (L0 >= 2), and no float64 flush of
+        // G falls between them, so G sees the same additions in the same order. (The zero node's G[0] can
+        // still differ in its last bit from one iteration at a time: the compiler may fuse its
+        // multiply-add in one place and not the other.)
+        const vf qin2 = qr[(j - 2 + L0) & mask];
+        const vf vj2 = vload(sV + o - ld);
+        kahan_add(P[0], P0c, qin);
+        G[0] += vj * P[0];
+        const vf p01 = P[0];
+        kahan_add(P[0], P0c, qin2);
+        G[0] += vj2 * P[0];
+        vf d1, d2;
+        advance_soe_states2<true>(c, P, qin, qin2, G, vj, vj2, d1, d2);
+        far = vset(c0) * p01 + d1;
+        pending_far = vset(c0) * P[0] + d2;
+        have_pending = true;
+      } else {
+        kahan_add(P[0], P0c, qin);
+        G[0] += vj * P[0];
+        far = vset(c0) * P[0] + advance_soe_states<true>(c, P, qin, G, vj);
+      }
       vf near{};
       for (int64_t L = 1; L < L0; ++L) near += vset(c.K[L]) * qr[(j - 1 + L) & mask];  // slots past q_{T-1} are 0
       const vf u = (sgV ? vload(sgV + o) : vf{}) + local - near - far;
