@@ -377,7 +377,7 @@ Napi::Value FractionalFastInfo(const Napi::CallbackInfo& info) {
 }
 
 // fractionalBackward(I, v, spikes, gS, gV | null, method, alphas, weights, h, params,
-//                    { alpha, weight, tauScale?, pairs? }) -> { gI, gAlpha, gWeight, gTau (null when not asked), gK?, gTauPair? }
+//                    { alpha, weight, tauScale?, pairs?, inputChecked? }) -> { gI, gAlpha, gWeight, gTau (null when not asked), gK?, gTauPair? }
 Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   const char* op = "fractionalNeuron.backward";
   Tensor& I = T(info, 0, op);
@@ -390,6 +390,7 @@ Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   want.tau = ts.IsNumber();
   if (want.tau) want.tau_scale = ts.As<Napi::Number>().DoubleValue();
   want.pairs = BoolField(w, "pairs", false);
+  want.input_checked = BoolField(w, "inputChecked", false);
   const Napi::Object params = ObjArg(info, 9, op);
   const Napi::Value hv = params.Get("history");  // as given to the forward (kernel attribute; default 'auto')
   const FractionalHistory history =

@@ -873,7 +873,7 @@ FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tens
   const char* op = "fractionalNeuron.backward";
   const FractionalSetup s = fractional_setup(op, I, kernel, history, p);
   const FractionalKernel* k = s.kernel.get();
-  check_fractional(op, I, p);
+  check_fractional(op, I, p, !want.input_checked);
   std::vector<const Tensor*> all = {&I, &v, &spikes, &gS};
   if (gV) all.push_back(gV);
   check_same_device(op, all);

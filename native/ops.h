@@ -87,6 +87,9 @@ struct FractionalGradRequest {
   bool tau = false;        // gTau [1] = dL/dtau * tau_scale
   double tau_scale = 1.0;  // dtau/dtheta of a parameterised tau (e.g. tau0 e^theta), 1 for dL/dtau itself
   bool pairs = false;      // also return the backend's float32 pairs gK, gTauPair (tests, diagnostics)
+  // I is the input current whose forward (fractional_forward) this backward follows and that forward
+  // found it finite: the backward need not scan it again (autograd passes this; direct calls do not).
+  bool input_checked = false;
 };
 struct FractionalGrads {
   Tensor gI;

@@ -26,7 +26,11 @@ export interface FractionalNativeParams {
   history?: 'exact' | 'fast' | 'auto';
 }
 /** Which parameter gradients native fractionalBackward chains (see there). */
-export interface FractionalGradRequest { alpha: boolean; weight: boolean; tauScale?: number | null; pairs?: boolean }
+export interface FractionalGradRequest {
+  alpha: boolean; weight: boolean; tauScale?: number | null; pairs?: boolean;
+  /** I is the current of the forward this backward follows, which found it finite: no second scan. */
+  inputChecked?: boolean;
+}
 export interface FractionalNativeGrads {
   gI: NativeHandle; gAlpha: NativeHandle | null; gWeight: NativeHandle | null; gTau: NativeHandle | null;
   gK?: NativeHandle; gTauPair?: NativeHandle;

@@ -142,7 +142,8 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
     const wantAlpha = !euler && !!alpha?.requiresGrad, wantWeight = !euler && !!weight?.requiresGrad;
     const g = native.fractionalBackward(I.handle, trace!.handle, spikes.handle, gSpikes.handle, gV ? gV.handle : null,
       method, alphas, weights, h, params,
-      { alpha: wantAlpha, weight: wantWeight, tauScale: theta?.requiresGrad ? dTauDTheta(tau0, thetaValue) : null });
+      // inputChecked: the forward above scanned I (through its membrane) and found it finite.
+      { alpha: wantAlpha, weight: wantWeight, tauScale: theta?.requiresGrad ? dTauDTheta(tau0, thetaValue) : null, inputChecked: true });
     return [
       wrap(g.gI),
       g.gAlpha ? shaped(g.gAlpha, alpha!.shape) : null,

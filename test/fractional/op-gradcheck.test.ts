@@ -7,6 +7,7 @@ import { fractionalNeuron, FractionalNeuronOptions } from '../../lib/fractional/
 import { FractionalMethod } from '../../lib/fractional/kernel';
 import { lcg, randomData } from '../helpers/gradcheck';
 import { testDevice } from '../helpers/device';
+import { native } from '../../lib/native';
 
 const T = 12, B = 2, F = 3, N = T * B * F;
 
@@ -208,6 +209,21 @@ describe('bad inputs: a clear error each, and the op still works afterwards', ()
       expect(() => run([0.5], null, o, tensor(bad, [T, B, F]))).toThrow(new RegExp(`input current .* non-finite value \\(${text}\\) at time step ${step}, neuron 3`, 'i'));
     }
     expect(() => run([0.5], null, o)).not.toThrow();
+  });
+
+  // The backward scans I again unless the caller says its forward already did (autograd passes
+  // inputChecked: the forward above found I finite). A direct call with a bad I is an error naming it.
+  (testDevice === 'cpu' ? test : test.skip)('the native backward refuses a non-finite input current unless its forward checked it (cpu)', () => {
+    const good = tensor(I0, [T, B, F]);
+    const r = fractionalNeuron(good, tensor([0.5], [1]), null, { returnTrace: true });
+    const bad = I0.slice();
+    bad[1 * B * F + 2] = NaN;
+    const gS = native.fromFloat32(new Float32Array(I0.length).fill(1), [T, B, F], 'cpu');
+    const params = { kind: 'lif', tau: 0.5, threshold: 1, surrogate: 'arctan', scale: 5, memory: T + 1, history: 'exact' } as const;
+    const call = (checked: boolean) => native.fractionalBackward(tensor(bad, [T, B, F]).handle, r.v!.handle, r.spikes.handle, gS, null,
+      'l1', Float64Array.from([0.5]), Float64Array.from([1]), 1, params, { alpha: true, weight: false, inputChecked: checked });
+    expect(() => call(false)).toThrow(/fractionalNeuron\.backward: the input current .* non-finite value \(nan\) at time step 1, neuron 2/);
+    expect(() => call(true)).not.toThrow();  // no scan: NaN propagates to the gradients, as in PyTorch
   });
 
   test('other bad options: h, tau, surrogate, method', () => {
