@@ -1,7 +1,8 @@
 // The CPU backend's thread count, from code (as torch.set_num_threads / get_num_threads). At load
-// the pool has FSNN_NUM_THREADS threads when that is set, else one per hardware thread; OpenBLAS,
-// when built in, is set to the same count. Results depend on the count only through the order of
-// floating-point sums, so a fixed count keeps runs bit-identical.
+// the pool has FSNN_NUM_THREADS threads when that is set, else one per hardware thread. OpenBLAS, when
+// built in, runs single-threaded inside the pool's tasks (large products are split into panels over the
+// pool). Results depend on the count only through the order of floating-point sums, so a fixed count
+// keeps runs bit-identical.
 import { native } from './native';
 
 /** Threads the CPU backend uses for one op (the calling thread included). */
@@ -10,8 +11,8 @@ export function getNumThreads(): number {
 }
 
 /**
- * Sets the threads the CPU backend uses for one op (the calling thread included), and OpenBLAS's
- * count when it is built in. Waits for an op running on the pool to finish. `n` must be an integer
+ * Sets the threads the CPU backend uses for one op (the calling thread included; OpenBLAS products
+ * are split over the same threads). Waits for an op running on the pool to finish. `n` must be an integer
  * from 1 to max(4 x hardware threads, 256). Returns the count in force.
  */
 export function setNumThreads(n: number): number {
