@@ -44,14 +44,15 @@ struct Cache {
   size_t in_use = 0;  // handed out and not yet freed
   size_t peak = 0;    // the most ever in use at once
   // How many bytes the cache may hold now. Without FSNN_CPU_CACHE_MB: as much as keeps the process's
-  // footprint (in use + cached) within its own peak of memory in use, or 1 GiB above what is in use,
-  // whichever is more. A step whose tensors add up to several GiB (a long sequence) then finds all of
-  // them again next step instead of the kernel's fresh zeroed pages, and the footprint never exceeds
-  // what the process already needed plus 1 GiB.
+  // footprint (in use + cached) within its own peak of memory in use plus 1 GiB. A step whose tensors
+  // add up to several GiB (a long sequence) then finds them again next step instead of the kernel's
+  // fresh zeroed pages. The 1 GiB of slack matters there: blocks are reused by exact size, so a step
+  // can miss on one size while blocks of others wait in the cache, and a bound of exactly the peak
+  // would evict (and the next step fault again) a block of several hundred MB every step.
   size_t limit() const {
     const long mb = cache_mb_override();
     if (mb >= 0) return size_t(mb) << 20;
-    return std::max(peak - in_use, size_t(kDefaultCacheMB) << 20);
+    return (peak - in_use) + (size_t(kDefaultCacheMB) << 20);
   }
   void trim() {
     while (bytes > 0 && (bytes > limit() || order.size() > kMaxCachedBlocks)) evict_oldest();

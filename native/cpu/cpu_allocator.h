@@ -2,10 +2,9 @@
 // keyed by their size (rounded up to 64 bytes) and handed out again, so that a training loop that
 // allocates the same buffers every step does not pay the kernel's page faults each time (glibc returns
 // large blocks to the OS with munmap, and trims the heap's top) nor malloc's bookkeeping. The cache
-// holds at most 65536 blocks, and at most max(1 GiB, peak in use - now in use) bytes: the footprint
-// (in use + cached) stays within the most the process ever had in use, or 1 GiB above what it uses
-// now, so steps of several GiB reuse their blocks too. Past either bound the oldest blocks are
-// released. FSNN_CPU_CACHE_MB sets a fixed bound instead (0 turns the cache off). Cached blocks are
+// holds at most 65536 blocks, and at most (peak in use - now in use) + 1 GiB bytes: the footprint
+// (in use + cached) stays within the most the process ever had in use plus 1 GiB, so steps of several
+// GiB reuse their blocks too. Past either bound the oldest blocks are released. FSNN_CPU_CACHE_MB sets a fixed bound instead (0 turns the cache off). Cached blocks are
 // not live: native.liveBytes counts the tensors' storages only.
 #pragma once
 #include <cstddef>
