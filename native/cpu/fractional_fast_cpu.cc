@@ -10,19 +10,13 @@
 #include "../error.h"
 #include "../surrogate.h"
 #include "parallel.h"
+#include "vec8.h"
 
-#if !(defined(__GNUC__) || defined(__clang__))
-#error "fractional_fast_cpu.cc uses GCC/Clang vector extensions"
-#endif
 #define FSNN_INLINE inline __attribute__((always_inline))
 #if (defined(__x86_64__) || defined(__i386__))
 #define FSNN_FAST_X86 1
 #define FSNN_AVX2 __attribute__((target("avx2,fma")))
 #endif
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
 namespace fsnn {
 namespace cpu {
 namespace {
@@ -30,7 +24,6 @@ namespace {
 constexpr int kNB = 16;  // neurons per block: two 8-float vectors (two AVX2 registers)
 // A block's 16 lanes as two native 8-float vectors (a single 64-byte GNU vector is lowered poorly by GCC
 // without AVX-512: through general registers).
-typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 // Element-wise copies (lo, hi) rather than the implicit 64-byte struct copy, which GCC lowers through
 // general-purpose registers or 16-byte moves; a ymm load of data just stored that way cannot be forwarded
@@ -70,13 +63,7 @@ FSNN_INLINE void kahan_add(vf& sum, vf& comp, const vf& x) {
   comp = (t - sum) - y;
   sum = t;
 }
-// Unaligned: one 32-byte copy per half (a vmovups each).
-FSNN_INLINE v8 load8(const float* p) {
-  v8 r;
-  std::memcpy(&r, p, sizeof(r));
-  return r;
-}
-FSNN_INLINE void store8(float* p, const v8& x) { std::memcpy(p, &x, sizeof(x)); }
+// Unaligned: load8 / store8 (vec8.h) per half.
 FSNN_INLINE vf vload(const float* p) { return {load8(p), load8(p + 8)}; }
 FSNN_INLINE void vstore(float* p, const vf& x) {
   store8(p, x.lo);

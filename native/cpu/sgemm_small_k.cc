@@ -2,28 +2,15 @@
 #include "sgemm_small_k.h"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "cpu_features.h"
 #include "parallel.h"
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
+#include "vec8.h"
 
 namespace fsnn {
 namespace cpu {
 namespace {
-
-typedef float v8 __attribute__((vector_size(32)));
-
-inline v8 load8(const float* p) {
-  v8 r;
-  std::memcpy(&r, p, sizeof(r));
-  return r;
-}
-inline void store8(float* p, const v8& x) { std::memcpy(p, &x, sizeof(x)); }
 
 struct Job {
   int64_t N, K;
