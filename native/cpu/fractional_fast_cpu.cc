@@ -100,20 +100,21 @@ FSNN_INLINE vf x_of(const FastCtx& c, const vf& v, const vf& in) {
 // into accumulator (q - 1) mod 4). With kGrad, also G_q += w S_q (the adjoint's dL/dc_q). The forward and
 // the adjoint both advance this way. One state at a time (both halves), so that the eight accumulators,
 // x and the state fit in the 16 vector registers; c_q and mu_q come from memory already broadcast.
+// One state's step on one 8-lane half: s += x - mu s, acc += c s, and with kGrad g += w s.
+template <bool kGrad>
+FSNN_INLINE void soe_state_step(v8& s, const v8& x, const v8& mu, const v8& cq, v8& acc, v8& g, const v8& w) {
+  s += x - mu * s;
+  acc += cq * s;
+  if (kGrad) g += w * s;
+}
 template <bool kGrad>
 FSNN_INLINE void advance_one(const FastCtx& c, vf* S, int64_t q, const vf& x, vf* G, const vf& w, v8& alo, v8& ahi) {
   const v8 mu = c.mu8[q], cq = c.cq8[q];
-  v8 lo = S[q].lo, hi = S[q].hi;
-  lo += x.lo - mu * lo;
-  hi += x.hi - mu * hi;
-  S[q].lo = lo;
-  S[q].hi = hi;
-  alo += cq * lo;
-  ahi += cq * hi;
-  if (kGrad) {
-    G[q].lo += w.lo * lo;
-    G[q].hi += w.hi * hi;
-  }
+  v8 glo{}, ghi{};
+  if (kGrad) glo = G[q].lo, ghi = G[q].hi;
+  soe_state_step<kGrad>(S[q].lo, x.lo, mu, cq, alo, glo, w.lo);
+  soe_state_step<kGrad>(S[q].hi, x.hi, mu, cq, ahi, ghi, w.hi);
+  if (kGrad) G[q].lo = glo, G[q].hi = ghi;
 }
 template <bool kGrad>
 FSNN_INLINE vf advance_soe_states(const FastCtx& c, vf* S, const vf& x, vf* G, const vf& w) {
@@ -141,15 +142,12 @@ FSNN_INLINE void advance_two_half(const FastCtx& c, v8* S, const v8& x1, const v
   v8 a[4] = {}, b[4] = {};
   auto one = [&](int64_t q, int r) __attribute__((always_inline)) {
     const v8 mu = c.mu8[q], cq = c.cq8[q];
-    v8 s = S[2 * q];
-    s += x1 - mu * s;
-    a[r] += cq * s;
-    v8 g;
-    if (kGrad) g = G[2 * q] + w1 * s;
-    s += x2 - mu * s;
-    b[r] += cq * s;
+    v8 s = S[2 * q], g{};
+    if (kGrad) g = G[2 * q];
+    soe_state_step<kGrad>(s, x1, mu, cq, a[r], g, w1);
+    soe_state_step<kGrad>(s, x2, mu, cq, b[r], g, w2);
     S[2 * q] = s;
-    if (kGrad) G[2 * q] = g + w2 * s;
+    if (kGrad) G[2 * q] = g;
   };
   int64_t q = 1;
   for (; q + 3 < Q; q += 4) {
