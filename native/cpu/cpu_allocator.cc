@@ -126,12 +126,6 @@ void host_deallocate(void* ptr, size_t bytes) {
   c.trim();
 }
 
-size_t host_cached_bytes() {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  return c.bytes;
-}
-
 HostMemoryStats host_memory_stats() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);

@@ -14,8 +14,6 @@ namespace cpu {
 
 void* host_allocate(size_t bytes);
 void host_deallocate(void* ptr, size_t bytes);
-// Bytes held in the cache (not in use by tensors).
-size_t host_cached_bytes();
 struct HostMemoryStats {
   size_t in_use = 0;  // handed out and not yet freed (tensor storages, rounded to 64 bytes)
   size_t cached = 0;  // freed and kept for reuse
