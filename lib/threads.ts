@@ -2,7 +2,8 @@
 // the pool has FSNN_NUM_THREADS threads when that is set, else one per hardware thread. OpenBLAS, when
 // built in, runs single-threaded inside the pool's tasks (large products are split into panels over the
 // pool). Results depend on the count only through the order of floating-point sums, so a fixed count
-// keeps runs bit-identical.
+// keeps runs bit-identical. Idle pool threads poll for the next op for FSNN_SPIN_US microseconds (read
+// at load; default 2000, 0 = sleep at once) before they sleep, yielding their core after the first 50 us.
 import { native } from './native';
 
 /** Threads the CPU backend uses for one op (the calling thread included). */

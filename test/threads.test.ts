@@ -34,3 +34,28 @@ test('bad counts are refused; the pool keeps its size', () => {
   expect(getNumThreads()).toBe(2);
   expect(Array.from(tensor([1, 2]).add(1).toFloat32Array())).toEqual([2, 3]);
 });
+
+// FSNN_SPIN_US (read at load) sets how long idle pool threads poll before they sleep: 0, the default and
+// a malformed value (ignored) all give the same results, in a child process each.
+test('the pool gives the same results whatever FSNN_SPIN_US says', () => {
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const path = require('path') as typeof import('path');
+  const script = `
+const { tensor, setNumThreads } = require(${JSON.stringify(path.join(__dirname, '..', 'lib'))});
+setNumThreads(2);
+const a = tensor(Float32Array.from({ length: 1 << 18 }, (_, i) => Math.sin(i)), [512, 512]);
+let sum = 0;
+for (let i = 0; i < 20; i++) sum += a.matmul(a).exp().mean().item();
+console.log(sum.toPrecision(9));
+`;
+  const outputs = ['0', '2000', 'soon'].map((spin) => {
+    const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
+      env: { ...process.env, FSNN_SPIN_US: spin }, encoding: 'utf8', timeout: 120000,
+    });
+    if (r.status !== 0) throw new Error(`FSNN_SPIN_US=${spin}: ${r.stderr}`);
+    return r.stdout.trim();
+  });
+  expect(Number.isFinite(Number(outputs[0]))).toBe(true);
+  expect(outputs[1]).toBe(outputs[0]);
+  expect(outputs[2]).toBe(outputs[0]);
+});
