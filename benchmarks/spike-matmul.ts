@@ -20,6 +20,8 @@ const SHAPES: { name: string; M: number; K: number; N: number }[] = [
   { name: 'hidden 256->32 (T=8, B=64)', M: 512, K: 256, N: 32 },
   { name: 'hidden 256->256 (T=8, B=64)', M: 512, K: 256, N: 256 },
   { name: 'hidden 512->512 (T=16, B=256)', M: 4096, K: 512, N: 512 },
+  { name: 'main stem 784->256 (static, B=64)', M: 64, K: 784, N: 256 },
+  { name: 't16 stem 784->512 (static, B=256)', M: 256, K: 784, N: 512 },
 ];
 const RATES = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1];
 const reps = Number(process.env.FSNN_BENCH_REPS ?? 7);

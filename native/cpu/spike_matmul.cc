@@ -11,10 +11,12 @@
 // movemask and a left-pack table, no branch; else a branch-free scalar compaction), then one row of
 // w^T (forward) or of g (weight grad), N floats padded to Np = N rounded up to 8, is added per active
 // entry: into accumulators held in registers for Np <= 32 (several sets, so the adds do not wait on
-// each other), else in memory.
+// each other), else in memory. With AVX2 and Np > 32, outputs go in 64-column chunks held in eight
+// registers instead: the forward sums each row's active w^T rows chunk by chunk; the weight grad builds
+// per input column k the list of rows m with x[m, k] != 0 and sums x[m, k] g[m, chunk] over it.
 // Deterministic for any thread count: each output row (forward) is summed by one thread in index
 // order; the weight grad sums fixed row chunks (their size depends on M only) and adds the chunks'
-// partial sums in chunk order.
+// partial sums in chunk order, or (Np > 32) sums each output over m in order in slabs of 512 rows.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -50,30 +52,32 @@ int64_t count_active(const float* x, int64_t n) {
 enum class Product { Forward, WeightGrad };
 
 // The highest firing rate (active entries / (M K)) at which the sparse path is still faster than the
-// dense gemm, by the number of outputs N. Measured, not guessed: benchmarks/spike-matmul.ts, 2-core
-// AMD EPYC (AVX2), OpenBLAS sgemm, 2 threads, load average 8-9 (shared machine; both paths alternated),
-// crossover rates printed by the benchmark:
+// dense gemm, by the number of outputs N (and rows M). Measured, not guessed: benchmarks/spike-matmul.ts,
+// 2-core AMD EPYC (AVX2), OpenBLAS sgemm, 2 threads, both paths alternated; crossover rates printed by
+// the benchmark (N <= 32: load average 8-9; N > 32: the 64-column register kernels, three runs, load 1-2):
 //   N = 10  [512, 256] fwd 0.92 dW 0.80; [4096, 512] fwd 0.60 dW 0.46; [16384, 512] fwd >= 1 dW 0.92
 //   N = 32  [512, 256] fwd 0.54 dW 0.34
-//   N = 256 [512, 256] fwd 0.21 dW 0.18;  N = 512 [4096, 512] fwd 0.21 dW 0.12
+//   N = 256 [512, 256] fwd 0.28-0.31 dW 0.13-0.16;  N = 512 [4096, 512] fwd 0.25-0.28 dW 0.06-0.10
+//   N = 256 [64, 784] fwd 0.14-0.29 dW 0.22-0.34;   N = 512 [256, 784] fwd 0.21-0.35 dW 0.17-0.26
 // (speedups at the main job's 27 %: about 1.7x forward and 1.8x weight gradient for N = 10). Set a
 // little under the lowest measured crossover of each class, since being wrong near it costs little.
-double crossover_rate(Product p, int64_t N) {
+double crossover_rate(Product p, int64_t M, int64_t N) {
   const bool fwd = p == Product::Forward;
   if (N <= 16) return fwd ? 0.5 : 0.4;
   if (N <= 32) return fwd ? 0.4 : 0.25;
-  return fwd ? 0.15 : 0.1;
+  return fwd ? 0.2 : (M >= 2048 ? 0.06 : 0.12);
 }
 
 bool use_sparse(SpikePath path, Product p, const float* x, int64_t M, int64_t N, int64_t K) {
   switch (path) {
     case SpikePath::Sparse: return true;
     case SpikePath::Dense: return false;
-    default: return static_cast<double>(count_active(x, M * K)) <= crossover_rate(p, N) * static_cast<double>(M * K);
+    default: return static_cast<double>(count_active(x, M * K)) <= crossover_rate(p, M, N) * static_cast<double>(M * K);
   }
 }
 
 int64_t padded(int64_t n) { return (n + 7) / 8 * 8; }
+
 
 // src [rows, cols] into dst [rows, ld] (ld >= cols), zero-filling the padding.
 void copy_padded(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld) {
@@ -244,6 +248,136 @@ __attribute__((target("avx2,fma,popcnt"))) void weight_rows_avx2(const float* x,
     }
   }
 }
+
+// ---- wide outputs (Np > 32): 64-column chunks in registers ----------------------------------------
+// dst[r, :cols] = src[:cols, r] for r < rows (src row stride ls, dst row stride ld), in 8x8 tiles.
+__attribute__((target("avx2,fma,popcnt"))) void transpose_avx2(const float* src, int64_t ls, int64_t rows, int64_t cols,
+                                                                 float* dst, int64_t ld) {
+  int64_t r0 = 0;
+  for (; r0 + 8 <= rows; r0 += 8) {
+    int64_t c0 = 0;
+    for (; c0 + 8 <= cols; c0 += 8) {
+      __m256 v[8];
+      for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(src + (c0 + i) * ls + r0);
+      const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      const __m256 o[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                           _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                           _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                           _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (r0 + i) * ld + c0, o[i]);
+    }
+    for (; c0 < cols; ++c0)
+      for (int64_t r = r0; r < r0 + 8; ++r) dst[r * ld + c0] = src[c0 * ls + r];
+  }
+  for (; r0 < rows; ++r0)
+    for (int64_t c = 0; c < cols; ++c) dst[r0 * ld + c] = src[c * ls + r0];
+}
+
+// acc[0, 8 NV) += sum over i < n of val(i) * at(i)[0, 8 NV), in order: NV accumulators in registers.
+template <int NV, class Val, class At>
+__attribute__((target("avx2,fma,popcnt"), always_inline)) inline void sum_rows_avx2(int64_t n, const Val& val, const At& at, float* acc) {
+  __m256 a[NV];
+  for (int j = 0; j < NV; ++j) a[j] = _mm256_loadu_ps(acc + 8 * j);
+  for (int64_t i = 0; i < n; ++i) {
+    const __m256 v = _mm256_set1_ps(val(i));
+    const float* r = at(i);
+    for (int j = 0; j < NV; ++j) a[j] = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8 * j), a[j]);
+  }
+  for (int j = 0; j < NV; ++j) _mm256_storeu_ps(acc + 8 * j, a[j]);
+}
+
+// The 64-column chunk [c0, c0 + 8 nv) of acc, by sum_rows_avx2 with nv = the chunk's width / 8.
+template <class Val, class At>
+__attribute__((target("avx2,fma,popcnt"))) void sum_chunk_avx2(int nv, int64_t n, const Val& val, const At& at, float* acc) {
+  switch (nv) {
+    case 1: return sum_rows_avx2<1>(n, val, at, acc);
+    case 2: return sum_rows_avx2<2>(n, val, at, acc);
+    case 3: return sum_rows_avx2<3>(n, val, at, acc);
+    case 4: return sum_rows_avx2<4>(n, val, at, acc);
+    case 5: return sum_rows_avx2<5>(n, val, at, acc);
+    case 6: return sum_rows_avx2<6>(n, val, at, acc);
+    case 7: return sum_rows_avx2<7>(n, val, at, acc);
+    default: return sum_rows_avx2<8>(n, val, at, acc);
+  }
+}
+
+// Forward, Np > 32: the rows [m0, m1) in blocks of 16; each block's index lists first, then per
+// 64-column chunk of out, each row sums its active w^T rows' chunk in registers (a chunk of w^T is
+// K x 256 bytes, so it stays in L2 while the block's rows pass over it).
+__attribute__((target("avx2,fma,popcnt"))) void forward_wide_avx2(const float* x, int64_t K, const float* wT, int64_t Np, int64_t N,
+                                                                    float* out, int64_t m0, int64_t m1) {
+  constexpr int64_t kBlock = 16;
+  std::vector<int32_t> idx(static_cast<size_t>(kBlock * (K + 8)));
+  int64_t counts[kBlock];
+  alignas(32) float tmp[64];
+  for (int64_t b0 = m0; b0 < m1; b0 += kBlock) {
+    const int64_t b1 = std::min(m1, b0 + kBlock);
+    for (int64_t m = b0; m < b1; ++m) counts[m - b0] = active_list_avx2(x + m * K, K, idx.data() + (m - b0) * (K + 8));
+    for (int64_t c0 = 0; c0 < Np; c0 += 64) {
+      const int nv = static_cast<int>(std::min<int64_t>(64, Np - c0) / 8);
+      const int64_t width = std::min<int64_t>(64, N - c0);
+      for (int64_t m = b0; m < b1; ++m) {
+        const float* xm = x + m * K;
+        const int32_t* list = idx.data() + (m - b0) * (K + 8);
+        std::fill(tmp, tmp + 64, 0.f);
+        sum_chunk_avx2(nv, counts[m - b0], [&](int64_t i) { return xm[list[i]]; },
+                       [&](int64_t i) { return wT + static_cast<int64_t>(list[i]) * Np + c0; }, tmp);
+        std::memcpy(out + m * N + c0, tmp, sizeof(float) * width);
+      }
+    }
+  }
+}
+
+// Weight grad, Np > 32, for the input columns [k0, k1) (at most 64): the column lists (rows m with
+// x[m, k] != 0, ascending, and their values), then per column and 64-column chunk of gP the sum of
+// x[m, k] gP[m, :] in registers, into a tile [k1 - k0, Np] written out transposed into gw [N, K].
+__attribute__((target("avx2,fma,popcnt"))) void weight_wide_avx2(const float* x, int64_t M, int64_t K, const float* gP, int64_t Np,
+                                                                   int64_t N, int64_t k0, int64_t k1, float* gw) {
+  const int64_t kb = k1 - k0;
+  std::vector<int64_t> start(static_cast<size_t>(kb + 1), 0);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = k0; k < k1; ++k) start[k - k0 + 1] += x[m * K + k] != 0.f;
+  for (int64_t k = 0; k < kb; ++k) start[k + 1] += start[k];
+  std::vector<int32_t> rows(static_cast<size_t>(start[kb]));
+  std::vector<float> vals(static_cast<size_t>(start[kb]));
+  std::vector<int64_t> fill(start.begin(), start.end() - 1);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = k0; k < k1; ++k) {
+      const float v = x[m * K + k];
+      if (v != 0.f) {
+        rows[fill[k - k0]] = static_cast<int32_t>(m);
+        vals[fill[k - k0]++] = v;
+      }
+    }
+  std::vector<float> tile(static_cast<size_t>(kb * Np), 0.f);
+  // Rows in slabs of 512 and, within a slab, chunk-outer: the block's columns share one strip of gP
+  // (512 rows x 64 columns, 128 KB) while it is in cache. Each slab adds its partial sums to the tile.
+  constexpr int64_t kSlab = 512;
+  std::vector<int64_t> begin(start.begin(), start.end() - 1), end(static_cast<size_t>(kb));
+  for (int64_t s0 = 0; s0 < M; s0 += kSlab) {
+    for (int64_t k = 0; k < kb; ++k) {
+      int64_t e = begin[k];
+      while (e < start[k + 1] && rows[e] < s0 + kSlab) ++e;
+      end[k] = e;
+    }
+    for (int64_t c0 = 0; c0 < Np; c0 += 64)
+      for (int64_t k = 0; k < kb; ++k) {
+        const int32_t* r = rows.data() + begin[k];
+        const float* v = vals.data() + begin[k];
+        sum_chunk_avx2(static_cast<int>(std::min<int64_t>(64, Np - c0) / 8), end[k] - begin[k], [&](int64_t i) { return v[i]; },
+                       [&](int64_t i) { return gP + static_cast<int64_t>(r[i]) * Np + c0; }, tile.data() + k * Np + c0);
+      }
+    begin = end;
+  }
+  transpose_avx2(tile.data(), Np, N, kb, gw + k0, K);
+}
 #endif  // FSNN_SPIKE_X86
 
 using ForwardRows = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t);
@@ -289,6 +423,17 @@ void CpuBackend::spike_matmul(const Tensor& xt, const Tensor& wt, SpikePath path
     gemm(false, true, M, N, K, 1.f, x, K, w, K, 0.f, o, N);
     return;
   }
+#ifdef FSNN_SPIKE_X86
+  if (has_avx2_fma() && Np > 32) {
+    // w^T [K, Np]: row k holds input k's weights to every output, contiguous for the accumulate.
+    std::vector<float> wT(static_cast<size_t>(K * Np), 0.f);
+    parallel_for(K, std::max<int64_t>(8, (1 << 15) / Np), [&](int64_t k0, int64_t k1) {
+      transpose_avx2(w + k0, K, k1 - k0, N, wT.data() + k0 * Np, Np);
+    });
+    parallel_for(M, std::max<int64_t>(1, (1 << 14) / K), [&](int64_t m0, int64_t m1) { forward_wide_avx2(x, K, wT.data(), Np, N, o, m0, m1); });
+    return;
+  }
+#endif
   // w^T [K, Np]: row k holds input k's weights to every output, contiguous for the accumulate.
   std::vector<float> wT(static_cast<size_t>(K * Np), 0.f);
   for (int64_t j = 0; j < N; ++j)
@@ -310,6 +455,18 @@ void CpuBackend::spike_matmul_weight_grad(const Tensor& gt, const Tensor& xt, Sp
     gemm(true, false, N, K, M, 1.f, g, N, x, K, 0.f, gw, K);
     return;
   }
+#ifdef FSNN_SPIKE_X86
+  if (has_avx2_fma() && Np > 32) {
+    std::vector<float> gP(static_cast<size_t>(M * Np));
+    copy_padded(g, M, N, gP.data(), Np);
+    // Blocks of 64 input columns, each summed whole by one thread: the same sums for any thread count.
+    const int64_t blocks = (K + 63) / 64;
+    parallel_for(blocks, std::max<int64_t>(1, (1 << 14) / (M * 64)), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) weight_wide_avx2(x, M, K, gP.data(), Np, N, b * 64, std::min(K, (b + 1) * 64), gw);
+    });
+    return;
+  }
+#endif
   std::vector<float> gP(static_cast<size_t>(M * Np));
   copy_padded(g, M, N, gP.data(), Np);
   const WeightRows rows = weight_rows_for(Np);

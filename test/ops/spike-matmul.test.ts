@@ -65,15 +65,23 @@ function gTx(g: Float32Array, x: Float32Array, M: number, K: number, N: number):
 const run = (name: 'spikeMatmul' | 'spikeMatmulWeightGrad', a: Tensor, b: Tensor) =>
   new Tensor(kernels.runKernel(name, [a.handle, b.handle], { path: spikeMatmulPath() })).toFloat32Array();
 
-// N covers each accumulator layout of the AVX2 bodies (Np = 8, 16, 24, 32 in registers, more in memory);
-// K not a multiple of 8 covers the scalar tail of the index lists.
-const SHAPES: [number, number, number][] = [[1, 1, 1], [512, 256, 10], [16, 13, 20], [8, 64, 32], [37, 100, 33], [64, 300, 128], [5, 3, 70]];
+// N covers each accumulator layout of the AVX2 bodies (Np = 8, 16, 24, 32 in registers; wider outputs
+// in 64-column chunks, with a narrower last chunk for Np = 40, 72, 304); K not a multiple of 8 covers
+// the scalar tail of the index lists and of the 8x8 transposes, and K > 64 several column blocks of the
+// weight gradient. [64, 784, 256] is the main job's first layer on a static image.
+const SHAPES: [number, number, number][] = [[1, 1, 1], [512, 256, 10], [16, 13, 20], [8, 64, 32], [37, 100, 33], [64, 300, 128], [5, 3, 70],
+  [20, 130, 300], [64, 784, 256], [3, 9, 65]];
 const RATES = [0, 0.02, 0.27, 0.6, 1];
+// 1e-6 of the largest output up to K = 256 terms per sum, then growing with K as float32 summation error
+// does: at K = 784 and rate 1 (outputs 100x smaller than the sum of |terms|) the dense sgemm itself is
+// 2.1e-6 off the float64 product, the sparse path 2.4e-6.
+const tolerance = (K: number) => 1e-6 * Math.max(1, K / 256);
 
 describe('spikeMatmul against the float64 product', () => {
   for (const [M, K, N] of SHAPES)
     for (const rate of RATES)
-      test(`[${M}, ${K}] x [${N}, ${K}]^T at rate ${rate}: every path within 1e-6 relative, sparse vs dense too`, () => {
+      test(`[${M}, ${K}] x [${N}, ${K}]^T at rate ${rate}: every path within ${tolerance(K)} relative, sparse vs dense too`, () => {
+        const tol = tolerance(K);
         const xs = spikes(M, K, rate, M * 7 + K), ws = uniform(N * K, N + 3), gs = uniform(M * N, M + 11);
         const x = tensor(xs, [M, K]), w = tensor(ws, [N, K]), g = tensor(gs, [M, N]);
         const want = xwT(xs, ws, M, K, N), wantGw = gTx(gs, xs, M, K, N);
@@ -87,13 +95,13 @@ describe('spikeMatmul against the float64 product', () => {
             expect(Array.from(got[p]).every((v) => v === 0)).toBe(true);
             expect(Array.from(gotGw[p]).every((v) => v === 0)).toBe(true);
           } else {
-            expect(relErr(got[p], want)).toBeLessThan(1e-6);
-            expect(relErr(gotGw[p], wantGw)).toBeLessThan(1e-6);
+            expect(relErr(got[p], want)).toBeLessThan(tol);
+            expect(relErr(gotGw[p], wantGw)).toBeLessThan(tol);
           }
         }
         if (rate > 0) {
-          expect(relErr(got.sparse, got.dense)).toBeLessThan(1e-6);
-          expect(relErr(gotGw.sparse, gotGw.dense)).toBeLessThan(1e-6);
+          expect(relErr(got.sparse, got.dense)).toBeLessThan(tol);
+          expect(relErr(gotGw.sparse, gotGw.dense)).toBeLessThan(tol);
         }
       });
 
@@ -106,11 +114,10 @@ describe('spikeMatmul against the float64 product', () => {
     });
   });
 
-  test('auto takes the sparse path at a low firing rate and the dense one at 100 % (bit for bit; the CPU chooses)', () => {
-    const [M, K, N] = [512, 256, 10];
+  test.each([[512, 256, 10], [512, 256, 256]])('auto takes the sparse path at a low firing rate and the dense one at 100 %% ([%i, %i] x [%i]; bit for bit; the CPU chooses)', (M, K, N) => {
     const w = tensor(uniform(N * K, 1), [N, K], { device: 'cpu' }), g = tensor(uniform(M * N, 2), [M, N], { device: 'cpu' });
     let told = 0; // products whose two paths differ in the last bits, so that auto's choice shows
-    for (const [rate, expected] of [[0.1, 'sparse'], [1, 'dense']] as const) {
+    for (const [rate, expected] of [[0.05, 'sparse'], [1, 'dense']] as const) {
       const x = tensor(spikes(M, K, rate, 17), [M, K], { device: 'cpu' });
       for (const [name, a, b] of [['spikeMatmul', x, w], ['spikeMatmulWeightGrad', g, x]] as const) {
         const r = Object.fromEntries(PATHS.map((p) => [p, Array.from(withPath(p, () => run(name, a, b)))]));
@@ -122,8 +129,7 @@ describe('spikeMatmul against the float64 product', () => {
     expect(told).toBeGreaterThanOrEqual(2);
   });
 
-  test('any values, not only 0/1: the sparse path multiplies by the stored value', () => {
-    const [M, K, N] = [9, 40, 17];
+  test.each([[9, 40, 17], [21, 90, 100]])('any values, not only 0/1: the sparse path multiplies by the stored value ([%i, %i] x [%i])', (M, K, N) => {
     const r = rng(3);
     const xs = Float32Array.from({ length: M * K }, () => (r() < 0.3 ? 4 * r() - 2 : 0));
     const ws = uniform(N * K, 4), gs = uniform(M * N, 8);
