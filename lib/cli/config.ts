@@ -175,7 +175,7 @@ export const INFER_DEFAULTS: Omit<InferOptions, 'checkpoint' | 'input'> = {
   output: null,
   labels: null,
   batchSize: 256,
-  chunkSize: 8192,
+  chunkSize: 1024,
   device: 'cpu',
   scores: false,
   inputScale: 'auto',

@@ -22,7 +22,7 @@ export interface InputSource {
   readonly storage: string;
   /** Labels carried by the input itself (JSON), else null. */
   readonly labels: Int32Array | null;
-  /** The next `maxRows` samples (fewer at the end), row-major values; null when done. */
+  /** The next `maxRows` samples (fewer at the end), row-major values, in an array the caller may modify; null when done. */
   next(maxRows: number): Promise<Float32Array | Float64Array | null>;
   close(): void;
 }
@@ -126,8 +126,8 @@ class GunzipBytes implements ByteSource {
 function decodeIdx(type: IdxType, bytes: Buffer): Float32Array | Float64Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (type) {
-    case 'uint8': return Float32Array.from(bytes);
-    case 'int8': return Float32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    case 'uint8': return new Float32Array(bytes); // element-wise conversion in one native pass (from() iterates)
+    case 'int8': return new Float32Array(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     case 'int16': { const o = new Float32Array(bytes.length / 2); for (let i = 0; i < o.length; i++) o[i] = view.getInt16(2 * i, false); return o; }
     case 'int32': { const o = new Float64Array(bytes.length / 4); for (let i = 0; i < o.length; i++) o[i] = view.getInt32(4 * i, false); return o; }
     case 'float32': { const o = new Float32Array(bytes.length / 4); for (let i = 0; i < o.length; i++) o[i] = view.getFloat32(4 * i, false); return o; }

@@ -3,7 +3,8 @@
  * sequence [T, B, F'] for a spiking network.
  *
  * - 'direct':     data[t, b, f] = x[b, f] for every step t; shape [T, B, F]. The same image at every
- *                 step: with { staticInput: true } the result is the one step x itself, shape [B, F]
+ *                 step: with { staticInput: true } the result is the one step x itself (the same array,
+ *                 not a copy), shape [B, F]
  *                 (staticInput true, steps T), for SNNWrapper.forward(x, xTime, { staticInput: true,
  *                 steps: T }), which runs the layers before the first neuron layer once instead of T times.
  * - 'poisson':    data[t, b, f] = 1 if u < x[b, f] else 0, where u is element
@@ -44,7 +45,7 @@ export interface EncodeOptions {
 
 /** An encoded batch: time-major values [T, n, features per step], or one step [n, features] for a static input. */
 export interface Encoded {
-  /** The values, row-major in `shape`. */
+  /** The values, row-major in `shape` (for a static input, the array x that was passed in). */
   data: Float32Array;
   /** [T, B, F'], or [B, F] when staticInput. */
   shape: number[];
@@ -95,7 +96,7 @@ export function encode(
   const BF = batch * features;
   switch (kind) {
     case 'direct': {
-      if (opts.staticInput) return { data: Float32Array.from(x), shape: [batch, features], steps: T, staticInput: true };
+      if (opts.staticInput) return { data: x, shape: [batch, features], steps: T, staticInput: true }; // x itself, not a copy
       const data = new Float32Array(T * BF);
       for (let t = 0; t < T; t++) data.set(x, t * BF);
       return { data, shape: [T, batch, features], steps: T, staticInput: false };
