@@ -303,8 +303,9 @@ async function inferShard(options: InferOptions, hooks: InferHooks, rank: number
  * union ran at about 14 ns per value, this one at about 1).
  */
 function scaledFloat32(raw: Float32Array | Float64Array, divisor: number): { x: Float32Array; max: number } {
-  const x = raw instanceof Float32Array ? raw : new Float32Array(raw.length);
-  return { x, max: raw instanceof Float32Array ? scaleInPlace(x, divisor) : scaleInto(raw, divisor, x) };
+  if (raw instanceof Float32Array) return { x: raw, max: scaleInPlace(raw, divisor) };
+  const x = new Float32Array(raw.length);
+  return { x, max: scaleInto(raw, divisor, x) };
 }
 
 function scaleInPlace(x: Float32Array, divisor: number): number {

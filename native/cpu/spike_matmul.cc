@@ -90,7 +90,6 @@ bool use_sparse(SpikePath path, Product p, const float* x, int64_t M, int64_t N,
 
 int64_t padded(int64_t n) { return (n + 7) / 8 * 8; }
 
-
 // src [rows, cols] into dst [rows, ld] (ld >= cols), zero-filling the padding.
 void copy_padded(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld) {
   for (int64_t r = 0; r < rows; ++r) {
@@ -435,10 +434,10 @@ void CpuBackend::spike_matmul(const Tensor& xt, const Tensor& wt, SpikePath path
     gemm(false, true, M, N, K, 1.f, x, K, w, K, 0.f, o, N);
     return;
   }
+  // w^T [K, Np]: row k holds input k's weights to every output, contiguous for the accumulate.
+  std::vector<float> wT(static_cast<size_t>(K * Np), 0.f);
 #ifdef FSNN_SPIKE_X86
   if (has_avx2_fma() && Np > 32) {
-    // w^T [K, Np]: row k holds input k's weights to every output, contiguous for the accumulate.
-    std::vector<float> wT(static_cast<size_t>(K * Np), 0.f);
     parallel_for(K, std::max<int64_t>(8, (1 << 15) / Np), [&](int64_t k0, int64_t k1) {
       transpose_avx2(w + k0, K, k1 - k0, N, wT.data() + k0 * Np, Np);
     });
@@ -446,8 +445,6 @@ void CpuBackend::spike_matmul(const Tensor& xt, const Tensor& wt, SpikePath path
     return;
   }
 #endif
-  // w^T [K, Np]: row k holds input k's weights to every output, contiguous for the accumulate.
-  std::vector<float> wT(static_cast<size_t>(K * Np), 0.f);
   for (int64_t j = 0; j < N; ++j)
     for (int64_t k = 0; k < K; ++k) wT[k * Np + j] = w[j * K + k];
   const ForwardRows rows = forward_rows_for(Np);
@@ -467,10 +464,10 @@ void CpuBackend::spike_matmul_weight_grad(const Tensor& gt, const Tensor& xt, Sp
     gemm(true, false, N, K, M, 1.f, g, N, x, K, 0.f, gw, K);
     return;
   }
+  std::vector<float> gP(static_cast<size_t>(M * Np));
+  copy_padded(g, M, N, gP.data(), Np);
 #ifdef FSNN_SPIKE_X86
   if (has_avx2_fma() && Np > 32) {
-    std::vector<float> gP(static_cast<size_t>(M * Np));
-    copy_padded(g, M, N, gP.data(), Np);
     // Blocks of 64 input columns, each summed whole by one thread: the same sums for any thread count.
     const int64_t blocks = (K + 63) / 64;
     parallel_for(blocks, std::max<int64_t>(1, (1 << 14) / (M * 64)), [&](int64_t b0, int64_t b1) {
@@ -479,8 +476,6 @@ void CpuBackend::spike_matmul_weight_grad(const Tensor& gt, const Tensor& xt, Sp
     return;
   }
 #endif
-  std::vector<float> gP(static_cast<size_t>(M * Np));
-  copy_padded(g, M, N, gP.data(), Np);
   const WeightRows rows = weight_rows_for(Np);
   // Fixed row chunks (at least 256 rows, at most 8 chunks; M alone sets them), each summed into its own
   // gw^T [K, Np] by one thread, then added in chunk order.
