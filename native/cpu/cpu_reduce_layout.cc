@@ -15,53 +15,61 @@ constexpr int64_t kGrain = 1 << 14;
 }
 
 // out[o, i] = reduce_r x[o, r, i]; sums accumulate in double for accuracy.
+// Work items are (o, a run of up to kReduceCols columns): a reduction over the leading dimension
+// (outer = 1, as the bias gradients and a static input's sum over T are) still spreads over the threads,
+// and each item's accumulators stay in L1. Every output is reduced over r in ascending order, so the
+// result does not depend on how the items fall to threads.
 void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Tensor& out, Tensor* indices) {
+  constexpr int64_t kReduceCols = 512;
   const float* x = xt.data();
   float* o = out.data();
   int32_t* idx = indices ? indices->idata() : nullptr;
   const int64_t R = pl.reduce, In = pl.inner;
-  const int64_t rows = pl.outer * In;
-  parallel_for(pl.outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R * In)), [&](int64_t o0, int64_t o1) {
-    std::vector<double> acc(In);
-    std::vector<float> best(In);
-    std::vector<int32_t> best_i(In);
-    for (int64_t ou = o0; ou < o1; ++ou) {
-      const float* base = x + ou * R * In;
-      if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
-        std::fill(acc.begin(), acc.end(), 0.0);
+  if (pl.outer <= 0 || In <= 0) return;
+  const int64_t cols = std::min(In, kReduceCols), runs = (In + cols - 1) / cols;
+  const bool is_sum = op == ReduceOp::Sum || op == ReduceOp::Mean;
+  const double scale = op == ReduceOp::Mean ? 1.0 / static_cast<double>(R) : 1.0;
+  const bool is_max = op == ReduceOp::Max;
+  parallel_for(pl.outer * runs, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R * cols)), [&](int64_t w0, int64_t w1) {
+    double acc[kReduceCols];
+    float best[kReduceCols];
+    int32_t best_i[kReduceCols];
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t ou = w / runs, c0 = (w % runs) * cols, n = std::min(cols, In - c0);
+      const float* base = x + ou * R * In + c0;
+      float* dst = o + ou * In + c0;
+      if (is_sum) {
+        std::fill(acc, acc + n, 0.0);
         for (int64_t r = 0; r < R; ++r) {
           const float* row = base + r * In;
-          for (int64_t i = 0; i < In; ++i) acc[i] += row[i];
+          for (int64_t i = 0; i < n; ++i) acc[i] += row[i];
         }
-        const double scale = (op == ReduceOp::Mean) ? 1.0 / static_cast<double>(R) : 1.0;
-        for (int64_t i = 0; i < In; ++i) o[ou * In + i] = static_cast<float>(acc[i] * scale);
-      } else {
-        const bool is_max = op == ReduceOp::Max;
-        for (int64_t i = 0; i < In; ++i) {
-          best[i] = base[i];
-          best_i[i] = 0;
-        }
-        for (int64_t r = 1; r < R; ++r) {
-          const float* row = base + r * In;
-          for (int64_t i = 0; i < In; ++i) {
-            const float v = row[i];
-            // NaN propagates (as in PyTorch): once best is NaN it stays.
-            const bool better = is_max ? (v > best[i] || (std::isnan(v) && !std::isnan(best[i])))
-                                       : (v < best[i] || (std::isnan(v) && !std::isnan(best[i])));
-            if (better) {
-              best[i] = v;
-              best_i[i] = static_cast<int32_t>(r);
-            }
+        for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(acc[i] * scale);
+        continue;
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        best[i] = base[i];
+        best_i[i] = 0;
+      }
+      for (int64_t r = 1; r < R; ++r) {
+        const float* row = base + r * In;
+        for (int64_t i = 0; i < n; ++i) {
+          const float v = row[i];
+          // NaN propagates (as in PyTorch): once best is NaN it stays.
+          const bool better = is_max ? (v > best[i] || (std::isnan(v) && !std::isnan(best[i])))
+                                     : (v < best[i] || (std::isnan(v) && !std::isnan(best[i])));
+          if (better) {
+            best[i] = v;
+            best_i[i] = static_cast<int32_t>(r);
           }
         }
-        for (int64_t i = 0; i < In; ++i) {
-          o[ou * In + i] = best[i];
-          if (idx) idx[ou * In + i] = best_i[i];
-        }
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        dst[i] = best[i];
+        if (idx) idx[ou * In + c0 + i] = best_i[i];
       }
     }
   });
-  (void)rows;
 }
 
 void CpuBackend::permute(const Tensor& xt, const std::vector<int64_t>& perm, Tensor& out) {
@@ -115,11 +123,18 @@ void CpuBackend::slice_backward(const Tensor& gt, int64_t outer, int64_t dim, in
   });
 }
 
+// Rows longer than kCopyRun floats are split into runs, so that one long row (a concatenation along
+// dim 0) is copied by all the threads.
 void CpuBackend::copy_block(const Tensor& xt, int64_t outer, int64_t x_row, Tensor& out, int64_t out_row, int64_t col) {
+  constexpr int64_t kCopyRun = 1 << 14;
   const float* x = xt.data();
   float* o = out.data();
-  parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, x_row)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) std::memcpy(o + r * out_row + col, x + r * x_row, sizeof(float) * x_row);
+  const int64_t len = std::min(x_row, kCopyRun), runs = (x_row + len - 1) / len;
+  parallel_for(outer * runs, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, len)), [&](int64_t w0, int64_t w1) {
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t r = w / runs, c0 = (w % runs) * len, n = std::min(len, x_row - c0);
+      std::memcpy(o + r * out_row + col + c0, x + r * x_row + c0, sizeof(float) * n);
+    }
   });
 }
 

@@ -54,6 +54,21 @@ describe('layout ops: forward', () => {
     expect(() => m.slice(0, 0, 2, 0)).toThrow(/slice: step must be >= 1/);
   });
 
+  test('concat of long rows (copied in runs across threads) places every element', () => {
+    // Along dim 0 each input is one row of 40,001 floats (three runs, the last partial); along dim 1 of
+    // [2, 3, 17000] pieces each of the 2 rows is 51,000 floats.
+    for (const [shape, dim] of [[[1, 40001], 0], [[2, 3, 17000], 1]] as [number[], number][]) {
+      const parts = [0, 1, 2].map((p) => Float32Array.from({ length: numel(shape) }, (_, i) => p * 1e6 + i));
+      const out = ops.concat(parts.map((d) => tensor(d, shape)), dim).toFloat32Array();
+      const outer = numel(shape.slice(0, dim)), row = numel(shape.slice(dim));
+      const want = new Float32Array(3 * numel(shape));
+      for (let o = 0; o < outer; o++) for (let p = 0; p < 3; p++) want.set(parts[p].subarray(o * row, (o + 1) * row), (o * 3 + p) * row);
+      let bad = -1;
+      for (let i = 0; i < want.length && bad < 0; i++) if (out[i] !== want[i]) bad = i;
+      expect(bad).toBe(-1);
+    }
+  });
+
   test('concat and stack', () => {
     const a = tensor([[1, 2], [3, 4]]), b = tensor([[5, 6]]), c = tensor([[7], [8]]);
     expect(ops.concat([a, b], 0).toArray()).toEqual([[1, 2], [3, 4], [5, 6]]);

@@ -150,4 +150,37 @@ describe('large sizes (multi-threaded kernels)', () => {
       expect(M[j]).toBeCloseTo(s / 2400, 5);
     }
   });
+
+  test('reductions over an outer dim with long rows (column runs split across threads) match a float64 scan exactly', () => {
+    // [3, 7, 1100] over dim 1: three outer blocks, 1100 columns = runs of 512 + 512 + 76; [5, 20000] over
+    // dim 0: one outer block, many runs. Sums accumulate in float64 in ascending order, so the float32
+    // results are the rounded float64 sums, bit for bit.
+    for (const [shape, dim] of [[[3, 7, 1100], 1], [[5, 20000], 0]] as [number[], number][]) {
+      const n = shape.reduce((p, d) => p * d, 1);
+      const x = Float32Array.from(randomData(n, 90 + dim));
+      x[shape.length === 3 ? 2 * 7 * 1100 + 3 * 1100 + 1099 : 4 * 20000 + 19999] = NaN; // NaN wins max and min
+      const X = tensor(x, shape);
+      const outer = shape.slice(0, dim).reduce((p, d) => p * d, 1), R = shape[dim], inner = n / outer / R;
+      const s = X.sum(dim).toFloat32Array(), m = X.mean(dim).toFloat32Array();
+      const mx = ops.maxWithIndices(X, dim), mn = X.min(dim).toFloat32Array();
+      const mxv = mx.values.toFloat32Array(), mxi = mx.indices.toInt32Array();
+      const bad: string[] = [];
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          let acc = 0, best = x[o * R * inner + i], bi = 0, lo = best;
+          for (let r = 0; r < R; r++) {
+            const v = x[(o * R + r) * inner + i];
+            acc += v;
+            if (v > best || (Number.isNaN(v) && !Number.isNaN(best))) { best = v; bi = r; }
+            if (v < lo || (Number.isNaN(v) && !Number.isNaN(lo))) lo = v;
+          }
+          const k = o * inner + i;
+          const ok = Object.is(s[k], Math.fround(acc)) && Object.is(m[k], Math.fround(acc * (1 / R))) &&
+            Object.is(mxv[k], Math.fround(best)) && mxi[k] === bi && Object.is(mn[k], Math.fround(lo));
+          if (!ok) bad.push(`${shape} dim ${dim} at ${k}: sum ${s[k]} vs ${acc}, max ${mxv[k]}@${mxi[k]} vs ${best}@${bi}, min ${mn[k]} vs ${lo}`);
+        }
+      }
+      expect(bad.slice(0, 5)).toEqual([]);
+    }
+  });
 });
