@@ -89,6 +89,12 @@ class Backend {
   // x = hi + lo (hi = float(x), lo = float(x - hi), x in float64): gK [2, T + 1] (row 0 hi, row 1 lo;
   // 0 for unused lags), gTau [2].
   virtual void fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) = 0;
+  // Whether fractional_forward / fractional_backward read a static input themselves (p.static_input: I is
+  // [1, ...] for all T steps, gI its sum over them). When not, ops repeats I over T and sums gI over T.
+  virtual bool fractional_static_input(const FractionalParams& p) const {
+    (void)p;
+    return false;
+  }
   virtual void fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
                                    const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) = 0;
   // The chain from those pairs to the op's parameters, on the same device (no host wait):

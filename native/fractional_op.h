@@ -65,6 +65,10 @@ struct FractionalParams {
   // Set: the fast history (lags 1..L0-1 from K, lags >= L0 from its SOE states; memory must be T + 1), and
   // the backward's gK has L0 + Q entries (dL/dK_L for L < L0, then dL/dc_q). Null: the exact sum.
   const FractionalFastHistory* fast = nullptr;
+  // Set: I is one step [N] that holds at every one of the T steps (a static input), read once per neuron;
+  // the backward's gI is then dL/dI = sum_k dL/dI_k [N], summed in float64 in ascending k (as a sum over
+  // dim 0 of the repeated gradient is). Only where Backend::fractional_static_input(p) says so.
+  bool static_input = false;
 };
 
 }  // namespace fsnn

@@ -780,7 +780,7 @@ void check_fractional(const char* op, const Tensor& I, const FractionalParams& p
   check_float(op, I, "input current");
   if (I.dim() < 2) fail(op, ": input current must be time-major [T, B, ...], got ", I.describe());
   if (I.shape[0] < 1) fail(op, ": T = 0 time steps; the input current needs at least one step");
-  if (p.T != I.shape[0] || p.N != I.numel() / I.shape[0])
+  if ((p.static_input ? 1 : p.T) != I.shape[0] || p.N != I.numel() / I.shape[0])
     fail(op, ": internal shape mismatch between params and ", I.describe());
   if (!p.K) fail(op, ": no kernel given");
   if (!p.predictor && (!(p.K[0] > 0) || !std::isfinite(p.K[0])))
@@ -806,8 +806,10 @@ FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, 
   const bool check = I.device == Device::CPU;
   check_fractional("fractionalNeuron", I, p, !check);
   FractionalResult r;
-  r.spikes = empty(I.shape, I.device);
-  if (save_trace || check) r.v = empty(I.shape, I.device);
+  Shape out_shape = I.shape;
+  out_shape[0] = p.T;  // a static input [1, ...] gives T steps
+  r.spikes = empty(out_shape, I.device);
+  if (save_trace || check) r.v = empty(out_shape, I.device);
   I.storage->backend->fractional_forward(p, I, r.spikes, save_trace || check ? &r.v : nullptr);
   if (check) {
     const int64_t i = I.storage->backend->first_non_finite(r.v);
@@ -832,16 +834,22 @@ struct FractionalSetup {
   std::shared_ptr<const FractionalKernel> kernel;
   std::shared_ptr<const FractionalFastHistory> fast;  // null: the exact history
 };
+// steps > 0: I is one step [1, ...] that holds at each of `steps` time steps (a static input).
 FractionalSetup fractional_setup(const char* op, const Tensor& I, FractionalKernelSpec spec, FractionalHistory history,
-                                 FractionalParams& p) {
+                                 FractionalParams& p, int64_t steps) {
   check_float(op, I, "input current");
   if (I.dim() < 2) fail(op, ": input current must be time-major [T, B, ...], got ", I.describe());
   if (I.shape[0] < 1) fail(op, ": T = 0 time steps; the input current needs at least one step");
-  spec.T = I.shape[0];
+  if (steps < 0) fail(op, ": steps = ", steps, " must be >= 1 (the time steps a one-step static input holds for), or 0 for none");
+  if (steps > 0 && I.shape[0] != 1)
+    fail(op, ": steps = ", steps, " repeats a one-step static input [1, B, ...] over the time steps, but the current is ", I.describe(),
+         "; pass the one step, or leave steps out for a time-major current [T, B, ...]");
+  const int64_t T = steps > 0 ? steps : I.shape[0];
+  spec.T = T;
   FractionalSetup s;
   s.kernel = cached_fractional_kernel(spec);
-  p.T = I.shape[0];
-  p.N = I.numel() / p.T;
+  p.T = T;
+  p.N = I.numel() / I.shape[0];
   if (p.memory > p.T + 1) p.memory = p.T + 1;
   p.K = s.kernel->K.data();
   p.predictor = fractional_method_is_predictor(spec.method);
@@ -861,31 +869,44 @@ Tensor chain(const Tensor& x, const double* table, int64_t rows) {
 }
 }  // namespace
 
+// A static input for a backend that does not read one itself: the T steps materialised.
+Tensor repeat_steps(const Tensor& I, int64_t T) { return concat(std::vector<Tensor>(static_cast<size_t>(T), I), 0); }
+
 FractionalResult fractional_forward(const Tensor& I, const FractionalKernelSpec& kernel, FractionalParams p,
-                                    bool save_trace, FractionalHistory history) {
-  const FractionalSetup s = fractional_setup("fractionalNeuron", I, kernel, history, p);
+                                    bool save_trace, FractionalHistory history, int64_t steps) {
+  const FractionalSetup s = fractional_setup("fractionalNeuron", I, kernel, history, p, steps);
+  if (steps > 0 && !I.storage->backend->fractional_static_input(p)) return fractional_forward(repeat_steps(I, p.T), p, save_trace);
+  p.static_input = steps > 0;
   return fractional_forward(I, p, save_trace);
 }
 
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
                                     const Tensor* gV, const FractionalKernelSpec& kernel, FractionalParams p,
-                                    const FractionalGradRequest& want, FractionalHistory history) {
+                                    const FractionalGradRequest& want, FractionalHistory history, int64_t steps) {
   const char* op = "fractionalNeuron.backward";
-  const FractionalSetup s = fractional_setup(op, I, kernel, history, p);
+  const FractionalSetup s = fractional_setup(op, I, kernel, history, p, steps);
   const FractionalKernel* k = s.kernel.get();
-  check_fractional(op, I, p, !want.input_checked);
+  const bool repeat = steps > 0 && !I.storage->backend->fractional_static_input(p);
+  const Tensor Irep = repeat ? repeat_steps(I, p.T) : Tensor{};
+  const Tensor& Iop = repeat ? Irep : I;  // what the backend reads
+  p.static_input = steps > 0 && !repeat;
+  check_fractional(op, Iop, p, !want.input_checked);
   std::vector<const Tensor*> all = {&I, &v, &spikes, &gS};
   if (gV) all.push_back(gV);
   check_same_device(op, all);
-  for (auto* t : all)
-    if (t->shape != I.shape) fail(op, ": ", t->describe(), " does not match the input current ", I.describe());
+  Shape out_shape = I.shape;
+  out_shape[0] = p.T;
+  for (size_t i = 1; i < all.size(); ++i)
+    if (all[i]->shape != out_shape)
+      fail(op, ": ", all[i]->describe(), " does not match the ", p.T, " steps of the input current ", I.describe());
   if (!std::isfinite(want.tau_scale)) fail(op, ": the tau gradient scale ", want.tau_scale, " is not finite");
   FractionalGrads g;
-  g.gI = empty(I.shape, I.device);
+  g.gI = empty(Iop.shape, I.device);
   // dL/dK_0..K_T (exact), or dL/dK_0..K_{L0-1} then dL/dc_q (fast; the chain tables match).
   Tensor gK = empty({2, s.fast ? s.fast->width() : p.T + 1}, I.device);
   Tensor gTau = empty({2}, I.device);
-  I.storage->backend->fractional_backward(p, I, v, spikes, gS, gV, g.gI, gK, gTau);
+  I.storage->backend->fractional_backward(p, Iop, v, spikes, gS, gV, g.gI, gK, gTau);
+  if (repeat) g.gI = reduce(ReduceOp::Sum, g.gI, {0}, true).first;  // dL/dI = sum_k dL/dI_k
   // The chain next to the sums, on I's device: gAlpha_m = sum_L dL/dK_L dK_L/dalpha_m,
   // gWeight_m = sum_L dL/dK_L dK_L/dw_m, gTau = dL/dtau tau_scale (float64 products and sums).
   const double* dAlpha = s.fast ? s.fast->dAlpha.data() : k->dAlpha.data();
@@ -1019,7 +1040,7 @@ FSNN_KERNEL_ENTRY(fractionalForward) {
   p.threshold = a.threshold;
   p.scale = a.scale;
   p.memory = a.memory;
-  ops::FractionalResult r = ops::fractional_forward(*in[0], spec, p, a.saveTrace, a.history);
+  ops::FractionalResult r = ops::fractional_forward(*in[0], spec, p, a.saveTrace, a.history, a.steps);
   return {std::move(r.spikes), std::move(r.v)};
 }
 FSNN_KERNEL_ENTRY(adamStep) {

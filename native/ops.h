@@ -77,9 +77,12 @@ struct FractionalResult {
 FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, bool save_trace);
 // With the kernel of (method, orders, weights, h) for T = I.shape[0] from the kernel module's cache:
 // p's T, N and K are filled in here, and the memory window is capped at T + 1. history: fractional_history.h
-// (resolved here; the backward must be given the same).
+// (resolved here; the backward must be given the same). steps > 0: I is a static input, one step
+// [1, ...] that holds at each of T = steps steps (the outputs have T steps); the backend reads it in
+// place where it can (Backend::fractional_static_input), else it is repeated first.
 FractionalResult fractional_forward(const Tensor& I, const FractionalKernelSpec& kernel, FractionalParams p,
-                                    bool save_trace, FractionalHistory history = FractionalHistory::Exact);
+                                    bool save_trace, FractionalHistory history = FractionalHistory::Exact,
+                                    int64_t steps = 0);
 // Which parameter gradients fractional_backward chains from dL/dK and dL/dtau (next to them, on I's device).
 struct FractionalGradRequest {
   bool alpha = false;      // gAlpha [terms]: gAlpha_m = sum_L dL/dK_L dK_L/dalpha_m
@@ -92,7 +95,7 @@ struct FractionalGradRequest {
   bool input_checked = false;
 };
 struct FractionalGrads {
-  Tensor gI;
+  Tensor gI;  // the shape of I (with steps > 0, the static input's sum over the steps)
   Tensor gAlpha, gWeight, gTau;  // float32, on I's device; empty when not requested (and for euler: no terms)
   Tensor gK;        // when pairs: [2, T + 1] float32 hi/lo pairs of dL/dK_L (Backend::fractional_backward);
                     // with the fast history [2, L0 + Q]: dL/dK_L (L < L0), then dL/dc_q (fractional_history.h)
@@ -101,7 +104,7 @@ struct FractionalGrads {
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
                                     const Tensor* gV, const FractionalKernelSpec& kernel, FractionalParams p,
                                     const FractionalGradRequest& want,
-                                    FractionalHistory history = FractionalHistory::Exact);
+                                    FractionalHistory history = FractionalHistory::Exact, int64_t steps = 0);
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p);
 void sgd_step(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p);

@@ -24,6 +24,8 @@ export interface FractionalNativeParams {
   memory: number;
   /** 'exact' | 'fast' | 'auto' (default 'auto'): the forward's history, given to the backward too. */
   history?: 'exact' | 'fast' | 'auto';
+  /** > 0: the current is one step [1, ...] that holds for this many steps (a static input); given to the backward too. */
+  steps?: number;
 }
 /** Which parameter gradients native fractionalBackward chains (see there). */
 export interface FractionalGradRequest {
@@ -147,7 +149,7 @@ export interface MaxPool2dBackwardAttrs { inputShape: number[]; kH: number; kW: 
 export interface AvgPool2dAttrs { kH: number; kW: number; strideH: number; strideW: number; padH?: number; padW?: number; ceilMode?: boolean; countIncludePad?: boolean }
 export interface AvgPool2dBackwardAttrs { inputShape: number[]; kH: number; kW: number; strideH: number; strideW: number; padH?: number; padW?: number; ceilMode?: boolean; countIncludePad?: boolean }
 export interface RandomAttrs { kind: RandomKind; shape: number[]; seed: number; offset?: number; p?: number; device: Device }
-export interface FractionalForwardAttrs { method?: FractionalMethod; alphas: Float64Array; weights: Float64Array; h?: number; kind?: NeuronKind; tau?: number; threshold?: number; surrogate?: Surrogate; scale?: number; memory?: number; saveTrace?: boolean; history?: FractionalHistory }
+export interface FractionalForwardAttrs { method?: FractionalMethod; alphas: Float64Array; weights: Float64Array; h?: number; kind?: NeuronKind; tau?: number; threshold?: number; surrogate?: Surrogate; scale?: number; memory?: number; saveTrace?: boolean; history?: FractionalHistory; steps?: number }
 export interface AdamStepAttrs { lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; decoupled?: boolean; amsgrad?: boolean; maximize?: boolean; step: number }
 export interface SgdStepAttrs { lr: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean; firstStep?: boolean; maximize?: boolean }
 

@@ -59,6 +59,13 @@ export interface FractionalNeuronOptions {
   /** Also return the membrane trace v_1..v_T. */
   returnTrace?: boolean;
   /**
+   * A static input: I is one step [1, B, ...] that holds at each of `steps` time steps (direct coding of
+   * an image, after layers that ran once). The outputs have `steps` steps and I's gradient is the sum over
+   * them, exactly as if I had been repeated over time; the CPU's exact kernels read the one step in
+   * place, other kernels get the repeated copy.
+   */
+  steps?: number;
+  /**
    * Host copy of alpha's values (the SNNWrapper refreshes it once per step). When given, the op reads
    * nothing back from the device for alpha; when omitted, it reads the tensor.
    */
@@ -103,8 +110,15 @@ function shaped(h: NativeHandle, shape: readonly number[]): Tensor {
 export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor | null, opts: FractionalNeuronOptions = {}): FractionalNeuronResult {
   if (!I || !I.__isTensor) throw new TypeError('fractionalNeuron: the input current must be a Tensor [T, B, ...]');
   if (I.ndim < 2) throw new Error(`fractionalNeuron: the input current must be time-major [T, B, ...], got [${I.shape}]`);
-  const T = I.shape[0];
+  const steps = opts.steps;
+  if (steps !== undefined && (!Number.isSafeInteger(steps) || steps < 1))
+    throw new Error(`fractionalNeuron: steps = ${steps} must be a positive integer (the time steps a one-step static input holds for)`);
+  if (steps !== undefined && I.shape[0] !== 1)
+    throw new Error(`fractionalNeuron: steps = ${steps} repeats a one-step static input [1, B, ...], but the current is [${I.shape}]; ` +
+      'pass the one step, or leave steps out for a time-major current [T, B, ...]');
+  const T = steps ?? I.shape[0];
   if (T < 1) throw new Error('fractionalNeuron: T = 0 time steps; the input needs at least one step');
+  const outShape = [T, ...I.shape.slice(1)];
   const method = opts.method ?? 'l1';
   const h = opts.h ?? 1;
   const surrogate = opts.surrogate ?? 'arctan';
@@ -127,6 +141,7 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
     scale: opts.scale ?? 5,
     memory: Math.min(memory, T + 1),
     history,
+    ...(steps === undefined ? {} : { steps }),
   };
   const inputs = [I, euler ? null : alpha, euler ? null : weight, theta];
   const needGrad = needsGrad(inputs);
@@ -138,7 +153,7 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
 
   // grads: [dLoss/dspikes, dLoss/dv] (null where none arrived) -> [I, alpha, weight, theta]
   const backward = ([gS, gV]: (Tensor | null)[]): (Tensor | null)[] => {
-    const gSpikes = gS ?? wrap(runKernel('full', [], { shape: I.shape.slice(), value: 0, device: I.device }));
+    const gSpikes = gS ?? wrap(runKernel('full', [], { shape: outShape, value: 0, device: I.device }));
     const wantAlpha = !euler && !!alpha?.requiresGrad, wantWeight = !euler && !!weight?.requiresGrad;
     const g = native.fractionalBackward(I.handle, trace!.handle, spikes.handle, gSpikes.handle, gV ? gV.handle : null,
       method, alphas, weights, h, params,

@@ -31,7 +31,7 @@ export interface NeuronContext {
   calls?: BaseNeuron[];
   /**
    * A static input (SNNWrapper.forward with staticInput): the layers before the first neuron layer see one
-   * time step [1, B, ...], and the first neuron layer that runs repeats its input current over `steps`
+   * time step [1, B, ...], and the first neuron layer that runs holds its input current for `steps`
    * steps (see ./static-input.ts). Set by SNNWrapper.forward; not a user setting.
    * @internal
    */

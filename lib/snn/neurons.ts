@@ -11,7 +11,6 @@ import { Tensor } from '../tensor';
 import { parseNeuronTerms } from './alpha-config';
 import { AlphaBinding, checkPositiveCoefficient, refreshHostValues } from './alpha-binding';
 import { currentNeuronContext } from './neuron-context';
-import { repeatOverTime } from './static-input';
 
 /** Options of LIFNeuron and IFNeuron. */
 export interface NeuronOptions {
@@ -147,13 +146,14 @@ export abstract class BaseNeuron extends Module {
     const ctx = currentNeuronContext();
     ctx?.calls?.push(this);
     const st = ctx?.staticInput;
+    let steps: number | undefined;  // a static input: the op holds the one step [1, B, ...] for the T steps
     if (st && !st.repeated) {
       // The first neuron layer of a static input: the layers before it ran once, on one step.
       if (!I || !I.__isTensor || I.ndim < 2 || I.shape[0] !== 1)
         throw new Error(`${name}: with staticInput the layers before the first neuron layer run once, on one time step [1, B, ...], so the ` +
           `first neuron layer must receive a one-step current [1, B, ...], but it got ${I && I.__isTensor ? `[${I.shape}]` : 'no Tensor'}. Fix: keep ` +
           'dim 0 (the step) in the layers before the first neuron and nothing time-dependent there, or pass the repeated input [T, B, ...] without staticInput');
-      I = repeatOverTime(I, st.steps);
+      steps = st.steps;
       st.repeated = true;
     }
     const host = this.hostValues(b, ctx?.hostValues);
@@ -161,6 +161,7 @@ export abstract class BaseNeuron extends Module {
       kind: this.kind, tau: this.tau, tauTheta: this.tauTheta, tau0: this.tau, threshold: this.threshold,
       surrogate: this.surrogate, scale: this.surrogateScale, method: ctx?.method ?? 'l1', h: ctx?.h ?? 1, memory: ctx?.memory, history: ctx?.history,
       returnTrace: !!ctx?.recordTrace, alphaValues: host.alpha, weightValues: host.coefficient, tauThetaValue: host.theta,
+      ...(steps === undefined ? {} : { steps }),
     });
     this.lastTrace = r.v ?? null;
     return r.spikes;

@@ -68,8 +68,8 @@ export interface ForwardOptions {
   /**
    * x is one time step [B, ...] that holds at every step (direct encoding): the same result as the repeated
    * input [T, B, ...], with the layers before the first neuron layer run once instead of T times. The model's
-   * forward sees x as [1, B, ...]; the first neuron layer repeats its input current over the T steps, and its
-   * gradient is summed over them. T comes from xTime, or from `steps`. Layers that draw random numbers
+   * forward sees x as [1, B, ...]; the first neuron layer holds its input current for the T steps (the
+   * fractional op's `steps`), and its gradient is summed over them. T comes from xTime, or from `steps`. Layers that draw random numbers
    * (dropout) before the first neuron layer draw once for all steps; BatchNorm there takes its statistics
    * over the B distinct samples (its running variance's n/(n-1) counts B, not T·B, values).
    */

@@ -19,6 +19,8 @@ class CpuBackend final : public Backend {
 #define FSNN_DEVICE_OP_CPU_ONLY(ret, name, params) ret name params override;
 #include "../kernels.def"
   FSNN_BACKEND_OPS
+  // The exact-history kernels (fractional_cpu.h) read a static input in place.
+  bool fractional_static_input(const FractionalParams& p) const override { return !p.predictor && !p.fast; }
 };
 
 // Row-major C = alpha op(A) op(B) + beta C through OpenBLAS or the built-in kernel (see blas_mode()).

@@ -215,6 +215,20 @@ FSNN_INLINE void load_slab(const float* src, int64_t ld_src, int64_t T, int64_t 
     copy_row(dst + k * ld_dst, src + k * ld_src, nv);
   }
 }
+// dst[j] = sum_k src[k * ld_src + j] for j < nv: float64, k ascending (as a sum over dim 0 is), then float32.
+FSNN_INLINE void sum_rows(const float* src, int64_t ld_src, int64_t T, int64_t nv, float* dst) {
+  constexpr int64_t kRun = 256;
+  double acc[kRun];
+  for (int64_t j0 = 0; j0 < nv; j0 += kRun) {
+    const int64_t n = std::min(kRun, nv - j0);
+    std::fill(acc, acc + n, 0.0);
+    for (int64_t k = 0; k < T; ++k) {
+      const float* s = src + k * ld_src + j0;
+      for (int64_t j = 0; j < n; ++j) acc[j] += s[j];
+    }
+    for (int64_t j = 0; j < n; ++j) dst[j0 + j] = static_cast<float>(acc[j]);
+  }
+}
 FSNN_INLINE void store_slab_generic(const float* src, int64_t ld_src, int64_t T, int64_t nv, float* dst,
                                     int64_t ld_dst, bool /*streaming*/) {
   for (int64_t k = 0; k < T; ++k) copy_row(dst + k * ld_dst, src + k * ld_src, nv);
@@ -416,6 +430,7 @@ struct FwdJob {
   float* v;
   int64_t W, nslabs;
   bool streaming;  // non-temporal stores for the outputs
+  int64_t ld_I;    // row stride of I: N, or 0 for a static input (one row for every step)
 };
 
 // Slabs come from a shared counter.
@@ -432,7 +447,7 @@ FSNN_INLINE void forward_worker_impl(const FwdJob& job, std::atomic<int64_t>& ne
   for (int64_t s = next.fetch_add(1); s < job.nslabs; s = next.fetch_add(1)) {
     const int64_t n0 = s * W, nv = std::min(W, N - n0), nb = (nv + kNB - 1) / kNB;
     if (nv < W) std::fill(sI, sI + TL, 0.0f);  // the partial last slab
-    load_slab(job.I + n0, N, T, nv, sI, ld);
+    load_slab(job.I + n0, job.ld_I, T, nv, sI, ld);
     for (int64_t b = 0; b < nb; ++b)
       forward_block<Kn, LIF>(c, sI + b * kNB, sS + b * kNB, job.v ? sV + b * kNB : nullptr, ld, H);
     Kn::store_slab(sS, ld, T, nv, job.spikes + n0, N, job.streaming);
@@ -449,6 +464,7 @@ struct BwdJob {
   float* gI;
   int64_t W, nslabs;
   bool streaming;
+  int64_t ld_I;  // as FwdJob; with a static input (0) gI is [N]: sum_k dL/dI_k
   int64_t ngroups, group_slabs;
   double* gK_groups;    // [ngroups][T + 1]
   double* gTau_groups;  // [ngroups]
@@ -605,7 +621,7 @@ FSNN_INLINE void backward_worker_impl(const BwdJob& job, std::atomic<int64_t>& n
     for (int64_t s = g * job.group_slabs; s < s_end; ++s) {
       const int64_t n0 = s * W, nv = std::min(W, N - n0), nb = (nv + kNB - 1) / kNB;
       if (nv < W) std::fill(sI, sgI, 0.0f);  // the partial last slab
-      load_slab(job.I + n0, N, T, nv, sI, ld);
+      load_slab(job.I + n0, job.ld_I, T, nv, sI, ld);
       load_slab(job.v + n0, N, T, nv, sv, ld);
       load_slab(job.spikes + n0, N, T, nv, sS, ld);
       load_slab(job.gS + n0, N, T, nv, sgS, ld);
@@ -615,7 +631,10 @@ FSNN_INLINE void backward_worker_impl(const BwdJob& job, std::atomic<int64_t>& n
         gtau += backward_block<Kn, LIF>(c, sI + o, sv + o, sS + o, sgS + o, job.gV ? sgV + o : nullptr, sgI + o, ld,
                                         H, Q, P, A, D, E, gk);
       }
-      Kn::store_slab(sgI, ld, T, nv, job.gI + n0, N, job.streaming);
+      if (job.ld_I == 0)
+        sum_rows(sgI, ld, T, nv, job.gI + n0);
+      else
+        Kn::store_slab(sgI, ld, T, nv, job.gI + n0, N, job.streaming);
     }
     job.gTau_groups[g] = gtau;
   }
@@ -725,7 +744,7 @@ void fractional_forward(const FractionalParams& p, const float* I, float* spikes
   if (p.T == 0 || p.N == 0) return;
   if (!I || !spikes) fail("fractional_forward: I and spikes must not be null");
   const int64_t W = slab_width(p.T, kFwdSlabFloats);
-  const FwdJob job{c, I, spikes, v, W, (p.N + W - 1) / W, stream_outputs(p)};
+  const FwdJob job{c, I, spikes, v, W, (p.N + W - 1) / W, stream_outputs(p), p.static_input ? 0 : p.N};
   std::atomic<int64_t> next{0};
   const bool avx2 = use_avx2();
   const int64_t workers = std::min<int64_t>(num_threads(), job.nslabs);
@@ -761,7 +780,7 @@ void fractional_backward(const FractionalParams& p, const float* I, const float*
   const int64_t group_slabs = (nslabs + ngroups0 - 1) / ngroups0;
   const int64_t ngroups = (nslabs + group_slabs - 1) / group_slabs;
   std::vector<double> gk_groups(size_t(ngroups) * (T + 1), 0.0), gtau_groups(ngroups, 0.0);
-  const BwdJob job{c, I, v, spikes, gS, gV, gI, W, nslabs, stream_outputs(p), ngroups, group_slabs,
+  const BwdJob job{c, I, v, spikes, gS, gV, gI, W, nslabs, stream_outputs(p), p.static_input ? 0 : p.N, ngroups, group_slabs,
                    gk_groups.data(), gtau_groups.data()};
   std::atomic<int64_t> next{0};
   const bool avx2 = use_avx2();

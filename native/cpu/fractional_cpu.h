@@ -35,7 +35,7 @@ namespace fsnn {
 namespace cpu {
 
 // Forward over all T steps.
-//   I, spikes: [T, N]. v: [T, N] receives v_1..v_T (row k holds v_{k+1}), or nullptr when nothing is
+//   I, spikes: [T, N] (I: [N] when p.static_input, the same current at every step). v: [T, N] receives v_1..v_T (row k holds v_{k+1}), or nullptr when nothing is
 //   to be saved (inference; the history then lives only in per-thread buffers). K: p.K[0..T]
 //   (float64, converted to float32 once); the loop runs in float32.
 // Throws fsnn::Error for invalid parameters (T or N < 0, memory < 1, tau == 0, K null or K[0] == 0,
@@ -45,7 +45,8 @@ void fractional_forward(const FractionalParams& p, const float* I, float* spikes
 // Exact discrete adjoint of fractional_forward (the spike in f is detached; ds/dx is the surrogate).
 //   I, v, spikes: as given to / saved by the forward. gS: dL/ds [T, N]. gV: dL/dv_1..v_T [T, N]
 //   (row k is dL/dv_{k+1}) or nullptr (zero).
-//   Writes gI [T, N]; gK [T + 1] (dL/dK_L summed over all neurons in the order fractional_op.h defines:
+//   Writes gI [T, N] (with p.static_input: I and gI are [N], gI = sum_k dL/dI_k in float64, k ascending);
+//   gK [T + 1] (dL/dK_L summed over all neurons in the order fractional_op.h defines:
 //   float32 chunks of 128 steps per neuron, then float64; 0 for L > min(T-1, M-1)); *gTau (dL/dtau
 //   summed over all neurons, likewise) when gTau != nullptr. gK must not be nullptr.
 void fractional_backward(const FractionalParams& p, const float* I, const float* v, const float* spikes,
