@@ -43,6 +43,8 @@ namespace {
 // every s-th row (s odd, so that with rows ordered (t, b) the sample still covers every batch index),
 // about 2^18 entries in all. A full count is a pass over x as long as the sparse product's own, which
 // at T = 4,096, B = 64, 256 inputs (268 MB of spikes) cost about 30 ms per call.
+int64_t count_active(const float* x, int64_t K);  // entries != 0 (NaN counts) of x [K], below
+
 double active_rate(const float* x, int64_t M, int64_t K) {
   if (M * K == 0) return 0.0;
   constexpr int64_t kSample = 1 << 18;
@@ -52,10 +54,7 @@ double active_rate(const float* x, int64_t M, int64_t K) {
   std::atomic<int64_t> total{0};
   parallel_for(rows, std::max<int64_t>(1, (1 << 16) / K), [&](int64_t i0, int64_t i1) {
     int64_t c = 0;
-    for (int64_t i = i0; i < i1; ++i) {
-      const float* row = x + i * stride * K;
-      for (int64_t k = 0; k < K; ++k) c += row[k] != 0.f;
-    }
+    for (int64_t i = i0; i < i1; ++i) c += count_active(x + i * stride * K, K);
     total += c;
   });
   return static_cast<double>(total.load()) / static_cast<double>(rows * K);
@@ -184,6 +183,23 @@ __attribute__((target("avx2,fma,popcnt"))) int64_t active_list_avx2(const float*
     idx[n] = static_cast<int32_t>(k0);
     n += x[k0] != 0.f;
   }
+  return n;
+}
+
+// The compare of active_list_avx2, summed: each active lane subtracts -1 from its count.
+__attribute__((target("avx2,fma,popcnt"))) int64_t count_active_avx2(const float* x, int64_t K) {
+  const __m256 zero = _mm256_setzero_ps();
+  int64_t n = 0, k0 = 0;
+  while (k0 + 8 <= K) {
+    __m256i lanes = _mm256_setzero_si256();
+    const int64_t end = std::min(K - K % 8, k0 + (int64_t(1) << 30));  // per-lane counts stay in int32
+    for (; k0 < end; k0 += 8)
+      lanes = _mm256_sub_epi32(lanes, _mm256_castps_si256(_mm256_cmp_ps(_mm256_loadu_ps(x + k0), zero, _CMP_NEQ_UQ)));
+    alignas(32) int32_t c[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(c), lanes);
+    for (int i = 0; i < 8; ++i) n += c[i];
+  }
+  for (; k0 < K; ++k0) n += x[k0] != 0.f;
   return n;
 }
 
@@ -390,6 +406,15 @@ __attribute__((target("avx2,fma,popcnt"))) void weight_wide_avx2(const float* x,
   transpose_avx2(tile.data(), Np, N, kb, gw + k0, K);
 }
 #endif  // FSNN_SPIKE_X86
+
+int64_t count_active(const float* x, int64_t K) {
+#ifdef FSNN_SPIKE_X86
+  if (has_avx2_fma()) return count_active_avx2(x, K);
+#endif
+  int64_t n = 0;
+  for (int64_t k = 0; k < K; ++k) n += x[k] != 0.f;
+  return n;
+}
 
 using ForwardRows = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t);
 using WeightRows = void (*)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*);
