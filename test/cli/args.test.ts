@@ -187,4 +187,16 @@ describe('the fsnn executable', () => {
     expect(fs.readFileSync(path.join(__dirname, '../../lib/cli/main.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(require('../../package.json').bin.fsnn).toBe('dist/cli/main.js');
   });
+  test('the build leaves the bin executable, so `npx fsnn` runs in a checkout (as the train command prints it)', () => {
+    // npm ci runs prepare -> build:ts; a consumer's npm install sets the mode itself, a checkout's npx does not.
+    const fs = require('fs') as typeof import('fs');
+    const root = path.join(__dirname, '../..');
+    const bin = path.join(root, 'dist/cli/main.js');
+    if (!fs.existsSync(bin)) spawnSync('npm', ['run', 'build:ts'], { cwd: root, encoding: 'utf8', timeout: 300000 });
+    expect(fs.statSync(bin).mode & 0o111).toBe(0o111);
+    const r = spawnSync(bin, ['--help'], { cwd: root, encoding: 'utf8', timeout: 60000 });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Usage: fsnn');
+  });
 });
