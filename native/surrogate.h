@@ -24,11 +24,22 @@ namespace fsnn {
 // Heaviside spike: 1 when x >= 0 (NaN gives 0).
 FSNN_HD inline float spike_fn(float x) { return x >= 0.0f ? 1.0f : 0.0f; }
 
+// The arctan surrogate on any float type F (float, or a vector of lanes with *, /): h / fma(a, a, one) with
+// a = k x, where k = pi/2 s and h = s/2 come rounded once to float (broadcast to F) and fma is a fused
+// multiply-add of F (one rounding: each lane then rounds as the scalar form does).
+template <class F, class Fma>
+FSNN_HD inline F surrogate_arctan_of(const F& x, const F& k, const F& h, const F& one, const Fma& fma) {
+  const F a = k * x;
+  return h / fma(a, a, one);
+}
+struct FmaFloat {
+  FSNN_HD float operator()(float a, float b, float c) const { return fmaf(a, b, c); }
+};
+
 FSNN_HD inline float surrogate_arctan(float x, float s) {
-  const float a = 1.57079632679489662f * s * x;  // pi/2 * s * x
   // 1 + a^2 as one fused multiply-add, written out so that every compiler (nvcc, GCC with or without
   // FMA contraction, the CUDA emulator) rounds it the same way.
-  return 0.5f * s / fmaf(a, a, 1.0f);
+  return surrogate_arctan_of(x, 1.57079632679489662f * s, 0.5f * s, 1.0f, FmaFloat{});
 }
 
 FSNN_HD inline float surrogate_sigmoid(float x, float s) {

@@ -48,6 +48,11 @@ FSNN_INLINE vf vset(float s) {
   const v8 b = {s, s, s, s, s, s, s, s};
   return {b, b};
 }
+// a * b + c, contracted to one vfmadd per half in the AVX2+FMA entry points (as the rest of this file's
+// arithmetic is): the fused multiply-add of surrogate_arctan_of.
+struct FmaLanes {
+  FSNN_INLINE vf operator()(const vf& a, const vf& b, const vf& c) const { return a * b + c; }
+};
 // 1 where x >= 0, else 0 (NaN gives 0): the spike.
 FSNN_INLINE v8 step8(const v8& x) { return (v8)((v8i)(x >= v8{}) & (v8i)(v8{1, 1, 1, 1, 1, 1, 1, 1})); }
 FSNN_INLINE vf step(const vf& x) { return {step8(x.lo), step8(x.hi)}; }
@@ -264,9 +269,8 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
       const vf in = vload(sI + o);
       const vf x = x_of<LIF>(c, vj, in);
       vf sg;
-      if (c.surrogate == Surrogate::Arctan) {  // surrogate_arctan (surrogate.h) on all lanes at once
-        const vf a = vset(1.57079632679489662f * c.scale) * x;
-        sg = vset(0.5f * c.scale) / (a * a + vset(1.0f));
+      if (c.surrogate == Surrogate::Arctan) {  // surrogate.h's arctan on all lanes at once
+        sg = surrogate_arctan_of(x, vset(1.57079632679489662f * c.scale), vset(0.5f * c.scale), vset(1.0f), FmaLanes{});
       } else {
         for (int i = 0; i < kNB; ++i) set_lane(sg, i, surrogate_grad(c.surrogate, lane(x, i), c.scale));
       }
