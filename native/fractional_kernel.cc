@@ -26,9 +26,18 @@ void check_step(double h) {
   fail("number of time steps T = ", T, " must be an integer >= 1; pass the sequence length");
 }
 
+// The tables K, dK/dalpha_m and dK/dw_m are float64 [T + 1] each; a T whose tables would exceed this is
+// refused before anything is built (a one-step static input makes a huge T cheap to ask for).
+constexpr double kMaxKernelTableBytes = 4.0 * 1024 * 1024 * 1024;
+
 void check_spec(const FractionalKernelSpec& s) {
   check_step(s.h);
   if (s.T < 1) fail_steps(std::to_string(s.T));
+  const double tables = 1.0 + 2.0 * double(s.method == FractionalMethod::Euler ? 0 : s.alphas.size());
+  const double bytes = tables * (double(s.T) + 1.0) * 8.0;
+  if (bytes > kMaxKernelTableBytes)
+    fail("number of time steps T = ", s.T, " is too large: the kernel's float64 tables (K and its derivatives) would take ",
+         js_number(std::round(bytes / (1024.0 * 1024 * 1024) * 10) / 10), " GiB, over the 4 GiB limit; split the sequence into shorter runs");
   if (s.method == FractionalMethod::Euler) return;  // integer order: orders and weights are not used
   if (s.alphas.size() != s.weights.size())
     fail("fractional orders (", s.alphas.size(), ") and weights (", s.weights.size(),

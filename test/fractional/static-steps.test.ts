@@ -76,3 +76,12 @@ test('steps needs a one-step current and a positive integer, and says so', () =>
   for (const bad of [0, -2, 2.5, NaN]) expect(() => fractionalNeuron(one, alpha, null, { steps: bad })).toThrow(/steps = .* must be a positive integer/);
   expect(fractionalNeuron(one, alpha, null, { steps: 3 }).spikes.shape).toEqual([3, 6]);
 });
+
+test('a T too large for the kernel tables is refused before anything is built (a one-step input makes it cheap to ask for)', () => {
+  const one = tensor(new Float32Array(5), [1, 5]);
+  const alpha = tensor([0.5], [1]);
+  const t0 = Date.now();
+  expect(() => fractionalNeuron(one, alpha, null, { steps: 1e9 })).toThrow(/T = 1000000000 is too large: the kernel's float64 tables .* would take 22\.4 GiB, over the 4 GiB limit/);
+  expect(Date.now() - t0).toBeLessThan(5000);
+  expect(fractionalNeuron(one, alpha, null, { steps: 2 }).spikes.shape).toEqual([2, 5]); // and the op still works
+});
