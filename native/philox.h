@@ -42,22 +42,36 @@ FSNN_PHILOX_HD inline PhiloxBlock philox4x32_10(uint32_t c0, uint32_t c1, uint32
   return out;
 }
 
-FSNN_PHILOX_HD inline float philox_uniform(uint64_t seed, uint64_t idx) {
-  const uint64_t b = idx >> 2;
-  const PhiloxBlock r = philox4x32_10(static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32), 0, 0,
-                                      static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+// The uniform block b: elements 4b .. 4b + 3 (a loop over consecutive elements computes it once per 4).
+FSNN_PHILOX_HD inline PhiloxBlock philox_uniform_block(uint64_t seed, uint64_t b) {
+  return philox4x32_10(static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32), 0, 0, static_cast<uint32_t>(seed),
+                       static_cast<uint32_t>(seed >> 32));
+}
+// Element idx of its uniform block r = philox_uniform_block(seed, idx / 4).
+FSNN_PHILOX_HD inline float philox_uniform_of(const PhiloxBlock& r, uint64_t idx) {
   return static_cast<float>(r.x[idx & 3] >> 8) * (1.0f / 16777216.0f);
 }
+FSNN_PHILOX_HD inline float philox_uniform(uint64_t seed, uint64_t idx) {
+  return philox_uniform_of(philox_uniform_block(seed, idx >> 2), idx);
+}
 
-FSNN_PHILOX_HD inline float philox_normal(uint64_t seed, uint64_t idx) {
-  const uint64_t b = idx >> 1;
+// The polar pair of normal block b (elements 2b, 2b + 1): radius sqrt(-2 ln u1) and angle 2 pi u2.
+struct PhiloxPolar {
+  double radius, angle;
+};
+FSNN_PHILOX_HD inline PhiloxPolar philox_normal_block(uint64_t seed, uint64_t b) {
   const PhiloxBlock r = philox4x32_10(static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32), 1, 0,
                                       static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
   const double u1 = (static_cast<double>(r.x[0] >> 8) + 1.0) * (1.0 / 16777216.0);
   const double u2 = static_cast<double>(r.x[1] >> 8) * (1.0 / 16777216.0);
-  const double radius = sqrt(-2.0 * log(u1));
-  const double angle = 6.283185307179586 * u2;
-  return static_cast<float>((idx & 1) ? radius * sin(angle) : radius * cos(angle));
+  return {sqrt(-2.0 * log(u1)), 6.283185307179586 * u2};
+}
+// Element idx of its normal block p = philox_normal_block(seed, idx / 2).
+FSNN_PHILOX_HD inline float philox_normal_of(const PhiloxPolar& p, uint64_t idx) {
+  return static_cast<float>((idx & 1) ? p.radius * sin(p.angle) : p.radius * cos(p.angle));
+}
+FSNN_PHILOX_HD inline float philox_normal(uint64_t seed, uint64_t idx) {
+  return philox_normal_of(philox_normal_block(seed, idx >> 1), idx);
 }
 
 }  // namespace fsnn

@@ -14,14 +14,24 @@ namespace cpu {
 
 void CpuBackend::random(RandomKind kind, uint64_t seed, uint64_t offset, float p, Tensor& out) {
   float* o = out.data();
+  // Each Philox block serves the run of consecutive elements it covers (4 uniforms, or a normal pair),
+  // computed once where the run starts instead of once per element.
   parallel_for(out.numel(), 1 << 12, [&](int64_t i0, int64_t i1) {
+    if (kind == RandomKind::Normal) {
+      PhiloxPolar pb{};
+      for (int64_t i = i0; i < i1; ++i) {
+        const uint64_t idx = offset + static_cast<uint64_t>(i);
+        if (i == i0 || (idx & 1) == 0) pb = philox_normal_block(seed, idx >> 1);
+        o[i] = philox_normal_of(pb, idx);
+      }
+      return;
+    }
+    PhiloxBlock ub{};
     for (int64_t i = i0; i < i1; ++i) {
       const uint64_t idx = offset + static_cast<uint64_t>(i);
-      switch (kind) {
-        case RandomKind::Uniform: o[i] = philox_uniform(seed, idx); break;
-        case RandomKind::Normal: o[i] = philox_normal(seed, idx); break;
-        case RandomKind::Bernoulli: o[i] = philox_uniform(seed, idx) < p ? 1.f : 0.f; break;
-      }
+      if (i == i0 || (idx & 3) == 0) ub = philox_uniform_block(seed, idx >> 2);
+      const float u = philox_uniform_of(ub, idx);
+      o[i] = kind == RandomKind::Uniform ? u : (u < p ? 1.f : 0.f);
     }
   });
 }
