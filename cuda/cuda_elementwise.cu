@@ -132,6 +132,12 @@ __global__ void random_kernel(int kind, uint64_t seed, uint64_t offset, float p,
   }
 }
 
+// out[i] = 1 if uniform(offset + i) < p[i mod n] else 0 (Backend::bernoulli_steps)
+__global__ void bernoulli_steps_kernel(const float* __restrict__ p, int64_t n, uint64_t seed, uint64_t offset,
+                                       float* __restrict__ o, int64_t total) {
+  FSNN_GRID_LOOP(i, total) o[i] = philox_uniform(seed, offset + static_cast<uint64_t>(i)) < p[i % n] ? 1.f : 0.f;
+}
+
 // ---- optimizers (one launch per parameter; a multi-tensor variant would take a device array of
 // {param, grad, m, v, n} descriptors and loop over them in one grid: the place for it is here) ----
 struct AdamArgs {
@@ -238,6 +244,14 @@ void CudaBackend::random(RandomKind kind, uint64_t seed, uint64_t offset, float 
   if (n == 0) return;
   launch(random_kernel, grid_for(n, kThreads), kThreads, 0, stream_, int(kind), seed, offset, p, out.data(), n);
   check_launch("random");
+}
+
+void CudaBackend::bernoulli_steps(const Tensor& probs, uint64_t seed, uint64_t offset, Tensor& out) {
+  const int64_t total = out.numel();
+  if (total == 0) return;
+  launch(bernoulli_steps_kernel, grid_for(total, kThreads), kThreads, 0, stream_, probs.data(), probs.numel(), seed, offset,
+         out.data(), total);
+  check_launch("bernoulliSteps");
 }
 
 void CudaBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& a) {

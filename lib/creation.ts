@@ -136,6 +136,21 @@ export function bernoulli(shape: number[], p: number, opts: CreateOptions = {}):
   if (!(p >= 0 && p <= 1)) throw new Error(`bernoulli: probability ${p} is outside [0, 1]`);
   return draw('bernoulli', shape, p, opts);
 }
+/**
+ * Rate (Poisson) coding: [steps, ...probs.shape] spikes; element k is 1 when the uniform at stream index
+ * offset + k of Philox(seed) is below its probability probs[k mod n] (n = probs.numel), else 0: the draws
+ * of new Philox(seed, offset).bernoulli(probs tiled `steps` times). Without opts.seed the numbers come
+ * from the global seeded generator (manualSeed), as rand's do. probs must lie in [0, 1]. On probs' device.
+ */
+export function bernoulliSteps(probs: Tensor, steps: number, opts: { seed?: number; offset?: number } = {}): Tensor {
+  if (!probs || !probs.__isTensor) throw new TypeError('bernoulliSteps: probs must be a Tensor of probabilities in [0, 1]');
+  if (!Number.isSafeInteger(steps) || steps < 1) throw new Error(`bernoulliSteps: steps = ${steps} must be a positive integer`);
+  const at = opts.seed === undefined ? reserve(steps * probs.numel) : { seed: opts.seed, offset: opts.offset ?? 0 };
+  for (const [name, v] of [['seed', at.seed], ['offset', at.offset]] as [string, number][])
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`bernoulliSteps: ${name} = ${v} must be an integer with 0 <= ${name} < 2^53`);
+  return new Tensor(runKernel('bernoulliSteps', [probs.handle], { steps, seed: at.seed, offset: at.offset }));
+}
+
 /** Uniform numbers in [low, high). */
 export function uniform(shape: number[], low = 0, high = 1, opts: CreateOptions = {}): Tensor {
   const u = rand(shape, { device: opts.device });

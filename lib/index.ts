@@ -3,7 +3,7 @@ import './ops/methods';
 
 export { Tensor, getDefaultDevice, setDefaultDevice } from './tensor';
 export type { Device, NestedArray, HookHandle } from './tensor';
-export { tensor, intTensor, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, bernoulli, uniform } from './creation';
+export { tensor, intTensor, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, bernoulli, bernoulliSteps, uniform } from './creation';
 export type { CreateOptions } from './creation';
 export { tidy, keep, dispose } from './memory';
 export { noGrad, isGradEnabled } from './autograd/grad-mode';

@@ -18,7 +18,7 @@ export const KERNEL_ENUMS = {
 } as const;
 
 /** Every kernel, in declaration order. */
-export const KERNEL_NAMES: readonly KernelName[] = ['full', 'reshape', 'clone', 'to', 'copy', 'fill', 'axpy', 'unary', 'binary', 'where', 'reduce', 'reduceWithIndices', 'matmul', 'spikeMatmul', 'spikeMatmulWeightGrad', 'permute', 'slice', 'sliceBackward', 'concat', 'indexSelect', 'indexAdd', 'gather', 'scatterAdd', 'softmax', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'random', 'fractionalForward', 'adamStep', 'sgdStep'];
+export const KERNEL_NAMES: readonly KernelName[] = ['full', 'reshape', 'clone', 'to', 'copy', 'fill', 'axpy', 'unary', 'binary', 'where', 'reduce', 'reduceWithIndices', 'matmul', 'spikeMatmul', 'spikeMatmulWeightGrad', 'permute', 'slice', 'sliceBackward', 'concat', 'indexSelect', 'indexAdd', 'gather', 'scatterAdd', 'softmax', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'random', 'bernoulliSteps', 'fractionalForward', 'adamStep', 'sgdStep'];
 
 /** How a kernel writes: 'pure' (new outputs), 'inplace' (its first input), 'random' (cannot be replayed). */
 export const KERNEL_KINDS: { readonly [N in KernelName]: 'pure' | 'inplace' | 'random' } = {
@@ -54,6 +54,7 @@ export const KERNEL_KINDS: { readonly [N in KernelName]: 'pure' | 'inplace' | 'r
   avgPool2d: 'pure',
   avgPool2dBackward: 'pure',
   random: 'random',
+  bernoulliSteps: 'random',
   fractionalForward: 'pure',
   adamStep: 'inplace',
   sgdStep: 'inplace',
@@ -93,6 +94,7 @@ export const KERNEL_INPUTS: { readonly [N in KernelName]: readonly string[] } = 
   avgPool2d: ['x'],
   avgPool2dBackward: ['grad'],
   random: [],
+  bernoulliSteps: ['probs'],
   fractionalForward: ['current'],
   adamStep: ['param', 'grad', 'm', 'v', 'vmax?'],
   sgdStep: ['param', 'grad', 'momentumBuffer?'],

@@ -769,6 +769,22 @@ Tensor random(RandomKind kind, const Shape& shape, uint64_t seed, uint64_t offse
   return out;
 }
 
+Tensor bernoulli_steps(const Tensor& probs, int64_t steps, uint64_t seed, uint64_t offset) {
+  check_float("bernoulliSteps", probs, "probabilities");
+  if (steps < 1) fail("bernoulliSteps: steps = ", steps, " must be >= 1 (the time steps to draw)");
+  if (probs.device == Device::CPU) {  // elsewhere the draw acts as if clamped (p > 1: always, p < 0 or NaN: never)
+    const float* p = probs.data();
+    for (int64_t i = 0; i < probs.numel(); ++i)
+      if (!(p[i] >= 0.f && p[i] <= 1.f))
+        fail("bernoulliSteps: probability ", i, " is ", p[i], ", outside [0, 1]; rescale the input (e.g. divide raw pixels by 255) or clamp it");
+  }
+  Shape shape = probs.shape;
+  shape.insert(shape.begin(), steps);
+  Tensor out = empty_for("bernoulliSteps", shape, probs.device);
+  if (out.numel() > 0) probs.storage->backend->bernoulli_steps(probs, seed, offset, out);
+  return out;
+}
+
 namespace {
 void fail_non_finite_input(const char* op, const Tensor& I, int64_t i, int64_t N) {
   fail(op, ": the input current ", I.describe(), " holds a non-finite value (", I.data()[i], ") at time step ", i / N,
@@ -1026,6 +1042,11 @@ FSNN_KERNEL_ENTRY(random) {
   if (a.seed < 0 || a.seed >= (int64_t{1} << 53)) fail("random: seed must be an integer in [0, 2^53), got ", a.seed);
   if (a.offset < 0) fail("random: offset must be >= 0, got ", a.offset);
   return {ops::random(a.kind, a.shape, static_cast<uint64_t>(a.seed), static_cast<uint64_t>(a.offset), a.p, a.device)};
+}
+FSNN_KERNEL_ENTRY(bernoulliSteps) {
+  if (a.seed < 0 || a.seed >= (int64_t{1} << 53)) fail("bernoulliSteps: seed must be an integer in [0, 2^53), got ", a.seed);
+  if (a.offset < 0) fail("bernoulliSteps: offset must be >= 0, got ", a.offset);
+  return {ops::bernoulli_steps(*in[0], a.steps, static_cast<uint64_t>(a.seed), static_cast<uint64_t>(a.offset))};
 }
 FSNN_KERNEL_ENTRY(fractionalForward) {
   FractionalKernelSpec spec;

@@ -68,6 +68,9 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dArgs& args);
 Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, const Pool2dArgs& args);
 
 Tensor random(RandomKind kind, const Shape& shape, uint64_t seed, uint64_t offset, float p, Device device);
+// [steps, ...probs.shape] Bernoulli draws on probs' device (kernels.def); probs must lie in [0, 1] (checked
+// on the CPU; on other devices a value outside acts as clamped, NaN as 0).
+Tensor bernoulli_steps(const Tensor& probs, int64_t steps, uint64_t seed, uint64_t offset);
 
 // ---- the fractional neuron op (fractional_op.h; kernel: fractional_kernel.h) ----
 struct FractionalResult {

@@ -149,6 +149,7 @@ export interface MaxPool2dBackwardAttrs { inputShape: number[]; kH: number; kW: 
 export interface AvgPool2dAttrs { kH: number; kW: number; strideH: number; strideW: number; padH?: number; padW?: number; ceilMode?: boolean; countIncludePad?: boolean }
 export interface AvgPool2dBackwardAttrs { inputShape: number[]; kH: number; kW: number; strideH: number; strideW: number; padH?: number; padW?: number; ceilMode?: boolean; countIncludePad?: boolean }
 export interface RandomAttrs { kind: RandomKind; shape: number[]; seed: number; offset?: number; p?: number; device: Device }
+export interface BernoulliStepsAttrs { steps: number; seed: number; offset?: number }
 export interface FractionalForwardAttrs { method?: FractionalMethod; alphas: Float64Array; weights: Float64Array; h?: number; kind?: NeuronKind; tau?: number; threshold?: number; surrogate?: Surrogate; scale?: number; memory?: number; saveTrace?: boolean; history?: FractionalHistory; steps?: number }
 export interface AdamStepAttrs { lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; decoupled?: boolean; amsgrad?: boolean; maximize?: boolean; step: number }
 export interface SgdStepAttrs { lr: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean; firstStep?: boolean; maximize?: boolean }
@@ -187,6 +188,7 @@ export interface Kernels {
   avgPool2d: { inputs: [x: NativeHandle]; attrs: AvgPool2dAttrs; output: NativeHandle };
   avgPool2dBackward: { inputs: [grad: NativeHandle]; attrs: AvgPool2dBackwardAttrs; output: NativeHandle };
   random: { inputs: []; attrs: RandomAttrs; output: NativeHandle };
+  bernoulliSteps: { inputs: [probs: NativeHandle]; attrs: BernoulliStepsAttrs; output: NativeHandle };
   fractionalForward: { inputs: [current: NativeHandle]; attrs: FractionalForwardAttrs; output: [NativeHandle, NativeHandle] };
   adamStep: { inputs: [param: NativeHandle, grad: NativeHandle, m: NativeHandle, v: NativeHandle, vmax: NativeHandle | null]; attrs: AdamStepAttrs; output: void };
   sgdStep: { inputs: [param: NativeHandle, grad: NativeHandle, momentumBuffer: NativeHandle | null]; attrs: SgdStepAttrs; output: void };

@@ -2,8 +2,8 @@
 // the metadata keys a checkpoint carries besides its architecture.
 import '../ops/methods';
 import * as cuda from '../cuda';
-import { tensor } from '../creation';
-import { encode } from '../data/encoders';
+import { bernoulliSteps, tensor } from '../creation';
+import { checkProbabilities, encode } from '../data/encoders';
 import { FractionalMethod } from '../fractional/kernel';
 import { Linear, Sequential } from '../nn/layers';
 import { Module } from '../nn/module';
@@ -79,8 +79,15 @@ export interface EncodedBatch {
 export function encodeBatch(x: Float32Array, n: number, features: number, T: number, encoding: Encoding, device: Device,
   poisson: { seed: number; offset: number } = { seed: 0, offset: 0 }): EncodedBatch {
   let enc;
+  if (encoding === 'poisson') {
+    // Drawn on the device itself, the same stream as encode('poisson') (which reads these draws back).
+    checkProbabilities(x.subarray(0, n * features), features);
+    const probs = tensor(x.subarray(0, n * features), [n, features], { device });
+    const spikes = bernoulliSteps(probs, T, poisson);
+    probs.dispose();
+    return { x: spikes };
+  }
   if (encoding === 'direct') enc = encode('direct', x, n, features, T, { staticInput: true });
-  else if (encoding === 'poisson') enc = encode(encoding, x, n, features, T, poisson);
   else enc = encode('sequential', x, n, features, T, { mode: encoding === 'sequential-rows' ? 'rows' : 'pixels' });
   const t = tensor(enc.data, enc.shape, { device });
   return enc.staticInput ? { x: t, staticSteps: enc.steps } : { x: t };

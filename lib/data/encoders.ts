@@ -17,6 +17,7 @@
  *                 [rows*cols, B, 1], T must equal rows*cols.
  *                 rows/cols default to the square root of F when F is a perfect square.
  */
+import { bernoulliSteps, tensor } from '../creation';
 import { Philox } from '../random/philox';
 
 /**
@@ -64,6 +65,19 @@ function posInt(v: number, name: string, hint: string): void {
   }
 }
 
+/** Throws, naming the sample and feature, unless every value of x [n, features] is a probability in [0, 1]. @internal */
+export function checkProbabilities(x: Float32Array, features: number): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (!(v >= 0 && v <= 1)) {
+      throw new RangeError(
+        `encode('poisson'): x[${i}] (sample ${Math.floor(i / features)}, feature ${i % features}) is ${v}, ` +
+          `but spike probabilities must lie in [0, 1]; rescale the input (e.g. divide raw pixels by 255) or clamp it.`,
+      );
+    }
+  }
+}
+
 /** Poisson-encoding draws consumed for a given shape (offset advance for the next batch). */
 export function poissonDraws(batch: number, features: number, T: number): number {
   return T * batch * features;
@@ -102,21 +116,14 @@ export function encode(
       return { data, shape: [T, batch, features], steps: T, staticInput: false };
     }
     case 'poisson': {
-      for (let i = 0; i < BF; i++) {
-        const v = x[i];
-        if (!(v >= 0 && v <= 1)) {
-          throw new RangeError(
-            `encode('poisson'): x[${i}] (sample ${Math.floor(i / features)}, feature ${i % features}) is ${v}, ` +
-              `but spike probabilities must lie in [0, 1]; rescale the input (e.g. divide raw pixels by 255) or clamp it.`,
-          );
-        }
-      }
-      const gen = new Philox(opts.seed ?? 0, opts.offset ?? 0);
-      const data = new Float32Array(T * BF);
-      for (let t = 0, k = 0; t < T; t++) {
-        const u = gen.uniform(BF); // one step at a time: same stream, bounded memory
-        for (let i = 0; i < BF; i++, k++) data[k] = u[i] < x[i] ? 1 : 0;
-      }
+      checkProbabilities(x.subarray(0, BF), features);
+      const gen = new Philox(opts.seed ?? 0, opts.offset ?? 0); // checks seed and offset
+      // The draws in native code (kernel bernoulliSteps: the same stream, about 30x faster than a loop here).
+      const probs = tensor(x.subarray(0, BF), [BF], { device: 'cpu' });
+      const spikes = bernoulliSteps(probs, T, { seed: gen.seed, offset: gen.offset });
+      const data = spikes.toFloat32Array();
+      spikes.dispose();
+      probs.dispose();
       return { data, shape: [T, batch, features], steps: T, staticInput: false };
     }
     case 'sequential': {

@@ -36,6 +36,22 @@ void CpuBackend::random(RandomKind kind, uint64_t seed, uint64_t offset, float p
   });
 }
 
+void CpuBackend::bernoulli_steps(const Tensor& probs, uint64_t seed, uint64_t offset, Tensor& out) {
+  const float* pr = probs.data();
+  float* o = out.data();
+  const int64_t n = probs.numel();
+  parallel_for(out.numel(), 1 << 12, [&](int64_t i0, int64_t i1) {
+    PhiloxBlock ub{};
+    int64_t j = i0 % n;  // probs index of element i
+    for (int64_t i = i0; i < i1; ++i) {
+      const uint64_t idx = offset + static_cast<uint64_t>(i);
+      if (i == i0 || (idx & 3) == 0) ub = philox_uniform_block(seed, idx >> 2);
+      o[i] = philox_uniform_of(ub, idx) < pr[j] ? 1.f : 0.f;
+      if (++j == n) j = 0;
+    }
+  });
+}
+
 // The optimizer loops are instantiated per option combination (the options are template arguments)
 // over __restrict pointers, so each is a plain loop the compiler vectorises (this file is built with
 // -fno-math-errno, so sqrt is one instruction; sqrt, division and the rest are correctly rounded in
