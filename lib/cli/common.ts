@@ -148,17 +148,15 @@ export function randomShift(x: Float32Array, n: number, rows: number, cols: numb
     const dx = Math.min(k, Math.floor(u[2 * i] * (2 * k + 1)) - k);
     const dy = Math.min(k, Math.floor(u[2 * i + 1] * (2 * k + 1)) - k);
     if (dx === 0 && dy === 0) continue;
-    const img = x.subarray(i * D, (i + 1) * D);
+    const base = i * D;
     tmp.fill(0);
-    for (let r = 0; r < rows; r++) {
-      const sr = r - dy;
-      if (sr < 0 || sr >= rows) continue;
-      for (let c = 0; c < cols; c++) {
-        const sc = c - dx;
-        if (sc >= 0 && sc < cols) tmp[r * cols + c] = img[sr * cols + sc];
-      }
+    // out[r, c] = img[r - dy, c - dx] over the rows and columns where that pixel exists (no test per pixel)
+    const c0 = Math.max(0, dx), c1 = Math.min(cols, cols + dx), r1 = Math.min(rows, rows + dy);
+    for (let r = Math.max(0, dy); r < r1; r++) {
+      const o = r * cols, s = base + o - dy * cols - dx;
+      for (let c = c0; c < c1; c++) tmp[o + c] = x[s + c];
     }
-    img.set(tmp);
+    x.set(tmp, base);
   }
 }
 
