@@ -132,6 +132,7 @@ Napi::Value AllReduce(const Napi::CallbackInfo& info) {
   Tensor t = T(info, 1, "allReduce");
   const ReduceOp op = OpArg(info, 2, "allReduce");
   ProcessGroup* pg = g.pg.get();
+  ++t.storage->version;  // written in place, as copy_ writes (Storage::version): captured values must be re-read
   return run(info, g, Bool(info, 3), [pg, t, op] { pg->all_reduce(t, op); });
 }
 
@@ -141,6 +142,7 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   const int64_t root = Int(info, 2, "broadcast");
   if (root < 0 || root >= g.pg->size()) fail("broadcast: src ", root, " is outside 0..", g.pg->size() - 1);
   ProcessGroup* pg = g.pg.get();
+  ++t.storage->version;
   return run(info, g, Bool(info, 3), [pg, t, root] { pg->broadcast(t, static_cast<int>(root)); });
 }
 
@@ -151,6 +153,7 @@ Napi::Value AllGather(const Napi::CallbackInfo& info) {
     fail("allGather: the output has ", out.numel(), " elements but worldSize x input = ", g.pg->size(), " x ", in.numel());
   if (out.device != in.device) fail("allGather: input and output must be on the same device");
   ProcessGroup* pg = g.pg.get();
+  ++out.storage->version;
   return run(info, g, Bool(info, 3), [pg, out, in] { pg->all_gather(out, in); });
 }
 
@@ -162,6 +165,7 @@ Napi::Value ReduceScatter(const Napi::CallbackInfo& info) {
     fail("reduceScatter: the input has ", in.numel(), " elements but worldSize x output = ", g.pg->size(), " x ", out.numel());
   if (out.device != in.device) fail("reduceScatter: input and output must be on the same device");
   ProcessGroup* pg = g.pg.get();
+  ++out.storage->version;
   return run(info, g, Bool(info, 4), [pg, out, in, op] { pg->reduce_scatter(out, in, op); });
 }
 

@@ -44,9 +44,17 @@ describe('the Gloo plugin', () => {
     try {
       dist.initProcessGroup({ backend: 'gloo', rank: 0, worldSize: 1, initMethod: `file://${folder}` });
       const { tensor } = require('../../lib') as typeof import('../../lib');
+      const { native } = require('../../lib/native') as typeof import('../../lib/native');
       const t = tensor([1, 2], [2], { device: 'cpu' });
+      const v0 = native.storageVersions([t.handle])[0];
       dist.allReduce(t, 'avg');
       expect(Array.from(t.toFloat32Array())).toEqual([1, 2]);
+      // a collective writes its tensor in place: the storage version moves, as for copy_ (an InferenceRunner
+      // or SNNWrapper that captured the values sees the write)
+      const v1 = native.storageVersions([t.handle])[0];
+      expect(v1).toBeGreaterThan(v0);
+      dist.broadcast(t, 0);
+      expect(native.storageVersions([t.handle])[0]).toBeGreaterThan(v1);
       expect(dist.getWorldSize()).toBe(1);
     } finally {
       dist.destroyProcessGroup();
