@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "column_sum.h"
 #include "cpu_backend.h"
 #include "parallel.h"
 
@@ -31,7 +32,6 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Ten
   const double scale = op == ReduceOp::Mean ? 1.0 / static_cast<double>(R) : 1.0;
   const bool is_max = op == ReduceOp::Max;
   parallel_for(pl.outer * runs, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R * cols)), [&](int64_t w0, int64_t w1) {
-    double acc[kReduceCols];
     float best[kReduceCols];
     int32_t best_i[kReduceCols];
     for (int64_t w = w0; w < w1; ++w) {
@@ -39,12 +39,7 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Ten
       const float* base = x + ou * R * In + c0;
       float* dst = o + ou * In + c0;
       if (is_sum) {
-        std::fill(acc, acc + n, 0.0);
-        for (int64_t r = 0; r < R; ++r) {
-          const float* row = base + r * In;
-          for (int64_t i = 0; i < n; ++i) acc[i] += row[i];
-        }
-        for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(acc[i] * scale);
+        sum_columns_f64(base, In, R, n, scale, dst);
         continue;
       }
       for (int64_t i = 0; i < n; ++i) {

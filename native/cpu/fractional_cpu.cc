@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../error.h"
+#include "column_sum.h"
 #include "cpu_backend.h"
 #include "../surrogate.h"
 #include "parallel.h"
@@ -213,20 +214,6 @@ FSNN_INLINE void load_slab(const float* src, int64_t ld_src, int64_t T, int64_t 
   for (int64_t k = 0; k < T; ++k) {
     if (k + kPrefetchRows < T) prefetch_row(src + (k + kPrefetchRows) * ld_src, nv);
     copy_row(dst + k * ld_dst, src + k * ld_src, nv);
-  }
-}
-// dst[j] = sum_k src[k * ld_src + j] for j < nv: float64, k ascending (as a sum over dim 0 is), then float32.
-FSNN_INLINE void sum_rows(const float* src, int64_t ld_src, int64_t T, int64_t nv, float* dst) {
-  constexpr int64_t kRun = 256;
-  double acc[kRun];
-  for (int64_t j0 = 0; j0 < nv; j0 += kRun) {
-    const int64_t n = std::min(kRun, nv - j0);
-    std::fill(acc, acc + n, 0.0);
-    for (int64_t k = 0; k < T; ++k) {
-      const float* s = src + k * ld_src + j0;
-      for (int64_t j = 0; j < n; ++j) acc[j] += s[j];
-    }
-    for (int64_t j = 0; j < n; ++j) dst[j0 + j] = static_cast<float>(acc[j]);
   }
 }
 FSNN_INLINE void store_slab_generic(const float* src, int64_t ld_src, int64_t T, int64_t nv, float* dst,
@@ -631,8 +618,8 @@ FSNN_INLINE void backward_worker_impl(const BwdJob& job, std::atomic<int64_t>& n
         gtau += backward_block<Kn, LIF>(c, sI + o, sv + o, sS + o, sgS + o, job.gV ? sgV + o : nullptr, sgI + o, ld,
                                         H, Q, P, A, D, E, gk);
       }
-      if (job.ld_I == 0)
-        sum_rows(sgI, ld, T, nv, job.gI + n0);
+      if (job.ld_I == 0)  // sum_k dL/dI_k in the order of a sum over dim 0 (column_sum.h)
+        sum_columns_f64(sgI, ld, T, nv, 1.0, job.gI + n0);
       else
         Kn::store_slab(sgI, ld, T, nv, job.gI + n0, N, job.streaming);
     }

@@ -1,0 +1,26 @@
+// Column sums in float64: the one summation order of a reduction over a leading dimension on the CPU
+// (CpuBackend::reduce), which the fractional op's static-input gradient must reproduce bit for bit.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+namespace fsnn {
+namespace cpu {
+
+//   dst[j] = float(scale * sum_{r < R} src[r * ld + j]),  j < n:  float64, r ascending
+inline void sum_columns_f64(const float* src, int64_t ld, int64_t R, int64_t n, double scale, float* dst) {
+  constexpr int64_t kRun = 512;  // accumulators per pass, in L1
+  double acc[kRun];
+  for (int64_t j0 = 0; j0 < n; j0 += kRun) {
+    const int64_t m = std::min(kRun, n - j0);
+    std::fill(acc, acc + m, 0.0);
+    for (int64_t r = 0; r < R; ++r) {
+      const float* row = src + r * ld + j0;
+      for (int64_t j = 0; j < m; ++j) acc[j] += row[j];
+    }
+    for (int64_t j = 0; j < m; ++j) dst[j0 + j] = static_cast<float>(acc[j] * scale);
+  }
+}
+
+}  // namespace cpu
+}  // namespace fsnn
