@@ -12,10 +12,23 @@
 namespace fsnn {
 namespace cpu {
 
+namespace {
+// f(i, u) for i in [i0, i1), u the uniform at stream index offset + i: each Philox block serves the run
+// of consecutive indices it covers (4 uniforms), computed once where the run starts.
+template <class F>
+inline void for_each_uniform(uint64_t seed, uint64_t offset, int64_t i0, int64_t i1, F&& f) {
+  PhiloxBlock ub{};
+  for (int64_t i = i0; i < i1; ++i) {
+    const uint64_t idx = offset + static_cast<uint64_t>(i);
+    if (i == i0 || (idx & 3) == 0) ub = philox_uniform_block(seed, idx >> 2);
+    f(i, philox_uniform_of(ub, idx));
+  }
+}
+}  // namespace
+
 void CpuBackend::random(RandomKind kind, uint64_t seed, uint64_t offset, float p, Tensor& out) {
   float* o = out.data();
-  // Each Philox block serves the run of consecutive elements it covers (4 uniforms, or a normal pair),
-  // computed once where the run starts instead of once per element.
+  // A block per run of the elements it covers (a normal pair, or 4 uniforms: for_each_uniform).
   parallel_for(out.numel(), 1 << 12, [&](int64_t i0, int64_t i1) {
     if (kind == RandomKind::Normal) {
       PhiloxPolar pb{};
@@ -26,13 +39,10 @@ void CpuBackend::random(RandomKind kind, uint64_t seed, uint64_t offset, float p
       }
       return;
     }
-    PhiloxBlock ub{};
-    for (int64_t i = i0; i < i1; ++i) {
-      const uint64_t idx = offset + static_cast<uint64_t>(i);
-      if (i == i0 || (idx & 3) == 0) ub = philox_uniform_block(seed, idx >> 2);
-      const float u = philox_uniform_of(ub, idx);
-      o[i] = kind == RandomKind::Uniform ? u : (u < p ? 1.f : 0.f);
-    }
+    if (kind == RandomKind::Uniform)
+      for_each_uniform(seed, offset, i0, i1, [&](int64_t i, float u) { o[i] = u; });
+    else
+      for_each_uniform(seed, offset, i0, i1, [&](int64_t i, float u) { o[i] = u < p ? 1.f : 0.f; });
   });
 }
 
@@ -41,14 +51,11 @@ void CpuBackend::bernoulli_steps(const Tensor& probs, uint64_t seed, uint64_t of
   float* o = out.data();
   const int64_t n = probs.numel();
   parallel_for(out.numel(), 1 << 12, [&](int64_t i0, int64_t i1) {
-    PhiloxBlock ub{};
     int64_t j = i0 % n;  // probs index of element i
-    for (int64_t i = i0; i < i1; ++i) {
-      const uint64_t idx = offset + static_cast<uint64_t>(i);
-      if (i == i0 || (idx & 3) == 0) ub = philox_uniform_block(seed, idx >> 2);
-      o[i] = philox_uniform_of(ub, idx) < pr[j] ? 1.f : 0.f;
+    for_each_uniform(seed, offset, i0, i1, [&](int64_t i, float u) {
+      o[i] = u < pr[j] ? 1.f : 0.f;
       if (++j == n) j = 0;
-    }
+    });
   });
 }
 
