@@ -395,13 +395,9 @@ Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   const Napi::Value hv = params.Get("history");  // as given to the forward (kernel attribute; default 'auto')
   const FractionalHistory history =
       hv.IsString() ? fractional_history_from_name(hv.As<Napi::String>().Utf8Value()) : FractionalHistory::Auto;
-  const Napi::Value sv = params.Get("steps");  // as given to the forward (kernel attribute; 0: none)
-  if (!sv.IsUndefined() && !sv.IsNumber()) throw Error(std::string(op) + ": params.steps must be a number");
-  const double steps = sv.IsNumber() ? sv.As<Napi::Number>().DoubleValue() : 0.0;
-  if (!(steps >= 0 && steps <= 9007199254740992.0 && steps == std::floor(steps)))
-    throw Error(std::string(op) + ": params.steps = " + std::to_string(steps) + " must be a whole number >= 0");
+  const int64_t steps = IntField(params, "steps", 0, op);  // as given to the forward (kernel attribute; 0: none)
   ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op),
-                                                    spec, NeuronOptions(params, op), want, history, static_cast<int64_t>(steps));
+                                                    spec, NeuronOptions(params, op), want, history, steps);
   Napi::Env env = info.Env();
   auto opt = [&](Tensor& t) -> Napi::Value { return t.storage ? W(info, std::move(t)) : env.Null(); };
   Napi::Object out = Napi::Object::New(env);
