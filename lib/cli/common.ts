@@ -2,8 +2,8 @@
 // the metadata keys a checkpoint carries besides its architecture.
 import '../ops/methods';
 import * as cuda from '../cuda';
-import { bernoulliSteps, tensor } from '../creation';
-import { checkProbabilities, encode } from '../data/encoders';
+import { tensor } from '../creation';
+import { encode, poissonSpikes } from '../data/encoders';
 import { FractionalMethod } from '../fractional/kernel';
 import { Linear, Sequential } from '../nn/layers';
 import { Module } from '../nn/module';
@@ -79,14 +79,8 @@ export interface EncodedBatch {
 export function encodeBatch(x: Float32Array, n: number, features: number, T: number, encoding: Encoding, device: Device,
   poisson: { seed: number; offset: number } = { seed: 0, offset: 0 }): EncodedBatch {
   let enc;
-  if (encoding === 'poisson') {
-    // Drawn on the device itself, the same stream as encode('poisson') (which reads these draws back).
-    checkProbabilities(x.subarray(0, n * features), features);
-    const probs = tensor(x.subarray(0, n * features), [n, features], { device });
-    const spikes = bernoulliSteps(probs, T, poisson);
-    probs.dispose();
-    return { x: spikes };
-  }
+  // Poisson spikes are drawn on the device itself (encode('poisson') reads the same draws back).
+  if (encoding === 'poisson') return { x: poissonSpikes(x, n, features, T, poisson, device) };
   if (encoding === 'direct') enc = encode('direct', x, n, features, T, { staticInput: true });
   else enc = encode('sequential', x, n, features, T, { mode: encoding === 'sequential-rows' ? 'rows' : 'pixels' });
   const t = tensor(enc.data, enc.shape, { device });

@@ -18,6 +18,7 @@
  *                 rows/cols default to the square root of F when F is a perfect square.
  */
 import { bernoulliSteps, tensor } from '../creation';
+import type { Device, Tensor } from '../tensor';
 import { Philox } from '../random/philox';
 
 /**
@@ -65,9 +66,14 @@ function posInt(v: number, name: string, hint: string): void {
   }
 }
 
-/** Throws, naming the sample and feature, unless every value of x [n, features] is a probability in [0, 1]. @internal */
-export function checkProbabilities(x: Float32Array, features: number): void {
-  for (let i = 0; i < x.length; i++) {
+/**
+ * Poisson coding as a tensor on `device`: the spikes [T, batch, features] of encode('poisson') (same
+ * checks, same stream), drawn there by the kernel bernoulliSteps. encode() reads them back. @internal
+ */
+export function poissonSpikes(x: Float32Array, batch: number, features: number, T: number,
+  opts: { seed?: number; offset?: number } = {}, device: Device = 'cpu'): Tensor {
+  const BF = batch * features;
+  for (let i = 0; i < BF; i++) {
     const v = x[i];
     if (!(v >= 0 && v <= 1)) {
       throw new RangeError(
@@ -76,6 +82,11 @@ export function checkProbabilities(x: Float32Array, features: number): void {
       );
     }
   }
+  const gen = new Philox(opts.seed ?? 0, opts.offset ?? 0); // checks seed and offset
+  const probs = tensor(x.subarray(0, BF), [batch, features], { device });
+  const spikes = bernoulliSteps(probs, T, { seed: gen.seed, offset: gen.offset });
+  probs.dispose();
+  return spikes;
 }
 
 /** Poisson-encoding draws consumed for a given shape (offset advance for the next batch). */
@@ -116,14 +127,10 @@ export function encode(
       return { data, shape: [T, batch, features], steps: T, staticInput: false };
     }
     case 'poisson': {
-      checkProbabilities(x.subarray(0, BF), features);
-      const gen = new Philox(opts.seed ?? 0, opts.offset ?? 0); // checks seed and offset
-      // The draws in native code (kernel bernoulliSteps: the same stream, about 30x faster than a loop here).
-      const probs = tensor(x.subarray(0, BF), [BF], { device: 'cpu' });
-      const spikes = bernoulliSteps(probs, T, { seed: gen.seed, offset: gen.offset });
+      // The draws in native code (the same stream, about 30x faster than a loop here), read back.
+      const spikes = poissonSpikes(x, batch, features, T, opts);
       const data = spikes.toFloat32Array();
       spikes.dispose();
-      probs.dispose();
       return { data, shape: [T, batch, features], steps: T, staticInput: false };
     }
     case 'sequential': {
