@@ -9,7 +9,8 @@
 #include <math.h>
 
 #include "backend.h"
-#include "surrogate.h"  // FSNN_HD
+#include "host_device.h"
+#include "surrogate.h"
 
 namespace fsnn {
 namespace elementwise {

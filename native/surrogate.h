@@ -1,6 +1,7 @@
 // Spike function and surrogate derivatives of the fractional neuron op: the single place these
 // formulas live. Included by the CPU backend and by the CUDA kernels, so everything here is inline,
-// host/device, and uses only C math functions that exist on the device (expf, fabsf, ...).
+// host/device, and uses only C math functions that exist on the device (fabsf, fmaf) and exp_f32.h's
+// exp, which rounds the same on the host and the device (so the backends' gradients agree bit for bit).
 //
 // x = v + dv - threshold; the spike is H(x) = 1 when x >= 0. The backward replaces dH/dx by a
 // smooth surrogate sg(x) with scale s (FractionalParams::scale):
@@ -11,13 +12,9 @@
 #pragma once
 #include <math.h>
 
+#include "exp_f32.h"
+#include "host_device.h"
 #include "fractional_op.h"
-
-#ifdef __CUDACC__
-#define FSNN_HD __host__ __device__
-#else
-#define FSNN_HD
-#endif
 
 namespace fsnn {
 
@@ -43,8 +40,8 @@ FSNN_HD inline float surrogate_arctan(float x, float s) {
 }
 
 FSNN_HD inline float surrogate_sigmoid(float x, float s) {
-  // sig(z) = 1 / (1 + exp(-z)); expf overflows to inf for very negative z, giving sig = 0: fine.
-  const float sig = 1.0f / (1.0f + expf(-s * x));
+  // sig(z) = 1 / (1 + exp(-z)); exp overflows to inf for very negative z, giving sig = 0: fine.
+  const float sig = 1.0f / (1.0f + exp_f32(-s * x));
   return s * sig * (1.0f - sig);
 }
 
@@ -54,7 +51,7 @@ FSNN_HD inline float surrogate_piecewise_linear(float x, float s) {
 
 FSNN_HD inline float surrogate_gaussian(float x, float s) {
   // 1 / sqrt(2 pi) = 0.398942280401432678
-  return expf(-(x * x) / (2.0f * s * s)) * (0.398942280401432678f / s);
+  return exp_f32(-(x * x) / (2.0f * s * s)) * (0.398942280401432678f / s);
 }
 
 // dS/dx for the surrogate `kind` (kind is usually known outside the loop; the switch then hoists).
