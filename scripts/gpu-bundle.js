@@ -5,8 +5,9 @@
 //   .gpu-bundle/node.xz       this machine's node, stripped of debug info, xz-compressed
 //   .gpu-bundle/app.tar.xz    pkg/: the CUDA addon (build/Release/fsnn.node, -lineinfo, static cudart,
 //                             cuBLAS by dlopen, no OpenBLAS), the compiled library (pkg/lib = dist/),
-//                             the tests, benchmarks and cuda-smoke.js as JavaScript, jest and bindings
-//                             with their runtime dependencies, a jest config for the compiled tests
+//                             the tests, benchmarks, cuda-smoke.js and nccl-check.js as JavaScript, jest,
+//                             bindings and commander with their runtime dependencies, a jest config
+//                             for the compiled tests
 //   .gpu-bundle/MANIFEST.txt  sha256 of every source packed, the git commit, node/nvcc versions
 // The addon is built in build-gpu/ (incremental); the compressed node is cached there too.
 //   FSNN_BUNDLE_XZ_LEVEL=1   faster, ~4 MB larger node.xz (default 9)
@@ -25,7 +26,7 @@ const LIMIT_BYTES = 40 * 1000 * 1000;  // the issue's "under 40 MB"
 // Everything whose change makes a bundle stale: the sources compiled or copied into it and the
 // scripts that make and run it.
 const SOURCE_DIRS = ['lib', 'native', 'cuda', 'test', 'benchmarks', 'types'];
-const SOURCE_FILES = ['CMakeLists.txt', 'tsconfig.json', 'package.json', 'scripts/cuda-smoke.js',
+const SOURCE_FILES = ['CMakeLists.txt', 'tsconfig.json', 'package.json', 'scripts/cuda-smoke.js', 'scripts/nccl-check.js',
   'scripts/gpu-run.sh', 'scripts/gpu-bundle.js'];
 const SKIP_DIRS = new Set(['node_modules', 'build', 'build-gpu', 'build-emu', 'dist', '.git']);
 
@@ -199,14 +200,16 @@ function main() {
   options.sourceMap = false;
   options.inlineSources = false;
   options.declaration = false;
-  // The tests (not this bundle's own rehearsal test, which needs the repository) and the benchmarks.
-  transpileTree(ts, path.join(ROOT, 'test'), path.join(pkg, 'test'), options, [path.join('cuda', 'gpu-bundle.test.ts')]);
+  // The tests and the benchmarks, less those that need the repository: this bundle's own rehearsal test,
+  // and the SOE check, which compiles native/fractional_soe.cc with g++ (a CPU-only table, no CUDA in it).
+  transpileTree(ts, path.join(ROOT, 'test'), path.join(pkg, 'test'), options,
+    [path.join('cuda', 'gpu-bundle.test.ts'), path.join('fractional', 'soe.test.ts')]);
   transpileTree(ts, path.join(ROOT, 'benchmarks'), path.join(pkg, 'benchmarks'), options, []);
   // The addon loader that lib/native.js and the tests' child processes require (native/loader.js).
   fs.mkdirSync(path.join(pkg, 'native'));
   fs.copyFileSync(path.join(ROOT, 'native', 'loader.js'), path.join(pkg, 'native', 'loader.js'));
   fs.mkdirSync(path.join(pkg, 'scripts'));
-  fs.copyFileSync(path.join(ROOT, 'scripts', 'cuda-smoke.js'), path.join(pkg, 'scripts', 'cuda-smoke.js'));
+  for (const f of ['cuda-smoke.js', 'nccl-check.js']) fs.copyFileSync(path.join(ROOT, 'scripts', f), path.join(pkg, 'scripts', f));
   fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'fractional-snn-gpu-bundle', private: true }, null, 2));
   fs.writeFileSync(path.join(pkg, 'jest.config.js'), [
     '// The compiled tests run as plain JavaScript: no transform, no TypeScript at run time.',
@@ -220,7 +223,7 @@ function main() {
     "  setupFilesAfterEnv: ['<rootDir>/test/setup/device.js'],",
     '};',
     ''].join('\n'));
-  const modules = runtimeModules(['jest', 'bindings', 'node-gyp-build']);
+  const modules = runtimeModules(['jest', 'bindings', 'node-gyp-build', 'commander']);
   const nm = fs.realpathSync(path.join(ROOT, 'node_modules'));
   for (const m of modules) copyPackage(path.join(nm, m), path.join(pkg, 'node_modules', m));
 
@@ -244,7 +247,7 @@ function main() {
     `node: ${process.version} (${process.execPath}, sha256 ${sha256(process.execPath)})`,
     `nvcc: ${nvcc}`,
     `addon: FSNN_CUDA=ON FSNN_BLAS=OFF CMAKE_CUDA_FLAGS=-lineinfo, sha256 ${sha256(addon)}`,
-    `node_modules: jest, bindings and node-gyp-build with their runtime dependencies, ${modules.length} package folders`,
+    `node_modules: jest, bindings, node-gyp-build and commander (the CLI, which tests load) with their runtime dependencies, ${modules.length} package folders`,
     '',
     '# sha256  source',
     ...hashes.map(([f, s]) => `${s}  ${f}`),

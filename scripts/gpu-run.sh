@@ -11,6 +11,7 @@
 #   5. memcheck (FSNN_CUDA_ALLOC=exact) on the smoke script and on parity
 #   6. racecheck and synccheck on the smoke script
 #   7. suite: a CUDA subset of the jest suite with FSNN_DEVICE=cuda
+#   8. nccl: scripts/nccl-check.js, one process (NCCL from the CUDA image or Python's nvidia/nccl/lib)
 # A step whose tool the machine refuses (no GPU, no compute-sanitizer, "Device not supported") ends
 # as SKIP with the reason. Writes at most 8 files, each capped at 4 MB, to $OUT: summary.txt (the
 # step table and the benchmark table), manifest.txt and one log per group of steps. Exit status 1
@@ -101,7 +102,7 @@ group_of() {
     smoke | parity) echo tests ;;
     bench) echo bench ;;
     memcheck* | racecheck | synccheck) echo sanitizer ;;
-    *) echo suite ;;
+    *) echo suite ;;  # suite, nccl
   esac
 }
 publish() {
@@ -229,6 +230,7 @@ step racecheck 60 "RACECHECK SUMMARY|ERROR SUMMARY" san "$SAN" --tool racecheck 
 step synccheck 45 "ERROR SUMMARY" san "$SAN" --tool synccheck --error-exitcode 99 "$NODE" scripts/cuda-smoke.js --quick
 # shellcheck disable=SC2086
 step suite 120 "^Tests:" gpu env FSNN_DEVICE=cuda "$NODE" "$JEST_BIN" "${JEST[@]}" --maxWorkers=4 $SUITE
+step nccl 40 "^\\{|NCCL|Error" gpu "$NODE" scripts/nccl-check.js
 
 publish
 echo

@@ -7,18 +7,18 @@
 // on CUDA tensors (each rank holds rank + 1 + i), the collective is enqueued without a host wait
 // (cuda.stats().hostReads does not move), and one DistributedDataParallel step averages the gradients
 // (equal to one process's gradient of the mean over the ranks' inputs). Prints one JSON line; exit 1 on
-// a mismatch. Uses dist/ when built (npm run build:ts), else lib/ through ts-node.
+// a mismatch. Uses dist/ when built (npm run build:ts), else lib/ (JavaScript in the GPU bundle, else through ts-node).
 'use strict';
 const path = require('path');
 const net = require('net');
 
 function load() {
-  try {
-    return require(path.join(__dirname, '..', 'dist'));
-  } catch {
-    require('ts-node/register/transpile-only');
-    return require(path.join(__dirname, '..', 'lib'));
-  }
+  const fs = require('fs');
+  const root = path.join(__dirname, '..');
+  if (fs.existsSync(path.join(root, 'dist', 'index.js'))) return require(path.join(root, 'dist'));
+  // The GPU bundle ships lib/ compiled to JavaScript; a checkout has TypeScript there.
+  if (!fs.existsSync(path.join(root, 'lib', 'index.js'))) require('ts-node/register/transpile-only');
+  return require(path.join(root, 'lib'));
 }
 
 function freePort() {
