@@ -90,14 +90,20 @@ describe('InferenceRunner', () => {
     const net = makeNet(512);
     const runner = new InferenceRunner(net);
     // Grow the batch until one prediction takes long enough to span several timer periods on this machine.
+    // Reading the output waits for the device too (a CUDA prediction returns before the GPU is done).
+    const timedPredict = (input: ReturnType<typeof rand>) => {
+      const out = runner.predictSync(input);
+      out.toFloat32Array();
+      out.dispose();
+    };
     let x = rand([50, 128, 20]);
     let syncMs = 0;
     for (;;) {
-      runner.predictSync(x).dispose(); // records for this shape
+      timedPredict(x); // records for this shape
       const t0 = Date.now();
-      runner.predictSync(x).dispose();
+      timedPredict(x);
       syncMs = Date.now() - t0;
-      if (syncMs > 40 || x.shape[0] >= 3200) break;
+      if (syncMs > 40 || x.shape[0] >= 12800) break;
       x = rand([x.shape[0] * 2, 128, 20]);
     }
     let ticks = 0;
