@@ -12,11 +12,13 @@
 //   FSNN_BENCH_STEPS=20 FSNN_BENCH_WARMUP=5           FSNN_MATMUL=tf32   TF32 matmul
 //   FSNN_BENCH_SECONDS=12    at most about this many seconds of timed steps per config (fewer steps,
 //                            at least 3, when a step is slow; default: no cap)
+//   FSNN_BENCH_HISTORY=fast  the fractional history of every forward: exact, fast or auto (default: the
+//                            wrapper's, auto, which is the exact history on CUDA)
 import { cuda, nn, LIFNeuron, SNNWrapper, optim, ops, tensor, tidy } from '../lib';
 import { native } from '../lib/native';
 import { machine, median, table } from './common';
 import type { FractionalNativeGrads } from '../types/native';
-import { fractionalForwardRaw } from '../lib/fractional/op';
+import { fractionalForwardRaw, HISTORIES, type FractionalHistory } from '../lib/fractional/op';
 
 /** Frees the results of native.fractionalBackward (gI, and the parameter gradients, which stay on the device). */
 const disposeGrads = (g: FractionalNativeGrads) => [g.gI, g.gAlpha, g.gWeight, g.gTau].forEach((h) => h?.dispose());
@@ -52,6 +54,8 @@ const CPU_STEPS = Number(env('FSNN_BENCH_CPU_STEPS', '3'));
 const WANT = env('FSNN_BENCH_CONFIGS', 'A,B,C,D,E,F').split(',');
 const RUN_CPU = env('FSNN_BENCH_CPU', '1') !== '0';
 const SECONDS = Number(env('FSNN_BENCH_SECONDS', '0'));
+const HISTORY = env('FSNN_BENCH_HISTORY', 'auto') as FractionalHistory;
+if (!HISTORIES.includes(HISTORY)) throw new Error(`FSNN_BENCH_HISTORY=${HISTORY}: use one of ${HISTORIES.join(', ')}`);
 const MiB = 1024 * 1024;
 
 let seed = 7;
@@ -78,7 +82,7 @@ function build(c: Config, device: 'cpu' | 'cuda') {
   const step = () => {
     opt.zeroGrad();
     tidy(() => {
-      const out = net.forward(x, undefined, { method: c.method });
+      const out = net.forward(x, undefined, { method: c.method, history: HISTORY });
       const loss = ops.crossEntropy(out.mean(0), labels);
       loss.backward();
     });
@@ -125,7 +129,7 @@ function main(): void {
     return;
   }
   if (process.env.FSNN_MATMUL === 'tf32') cuda.setMatmulPrecision('tf32');
-  console.log(`gpu: ${cuda.deviceName(0)}; matmul precision ${cuda.getMatmulPrecision()}; ${cuda.cublasStatus()}`);
+  console.log(`gpu: ${cuda.deviceName(0)}; matmul precision ${cuda.getMatmulPrecision()}; fractional history ${HISTORY}`);
   console.log(`steps: median of ${STEPS} after ${WARMUP} warm-up (cpu: ${CPU_STEPS} after 1)\n`);
 
   // Device copy bandwidth (read + write) for reference: 1 GiB device-to-device clone.
@@ -201,6 +205,7 @@ function main(): void {
   console.log(table(rows));
   console.log('');
   console.log(SPIKEDE_NOTE);
+  console.log(`cuBLAS: ${cuda.cublasStatus()}`);
   console.log(`\ndevice copy bandwidth (1 GiB clone, read + write): ${copyGBs.toFixed(0)} GB/s`);
   console.log('fractional kernels alone (layer 1, full memory):');
   console.log(table(fracRows));

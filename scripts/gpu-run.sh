@@ -183,7 +183,7 @@ summary() {
     echo
     echo "benchmark (benchmarks/gpu-train-step, GPU rows):"
     # The final table when the benchmark finished, else the rows it printed as it went.
-    if grep -q '^ *cfg ' "$LOGS/bench.log"; then sed -n '/^gpu:/p; /^ *cfg /,/^$/p; /^spikeDE/p; /^device copy/p; /^fractional kernels/p' "$LOGS/bench.log"
+    if grep -q '^ *cfg ' "$LOGS/bench.log"; then sed -n '/^gpu:/p; /^ *cfg /,/^$/p; /^spikeDE/p; /^device copy/p; /^cuBLAS:/p; /^fractional kernels/p' "$LOGS/bench.log"
     elif grep -qE '^row ' "$LOGS/bench.log"; then grep -E '^(gpu:|row )' "$LOGS/bench.log"
     else echo "(no rows: see the bench step's note and bench.log)"; fi
   fi
