@@ -85,7 +85,7 @@ OUTDIR=${OUT:-$PWD/gpu-run-out}
 BUDGET=${FSNN_GPU_BUDGET:-540}
 RESERVE=8      # seconds kept for the summary
 SKIP_STEPS=" ${FSNN_GPU_SKIP:-} "
-SUITE=${FSNN_GPU_SUITE:-"test/ops/ test/nn/ test/fractional/ test/optim/ test/snn/neurons test/snn/wrapper test/tensor.test test/random/native-philox"}
+SUITE=${FSNN_GPU_SUITE:-"test/cuda/host-reads test/ops/ test/nn/ test/fractional/ test/optim/ test/snn/neurons test/snn/wrapper test/tensor.test test/random/native-philox"}
 START=$SECONDS
 LOGS=$WORK/logs
 mkdir -p "$OUTDIR" "$LOGS" || exit 2
