@@ -3,7 +3,7 @@
 //   forward   1 launch : frac_forward_kernel (one thread per neuron, the whole T-step recurrence)
 //   backward  4 launches: frac_reverse_kernel (q and dI, reverse time, dL/dtau per 32-neuron warp),
 //                         frac_corr_kernel (dK partial sums per 32-neuron block),
-//                         frac_colsum_kernel + frac_finish_kernel (fixed-order float64 sums over the
+//                         column sums (column_sums.h) + frac_finish_kernel (fixed-order float64 sums over the
 //                         neuron blocks, many blocks wide: the same result on any GPU)
 //             dK and dtau stay on the device (the op table returns them as float32 hi/lo pairs); the
 //             backward makes no host wait.
@@ -18,6 +18,7 @@
 #include <cstring>
 #include <vector>
 
+#include "column_sums.h"
 #include "cuda_backend.h"
 #include "cuda_fractional_pred.h"
 #include "cuda_fractional_fast.h"
@@ -103,30 +104,7 @@ __global__ void __launch_bounds__(kCorrWarps * 32)
   }
 }
 
-// Column sums of part [rows][cols] (float64), stage 1: block (bx, by) sums rows
-// [by * kColRows, (by + 1) * kColRows) of columns [32 bx, 32 bx + 32): thread (x, y) adds every
-// kColSlices-th row from row y in order, then the slices are added in order. The row split is fixed
-// (not the GPU's size), so the result is the same on every GPU.
-constexpr int kColSlices = 8;
-constexpr int64_t kColRows = 256;
-__global__ void __launch_bounds__(32 * kColSlices)
-    frac_colsum_kernel(const double* __restrict__ part, int64_t rows, int64_t cols, double* __restrict__ out) {
-  FSNN_SHARED(double, sl, [kColSlices][32]);
-  const int64_t col = int64_t(blockIdx.x) * 32 + threadIdx.x;
-  const int64_t r0 = int64_t(blockIdx.y) * kColRows, r1 = r0 + kColRows < rows ? r0 + kColRows : rows;
-  double s = 0.0;
-  if (col < cols)
-    for (int64_t r = r0 + threadIdx.y; r < r1; r += kColSlices) s += part[r * cols + col];
-  sl[threadIdx.y][threadIdx.x] = s;
-  __syncthreads();
-  if (threadIdx.y == 0 && col < cols) {
-    double t = 0.0;
-    for (int y = 0; y < kColSlices; ++y) t += sl[y][threadIdx.x];
-    out[int64_t(blockIdx.y) * cols + col] = t;
-  }
-}
-
-// Stage 2: x_i = sum over the stage-1 rows (in order) of column i, written as a float32 pair
+// Stage 2 of the column sums (column_sums.h): x_i = sum over the stage-1 rows (in order) of column i, written as a float32 pair
 // hi = float(x), lo = float(x - hi) (x = hi + lo to ~2^-48):
 //   gK [2][T + 1]: x = -column L for L <= Lmax, 0 for Lmax < L <= T;  gTau [2]: x = column Lmax + 1.
 __global__ void frac_finish_kernel(const double* __restrict__ sums, int64_t srows, int64_t Lmax, int64_t T,
@@ -282,7 +260,7 @@ void CudaBackend::fractional_backward(const FractionalParams& p, const Tensor& I
   const int64_t nRB = (N + kFracThreads - 1) / kFracThreads;
   const int64_t nNB = (N + 31) / 32, nLT = (Lmax + kCorrTL) / kCorrTL;
   const int64_t ld = Lmax + 2;  // partial sums per neuron block: dK_0..dK_Lmax, dtau
-  const int64_t srows = (nNB + kColRows - 1) / kColRows;
+  const int64_t srows = column_sum_rows(nNB);
   DeviceTemp d_kz(kz.host.data(), kz.host.size() * sizeof(float));
   DeviceTemp Q(size_t(T) * size_t(N) * sizeof(float));
   DeviceTemp part(size_t(nNB) * size_t(ld) * sizeof(double));
@@ -301,9 +279,7 @@ void CudaBackend::fractional_backward(const FractionalParams& p, const Tensor& I
   launch(frac_corr_kernel, unsigned(ctas), kCorrWarps * 32, 0, stream_, T, N, Lmax, nLT, (const float*)Q.as<float>(),
          v.data(), part.as<double>(), ld);
   check_launch("fractionalNeuron backward (dK correlation)");
-  launch(frac_colsum_kernel, dim3(unsigned((ld + 31) / 32), unsigned(srows)), dim3(32, kColSlices), 0, stream_,
-         (const double*)part.as<double>(), nNB, ld, sums.as<double>());
-  check_launch("fractionalNeuron backward (column sums)");
+  launch_column_sums(part.as<double>(), nNB, ld, sums.as<double>(), stream_);
   launch(frac_finish_kernel, grid_for(T + 2, 256), 256, 0, stream_, (const double*)sums.as<double>(), srows, Lmax, T,
          gK.data(), gTau.data());
   check_launch("fractionalNeuron backward (dK, dtau)");

@@ -3,14 +3,16 @@
 //   forward   1 launch : frac_fast_forward_kernel (the T-step recurrence with Q states per thread)
 //   backward  2 launches: frac_fast_backward_kernel (reverse time; per neuron the float32 chunk sums of
 //                         dK_L (L < L0), dc_q and dtau, flushed into a float64 row per neuron),
-//                         frac_fast_colsum_kernel (each column summed over the neurons in order: the same
-//                         result on any GPU; written as float32 hi/lo pairs)
+//                         the column sums (column_sums.h: fixed runs of 256 neurons, many blocks wide) and
+//                         frac_fast_colsum_kernel (the runs added in order: the same result on any GPU;
+//                         written as float32 hi/lo pairs)
 // Method 'pred' (FractionalParams::predictor): pred_fast_forward_kernel / pred_fast_backward_kernel run the
 // CPU's per-neuron body (native/fractional_pred_fast_neuron.h) per thread, then the same column sums.
 // The small tables (K_1..K_{L0-1}, c_q, mu_q) go up once per call.
 #include <algorithm>
 #include <vector>
 
+#include "column_sums.h"
 #include "cuda_backend.h"
 #include "cuda_fractional_fast.h"
 #include "launch.h"
@@ -139,14 +141,14 @@ __global__ void __launch_bounds__(kFastThreads)
   }
 }
 
-// Column i of part [N][W + 1], summed over the neurons in order, as a float32 hi/lo pair: columns < W go to
-// gK (hi at i, lo at W + i), column W to gTau.
-__global__ void frac_fast_colsum_kernel(const double* __restrict__ part, int64_t N, int64_t W, float* __restrict__ gK,
+// Column i of sums [srows][W + 1] (stage 1's runs of neurons), summed in order, as a float32 hi/lo pair:
+// columns < W go to gK (hi at i, lo at W + i), column W to gTau.
+__global__ void frac_fast_colsum_kernel(const double* __restrict__ sums, int64_t srows, int64_t W, float* __restrict__ gK,
                                         float* __restrict__ gTau) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i > W) return;
   double s = 0.0;
-  for (int64_t n = 0; n < N; ++n) s += part[n * (W + 1) + i];
+  for (int64_t r = 0; r < srows; ++r) s += sums[r * (W + 1) + i];
   const float hi = float(s), lo = float(s - double(hi));
   if (i < W) {
     gK[i] = hi;
@@ -233,6 +235,15 @@ FastConsts make_consts(const FractionalParams& p, std::vector<float>& tab) {
   }
   return c;
 }
+// dK and dtau from the per-neuron rows part [N][W + 1]: stage 1 over runs of neurons, then the runs in order.
+void sum_columns(DeviceTemp& part, int64_t N, int64_t W, Tensor& gK, Tensor& gTau, cudaStream_t stream) {
+  const int64_t srows = column_sum_rows(N);
+  DeviceTemp sums(size_t(srows) * size_t(W + 1) * sizeof(double));
+  launch_column_sums(part.as<double>(), N, W + 1, sums.as<double>(), stream);
+  launch(frac_fast_colsum_kernel, unsigned((W + 1 + 63) / 64), 64, 0, stream, (const double*)sums.as<double>(), srows, W,
+         gK.data(), gTau.data());
+  check_launch("fractionalNeuron backward (fast history, sums)");
+}
 }  // namespace
 
 void fractional_fast_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
@@ -271,9 +282,7 @@ void fractional_fast_backward(const FractionalParams& p, const Tensor& I, const 
     launch(pred_fast_backward_kernel, blocks, kFastThreads, 0, b.stream(), c, I.data(), v.data(), spikes.data(), gS.data(),
            gV ? gV->data() : static_cast<const float*>(nullptr), gI.data(), part.as<double>());
     check_launch("fractionalNeuron backward (pred, fast history, reverse time)");
-    launch(frac_fast_colsum_kernel, unsigned((W + 1 + 63) / 64), 64, 0, b.stream(), (const double*)part.as<double>(), p.N,
-           W, gK.data(), gTau.data());
-    check_launch("fractionalNeuron backward (pred, fast history, sums)");
+    sum_columns(part, p.N, W, gK, gTau, b.stream());
     return;
   }
   if (p.T == 0 || p.N == 0) {
@@ -288,9 +297,7 @@ void fractional_fast_backward(const FractionalParams& p, const Tensor& I, const 
   launch(frac_fast_backward_kernel, blocks, kFastThreads, 0, b.stream(), c, I.data(), v.data(), spikes.data(), gS.data(),
          gV ? gV->data() : static_cast<const float*>(nullptr), gI.data(), (const float*)d_tab.as<float>(), part.as<double>());
   check_launch("fractionalNeuron backward (fast history, reverse time)");
-  launch(frac_fast_colsum_kernel, unsigned((c.W + 1 + 63) / 64), 64, 0, b.stream(), (const double*)part.as<double>(), p.N,
-         c.W, gK.data(), gTau.data());
-  check_launch("fractionalNeuron backward (fast history, sums)");
+  sum_columns(part, p.N, c.W, gK, gTau, b.stream());
 }
 
 }  // namespace cuda
