@@ -1,6 +1,7 @@
 // The fractional neuron op with the fast (sum-of-exponentials) history on the GPU: the recurrence and
 // adjoint of native/cpu/fractional_fast_cpu.h, one thread per neuron (its Q states, near window and
-// partial sums in thread-local memory); for method 'pred' the per-neuron body of
+// partial sums in registers when Q <= 64 and L0 <= 8, else in thread-local memory); for method 'pred'
+// the per-neuron body of
 // native/fractional_pred_fast_neuron.h. cuda_fractional.cu calls these when FractionalParams::fast is set.
 #pragma once
 #include "../native/fractional_history.h"

@@ -390,6 +390,10 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
       const params: FractionalNativeParams = { kind, tau: 2, threshold: 1, surrogate, scale: 5, memory: T + 1, history: 'fast' };
       const { bc, bg } = forwardBackwardOnBoth(spec, params, [T, 3, 37], withGV);
       const W = native.fractionalFastInfo(method, spec[1], spec[2], 1, T);
+      if (method !== 'pred') {  // within the register kernels' reach (cuda_fractional_fast.cu: Q <= 64, L0 <= 8)
+        expect(W.Q).toBeLessThanOrEqual(64);
+        expect(W.L0).toBeLessThanOrEqual(8);
+      }
       expect(bg.gK!.shape).toEqual([2, W.L0 + W.Q]);
       expect(bc.gK!.shape).toEqual([2, W.L0 + W.Q]);
       expect(relErr(hiLo(bg.gK!), hiLo(bc.gK!))).toBeLessThan(1e-5);
@@ -427,23 +431,27 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
     });
   });
 
-  // The global-memory K table, forced by FSNN_CUDA_FRAC_GLOBAL_K=1. Native code reads the real
-  // environment, which jest's per-file copy of process.env does not change: a child process runs the
-  // comparison (test/cuda/frac-global-k.child.ts) with the variable set.
-  test('global-memory K table (FSNN_CUDA_FRAC_GLOBAL_K=1): S = 8 and 16, same agreement', () => {
+  // The global-memory K table, forced by FSNN_CUDA_FRAC_GLOBAL_K=1, and the fast history's
+  // thread-local-memory kernels, forced by FSNN_CUDA_FAST_GENERIC=1 (the tests above run the register
+  // kernels: their Q and L0 fit, as checked there). Native code reads the real environment, which
+  // jest's per-file copy of process.env does not change: a child process runs the comparison
+  // (test/cuda/forced-kernels.child.ts) with the variables set.
+  test('forced kernels: global-memory K table (S = 8 and 16) and the generic fast history, same agreement', () => {
     // In the GPU bundle the tests are compiled to JavaScript and there is no ts-node: run the .js child there.
     const compiled = __filename.endsWith('.js');
-    const child = require('path').join(__dirname, compiled ? 'frac-global-k.child.js' : 'frac-global-k.child.ts');
+    const child = require('path').join(__dirname, compiled ? 'forced-kernels.child.js' : 'forced-kernels.child.ts');
     const stdout: string = require('child_process').execFileSync(process.execPath, [...(compiled ? [] : ['-r', 'ts-node/register/transpile-only']), child], {
-      env: { ...process.env, FSNN_CUDA_FRAC_GLOBAL_K: '1' }, encoding: 'utf8', timeout: 600000,
+      env: { ...process.env, FSNN_CUDA_FRAC_GLOBAL_K: '1', FSNN_CUDA_FAST_GENERIC: '1' }, encoding: 'utf8', timeout: 600000,
     });
-    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { env: string; cuda: boolean; cases: { name: string; spikeDiffs: number; v: number; gI: number; gK: number; gTau: number }[] };
+    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { env: string; fastEnv: string; cuda: boolean; cases: { name: string; fast: boolean; spikeDiffs: number; v: number; gI: number; gK: number; gTau: number }[] };
     expect(r.env).toBe('1');
+    expect(r.fastEnv).toBe('1');
     expect(r.cuda).toBe(true);
-    expect(r.cases.length).toBe(4);
+    expect(r.cases.length).toBe(6);
     for (const c of r.cases) {
-      if (!(c.spikeDiffs === 0 && c.v <= 1e-5 && c.gI <= 1e-4 && c.gK < 1e-9 && c.gTau < 1e-9))
-        throw new Error(`global K, ${c.name}: spikes differing ${c.spikeDiffs}, v ${c.v}, dI ${c.gI}, dK ${c.gK}, dtau ${c.gTau}`);
+      const sums = c.fast ? 1e-5 : 1e-9;  // the fast history agrees to float32 rounding (see above)
+      if (!(c.spikeDiffs === 0 && c.v <= 1e-5 && c.gI <= 1e-4 && c.gK < sums && c.gTau < sums))
+        throw new Error(`forced kernel, ${c.name}: spikes differing ${c.spikeDiffs}, v ${c.v}, dI ${c.gI}, dK ${c.gK}, dtau ${c.gTau}`);
     }
   });
 });
