@@ -7,7 +7,7 @@
 #   1. bootstrap (unpack node and the app, load the addon) and probes (driver, CUDA, cuBLAS, sanitizer)
 #   2. smoke: scripts/cuda-smoke.js under CUDA_LAUNCH_BLOCKING=1
 #   3. parity: test/cuda/parity with FSNN_CUDA_ALLOC=poison
-#   4. bench: benchmarks/gpu-train-step (GPU rows, configs A-F)
+#   4. bench: benchmarks/gpu-train-step (GPU rows, configs A-F, Ffast, G)
 #   5. memcheck (FSNN_CUDA_ALLOC=exact) on the smoke script and on parity
 #   6. racecheck and synccheck on the smoke script
 #   7. suite: a CUDA subset of the jest suite with FSNN_DEVICE=cuda
@@ -222,7 +222,7 @@ fi
 # ---- 2-7. the GPU steps ------------------------------------------------------------------------------
 step smoke 60 "cuda smoke|FAIL" gpu env CUDA_LAUNCH_BLOCKING=1 "$NODE" scripts/cuda-smoke.js
 step parity 120 "^Tests:" gpu env FSNN_CUDA_ALLOC=poison "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
-step bench 150 "^row F|^row E|failed" gpu env FSNN_BENCH_CPU=0 FSNN_BENCH_SECONDS=12 "$NODE" benchmarks/gpu-train-step.js
+step bench 150 "^row G|^row F|failed" gpu env FSNN_BENCH_CPU=0 FSNN_BENCH_SECONDS=12 "$NODE" benchmarks/gpu-train-step.js
 step memcheck-smoke 90 "ERROR SUMMARY" san env FSNN_CUDA_ALLOC=exact "$SAN" --tool memcheck --error-exitcode 99 --leak-check no "$NODE" scripts/cuda-smoke.js
 # (API errors not reported here: parity's out-of-memory test asks cudaMalloc for 64 TiB on purpose.)
 step memcheck-parity 100 "ERROR SUMMARY|^Tests:" san env FSNN_CUDA_ALLOC=exact "$SAN" --tool memcheck --error-exitcode 99 --leak-check no --report-api-errors no "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
