@@ -2,9 +2,9 @@
 // time-averaged output, backward, Adam step) for configs A-F, Ffast and G (the fast history), median of
 // 20 steps after 5 warm-up steps, each step bracketed by cuda.synchronize() (so the time is the GPU's,
 // host overhead included). Rows A-E also on the CPU backend (fewer repetitions). Then the fractional
-// kernels alone: time and achieved DRAM bandwidth (minimal bytes moved / time) against the device's copy bandwidth measured in
-// the same run. Without a usable GPU it prints why and exits 0. Each config prints a 'row' line as it
-// finishes, so a run cut short still shows what it measured.
+// kernels alone: time and achieved DRAM bandwidth (minimal bytes moved / time) against the device's
+// copy bandwidth measured in the same run. Without a usable GPU it prints why and exits 0. Each config
+// prints a 'row' line as it finishes, so a run cut short still shows what it measured.
 // The spikeDE column holds anchors: spikeDE's times on an H200 as quoted in issue 9's table (measured
 // outside this project, in another run, undated there). They are not measured by this script, so no
 // ratio against them is printed.
