@@ -551,8 +551,13 @@ describeGpu('cuda caching allocator and errors', () => {
     const s = cuda.memoryStats();
     expect(s.cachedBytes).toBe(0);
     expect(s.reservedBytes).toBe(s.allocatedBytes);
+    // Between two reads a garbage collection may release a tensor an earlier test left undisposed (Node
+    // runs N-API finalizers during GC): allocated can only drop, and the peak never does.
+    const beforeReset = cuda.memoryStats().allocatedBytes;
     cuda.resetPeakMemoryStats();
-    expect(cuda.memoryStats().peakAllocatedBytes).toBe(cuda.memoryStats().allocatedBytes);
+    const after = cuda.memoryStats();
+    expect(after.peakAllocatedBytes).toBeLessThanOrEqual(beforeReset);
+    expect(after.peakAllocatedBytes).toBeGreaterThanOrEqual(after.allocatedBytes);
   });
 
   test('out of memory: a clear error, and the process (and the GPU) keeps working', () => {
