@@ -1,8 +1,7 @@
 // The fast-history fractional neuron op on the GPU (cuda_fractional_fast.h): the equations of
 // native/cpu/fractional_fast_cpu.h, one thread per neuron.
-//   forward   1 launch : frac_fast_forward_kernel (the T-step recurrence with Q states per thread; with
-//                         Q <= 64 and L0 <= 8 its register-held form, frac_fast_forward_reg_kernel, and
-//                         likewise for the backward)
+//   forward   1 launch : frac_fast_forward_kernel (the T-step recurrence with Q states per thread, held
+//                         in registers when Q <= 64 and L0 <= 8: see "Storage" below)
 //   backward  2 launches: frac_fast_backward_kernel (reverse time; per neuron the float32 chunk sums of
 //                         dK_L (L < L0), dc_q and dtau, flushed into a float64 row per neuron),
 //                         the column sums (column_sums.h: fixed runs of 256 neurons, many blocks wide) and
@@ -14,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "column_sums.h"
@@ -43,154 +43,106 @@ __device__ __forceinline__ float x_of(const FastConsts& c, float v, float in) {
   return c.lif ? v * c.opc + xb : v + xb;
 }
 
-__global__ void __launch_bounds__(kFastThreads) frac_fast_forward_kernel(FastConsts c, const float* __restrict__ I,
-                                                                         float* __restrict__ spikes, float* V,
-                                                                         const float* __restrict__ tab) {
-  const int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (n >= c.N) return;
-  const float* K = tab;
-  const float* cq = tab + c.L0;
-  const float* mu = cq + c.Q;
-  float H[kFastMaxQ], ring[kFastMaxRing];
-  for (int64_t q = 0; q < c.Q; ++q) H[q] = 0.0f;
-  for (int64_t r = 0; r <= c.mask; ++r) ring[r] = 0.0f;
-  float comp = 0.0f, v = 0.0f;  // Kahan compensation of the zero node H[0]
-  for (int64_t k = 0; k < c.T; ++k) {
-    const int64_t step = k + 1, i = k * c.N + n;
-    const float in = I[i];
-    const float s = spike_fn(x_of(c, v, in));
-    spikes[i] = s;
-    const float f = (c.lif ? in - v : in) * c.inv_tau - s * c.thr_tau;
-    float far = 0.0f;
-    if (step >= c.L0) {
-      const float xo = ring[(step - c.L0) & c.mask];
-      const float y = xo - comp, t = H[0] + y;
-      comp = (t - H[0]) - y;
-      H[0] = t;
-      for (int64_t q = 1; q < c.Q; ++q) {
-        float h = H[q];
-        h += xo - mu[q] * h;
-        H[q] = h;
-        far += cq[q] * h;
-      }
-    }
-    far += cq[0] * H[0];
-    float near = 0.0f;
-    for (int64_t L = 1; L < c.L0; ++L) near += K[L] * ring[(step - L) & c.mask];
-    v = (f - near - far) * c.inv_K0;
-    ring[step & c.mask] = v;
-    if (V) V[i] = v;
-  }
-}
-
-__global__ void __launch_bounds__(kFastThreads)
-    frac_fast_backward_kernel(FastConsts c, const float* __restrict__ I, const float* __restrict__ V,
-                              const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
-                              float* __restrict__ gI, const float* __restrict__ tab, double* __restrict__ part) {
-  const int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (n >= c.N) return;
-  const float* K = tab;
-  const float* cq = tab + c.L0;
-  const float* mu = cq + c.Q;
-  const int64_t L0 = c.L0, Q = c.Q, mask = c.mask, T = c.T, N = c.N;
-  double* out = part + n * (c.W + 1);
-  for (int64_t i = 0; i <= c.W; ++i) out[i] = 0.0;
-  float P[kFastMaxQ], G[kFastMaxQ], qr[kFastMaxRing], gk[kFastMaxRing];
-  for (int64_t q = 0; q < Q; ++q) P[q] = G[q] = 0.0f;
-  for (int64_t r = 0; r <= mask; ++r) qr[r] = 0.0f;
-  for (int64_t L = 0; L < L0; ++L) gk[L] = 0.0f;
-  float comp = 0.0f, tacc = 0.0f;
-  const float inv_tau2 = c.inv_tau * c.inv_tau, thr_tau2 = c.thr_tau * c.inv_tau;
-  for (int64_t j = T; j >= 0; --j) {
-    const float vj = j == 0 ? 0.0f : V[(j - 1) * N + n];
-    float local = 0.0f;
-    if (j < T) {
-      const int64_t i = j * N + n;
-      const float in = I[i];
-      const float x = x_of(c, vj, in);
-      const float a = gS[i] * surrogate_grad(c.surrogate, x, c.scale);
-      const float dv_tau = (c.lif ? in - vj : in) * inv_tau2;
-      const float qj = qr[j & mask];
-      gI[i] = (a + qj) * c.inv_tau;
-      tacc = qj * (Sp[i] * thr_tau2 - dv_tau) + (tacc - a * dv_tau);
-      local = a * c.opc + c.c * qj;
-    }
-    if (j >= 1) {
-      const float qin = qr[(j - 1 + L0) & mask];
-      const float y = qin - comp, t = P[0] + y;
-      comp = (t - P[0]) - y;
-      P[0] = t;
-      G[0] += vj * P[0];
-      float far = 0.0f;
-      for (int64_t q = 1; q < Q; ++q) {
-        float p = P[q];
-        p += qin - mu[q] * p;
-        P[q] = p;
-        far += cq[q] * p;
-        G[q] += vj * p;
-      }
-      far += cq[0] * P[0];
-      float near = 0.0f;
-      for (int64_t L = 1; L < L0; ++L) near += K[L] * qr[(j - 1 + L) & mask];
-      const float u = (gV ? gV[(j - 1) * N + n] : 0.0f) + local - near - far;
-      qr[(j - 1) & mask] = u * c.inv_K0;
-      for (int64_t L = 0; L < L0; ++L) gk[L] += vj * qr[(j - 1 + L) & mask];
-    }
-    if (j % kFastChunk == 0) {
-      for (int64_t L = 0; L < L0; ++L) out[L] -= double(gk[L]), gk[L] = 0.0f;
-      for (int64_t q = 0; q < Q; ++q) out[L0 + q] -= double(G[q]), G[q] = 0.0f;
-      out[c.W] += double(tacc);
-      tacc = 0.0f;
-    }
-  }
-}
-
-// ---- The same two kernels with the history in registers ----------------------------------------------
-// For Q <= QM states and L0 <= LM near lags (the common case: Q ~ 40, L0 = 4), every per-neuron array of
-// the kernels above becomes a fixed-size array indexed only by unrolled loop counters, so it lives in
-// registers rather than thread-local memory; the near window is a shift register instead of a ring
-// (w[j] = v_{step-1-j}; z[m] = the adjoint at j + m); the small tables are read from shared memory; and
-// the next step's inputs are loaded one step ahead, off the recurrence's critical path. The operations
-// and their order are those of the kernels above. FSNN_CUDA_FAST_GENERIC=1 forces the kernels above.
+// ---- Storage of one neuron's history ---------------------------------------------------------------
+// Both kernels below come in two forms from one body, chosen by QM:
+//   QM > 0 (Q <= QM states, L0 <= LM near lags; the usual Q ~ 40, L0 = 4): every per-neuron array is
+//          indexed only by unrolled loop counters, so it lives in registers, and the near window is a
+//          shift register (ShiftWindow);
+//   QM = 0 (any Q <= kFastMaxQ, L0 < kFastMaxRing; or FSNN_CUDA_FAST_GENERIC=1): runtime loops over
+//          thread-local arrays, and the near window is a ring (RingWindow).
+// Either way the small tables are read from shared memory, the next step's inputs are loaded a step
+// ahead, and the operations and their order are the same (so are the results).
 constexpr int kRegLags = 8;
 
+// f(i) for i in [LO, n): a runtime loop (M = 0), or unrolled up to M with the guard i < n.
+template <int M, int LO, class F>
+__device__ __forceinline__ void for_upto(int64_t n, F f) {
+  if constexpr (M == 0) {
+    for (int64_t i = LO; i < n; ++i) f(i);
+  } else {
+#pragma unroll
+    for (int i = LO; i < M; ++i)
+      if (i < n) f(i);
+  }
+}
+
+// The near window, at(m) = the value m steps back from the newest (m = 0: the newest), and push(x),
+// after which x is the newest. DIR = +1 walks time forward (the forward), -1 backward (the adjoint).
+template <int DIR>
+struct RingWindow {
+  float r[kFastMaxRing];
+  int64_t base, mask;
+  __device__ __forceinline__ void init(int64_t newest, int64_t m) {
+    mask = m;
+    base = newest;
+    for (int64_t i = 0; i <= mask; ++i) r[i] = 0.0f;
+  }
+  __device__ __forceinline__ float at(int64_t m) const { return r[(base - DIR * m) & mask]; }
+  __device__ __forceinline__ float oldest(int64_t L0) const { return at(L0 - 1); }
+  __device__ __forceinline__ void push(float x) {
+    base += DIR;
+    r[base & mask] = x;
+  }
+};
+template <int LM>
+struct ShiftWindow {
+  float w[LM];
+  __device__ __forceinline__ void init(int64_t, int64_t) {
+#pragma unroll
+    for (int i = 0; i < LM; ++i) w[i] = 0.0f;
+  }
+  __device__ __forceinline__ float at(int64_t m) const { return w[m]; }  // m a constant after unrolling
+  // w[L0 - 1] for a runtime L0, as selects (a runtime index would move w to local memory).
+  __device__ __forceinline__ float oldest(int64_t L0) const {
+    float r = 0.0f;
+#pragma unroll
+    for (int i = 0; i < LM; ++i)
+      if (i == L0 - 1) r = w[i];
+    return r;
+  }
+  __device__ __forceinline__ void push(float x) {
+#pragma unroll
+    for (int i = LM - 1; i > 0; --i) w[i] = w[i - 1];
+    w[0] = x;
+  }
+};
+
+template <int QM, int LM, int DIR>
+using Window = typename std::conditional<QM == 0, RingWindow<DIR>, ShiftWindow<LM>>::type;
+template <int QM>
+constexpr int kStates = QM == 0 ? kFastMaxQ : QM;
+template <int QM, int LM>
+constexpr int kLags = QM == 0 ? kFastMaxRing : LM;
+
+// The tables into shared memory: K [lags] (0 past L0), c [states], mu [states] (0 past Q).
 template <int QM, int LM>
 __device__ __forceinline__ void load_tables(const FastConsts& c, const float* __restrict__ tab, float* sk, float* scq,
                                             float* smu) {
-  for (int t = threadIdx.x; t < LM; t += blockDim.x) sk[t] = t < c.L0 ? tab[t] : 0.0f;
-  for (int t = threadIdx.x; t < QM; t += blockDim.x) {
+  for (int t = threadIdx.x; t < kLags<QM, LM>; t += blockDim.x) sk[t] = t < c.L0 ? tab[t] : 0.0f;
+  for (int t = threadIdx.x; t < kStates<QM>; t += blockDim.x) {
     scq[t] = t < c.Q ? tab[c.L0 + t] : 0.0f;
     smu[t] = t < c.Q ? tab[c.L0 + c.Q + t] : 0.0f;
   }
   __syncthreads();
 }
 
-// x[L0 - 1] for a runtime L0 <= LM, as selects (a runtime index would move x to local memory).
-template <int LM>
-__device__ __forceinline__ float at_lag(const float (&x)[LM], int64_t L0) {
-  float r = 0.0f;
-#pragma unroll
-  for (int j = 0; j < LM; ++j)
-    if (j == L0 - 1) r = x[j];
-  return r;
-}
-
+// ---- The kernels --------------------------------------------------------------------------------------
 template <int QM, int LM>
-__global__ void __launch_bounds__(kFastThreads) frac_fast_forward_reg_kernel(FastConsts c, const float* __restrict__ I,
-                                                                             float* __restrict__ spikes, float* V,
-                                                                             const float* __restrict__ tab) {
-  FSNN_SHARED(float, sk, [LM]);
-  FSNN_SHARED(float, scq, [QM]);
-  FSNN_SHARED(float, smu, [QM]);
+__global__ void __launch_bounds__(kFastThreads) frac_fast_forward_kernel(FastConsts c, const float* __restrict__ I,
+                                                                         float* __restrict__ spikes, float* V,
+                                                                         const float* __restrict__ tab) {
+  constexpr int QS = kStates<QM>, LS = kLags<QM, LM>, QU = QM, LU = QM == 0 ? 0 : LM;  // unroll bounds (0: none)
+  FSNN_SHARED(float, sk, [LS]);
+  FSNN_SHARED(float, scq, [QS]);
+  FSNN_SHARED(float, smu, [QS]);
   load_tables<QM, LM>(c, tab, sk, scq, smu);
   const int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (n >= c.N) return;
-  float H[QM], w[LM];
-#pragma unroll
-  for (int q = 0; q < QM; ++q) H[q] = 0.0f;
-#pragma unroll
-  for (int j = 0; j < LM; ++j) w[j] = 0.0f;
-  float comp = 0.0f, v = 0.0f;
+  float H[QS];
+  for_upto<QU, 0>(c.Q, [&](int64_t q) { H[q] = 0.0f; });
+  Window<QM, LM, 1> w;  // w.at(j) = v_{step-1-j}
+  w.init(0, c.mask);
+  float comp = 0.0f, v = 0.0f;  // Kahan compensation of the zero node H[0]
   float in_next = I[n];  // T >= 1 here
   for (int64_t k = 0; k < c.T; ++k) {
     const int64_t step = k + 1, i = k * c.N + n;
@@ -201,52 +153,46 @@ __global__ void __launch_bounds__(kFastThreads) frac_fast_forward_reg_kernel(Fas
     const float f = (c.lif ? in - v : in) * c.inv_tau - s * c.thr_tau;
     float far = 0.0f;
     if (step >= c.L0) {
-      const float xo = at_lag(w, c.L0);
+      const float xo = w.oldest(c.L0);  // v_{step-L0}, leaving the near window
       const float y = xo - comp, t = H[0] + y;
       comp = (t - H[0]) - y;
       H[0] = t;
-#pragma unroll
-      for (int q = 1; q < QM; ++q) {
-        if (q < c.Q) {
-          float h = H[q];
-          h += xo - smu[q] * h;
-          H[q] = h;
-          far += scq[q] * h;
-        }
-      }
+      for_upto<QU, 1>(c.Q, [&](int64_t q) {
+        float h = H[q];
+        h += xo - smu[q] * h;
+        H[q] = h;
+        far += scq[q] * h;
+      });
     }
     far += scq[0] * H[0];
     float near = 0.0f;
-#pragma unroll
-    for (int L = 1; L < LM; ++L)
-      if (L < c.L0) near += sk[L] * w[L - 1];
+    for_upto<LU, 1>(c.L0, [&](int64_t L) { near += sk[L] * w.at(L - 1); });
     v = (f - near - far) * c.inv_K0;
-#pragma unroll
-    for (int j = LM - 1; j > 0; --j) w[j] = w[j - 1];
-    w[0] = v;
+    w.push(v);
     if (V) V[i] = v;
   }
 }
 
 template <int QM, int LM>
 __global__ void __launch_bounds__(kFastThreads)
-    frac_fast_backward_reg_kernel(FastConsts c, const float* __restrict__ I, const float* __restrict__ V,
-                                  const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
-                                  float* __restrict__ gI, const float* __restrict__ tab, double* __restrict__ part) {
-  FSNN_SHARED(float, sk, [LM]);
-  FSNN_SHARED(float, scq, [QM]);
-  FSNN_SHARED(float, smu, [QM]);
+    frac_fast_backward_kernel(FastConsts c, const float* __restrict__ I, const float* __restrict__ V,
+                              const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
+                              float* __restrict__ gI, const float* __restrict__ tab, double* __restrict__ part) {
+  constexpr int QS = kStates<QM>, LS = kLags<QM, LM>, QU = QM, LU = QM == 0 ? 0 : LM;
+  FSNN_SHARED(float, sk, [LS]);
+  FSNN_SHARED(float, scq, [QS]);
+  FSNN_SHARED(float, smu, [QS]);
   load_tables<QM, LM>(c, tab, sk, scq, smu);
   const int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (n >= c.N) return;
   const int64_t L0 = c.L0, Q = c.Q, T = c.T, N = c.N;
   double* out = part + n * (c.W + 1);
   for (int64_t i = 0; i <= c.W; ++i) out[i] = 0.0;
-  float P[QM], G[QM], z[LM], gk[LM];
-#pragma unroll
-  for (int q = 0; q < QM; ++q) P[q] = G[q] = 0.0f;
-#pragma unroll
-  for (int m = 0; m < LM; ++m) z[m] = gk[m] = 0.0f;
+  float P[QS], G[QS], gk[LS];
+  for_upto<QU, 0>(Q, [&](int64_t q) { P[q] = G[q] = 0.0f; });
+  for_upto<LU, 0>(L0, [&](int64_t L) { gk[L] = 0.0f; });
+  Window<QM, LM, -1> z;  // z.at(m) = q at step j + m
+  z.init(T, c.mask);
   float comp = 0.0f, tacc = 0.0f;
   const float inv_tau2 = c.inv_tau * c.inv_tau, thr_tau2 = c.thr_tau * c.inv_tau;
   // The inputs of step j: v_j (V row j - 1; 0 at j = 0), and for j < T the row j of I, gS, Sp; for
@@ -271,50 +217,37 @@ __global__ void __launch_bounds__(kFastThreads)
       const float x = x_of(c, vj, cin);
       const float a = cgs * surrogate_grad(c.surrogate, x, c.scale);
       const float dv_tau = (c.lif ? cin - vj : cin) * inv_tau2;
-      const float qj = z[0];
+      const float qj = z.at(0);
       gI[i] = (a + qj) * c.inv_tau;
       tacc = qj * (csp * thr_tau2 - dv_tau) + (tacc - a * dv_tau);
       local = a * c.opc + c.c * qj;
     }
     if (j >= 1) {
-      const float qin = at_lag(z, L0);
+      const float qin = z.oldest(L0);
       const float y = qin - comp, t = P[0] + y;
       comp = (t - P[0]) - y;
       P[0] = t;
       G[0] += vj * P[0];
       float far = 0.0f;
-#pragma unroll
-      for (int q = 1; q < QM; ++q) {
-        if (q < Q) {
-          float p = P[q];
-          p += qin - smu[q] * p;
-          P[q] = p;
-          far += scq[q] * p;
-          G[q] += vj * p;
-        }
-      }
+      for_upto<QU, 1>(Q, [&](int64_t q) {
+        float p = P[q];
+        p += qin - smu[q] * p;
+        P[q] = p;
+        far += scq[q] * p;
+        G[q] += vj * p;
+      });
       far += scq[0] * P[0];
       float near = 0.0f;
-#pragma unroll
-      for (int L = 1; L < LM; ++L)
-        if (L < L0) near += sk[L] * z[L - 1];
+      for_upto<LU, 1>(L0, [&](int64_t L) { near += sk[L] * z.at(L - 1); });
       const float u = cgv + local - near - far;
       const float qnew = u * c.inv_K0;
       gk[0] += vj * qnew;
-#pragma unroll
-      for (int L = 1; L < LM; ++L)
-        if (L < L0) gk[L] += vj * z[L - 1];
-#pragma unroll
-      for (int m = LM - 1; m > 0; --m) z[m] = z[m - 1];
-      z[0] = qnew;
+      for_upto<LU, 1>(L0, [&](int64_t L) { gk[L] += vj * z.at(L - 1); });
+      z.push(qnew);
     }
     if (j % kFastChunk == 0) {
-#pragma unroll
-      for (int L = 0; L < LM; ++L)
-        if (L < L0) out[L] -= double(gk[L]), gk[L] = 0.0f;
-#pragma unroll
-      for (int q = 0; q < QM; ++q)
-        if (q < Q) out[L0 + q] -= double(G[q]), G[q] = 0.0f;
+      for_upto<LU, 0>(L0, [&](int64_t L) { out[L] -= double(gk[L]), gk[L] = 0.0f; });
+      for_upto<QU, 0>(Q, [&](int64_t q) { out[L0 + q] -= double(G[q]), G[q] = 0.0f; });
       out[c.W] += double(tacc);
       tacc = 0.0f;
     }
@@ -442,26 +375,23 @@ int register_width(const FastConsts& c) {
   return 0;
 }
 
-void launch_forward(const FastConsts& c, unsigned blocks, cudaStream_t st, const float* I, float* S, float* V,
-                    const float* tab) {
-  switch (register_width(c)) {
-    case 32: return launch(frac_fast_forward_reg_kernel<32, kRegLags>, blocks, kFastThreads, 0, st, c, I, S, V, tab);
-    case 48: return launch(frac_fast_forward_reg_kernel<48, kRegLags>, blocks, kFastThreads, 0, st, c, I, S, V, tab);
-    case 64: return launch(frac_fast_forward_reg_kernel<64, kRegLags>, blocks, kFastThreads, 0, st, c, I, S, V, tab);
-    default: return launch(frac_fast_forward_kernel, blocks, kFastThreads, 0, st, c, I, S, V, tab);
-  }
+// The kernel pair for c: the register form of the smallest width that holds Q (32, 48, 64), or QM = 0.
+template <int QM>
+void launch_fast(const FastConsts& c, unsigned blocks, cudaStream_t st, const float* I, float* S, float* V, const float* tab) {
+  launch(frac_fast_forward_kernel<QM, kRegLags>, blocks, kFastThreads, 0, st, c, I, S, V, tab);
 }
-
-void launch_backward(const FastConsts& c, unsigned blocks, cudaStream_t st, const float* I, const float* V,
-                     const float* Sp, const float* gS, const float* gV, float* gI, const float* tab, double* part) {
+template <int QM>
+void launch_fast(const FastConsts& c, unsigned blocks, cudaStream_t st, const float* I, const float* V, const float* Sp,
+                 const float* gS, const float* gV, float* gI, const float* tab, double* part) {
+  launch(frac_fast_backward_kernel<QM, kRegLags>, blocks, kFastThreads, 0, st, c, I, V, Sp, gS, gV, gI, tab, part);
+}
+template <class... A>
+void launch_width(const FastConsts& c, A... args) {
   switch (register_width(c)) {
-    case 32:
-      return launch(frac_fast_backward_reg_kernel<32, kRegLags>, blocks, kFastThreads, 0, st, c, I, V, Sp, gS, gV, gI, tab, part);
-    case 48:
-      return launch(frac_fast_backward_reg_kernel<48, kRegLags>, blocks, kFastThreads, 0, st, c, I, V, Sp, gS, gV, gI, tab, part);
-    case 64:
-      return launch(frac_fast_backward_reg_kernel<64, kRegLags>, blocks, kFastThreads, 0, st, c, I, V, Sp, gS, gV, gI, tab, part);
-    default: return launch(frac_fast_backward_kernel, blocks, kFastThreads, 0, st, c, I, V, Sp, gS, gV, gI, tab, part);
+    case 32: return launch_fast<32>(c, args...);
+    case 48: return launch_fast<48>(c, args...);
+    case 64: return launch_fast<64>(c, args...);
+    default: return launch_fast<0>(c, args...);
   }
 }
 }  // namespace
@@ -483,8 +413,8 @@ void fractional_fast_forward(const FractionalParams& p, const Tensor& I, Tensor&
   CudaBackend& b = the_backend();
   DeviceTemp d_tab(tab.data(), tab.size() * sizeof(float));
   const unsigned blocks = unsigned((p.N + kFastThreads - 1) / kFastThreads);
-  launch_forward(c, blocks, b.stream(), I.data(), spikes.data(), v ? v->data() : static_cast<float*>(nullptr),
-                 d_tab.as<float>());
+  launch_width(c, blocks, b.stream(), I.data(), spikes.data(), v ? v->data() : static_cast<float*>(nullptr),
+               (const float*)d_tab.as<float>());
   check_launch("fractionalNeuron forward (fast history)");
 }
 
@@ -514,8 +444,9 @@ void fractional_fast_backward(const FractionalParams& p, const Tensor& I, const 
   DeviceTemp d_tab(tab.data(), tab.size() * sizeof(float));
   DeviceTemp part(size_t(p.N) * size_t(c.W + 1) * sizeof(double));
   const unsigned blocks = unsigned((p.N + kFastThreads - 1) / kFastThreads);
-  launch_backward(c, blocks, b.stream(), I.data(), v.data(), spikes.data(), gS.data(),
-                  gV ? gV->data() : static_cast<const float*>(nullptr), gI.data(), d_tab.as<float>(), part.as<double>());
+  launch_width(c, blocks, b.stream(), I.data(), v.data(), spikes.data(), gS.data(),
+               gV ? gV->data() : static_cast<const float*>(nullptr), gI.data(), (const float*)d_tab.as<float>(),
+               part.as<double>());
   check_launch("fractionalNeuron backward (fast history, reverse time)");
   sum_columns(part, p.N, c.W, gK, gTau, b.stream());
 }
