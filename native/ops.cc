@@ -1038,14 +1038,19 @@ FSNN_KERNEL_ENTRY(avgPool2d) { return {ops::avg_pool2d(*in[0], pool_args(a, a.co
 FSNN_KERNEL_ENTRY(avgPool2dBackward) {
   return {ops::avg_pool2d_backward(*in[0], a.inputShape, pool_args(a, a.countIncludePad))};
 }
+namespace {
+// A Philox stream position from JavaScript: seed in [0, 2^53), offset >= 0.
+void check_philox_position(const char* op, int64_t seed, int64_t offset) {
+  if (seed < 0 || seed >= (int64_t{1} << 53)) fail(op, ": seed must be an integer in [0, 2^53), got ", seed);
+  if (offset < 0) fail(op, ": offset must be >= 0, got ", offset);
+}
+}  // namespace
 FSNN_KERNEL_ENTRY(random) {
-  if (a.seed < 0 || a.seed >= (int64_t{1} << 53)) fail("random: seed must be an integer in [0, 2^53), got ", a.seed);
-  if (a.offset < 0) fail("random: offset must be >= 0, got ", a.offset);
+  check_philox_position("random", a.seed, a.offset);
   return {ops::random(a.kind, a.shape, static_cast<uint64_t>(a.seed), static_cast<uint64_t>(a.offset), a.p, a.device)};
 }
 FSNN_KERNEL_ENTRY(bernoulliSteps) {
-  if (a.seed < 0 || a.seed >= (int64_t{1} << 53)) fail("bernoulliSteps: seed must be an integer in [0, 2^53), got ", a.seed);
-  if (a.offset < 0) fail("bernoulliSteps: offset must be >= 0, got ", a.offset);
+  check_philox_position("bernoulliSteps", a.seed, a.offset);
   return {ops::bernoulli_steps(*in[0], a.steps, static_cast<uint64_t>(a.seed), static_cast<uint64_t>(a.offset))};
 }
 FSNN_KERNEL_ENTRY(fractionalForward) {
