@@ -183,11 +183,12 @@ FSNN_INLINE vf x_of(const vf& h, const vf& in, const vf& tau, const vf& thr, con
 
 // Slab width (neurons) for a budget of about `floats_per_slab` floats per array, at most kMaxSlab: a
 // multiple of the block and of 16 floats (whole cache lines, so that workers never write into the
-// same line).
-int64_t slab_width(int64_t T, int64_t floats_per_slab) {
+// same line), and never wider than N rounded up to that multiple (a small layer stages no more than it
+// has; the slab and group layout is unchanged, one slab either way).
+int64_t slab_width(int64_t T, int64_t N, int64_t floats_per_slab) {
   constexpr int64_t unit = kV % 2 == 0 ? kNB : 2 * kNB;
   const int64_t w = std::min<int64_t>(kMaxSlab, floats_per_slab / std::max<int64_t>(T, 1));
-  return std::max<int64_t>(unit, w / unit * unit);
+  return std::min(std::max<int64_t>(unit, w / unit * unit), (N + unit - 1) / unit * unit);
 }
 // Row length of a slab's staging buffer: whole blocks (lanes past the slab's width stay zero).
 int64_t staging_ld(int64_t W) { return (W + kNB - 1) / kNB * kNB; }
@@ -219,6 +220,16 @@ FSNN_INLINE void load_slab(const float* src, int64_t ld_src, int64_t T, int64_t 
 FSNN_INLINE void store_slab_generic(const float* src, int64_t ld_src, int64_t T, int64_t nv, float* dst,
                                     int64_t ld_dst, bool /*streaming*/) {
   for (int64_t k = 0; k < T; ++k) copy_row(dst + k * ld_dst, src + k * ld_src, nv);
+}
+
+// Zeroes lanes [nv, the end of the last block) of rows 0..T-1 of `arrays` staging arrays (TL floats
+// apart): the padding that a slab's last block reads and no load writes. The rest of every row read is
+// loaded for each slab, so the staging is never cleared as a whole (a clear of several 100 KB per call
+// was most of the op's fixed cost at small N).
+FSNN_INLINE void zero_block_padding(float* first, int64_t arrays, int64_t TL, int64_t T, int64_t ld, int64_t nv) {
+  const int64_t end = (nv + kNB - 1) / kNB * kNB;
+  for (int64_t a = 0; end > nv && a < arrays; ++a)
+    for (int64_t k = 0; k < T; ++k) std::fill(first + a * TL + k * ld + nv, first + a * TL + k * ld + end, 0.0f);
 }
 
 struct Scratch {
@@ -430,10 +441,9 @@ FSNN_INLINE void forward_worker_impl(const FwdJob& job, std::atomic<int64_t>& ne
   float* sI = s_stage.alloc(size_t(3) * TL);  // staging [T][ld] for I, S, V
   float* sS = sI + TL;
   float* sV = sS + TL;
-  std::fill(sI, sI + TL, 0.0f);  // padding lanes: defined (results there are discarded)
   for (int64_t s = next.fetch_add(1); s < job.nslabs; s = next.fetch_add(1)) {
     const int64_t n0 = s * W, nv = std::min(W, N - n0), nb = (nv + kNB - 1) / kNB;
-    if (nv < W) std::fill(sI, sI + TL, 0.0f);  // the partial last slab
+    zero_block_padding(sI, 1, TL, T, ld, nv);  // defined (results there are discarded)
     load_slab(job.I + n0, job.ld_I, T, nv, sI, ld);
     for (int64_t b = 0; b < nb; ++b)
       forward_block<Kn, LIF>(c, sI + b * kNB, sS + b * kNB, job.v ? sV + b * kNB : nullptr, ld, H);
@@ -600,14 +610,13 @@ FSNN_INLINE void backward_worker_impl(const BwdJob& job, std::atomic<int64_t>& n
   float* sgS = sS + TL;
   float* sgV = sgS + TL;
   float* sgI = sgV + TL;
-  std::fill(sI, sgI, 0.0f);  // padding lanes of the inputs: zero (they must not add to gK, gTau)
   for (int64_t g = next.fetch_add(1); g < job.ngroups; g = next.fetch_add(1)) {
     double* gk = job.gK_groups + g * (T + 1);
     double gtau = 0.0;
     const int64_t s_end = std::min(job.nslabs, (g + 1) * job.group_slabs);
     for (int64_t s = g * job.group_slabs; s < s_end; ++s) {
       const int64_t n0 = s * W, nv = std::min(W, N - n0), nb = (nv + kNB - 1) / kNB;
-      if (nv < W) std::fill(sI, sgI, 0.0f);  // the partial last slab
+      zero_block_padding(sI, 5, TL, T, ld, nv);  // the inputs' padding lanes must not add to gK, gTau
       load_slab(job.I + n0, job.ld_I, T, nv, sI, ld);
       load_slab(job.v + n0, N, T, nv, sv, ld);
       load_slab(job.spikes + n0, N, T, nv, sS, ld);
@@ -730,7 +739,7 @@ void fractional_forward(const FractionalParams& p, const float* I, float* spikes
   const Ctx c = make_ctx("fractional_forward", p, Kstore);
   if (p.T == 0 || p.N == 0) return;
   if (!I || !spikes) fail("fractional_forward: I and spikes must not be null");
-  const int64_t W = slab_width(p.T, kFwdSlabFloats);
+  const int64_t W = slab_width(p.T, p.N, kFwdSlabFloats);
   const FwdJob job{c, I, spikes, v, W, (p.N + W - 1) / W, stream_outputs(p), p.static_input ? 0 : p.N};
   std::atomic<int64_t> next{0};
   const bool avx2 = use_avx2();
@@ -762,7 +771,7 @@ void fractional_backward(const FractionalParams& p, const float* I, const float*
     fail("fractional_backward: I, v, spikes, gS and gI must not be null (v is the trace saved by the forward)");
   // Slabs are grouped into at most kMaxGroups groups; each group's partial sums are accumulated in a
   // fixed order and the groups are added in a fixed order: the result does not depend on threads.
-  const int64_t W = slab_width(T, kBwdSlabFloats), nslabs = (N + W - 1) / W;
+  const int64_t W = slab_width(T, N, kBwdSlabFloats), nslabs = (N + W - 1) / W;
   const int64_t ngroups0 = std::min<int64_t>(nslabs, kMaxGroups);
   const int64_t group_slabs = (nslabs + ngroups0 - 1) / ngroups0;
   const int64_t ngroups = (nslabs + group_slabs - 1) / group_slabs;
