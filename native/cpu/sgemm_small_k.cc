@@ -34,6 +34,25 @@ inline __attribute__((always_inline)) void rows_body(const Job& j, int64_t i0, i
     for (int64_t k = 0; k < K; ++k) a[k] = j.A[i * j.ai + k * j.ak];
     float* c = j.C + i * j.ldc;
     int64_t n = 0;
+    // Four 8-column chunks at a time: four independent FMA chains, so that the adds over k do not wait
+    // on one another (one chain of K dependent FMAs per 8 outputs left the FMA units idle most of the time).
+    for (; n + 32 <= N; n += 32) {
+      v8 acc0 = {}, acc1 = {}, acc2 = {}, acc3 = {};
+      for (int64_t k = 0; k < K; ++k) {
+        const v8 ak = {a[k], a[k], a[k], a[k], a[k], a[k], a[k], a[k]};
+        const float* b = j.B + k * j.ldb + n;
+        acc0 = ak * load8(b) + acc0;
+        acc1 = ak * load8(b + 8) + acc1;
+        acc2 = ak * load8(b + 16) + acc2;
+        acc3 = ak * load8(b + 24) + acc3;
+      }
+      v8* accs[4] = {&acc0, &acc1, &acc2, &acc3};
+      for (int q = 0; q < 4; ++q) {
+        v8 r = *accs[q] * j.alpha;
+        if (j.beta != 0.0f) r += j.beta * load8(c + n + 8 * q);
+        store8(c + n + 8 * q, r);
+      }
+    }
     for (; n + 8 <= N; n += 8) {
       v8 acc = {};
       for (int64_t k = 0; k < K; ++k) acc = v8{a[k], a[k], a[k], a[k], a[k], a[k], a[k], a[k]} * load8(j.B + k * j.ldb + n) + acc;
