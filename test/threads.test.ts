@@ -59,3 +59,29 @@ console.log(sum.toPrecision(9));
   expect(outputs[1]).toBe(outputs[0]);
   expect(outputs[2]).toBe(outputs[0]);
 });
+
+// Chunks are claimed from a counter: with more pool threads than cores, most workers wake after the
+// caller (and the others) ran their chunks and the region closed; they must run nothing then, and every
+// region must still finish all its chunks. Thousands of short regions on 8 threads (this machine has
+// fewer cores) give the same bits as one thread (elementwise chains and reductions, whose sums have one
+// order whatever the threads; a matmul split into panels may round differently).
+test('many short regions on more threads than cores: every chunk runs once, late workers run none', () => {
+  manualSeed(9);
+  const a = randn([64, 1024]);
+  const serial: Float32Array[] = [];
+  const pooled: Float32Array[] = [];
+  for (const [n, out] of [[1, serial], [8, pooled]] as const) {
+    setNumThreads(n);
+    let x = a;
+    for (let i = 0; i < 1500; i++) {
+      const y = x.mul(0.999).add(0.001).tanh();
+      if (x !== a) x.dispose();
+      x = y;
+      if (i % 300 === 299) out.push(x.sum(0).toFloat32Array(), x.sum(1).toFloat32Array()); // fixed-order sums
+    }
+    out.push(x.toFloat32Array());
+  }
+  setNumThreads(initial);
+  expect(pooled.length).toBe(serial.length);
+  pooled.forEach((p, i) => expect(Buffer.from(p.buffer).equals(Buffer.from(serial[i].buffer))).toBe(true));
+});

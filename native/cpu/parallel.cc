@@ -32,42 +32,51 @@ class ThreadPool {
     start(n);
   }
 
-  // Splits [0, n) into one contiguous chunk per active worker (at most size(), at least `grain` items
-  // each) and runs fn on them, the calling thread taking chunk 0; returns when all chunks finished.
-  // Returns the first exception thrown by any chunk (after all of them ended).
+  // Splits [0, n) into fixed contiguous chunks (up to kChunksPerThread per pool thread, at least `grain`
+  // items each) that the calling thread and the workers claim from a shared counter, and runs fn on
+  // each; returns when every chunk has finished. Claiming instead of one chunk per thread: on a shared
+  // or virtual machine a worker is often late (descheduled, or yielding its core to another process),
+  // and the caller then runs the chunks that worker would have had instead of waiting for it. A worker
+  // that wakes after the region closed runs nothing (see loop()). Returns the first exception thrown by
+  // any chunk; after it no further chunk starts.
   std::exception_ptr run_chunks(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
     std::unique_lock<std::mutex> call_lock(call_mu_);
-    const int64_t workers = std::min<int64_t>(size_.load(), (n + grain - 1) / grain);
-    const int64_t chunk = (n + workers - 1) / workers;
+    const int64_t chunks = std::min<int64_t>(int64_t(size_.load()) * kChunksPerThread, (n + grain - 1) / grain);
+    const int64_t chunk = (n + chunks - 1) / chunks;
+    std::atomic<int64_t> next{0};
     std::exception_ptr error;
     std::mutex error_mu;
-    const std::function<void(int)> task = [&](int index) {
-      if (index >= workers) return;
-      const int64_t begin = index * chunk;
-      const int64_t end = std::min(n, begin + chunk);
-      if (begin >= end) return;
-      try {
-        fn(begin, end);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        if (!error) error = std::current_exception();
+    const std::function<void(int)> task = [&](int) {
+      for (int64_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
+        const int64_t begin = c * chunk, end = std::min(n, begin + chunk);
+        if (begin >= end) continue;
+        try {
+          fn(begin, end);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(error_mu);
+          if (!error) error = std::current_exception();
+          next.store(chunks);
+        }
       }
     };
+    uint64_t gen;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      task_ = &task;
-      pending_.store(size_.load() - 1);
-      generation_.fetch_add(1);
+      task_.store(&task, std::memory_order_relaxed);
+      gen = generation_.fetch_add(1) + 1;
+      open_.store(gen);  // after task_: a worker that sees the region open sees its task
     }
     cv_.notify_all();  // cheap when every worker is still spinning (no waiters)
     in_parallel_region = true;
     task(0);
     in_parallel_region = false;
-    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    // Close the region, then wait for the workers inside it (they hold `task`, which lives on this stack).
+    open_.store(0);
+    if (!spin_until([this] { return active_.load() == 0; })) {
       std::unique_lock<std::mutex> lock(mu_);
-      done_cv_.wait(lock, [this] { return pending_.load() == 0; });
+      done_cv_.wait(lock, [this] { return active_.load() == 0; });
     }
-    task_ = nullptr;
+    task_.store(nullptr, std::memory_order_relaxed);
     return error;
   }
 
@@ -93,23 +102,27 @@ class ThreadPool {
     workers_.clear();
   }
   // A worker waits for a generation it has not seen; `seen` starts at the generation it was created in.
+  // It enters a region by counting itself in `active_` and only then checking that the region is still
+  // open: the caller closes it before waiting for active_ == 0, so either the caller waits for this
+  // worker, or the worker sees the region closed and leaves without touching its task.
   void loop(int index, uint64_t seen) {
     for (;;) {
-      const std::function<void(int)>* task;
       spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return generation_.load() != seen; });
         seen = generation_.load();
         if (stop_) return;
-        task = task_;
       }
-      in_parallel_region = true;
-      (*task)(index);
-      in_parallel_region = false;
+      active_.fetch_add(1);
+      if (open_.load() == seen) {
+        in_parallel_region = true;
+        (*task_.load(std::memory_order_relaxed))(index);
+        in_parallel_region = false;
+      }
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (pending_.fetch_sub(1) == 1) done_cv_.notify_one();
+        if (active_.fetch_sub(1) == 1) done_cv_.notify_one();
       }
     }
   }
@@ -163,8 +176,12 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_, call_mu_;
   std::condition_variable cv_, done_cv_;
-  const std::function<void(int)>* task_ = nullptr;
-  std::atomic<int> pending_{0};
+  // Chunks per pool thread in a region: enough that a late worker's share is taken by the others in
+  // pieces, few enough that each chunk stays long against the cost of claiming it.
+  static constexpr int64_t kChunksPerThread = 4;
+  std::atomic<const std::function<void(int)>*> task_{nullptr};
+  std::atomic<uint64_t> open_{0};  // the generation of the region still open to workers, else 0
+  std::atomic<int> active_{0};     // workers inside a region
   std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
 };

@@ -1,6 +1,8 @@
 // A small persistent thread pool for the CPU backend.
-// parallel_for(n, grain, fn) splits [0, n) into contiguous chunks of at least `grain` items and
-// runs fn(begin, end) on the pool's threads (the caller's thread takes part). Nested calls run serially.
+// parallel_for(n, grain, fn) splits [0, n) into fixed contiguous chunks of at least `grain` items
+// (a few per thread) and runs fn(begin, end) on each, the pool's threads and the caller's claiming
+// chunks as they come free. fn must not depend on which thread runs a chunk, or on how many chunks
+// one thread runs; a chunk must never wait for another chunk to start. Nested calls run serially.
 #pragma once
 #include <cstdint>
 #include <functional>
