@@ -153,12 +153,13 @@ describe('large sizes (multi-threaded kernels)', () => {
 
   test('reductions over an outer dim with long rows (column runs split across threads) match a float64 scan exactly', () => {
     // [3, 7, 1100] over dim 1: three outer blocks, 1100 columns = runs of 512 + 512 + 76; [5, 20000] over
-    // dim 0: one outer block, many runs. Sums accumulate in float64 in ascending order, so the float32
-    // results are the rounded float64 sums, bit for bit.
-    for (const [shape, dim] of [[[3, 7, 1100], 1], [[5, 20000], 0]] as [number[], number][]) {
+    // dim 0: one outer block, many runs; [30000, 100] over dim 0: tall and narrow, one run. Sums
+    // accumulate in float64 in ascending order, so the float32 results are the rounded float64 sums, bit
+    // for bit.
+    for (const [shape, dim] of [[[3, 7, 1100], 1], [[5, 20000], 0], [[30000, 100], 0]] as [number[], number][]) {
       const n = shape.reduce((p, d) => p * d, 1);
-      const x = Float32Array.from(randomData(n, 90 + dim));
-      x[shape.length === 3 ? 2 * 7 * 1100 + 3 * 1100 + 1099 : 4 * 20000 + 19999] = NaN; // NaN wins max and min
+      const x = Float32Array.from(randomData(n, 90 + dim + shape.length));
+      x[shape.length === 3 ? 2 * 7 * 1100 + 3 * 1100 + 1099 : n - 1] = NaN; // NaN wins max and min
       const X = tensor(x, shape);
       const outer = shape.slice(0, dim).reduce((p, d) => p * d, 1), R = shape[dim], inner = n / outer / R;
       const s = X.sum(dim).toFloat32Array(), m = X.mean(dim).toFloat32Array();
