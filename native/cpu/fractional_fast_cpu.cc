@@ -57,9 +57,29 @@ struct FmaLanes {
 FSNN_INLINE v8 step8(const v8& x) { return (v8)((v8i)(x >= v8{}) & (v8i)(v8{1, 1, 1, 1, 1, 1, 1, 1})); }
 FSNN_INLINE vf step(const vf& x) { return {step8(x.lo), step8(x.hi)}; }
 FSNN_INLINE float lane(const vf& x, int i) { return i < 8 ? x.lo[i] : x.hi[i - 8]; }
-FSNN_INLINE void set_lane(vf& x, int i, float v) {
-  if (i < 8) x.lo[i] = v;
-  else x.hi[i - 8] = v;
+// surrogate.h's other surrogates on every lane: the switch outside the lane loops, so that each loop
+// vectorizes (sigmoid and gaussian through exp_f32's branch-free form), as in fractional_cpu.cc; a
+// switch per lane kept them scalar.
+FSNN_INLINE vf surrogate_lanes(Surrogate kind, const vf& x, float s) {
+  alignas(32) float xs[kNB], out[kNB];
+  store8(xs, x.lo);
+  store8(xs + 8, x.hi);
+  switch (kind) {
+    case Surrogate::Sigmoid:
+      for (int i = 0; i < kNB; ++i) out[i] = surrogate_sigmoid(xs[i], s);
+      break;
+    case Surrogate::PiecewiseLinear:
+      for (int i = 0; i < kNB; ++i) out[i] = surrogate_piecewise_linear(xs[i], s);
+      break;
+    case Surrogate::Gaussian:
+      for (int i = 0; i < kNB; ++i) out[i] = surrogate_gaussian(xs[i], s);
+      break;
+    case Surrogate::Arctan:
+    default:
+      for (int i = 0; i < kNB; ++i) out[i] = surrogate_arctan(xs[i], s);
+      break;
+  }
+  return {load8(out), load8(out + 8)};
 }
 // sum += x with Kahan compensation comp (the zero-decay node: a plain running sum over up to T values).
 FSNN_INLINE void kahan_add(vf& sum, vf& comp, const vf& x) {
@@ -272,7 +292,7 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
       if (c.surrogate == Surrogate::Arctan) {  // surrogate.h's arctan on all lanes at once
         sg = surrogate_arctan_of(x, vset(1.57079632679489662f * c.scale), vset(0.5f * c.scale), vset(1.0f), FmaLanes{});
       } else {
-        for (int i = 0; i < kNB; ++i) set_lane(sg, i, surrogate_grad(c.surrogate, lane(x, i), c.scale));
+        sg = surrogate_lanes(c.surrogate, x, c.scale);
       }
       const vf a = vload(sgS + o) * sg;
       const vf dv_tau = (LIF ? in - vj : in) * inv_tau2;
