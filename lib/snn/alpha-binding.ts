@@ -46,18 +46,13 @@ export function projectBindings(bindings: readonly AlphaBinding[]): void {
 
 /**
  * The values of each tensor on the host: one device -> host read per device (the tensors of a device
- * are flattened and concatenated there first, under noGrad; the temporaries are freed at once). CPU
- * tensors are read one by one: a read there is a copy, cheaper than the concatenation.
+ * are flattened and concatenated there first, under noGrad; the temporaries are freed at once).
  */
 export function readHostValues(tensors: readonly Tensor[]): Map<Tensor, Float64Array> {
   const out = new Map<Tensor, Float64Array>();
   const byDevice = new Map<string, Tensor[]>();
   for (const t of new Set(tensors)) byDevice.set(t.device, [...(byDevice.get(t.device) ?? []), t]);
-  for (const [device, ts] of byDevice) {
-    if (device === 'cpu') {
-      for (const t of ts) out.set(t, Float64Array.from(t.toFloat32Array()));
-      continue;
-    }
+  for (const ts of byDevice.values()) {
     const all = ts.length === 1 ? ts[0].toFloat32Array()
       : noGrad(() => tidy(() => concat(ts.map((t) => (t.ndim === 1 ? t : reshape(t, [t.numel]))), 0).toFloat32Array()));
     let o = 0;
