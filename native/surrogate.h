@@ -65,4 +65,31 @@ FSNN_HD inline float surrogate_grad(Surrogate kind, float x, float s) {
   }
 }
 
+#ifndef __CUDA_ARCH__
+// sg[i] = surrogate_grad(kind, x[i], s) for i < n, for the CPU's vector kernels: the switch outside
+// one lane loop per kind, so that each loop vectorizes where it is inlined (a switch per lane keeps
+// every lane scalar). Always inlined, so it takes the vector width of its caller's target.
+template <int n>
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+inline void surrogate_grad_lanes(Surrogate kind, const float* x, float s, float* sg) {
+  switch (kind) {
+    case Surrogate::Sigmoid:
+      for (int i = 0; i < n; ++i) sg[i] = surrogate_sigmoid(x[i], s);
+      break;
+    case Surrogate::PiecewiseLinear:
+      for (int i = 0; i < n; ++i) sg[i] = surrogate_piecewise_linear(x[i], s);
+      break;
+    case Surrogate::Gaussian:
+      for (int i = 0; i < n; ++i) sg[i] = surrogate_gaussian(x[i], s);
+      break;
+    case Surrogate::Arctan:
+    default:
+      for (int i = 0; i < n; ++i) sg[i] = surrogate_arctan(x[i], s);
+      break;
+  }
+}
+#endif
+
 }  // namespace fsnn

@@ -495,21 +495,7 @@ FSNN_INLINE double backward_block(const Ctx& c, const float* I, const float* Vs,
       const vf dv_tau = vmul(LIF ? vsub(in, h) : in, inv_tau2);  // dv_k / tau
       alignas(32) float xs[8], sg[8];
       vstore(xs, x);
-      switch (c.surrogate) {
-        case Surrogate::Sigmoid:
-          for (int i = 0; i < 8; ++i) sg[i] = surrogate_sigmoid(xs[i], c.scale);
-          break;
-        case Surrogate::PiecewiseLinear:
-          for (int i = 0; i < 8; ++i) sg[i] = surrogate_piecewise_linear(xs[i], c.scale);
-          break;
-        case Surrogate::Gaussian:
-          for (int i = 0; i < 8; ++i) sg[i] = surrogate_gaussian(xs[i], c.scale);
-          break;
-        case Surrogate::Arctan:
-        default:
-          for (int i = 0; i < 8; ++i) sg[i] = surrogate_arctan(xs[i], c.scale);
-          break;
-      }
+      surrogate_grad_lanes<8>(c.surrogate, xs, c.scale, sg);
       const vf a = vmul(vload(gS + og), vload(sg));
       vstore(H + o + NB, vload(Vs + og));
       vstore(A + o, a);

@@ -57,28 +57,12 @@ struct FmaLanes {
 FSNN_INLINE v8 step8(const v8& x) { return (v8)((v8i)(x >= v8{}) & (v8i)(v8{1, 1, 1, 1, 1, 1, 1, 1})); }
 FSNN_INLINE vf step(const vf& x) { return {step8(x.lo), step8(x.hi)}; }
 FSNN_INLINE float lane(const vf& x, int i) { return i < 8 ? x.lo[i] : x.hi[i - 8]; }
-// surrogate.h's other surrogates on every lane: the switch outside the lane loops, so that each loop
-// vectorizes (sigmoid and gaussian through exp_f32's branch-free form), as in fractional_cpu.cc; a
-// switch per lane kept them scalar.
+// surrogate.h's surrogate on every lane (surrogate_grad_lanes: vectorized per kind).
 FSNN_INLINE vf surrogate_lanes(Surrogate kind, const vf& x, float s) {
   alignas(32) float xs[kNB], out[kNB];
   store8(xs, x.lo);
   store8(xs + 8, x.hi);
-  switch (kind) {
-    case Surrogate::Sigmoid:
-      for (int i = 0; i < kNB; ++i) out[i] = surrogate_sigmoid(xs[i], s);
-      break;
-    case Surrogate::PiecewiseLinear:
-      for (int i = 0; i < kNB; ++i) out[i] = surrogate_piecewise_linear(xs[i], s);
-      break;
-    case Surrogate::Gaussian:
-      for (int i = 0; i < kNB; ++i) out[i] = surrogate_gaussian(xs[i], s);
-      break;
-    case Surrogate::Arctan:
-    default:
-      for (int i = 0; i < kNB; ++i) out[i] = surrogate_arctan(xs[i], s);
-      break;
-  }
+  surrogate_grad_lanes<kNB>(kind, xs, s, out);
   return {load8(out), load8(out + 8)};
 }
 // sum += x with Kahan compensation comp (the zero-decay node: a plain running sum over up to T values).
