@@ -248,11 +248,11 @@ FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, flo
   vstate = v;
 }
 
-// Iterations j = j1..j0 (descending) of one block's adjoint. Staged rows: sI, sS, sgS, sgI hold row j and
+// Iterations j = j1..j0 (descending) of one block's adjoint. Staged rows: sI, sgS, sgI hold row j and
 // sV, sgV row j - 1 of iteration j, at (j - j0) * ld. out[0..L0-1] += gK_L, out[L0..L0+Q-1] += dL/dc_q,
 // out[L0+Q] += dL/dtau (this block's share).
 template <bool LIF>
-FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* sV, const float* sS, const float* sgS,
+FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* sV, const float* sgS,
                                 const float* sgV, float* sgI, int64_t ld, int64_t j0, int64_t j1, vf* st, double* out) {
   const int64_t T = c.T, L0 = c.L0, Q = c.Q, mask = c.mask;
   vf* P = st;
@@ -282,7 +282,9 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
       const vf dv_tau = (LIF ? in - vj : in) * inv_tau2;
       const vf qj = qr[j & mask];
       vstore(sgI + o, (a + qj) * vset(c.inv_tau));
-      tacc = qj * (vload(sS + o) * thr_tau2 - dv_tau) + (tacc - a * dv_tau);
+      // The spike s_j = step(x_j), recomputed from the same v_j and I_j by the same x_of as the forward's
+      // (the same bits), instead of reading the [T, N] spike tensor back: one stream of memory less.
+      tacc = qj * (step(x) * thr_tau2 - dv_tau) + (tacc - a * dv_tau);
       local = a * vset(c.opc) + vset(c.c) * qj;
     }
     if (j >= 1) {  // u_j and q_{j-1}
@@ -330,7 +332,7 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
 
 struct FastJob {
   FastCtx c;
-  const float *I, *V, *S, *gS, *gV;
+  const float *I, *V, *gS, *gV;
   float *spikes, *vout, *gI;
   int64_t W;      // slab width (a multiple of kNB)
   double* parts;  // backward: [blocks][L0 + Q + 1]
@@ -386,31 +388,29 @@ FSNN_INLINE void backward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
   const int64_t T = c.T, W = j.W, ld = staging_ld(W), SB = bwd_state(c), nbw = W / kNB, PW = c.L0 + c.Q + 1;
   const int64_t CL = kChunk * ld / kNB;  // vectors per staged array
   Scratch scratch;
-  vf* buf = scratch.get(6 * CL + nbw * SB);
+  vf* buf = scratch.get(5 * CL + nbw * SB);
   float* sI = reinterpret_cast<float*>(buf);
   float* sV = sI + kChunk * ld;
-  float* sS = sV + kChunk * ld;
-  float* sgS = sS + kChunk * ld;
+  float* sgS = sV + kChunk * ld;
   float* sgV = sgS + kChunk * ld;
   float* sgI = sgV + kChunk * ld;
-  vf* states = buf + 6 * CL;
+  vf* states = buf + 5 * CL;
   for (int64_t s = s0; s < s1; ++s) {
     const int64_t n0 = s * W, nv = std::min(W, c.N - n0), nb = (nv + kNB - 1) / kNB;
-    std::fill(reinterpret_cast<float*>(buf), reinterpret_cast<float*>(buf + 6 * CL + nbw * SB), 0.0f);
-    // Iterations j = T..0 in chunks [j0, j1]; row j of I, S, gS, gI (j < T) and row j - 1 of V, gV (j >= 1).
+    std::fill(reinterpret_cast<float*>(buf), reinterpret_cast<float*>(buf + 5 * CL + nbw * SB), 0.0f);
+    // Iterations j = T..0 in chunks [j0, j1]; row j of I, gS, gI (j < T) and row j - 1 of V, gV (j >= 1).
     for (int64_t j1 = T; j1 >= 0; j1 -= kChunk) {
       const int64_t j0 = std::max<int64_t>(0, j1 - kChunk + 1);
-      const int64_t a0 = j0, a1 = std::min(j1 + 1, T);                           // rows of I, S, gS, gI
+      const int64_t a0 = j0, a1 = std::min(j1 + 1, T);                           // rows of I, gS, gI
       const int64_t b0 = std::max<int64_t>(j0, 1), b1 = j1 + 1;                  // iterations with a V row
       if (a1 > a0) {
         stage_in(j.I, c.N, n0, nv, a0, a1, sI, ld);
-        stage_in(j.S, c.N, n0, nv, a0, a1, sS, ld);
         stage_in(j.gS, c.N, n0, nv, a0, a1, sgS, ld);
       }
       stage_in(j.V, c.N, n0, nv, b0 - 1, b1 - 1, sV + (b0 - j0) * ld, ld);
       if (j.gV) stage_in(j.gV, c.N, n0, nv, b0 - 1, b1 - 1, sgV + (b0 - j0) * ld, ld);
       for (int64_t b = 0; b < nb; ++b)
-        backward_chunk<LIF>(c, sI + b * kNB, sV + b * kNB, sS + b * kNB, sgS + b * kNB, j.gV ? sgV + b * kNB : nullptr,
+        backward_chunk<LIF>(c, sI + b * kNB, sV + b * kNB, sgS + b * kNB, j.gV ? sgV + b * kNB : nullptr,
                             sgI + b * kNB, ld, j0, j1, states + b * SB, j.parts + (n0 / kNB + b) * PW);
       if (a1 > a0) stage_out(sgI, ld, a0, a1, j.gI, c.N, n0, nv);
     }
@@ -526,7 +526,7 @@ void fractional_fast_backward(const FractionalParams& p, const float* I, const f
   std::vector<double> parts(size_t(nblocks * (W + 1)), 0.0);
   j.I = I;
   j.V = v;
-  j.S = spikes;
+  (void)spikes;  // not read: the backward recomputes each spike from v and I (backward_chunk)
   j.gS = gS;
   j.gV = gV;
   j.gI = gI;

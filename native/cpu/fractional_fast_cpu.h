@@ -32,7 +32,7 @@ namespace cpu {
 // fractional_forward in fractional_cpu.h (v may be null).
 void fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v);
 
-// Its adjoint. Writes gI [T, N]; gK [L0 + Q]: dL/dK_L for L < L0, then dL/dc_q (summed over neurons:
+// Its adjoint. Writes gI [T, N] (spikes is checked but not read: each spike is recomputed from v and I); gK [L0 + Q]: dL/dK_L for L < L0, then dL/dc_q (summed over neurons:
 // float32 chunks of kFracSumChunk steps per neuron, then float64 in block order); *gTau when non-null.
 void fractional_fast_backward(const FractionalParams& p, const float* I, const float* v, const float* spikes,
                               const float* gS, const float* gV, float* gI, double* gK, double* gTau);
