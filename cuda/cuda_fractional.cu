@@ -222,10 +222,17 @@ void launch_reverse(unsigned blocks, cudaStream_t stream, const KzTable& kz, con
 
 }  // namespace
 
-void CudaBackend::fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
-  if (p.fast) return fractional_fast_forward(p, I, spikes, v);  // cuda_fractional_fast.cu (every method)
-  if (p.predictor) return pred_forward(stream_, p, I, spikes, v);  // method 'pred': cuda_fractional_pred.cu
-  if (p.T == 0 || p.N == 0) return;
+// The GPU does not check the membrane (that would need a host read): kNotScanned.
+int64_t CudaBackend::fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
+  if (p.fast) {
+    fractional_fast_forward(p, I, spikes, v);  // cuda_fractional_fast.cu (every method)
+    return kNotScanned;
+  }
+  if (p.predictor) {
+    pred_forward(stream_, p, I, spikes, v);  // method 'pred': cuda_fractional_pred.cu
+    return kNotScanned;
+  }
+  if (p.T == 0 || p.N == 0) return kNotScanned;
   const FracConsts c = make_frac_consts(p);
   const KzTable kz = make_kz(p, c);
   DeviceTemp d_kz(kz.host.data(), kz.host.size() * sizeof(float));
@@ -241,6 +248,7 @@ void CudaBackend::fractional_forward(const FractionalParams& p, const Tensor& I,
   else
     launch_forward<kFracS>(blocks, stream_, kz, c, I.data(), spikes.data(), V, d_kz.as<float>());
   check_launch("fractionalNeuron forward");
+  return kNotScanned;
 }
 
 void CudaBackend::fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,

@@ -84,11 +84,13 @@ class Backend {
 #define FSNN_DEVICE_OP_CPU_ONLY(ret, name, params) FSNN_DEVICE_OP(ret, name, params)
 #include "kernels.def"
 
-  // The fractional neuron op (fractional_op.h). v may be null when nothing is saved.
+  // The fractional neuron op (fractional_op.h). v may be null when nothing is saved. The forward returns the
+  // flat index of the first Inf or NaN in v (v's numel when there is none) where the device checks the
+  // membrane, else kNotScanned (declared below).
   // The backward writes gI and, on the same device (no host wait), dK and dtau as float32 pairs
   // x = hi + lo (hi = float(x), lo = float(x - hi), x in float64): gK [2, T + 1] (row 0 hi, row 1 lo;
   // 0 for unused lags), gTau [2].
-  virtual void fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) = 0;
+  virtual int64_t fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) = 0;
   // Whether fractional_forward / fractional_backward read a static input themselves (p.static_input: I is
   // [1, ...] for all T steps, gI its sum over them). When not, ops repeats I over T and sums gI over T.
   virtual bool fractional_static_input(const FractionalParams& p) const {
@@ -112,7 +114,7 @@ class Backend {
   }
 };
 
-// first_non_finite's answer where a device does not scan.
+// first_non_finite's (and fractional_forward's) answer where a device does not scan.
 constexpr int64_t kNotScanned = -1;
 
 // The overrides every device's table declares in its class body:
@@ -123,7 +125,7 @@ constexpr int64_t kNotScanned = -1;
 //     FSNN_BACKEND_OPS
 //   };
 #define FSNN_BACKEND_OPS \
-  void fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) override; \
+  int64_t fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) override; \
   void fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) override; \
   void fractional_chain(const Tensor& x, const double* table, int64_t rows, Tensor& out) override; \
   std::string info() const override;

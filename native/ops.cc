@@ -815,10 +815,11 @@ void check_fractional(const char* op, const Tensor& I, const FractionalParams& p
 }  // namespace
 
 FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, bool save_trace) {
-  // On the CPU the membrane is always computed and scanned: float32 overflow inside the recurrence
-  // (e.g. an input current of 3e38) gives an Inf/NaN membrane whose spikes would be silently wrong. That
-  // scan also finds a non-finite input (it makes the next membrane value non-finite), so I is scanned
-  // beforehand only on other devices, and on the CPU only to tell the two causes apart.
+  // On the CPU the membrane is always computed and checked (the fast kernels as they compute it, the others
+  // by a scan): float32 overflow inside the recurrence (e.g. an input current of 3e38) gives an Inf/NaN
+  // membrane whose spikes would be silently wrong. That check also finds a non-finite input (it makes the
+  // next membrane value non-finite), so I is scanned beforehand only on other devices, and on the CPU only
+  // to tell the two causes apart.
   const bool check = I.device == Device::CPU;
   check_fractional("fractionalNeuron", I, p, !check);
   FractionalResult r;
@@ -826,9 +827,8 @@ FractionalResult fractional_forward(const Tensor& I, const FractionalParams& p, 
   out_shape[0] = p.T;  // a static input [1, ...] gives T steps
   r.spikes = empty(out_shape, I.device);
   if (save_trace || check) r.v = empty(out_shape, I.device);
-  I.storage->backend->fractional_forward(p, I, r.spikes, save_trace || check ? &r.v : nullptr);
+  const int64_t i = I.storage->backend->fractional_forward(p, I, r.spikes, save_trace || check ? &r.v : nullptr);
   if (check) {
-    const int64_t i = I.storage->backend->first_non_finite(r.v);
     if (i != kNotScanned && i < r.v.numel()) {
       const int64_t j = I.storage->backend->first_non_finite(I);
       if (j != kNotScanned && j < I.numel()) fail_non_finite_input("fractionalNeuron", I, j, p.N);

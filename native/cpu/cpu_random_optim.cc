@@ -198,13 +198,17 @@ void CpuBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor* buft, const
   });
 }
 
-void CpuBackend::fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
-  if (p.predictor)
+int64_t CpuBackend::fractional_forward(const FractionalParams& p, const Tensor& I, Tensor& spikes, Tensor* v) {
+  if (p.predictor) {
     cpu::fractional_pred_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
-  else if (p.fast)
-    cpu::fractional_fast_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
-  else
+  } else if (p.fast) {
+    // The fast kernels check the membrane as they compute it: a scan only to find where it went wrong.
+    const bool finite = cpu::fractional_fast_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
+    if (finite) return v ? v->numel() : kNotScanned;
+  } else {
     cpu::fractional_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr);
+  }
+  return v ? first_non_finite(*v) : kNotScanned;
 }
 
 void CpuBackend::fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,

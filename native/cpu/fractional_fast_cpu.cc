@@ -3,6 +3,7 @@
 #include "cpu_features.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -197,8 +198,9 @@ int64_t bwd_state(const FastCtx& c) { return 2 * c.Q + c.L0 + ring_len(c) + 2; }
 
 // Steps k0..k1-1 of one block; row k of the staged arrays at (k - k0) * ld.
 template <bool LIF>
+// nf: lanes set where a membrane value was Inf or NaN (v - v is NaN exactly then).
 FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, float* sV, int64_t ld, int64_t k0,
-                               int64_t k1, vf* st) {
+                               int64_t k1, vf* st, v8i& nf) {
   const int64_t L0 = c.L0, Q = c.Q, mask = c.mask;
   vf* H = st;
   vf* ring = H + Q;
@@ -242,6 +244,7 @@ FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, flo
     vf near{};
     for (int64_t L = 1; L < L0; ++L) near += vset(c.K[L]) * ring[(n - L) & mask];  // slots before v_0 are 0
     v = (f - near - far) * vset(c.inv_K0);
+    nf |= (v.lo - v.lo != v8{}) | (v.hi - v.hi != v8{});
     ring[n & mask] = v;
     vstore(sV + o, v);
   }
@@ -334,6 +337,7 @@ struct FastJob {
   FastCtx c;
   const float *I, *V, *gS, *gV;
   float *spikes, *vout, *gI;
+  std::atomic<bool>* non_finite;  // forward: set when a membrane value was Inf or NaN
   int64_t W;      // slab width (a multiple of kNB)
   double* parts;  // backward: [blocks][L0 + Q + 1]
 };
@@ -368,6 +372,7 @@ FSNN_INLINE void forward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
   float* sS = sI + kChunk * ld;
   float* sV = sS + kChunk * ld;
   vf* states = buf + 3 * kChunk * ld / kNB;
+  v8i nf{};
   for (int64_t s = s0; s < s1; ++s) {
     const int64_t n0 = s * W, nv = std::min(W, c.N - n0), nb = (nv + kNB - 1) / kNB;
     std::fill(reinterpret_cast<float*>(buf), reinterpret_cast<float*>(buf + 3 * kChunk * ld / kNB + nbw * SB), 0.0f);
@@ -375,11 +380,14 @@ FSNN_INLINE void forward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
       const int64_t k1 = std::min(c.T, k0 + kChunk);
       stage_in(j.I, c.N, n0, nv, k0, k1, sI, ld);
       for (int64_t b = 0; b < nb; ++b)
-        forward_chunk<LIF>(c, sI + b * kNB, sS + b * kNB, sV + b * kNB, ld, k0, k1, states + b * SB);
+        forward_chunk<LIF>(c, sI + b * kNB, sS + b * kNB, sV + b * kNB, ld, k0, k1, states + b * SB, nf);
       stage_out(sS, ld, k0, k1, j.spikes, c.N, n0, nv);
       if (j.vout) stage_out(sV, ld, k0, k1, j.vout, c.N, n0, nv);
     }
   }
+  bool any = false;
+  for (int i = 0; i < 8; ++i) any = any || nf[i] != 0;
+  if (any) j.non_finite->store(true, std::memory_order_relaxed);
 }
 
 template <bool LIF>
@@ -494,20 +502,25 @@ void run_slabs(const FastJob& j, const Fn& fn) {
 
 }  // namespace
 
-void fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v) {
+bool fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v) {
   std::vector<float> store;
   FastJob j{};
   j.c = make_ctx("fractional_fast_forward", p, store);
-  if (p.T == 0 || p.N == 0) return;
+  if (p.T == 0 || p.N == 0) return true;
   if (!I || !spikes) fail("fractional_fast_forward: I and spikes must not be null");
+  std::atomic<bool> non_finite{false};
   j.I = I;
   j.spikes = spikes;
   j.vout = v;
+  j.non_finite = &non_finite;
   j.W = slab_width(p.N);
 #ifdef FSNN_FAST_X86
-  if (cpu_has_avx2_fma()) return run_slabs(j, forward_avx2);
+  if (cpu_has_avx2_fma())
+    run_slabs(j, forward_avx2);
+  else
 #endif
-  run_slabs(j, forward_generic);
+    run_slabs(j, forward_generic);
+  return !non_finite.load();
 }
 
 void fractional_fast_backward(const FractionalParams& p, const float* I, const float* v, const float* spikes,

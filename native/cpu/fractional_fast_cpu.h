@@ -29,8 +29,9 @@ namespace fsnn {
 namespace cpu {
 
 // Forward with the fast history p.fast (non-null; p.memory must be T + 1). I, spikes, v as
-// fractional_forward in fractional_cpu.h (v may be null).
-void fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v);
+// fractional_forward in fractional_cpu.h (v may be null). Returns whether every membrane value was finite
+// (checked as it is computed, so that the caller needs no separate scan of v).
+bool fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v);
 
 // Its adjoint. Writes gI [T, N] (spikes is checked but not read: each spike is recomputed from v and I); gK [L0 + Q]: dL/dK_L for L < L0, then dL/dc_q (summed over neurons:
 // float32 chunks of kFracSumChunk steps per neuron, then float64 in block order); *gTau when non-null.
