@@ -27,7 +27,13 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Ten
   int32_t* idx = indices ? indices->idata() : nullptr;
   const int64_t R = pl.reduce, In = pl.inner;
   if (pl.outer <= 0 || In <= 0) return;
-  const int64_t cols = std::min(In, kReduceCols), runs = (In + cols - 1) / cols;
+  // Few outputs and long columns (a bias gradient over T x B rows): split the columns over the threads too,
+  // in runs of at least 128 (narrower runs read too little of each row to stream well).
+  int64_t cols = std::min(In, kReduceCols);
+  if (pl.outer * ((In + cols - 1) / cols) < num_threads() && R * In >= (int64_t(1) << 20))
+    cols = std::max<int64_t>(128, ((In + num_threads() - 1) / num_threads() + 15) / 16 * 16);
+  cols = std::min(cols, In);
+  const int64_t runs = (In + cols - 1) / cols;
   const bool is_sum = op == ReduceOp::Sum || op == ReduceOp::Mean;
   const double scale = op == ReduceOp::Mean ? 1.0 / static_cast<double>(R) : 1.0;
   const bool is_max = op == ReduceOp::Max;

@@ -153,10 +153,11 @@ describe('large sizes (multi-threaded kernels)', () => {
 
   test('reductions over an outer dim with long rows (column runs split across threads) match a float64 scan exactly', () => {
     // [3, 7, 1100] over dim 1: three outer blocks, 1100 columns = runs of 512 + 512 + 76; [5, 20000] over
-    // dim 0: one outer block, many runs; [30000, 100] over dim 0: tall and narrow, one run. Sums
+    // dim 0: one outer block, many runs; [30000, 100] over dim 0: tall and narrow, one run; [8200, 300]
+    // over dim 0: long columns, few of them, split over the threads in runs of at least 128 columns. Sums
     // accumulate in float64 in ascending order, so the float32 results are the rounded float64 sums, bit
     // for bit.
-    for (const [shape, dim] of [[[3, 7, 1100], 1], [[5, 20000], 0], [[30000, 100], 0]] as [number[], number][]) {
+    for (const [shape, dim] of [[[3, 7, 1100], 1], [[5, 20000], 0], [[30000, 100], 0], [[8200, 300], 0]] as [number[], number][]) {
       const n = shape.reduce((p, d) => p * d, 1);
       const x = Float32Array.from(randomData(n, 90 + dim + shape.length));
       x[shape.length === 3 ? 2 * 7 * 1100 + 3 * 1100 + 1099 : n - 1] = NaN; // NaN wins max and min
