@@ -1,12 +1,19 @@
 // The README's "main job" figures: `npm run train` with its default config (10 epochs), then
 // `fsnn infer` on the held-out set it wrote, on the sgemm this process uses (run it plain and with
 // FSNN_BLAS=builtin for both builds). Prints the machine, the load average, test accuracy, learned
-// alphas, wall time, the epochs' summed training time, training samples/s and inference accuracy and samples/s.
+// alphas, wall time, the epochs' summed training time, training samples/s, inference accuracy and samples/s,
+// and each neuron layer's firing rate on the held-out set.
 //   npx ts-node --transpile-only benchmarks/main-job.ts        (FSNN_EPOCHS=n for a shorter run)
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { noGrad } from '../lib/autograd/grad-mode';
 import { infer, INFER_DEFAULTS } from '../lib/cli/infer';
+import { tensor } from '../lib/creation';
+import { readIdxFile } from '../lib/data/idx';
+import { tidy } from '../lib/memory';
+import { loadModel } from '../lib/snn/model-io';
+import { Tensor } from '../lib/tensor';
 import { train, TRAIN_DEFAULTS } from '../lib/cli/train';
 import { native } from '../lib/native';
 import { machine } from './common';
@@ -28,6 +35,29 @@ import { machine } from './common';
     labels: path.join(out, 'test-labels-idx1-ubyte'), output: path.join(out, 'predictions.jsonl'),
   }, { log: () => {} });
   console.log(`infer: accuracy ${(100 * inf.accuracy!).toFixed(2)} % (${inf.correct}/${inf.count}) at ${Math.round(inf.samplesPerSec)} samples/s`);
+  // Firing rates on the held-out set: the fraction of ones in each neuron layer's spikes [T, B, N], from
+  // the checkpoint in eval mode (each neuron layer's forward wrapped to count its output).
+  const { net, spec } = loadModel(r.checkpoint!);
+  net.eval();
+  const images = readIdxFile(path.join(out, 'test-images-idx3-ubyte'));
+  const count = images.dims[0], F = images.data.length / count;
+  const ones = net.neurons.map(() => 0), total = net.neurons.map(() => 0);
+  net.neurons.forEach((neuron, i) => {
+    const forward = neuron.forward.bind(neuron);
+    neuron.forward = (x: Tensor): Tensor => {
+      const y = forward(x);
+      ones[i] += y.sum().item();
+      total[i] += y.numel;
+      return y;
+    };
+  });
+  const T = spec.input?.T ?? 8;
+  for (let b0 = 0; b0 < count; b0 += 256) {
+    const n = Math.min(256, count - b0);
+    const x = Float32Array.from(images.data.subarray(b0 * F, (b0 + n) * F), (v) => Number(v) / 255);
+    noGrad(() => tidy(() => { net.forward(tensor(x, [n, F]), undefined, { staticInput: true, steps: T }); }));
+  }
+  console.log(`firing rates on the ${count} held-out digits (T = ${T}): ${ones.map((o, i) => `layer ${i + 1} ${(100 * o / total[i]).toFixed(1)} %`).join(', ')}`);
   console.log(`load average at the end ${load()}`);
   fs.rmSync(out, { recursive: true, force: true });
 })();
