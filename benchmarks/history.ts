@@ -5,6 +5,8 @@
 // Each (T, history) runs in its own child process, so that its peak RSS is its own. The exact history is run
 // while its predicted time (from the previous T, x (T ratio)^2 x B ratio) keeps the whole run near
 // FSNN_BENCH_BUDGET_S seconds (default 600); beyond that it is skipped with the reason printed.
+// Each case runs in rounds of (fast, exact) back to back (FSNN_BENCH_ROUNDS; default 3 while an exact step is
+// predicted at <= 30 s, else 1), so that the machine's drift over minutes does not decide the ratio.
 // Printed: median step time (FSNN_BENCH_STEPS steps after one warm-up; default 3, 2 from T = 16,384), the ratio,
 // the peak RSS, the SOE size Q (and near window L0), the machine, threads and load average.
 //   FSNN_BENCH_CASES=1024x64,4096x64   the T x B cases (default the four above).
@@ -89,31 +91,45 @@ function main(): void {
   const budget = Number(process.env.FSNN_BENCH_BUDGET_S ?? 600) * 1000;
   console.log(`machine: ${machine()}; load before ${load()}`);
   console.log('one training step (forward, cross-entropy, backward, Adam) of SNN 1-256-10, alpha [0.3, 0.8] per layer (learnable), l1');
-  const rows: (string | number)[][] = [['T', 'B', 'exact ms', '(op)', 'fast ms', '(op)', 'exact/fast', 'op ratio', 'fast x per 2x T', 'exact RSS MiB', 'fast RSS MiB', 'Q (L0)', 'threads']];
+  const rows: (string | number)[][] = [['T', 'B', 'rounds', 'exact ms', '(op)', 'fast ms', '(op)', 'exact/fast', 'op ratio', 'fast x per 2x T', 'exact RSS MiB', 'fast RSS MiB', 'Q (L0)', 'threads']];
   const notes: string[] = [];
   let spent = 0, lastExact: { T: number; B: number; ms: number } | null = null, lastFast: { T: number; B: number; ms: number } | null = null;
   for (const [T, B] of cases) {
-    const fast = runCase(T, B, 'fast');
-    spent += fast.ms * 4;
-    let exact: CaseResult | null = null;
     // An upper bound: the O(T^2) part grows as T^2, the rest as T.
     const predicted = lastExact ? lastExact.ms * (T / lastExact.T) ** 2 * (B / lastExact.B) : 0;
     const exactSteps = predicted > 30000 ? 1 : undefined;  // long steps: one warm-up and one timed step
     const runs = exactSteps ? 2 : 4;
-    if (predicted * runs + spent > budget) {
-      notes.push(lastExact
-        ? `exact at T = ${T}, B = ${B} skipped: predicted <= ${(predicted / 1000).toFixed(0)} s per step (from T = ${lastExact.T}, x (T ratio)^2 x (B ratio)), ` +
-          `${runs} steps with warm-up would pass the ${(budget / 1000).toFixed(0)} s budget (${(spent / 1000).toFixed(0)} s spent)`
-        : `exact at T = ${T}, B = ${B} skipped: the ${(budget / 1000).toFixed(0)} s budget (FSNN_BENCH_BUDGET_S) is spent`);
-    } else {
-      exact = runCase(T, B, 'exact', exactSteps);
+    // Rounds of (fast, exact) in alternation: the machine's speed drifts over minutes, and the ratio of
+    // each round compares the two histories measured back to back.
+    const rounds = Number(process.env.FSNN_BENCH_ROUNDS ?? (predicted <= 30000 ? 3 : 1));
+    const fasts: CaseResult[] = [], exacts: CaseResult[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const fast = runCase(T, B, 'fast');
+      fasts.push(fast);
+      spent += fast.ms * 4;
+      if (predicted * runs + spent > budget) {
+        if (round === 0)
+          notes.push(lastExact
+            ? `exact at T = ${T}, B = ${B} skipped: predicted <= ${(predicted / 1000).toFixed(0)} s per step (from T = ${lastExact.T}, x (T ratio)^2 x (B ratio)), ` +
+              `${runs} steps with warm-up would pass the ${(budget / 1000).toFixed(0)} s budget (${(spent / 1000).toFixed(0)} s spent)`
+            : `exact at T = ${T}, B = ${B} skipped: the ${(budget / 1000).toFixed(0)} s budget (FSNN_BENCH_BUDGET_S) is spent`);
+        continue;
+      }
+      const exact = runCase(T, B, 'exact', exactSteps);
+      exacts.push(exact);
       spent += exact.ms * runs;
-      lastExact = { T, B, ms: exact.ms };
     }
+    const med = (xs: number[]) => median(xs);
+    const fast = { ...fasts[0], ms: med(fasts.map((f) => f.ms)), fracMs: med(fasts.map((f) => f.fracMs)), rssMiB: Math.max(...fasts.map((f) => f.rssMiB)) };
+    const exact = exacts.length ? { ...exacts[0], ms: med(exacts.map((e) => e.ms)), fracMs: med(exacts.map((e) => e.fracMs)), rssMiB: Math.max(...exacts.map((e) => e.rssMiB)) } : null;
+    if (exact) lastExact = { T, B, ms: exact.ms };
+    // Per-round ratios (rounds with both histories), their median and range.
+    const ratios = exacts.map((e, i) => e.ms / fasts[i].ms), opRatios = exacts.map((e, i) => e.fracMs / fasts[i].fracMs);
+    const ratioText = (xs: number[]) => xs.length === 1 ? xs[0].toFixed(1) : `${med(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
     const growth = lastFast ? ((fast.ms / B) / (lastFast.ms / lastFast.B)) ** (1 / Math.log2(T / lastFast.T)) : NaN;
     lastFast = { T, B, ms: fast.ms };
-    rows.push([T, B, exact ? exact.ms.toFixed(0) : 'skipped', exact ? exact.fracMs.toFixed(0) : '-', fast.ms.toFixed(0), fast.fracMs.toFixed(0),
-      exact ? (exact.ms / fast.ms).toFixed(1) : '-', exact ? (exact.fracMs / fast.fracMs).toFixed(1) : '-',
+    rows.push([T, B, rounds, exact ? exact.ms.toFixed(0) : 'skipped', exact ? exact.fracMs.toFixed(0) : '-', fast.ms.toFixed(0), fast.fracMs.toFixed(0),
+      exact ? ratioText(ratios) : '-', exact ? ratioText(opRatios) : '-',
       Number.isFinite(growth) ? growth.toFixed(2) : '-', exact ? exact.rssMiB.toFixed(0) : '-', fast.rssMiB.toFixed(0), `${fast.Q} (${fast.L0})`, fast.threads]);
   }
   console.log(table(rows));
@@ -121,6 +137,7 @@ function main(): void {
   console.log('(op): ms per step inside the fractional op (its forward kernel and backward, both layers); the rest is the linear layers, ' +
     'the loss, Adam and the framework');
   console.log(`(fast x per 2x T: the fast time's growth per doubling of T, per sample where B changes; load after ${load()})`);
+  console.log('(rounds: (fast, exact) pairs run back to back; times are their medians, ratios the median of the rounds\' ratios and their range)');
 }
 
 if (process.argv[2] === '--case') {
