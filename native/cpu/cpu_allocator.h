@@ -23,5 +23,24 @@ HostMemoryStats host_memory_stats();
 // Returns every cached block to the system.
 void host_empty_cache();
 
+// Scratch memory of n Ts from the cache above, uninitialized, returned when it goes out of scope. For
+// kernels' large temporaries: a std::vector of tens of MB is a fresh mmap (page faults, zeroing) on
+// every call, which on this kind of virtual machine costs more than the kernel's arithmetic.
+template <class T>
+class HostScratch {
+ public:
+  explicit HostScratch(size_t n) : bytes_(n * sizeof(T)), p_(static_cast<T*>(host_allocate(bytes_))) {}
+  ~HostScratch() { host_deallocate(p_, bytes_); }
+  HostScratch(const HostScratch&) = delete;
+  HostScratch& operator=(const HostScratch&) = delete;
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  T& operator[](size_t i) { return p_[i]; }
+
+ private:
+  size_t bytes_;
+  T* p_;
+};
+
 }  // namespace cpu
 }  // namespace fsnn

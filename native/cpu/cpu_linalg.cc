@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_allocator.h"
 #include "cpu_backend.h"
 #include "parallel.h"
 #include "sgemm_builtin.h"
@@ -152,7 +153,7 @@ void col2im(const float* cols, const Conv2dParams& p, int64_t cpg, float* x) {
 
 void CpuBackend::conv2d(const Tensor& xt, const Tensor& wt, Tensor& out, const Conv2dParams& p) {
   const int64_t cpg = p.C / p.groups, opg = p.O / p.groups, ohw = p.OH * p.OW, kk = cpg * p.KH * p.KW;
-  std::vector<float> cols(static_cast<size_t>(kk * ohw));
+  HostScratch<float> cols(static_cast<size_t>(kk * ohw));  // written whole before each use (im2col, or gemm with beta 0)
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t g = 0; g < p.groups; ++g) {
       im2col(xt.data() + (n * p.C + g * cpg) * p.H * p.W, p, cpg, cols.data());
@@ -163,7 +164,7 @@ void CpuBackend::conv2d(const Tensor& xt, const Tensor& wt, Tensor& out, const C
 
 void CpuBackend::conv2d_backward_input(const Tensor& gt, const Tensor& wt, Tensor& gx, const Conv2dParams& p) {
   const int64_t cpg = p.C / p.groups, opg = p.O / p.groups, ohw = p.OH * p.OW, kk = cpg * p.KH * p.KW;
-  std::vector<float> cols(static_cast<size_t>(kk * ohw));
+  HostScratch<float> cols(static_cast<size_t>(kk * ohw));  // written whole before each use (im2col, or gemm with beta 0)
   std::memset(gx.data(), 0, sizeof(float) * gx.numel());
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t g = 0; g < p.groups; ++g) {
@@ -176,7 +177,7 @@ void CpuBackend::conv2d_backward_input(const Tensor& gt, const Tensor& wt, Tenso
 
 void CpuBackend::conv2d_backward_weight(const Tensor& gt, const Tensor& xt, Tensor& gw, const Conv2dParams& p) {
   const int64_t cpg = p.C / p.groups, opg = p.O / p.groups, ohw = p.OH * p.OW, kk = cpg * p.KH * p.KW;
-  std::vector<float> cols(static_cast<size_t>(kk * ohw));
+  HostScratch<float> cols(static_cast<size_t>(kk * ohw));  // written whole before each use (im2col, or gemm with beta 0)
   std::memset(gw.data(), 0, sizeof(float) * gw.numel());
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t g = 0; g < p.groups; ++g) {

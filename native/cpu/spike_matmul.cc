@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_allocator.h"
 #include "cpu_backend.h"
 #include "cpu_features.h"
 #include "parallel.h"
@@ -372,8 +373,8 @@ __attribute__((target("avx2,fma,popcnt"))) void weight_wide_avx2(const float* x,
   for (int64_t m = 0; m < M; ++m)
     for (int64_t k = k0; k < k1; ++k) start[k - k0 + 1] += x[m * K + k] != 0.f;
   for (int64_t k = 0; k < kb; ++k) start[k + 1] += start[k];
-  std::vector<int32_t> rows(static_cast<size_t>(start[kb]));
-  std::vector<float> vals(static_cast<size_t>(start[kb]));
+  HostScratch<int32_t> rows(static_cast<size_t>(start[kb]));  // every entry is written below
+  HostScratch<float> vals(static_cast<size_t>(start[kb]));
   std::vector<int64_t> fill(start.begin(), start.end() - 1);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t k = k0; k < k1; ++k) {
@@ -489,7 +490,7 @@ void CpuBackend::spike_matmul_weight_grad(const Tensor& gt, const Tensor& xt, Sp
     gemm(true, false, N, K, M, 1.f, g, N, x, K, 0.f, gw, K);
     return;
   }
-  std::vector<float> gP(static_cast<size_t>(M * Np));
+  HostScratch<float> gP(static_cast<size_t>(M * Np));  // copy_padded writes every entry
   copy_padded(g, M, N, gP.data(), Np);
 #ifdef FSNN_SPIKE_X86
   if (has_avx2_fma() && Np > 32) {
