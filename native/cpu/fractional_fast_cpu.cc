@@ -196,9 +196,9 @@ int64_t fwd_state(const FastCtx& c) { return c.Q + ring_len(c) + 2; }
 // Backward state per block: P [Q], G [Q], gk [L0], qr [R], tacc [1], P[0]'s compensation [1].
 int64_t bwd_state(const FastCtx& c) { return 2 * c.Q + c.L0 + ring_len(c) + 2; }
 
-// Steps k0..k1-1 of one block; row k of the staged arrays at (k - k0) * ld.
+// Steps k0..k1-1 of one block; row k of the staged arrays at (k - k0) * ld. nf: lanes set where a membrane
+// value was Inf or NaN (v - v is NaN exactly then).
 template <bool LIF>
-// nf: lanes set where a membrane value was Inf or NaN (v - v is NaN exactly then).
 FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, float* sV, int64_t ld, int64_t k0,
                                int64_t k1, vf* st, v8i& nf) {
   const int64_t L0 = c.L0, Q = c.Q, mask = c.mask;
