@@ -20,7 +20,7 @@ export interface NativeInfo {
 
 /** What native.cpuMemoryStats() reports. */
 export interface CpuMemoryStats {
-  /** Bytes handed out to tensor storages and not yet freed (each rounded up to 64). */
+  /** Bytes handed out to tensor storages and not yet freed (each rounded up to 64, or from 8 MiB on to whole 2 MiB pages). */
   allocatedBytes: number;
   /** Bytes freed and kept for reuse. */
   cachedBytes: number;
@@ -36,7 +36,7 @@ export const native = Object.freeze({
   liveBytes: (device: Device = 'cpu'): number => addon.liveBytes(checkDevice(device, 'native.liveBytes')),
   /**
    * The CPU allocator's counters: bytes handed out to tensors and not yet freed, bytes freed and cached
-   * for reuse, and the most ever handed out at once (64-byte rounded; see the README's memory section).
+   * for reuse, and the most ever handed out at once (rounded as allocatedBytes; see the README's memory section).
    */
   cpuMemoryStats: (): CpuMemoryStats => addon.cpuMemoryStats(),
 });

@@ -8,6 +8,10 @@
 #include <string>
 #include <unordered_map>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "../error.h"
 
 namespace fsnn {
@@ -74,7 +78,23 @@ Cache& cache() {
   return *c;
 }
 
-size_t rounded(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+// Blocks of at least kHugeFrom bytes are whole 2 MiB pages, 2 MiB aligned, and asked for as transparent
+// huge pages (madvise; the kernel may still give small ones). Their first touch then faults once per
+// 2 MiB instead of once per 4 KiB, and walking their rows misses the TLB far less.
+constexpr size_t kHugePage = size_t(2) << 20;
+constexpr size_t kHugeFrom = size_t(8) << 20;
+size_t rounded(size_t bytes) {
+  if (bytes >= kHugeFrom) return (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  return (bytes + kAlign - 1) / kAlign * kAlign;
+}
+void* system_allocate(size_t size) {
+  if (size < kHugeFrom) return std::aligned_alloc(kAlign, size);
+  void* p = std::aligned_alloc(kHugePage, size);
+#ifdef MADV_HUGEPAGE
+  if (p) madvise(p, size, MADV_HUGEPAGE);  // advice only: failure leaves ordinary pages
+#endif
+  return p;
+}
 
 }  // namespace
 
@@ -96,10 +116,10 @@ void* host_allocate(size_t bytes) {
       return p;
     }
   }
-  void* p = std::aligned_alloc(kAlign, size);
+  void* p = system_allocate(size);
   if (!p) {
     host_empty_cache();
-    p = std::aligned_alloc(kAlign, size);
+    p = system_allocate(size);
   }
   if (!p)
     fail("out of memory: could not allocate ", bytes, " bytes on the cpu; free tensors with dispose() or tidy(), or use smaller batches");
