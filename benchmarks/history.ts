@@ -119,13 +119,12 @@ function main(): void {
       exacts.push(exact);
       spent += exact.ms * runs;
     }
-    const med = (xs: number[]) => median(xs);
-    const fast = { ...fasts[0], ms: med(fasts.map((f) => f.ms)), fracMs: med(fasts.map((f) => f.fracMs)), rssMiB: Math.max(...fasts.map((f) => f.rssMiB)) };
-    const exact = exacts.length ? { ...exacts[0], ms: med(exacts.map((e) => e.ms)), fracMs: med(exacts.map((e) => e.fracMs)), rssMiB: Math.max(...exacts.map((e) => e.rssMiB)) } : null;
+    const fast = { ...fasts[0], ms: median(fasts.map((f) => f.ms)), fracMs: median(fasts.map((f) => f.fracMs)), rssMiB: Math.max(...fasts.map((f) => f.rssMiB)) };
+    const exact = exacts.length ? { ...exacts[0], ms: median(exacts.map((e) => e.ms)), fracMs: median(exacts.map((e) => e.fracMs)), rssMiB: Math.max(...exacts.map((e) => e.rssMiB)) } : null;
     if (exact) lastExact = { T, B, ms: exact.ms };
     // Per-round ratios (rounds with both histories), their median and range.
     const ratios = exacts.map((e, i) => e.ms / fasts[i].ms), opRatios = exacts.map((e, i) => e.fracMs / fasts[i].fracMs);
-    const ratioText = (xs: number[]) => xs.length === 1 ? xs[0].toFixed(1) : `${med(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+    const ratioText = (xs: number[]) => xs.length === 1 ? xs[0].toFixed(1) : `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
     const growth = lastFast ? ((fast.ms / B) / (lastFast.ms / lastFast.B)) ** (1 / Math.log2(T / lastFast.T)) : NaN;
     lastFast = { T, B, ms: fast.ms };
     rows.push([T, B, rounds, exact ? exact.ms.toFixed(0) : 'skipped', exact ? exact.fracMs.toFixed(0) : '-', fast.ms.toFixed(0), fast.fracMs.toFixed(0),

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "column_sum.h"
 #include "cpu_backend.h"
 #include "../surrogate.h"
+#include "cpu_allocator.h"
 #include "parallel.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -232,15 +232,6 @@ FSNN_INLINE void zero_block_padding(float* first, int64_t arrays, int64_t TL, in
     for (int64_t k = 0; k < T; ++k) std::fill(first + a * TL + k * ld + nv, first + a * TL + k * ld + end, 0.0f);
 }
 
-struct Scratch {
-  std::unique_ptr<float[]> store;
-  float* alloc(size_t n) {  // 64-byte aligned, uninitialised
-    store.reset(new float[n + 16]);
-    const uintptr_t p = reinterpret_cast<uintptr_t>(store.get());
-    return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
-  }
-};
-
 // ---------------------------------------------------------------------------------------------
 // Micro-kernels. Two implementations with one contract:
 //   tile<V, R>(row0, step, Kx, cnt, acc):  acc[r][v] = sum_{t=0}^{cnt-1} Kx[t*R + r] * row0[t*step + 8v]
@@ -436,9 +427,10 @@ template <class Kn, bool LIF>
 FSNN_INLINE void forward_worker_impl(const FwdJob& job, std::atomic<int64_t>& next) {
   const Ctx& c = job.c;
   const int64_t T = c.T, N = c.N, W = job.W, ld = staging_ld(W), TL = T * ld;
-  Scratch s_h, s_stage;
-  float* H = s_h.alloc(size_t(T + 1) * kNB);
-  float* sI = s_stage.alloc(size_t(3) * TL);  // staging [T][ld] for I, S, V
+  // 64-byte aligned and uninitialised, from the allocator's cache (no fresh pages per call at long T).
+  HostScratch<float> s_h(size_t(T + 1) * kNB), s_stage(size_t(3) * TL);
+  float* H = s_h.data();
+  float* sI = s_stage.data();  // staging [T][ld] for I, S, V
   float* sS = sI + TL;
   float* sV = sS + TL;
   for (int64_t s = next.fetch_add(1); s < job.nslabs; s = next.fetch_add(1)) {
@@ -582,15 +574,15 @@ template <class Kn, bool LIF>
 FSNN_INLINE void backward_worker_impl(const BwdJob& job, std::atomic<int64_t>& next) {
   const Ctx& c = job.c;
   const int64_t T = c.T, N = c.N, W = job.W, ld = staging_ld(W), TL = T * ld;
-  Scratch s_blk, s_stage;
-  float* H = s_blk.alloc(size_t(kHPad + T + 1) * kNB + size_t(5) * (T + 1) * kNB) + kHPad * kNB;
+  HostScratch<float> s_blk(size_t(kHPad + T + 1) * kNB + size_t(5) * (T + 1) * kNB), s_stage(size_t(6) * TL);
+  float* H = s_blk.data() + kHPad * kNB;
   std::fill(H - kHPad * kNB, H + kNB, 0.0f);  // rows -kHPad..0 of H: zero, and never written
   float* Q = H + (T + 1) * kNB;
   float* P = Q + (T + 1) * kNB;
   float* A = P + (T + 1) * kNB;
   float* D = A + (T + 1) * kNB;
   float* E = D + (T + 1) * kNB;
-  float* sI = s_stage.alloc(size_t(6) * TL);  // staging [T][ld] for I, v, S, gS, gV, gI
+  float* sI = s_stage.data();  // staging [T][ld] for I, v, S, gS, gV, gI
   float* sv = sI + TL;
   float* sS = sv + TL;
   float* sgS = sS + TL;

@@ -10,6 +10,7 @@
 
 #include "../error.h"
 #include "../surrogate.h"
+#include "cpu_allocator.h"
 #include "parallel.h"
 #include "vec8.h"
 
@@ -342,16 +343,6 @@ struct FastJob {
   double* parts;  // backward: [blocks][L0 + Q + 1]
 };
 
-// 64-byte aligned per-worker buffer of n vectors (std::vector<vf> would drop the vector type's alignment).
-struct Scratch {
-  std::vector<float> mem;
-  vf* get(int64_t n) {
-    mem.assign(size_t(n) * kNB + kNB, 0.0f);
-    const uintptr_t a = (reinterpret_cast<uintptr_t>(mem.data()) + 63) & ~uintptr_t(63);
-    return reinterpret_cast<vf*>(a);
-  }
-};
-
 // Rows r0..r1-1 of X [T, N] at neurons n0..n0+nv-1 into dst [r1 - r0][ld] (the padding lanes stay as they are).
 void stage_in(const float* X, int64_t N, int64_t n0, int64_t nv, int64_t r0, int64_t r1, float* dst, int64_t ld) {
   for (int64_t r = r0; r < r1; ++r) std::memcpy(dst + (r - r0) * ld, X + r * N + n0, size_t(nv) * sizeof(float));
@@ -366,8 +357,9 @@ template <bool LIF>
 FSNN_INLINE void forward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
   const FastCtx& c = j.c;
   const int64_t W = j.W, ld = staging_ld(W), SB = fwd_state(c), nbw = W / kNB;
-  Scratch scratch;
-  vf* buf = scratch.get(3 * kChunk * ld / kNB + nbw * SB);
+  // The worker's buffer (64-byte aligned, from the allocator's cache), zeroed per slab below.
+  HostScratch<float> scratch(size_t(3 * kChunk * ld / kNB + nbw * SB) * kNB);
+  vf* buf = reinterpret_cast<vf*>(scratch.data());
   float* sI = reinterpret_cast<float*>(buf);
   float* sS = sI + kChunk * ld;
   float* sV = sS + kChunk * ld;
@@ -395,8 +387,8 @@ FSNN_INLINE void backward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
   const FastCtx& c = j.c;
   const int64_t T = c.T, W = j.W, ld = staging_ld(W), SB = bwd_state(c), nbw = W / kNB, PW = c.L0 + c.Q + 1;
   const int64_t CL = kChunk * ld / kNB;  // vectors per staged array
-  Scratch scratch;
-  vf* buf = scratch.get(5 * CL + nbw * SB);
+  HostScratch<float> scratch(size_t(5 * CL + nbw * SB) * kNB);  // as forward_slabs': zeroed per slab below
+  vf* buf = reinterpret_cast<vf*>(scratch.data());
   float* sI = reinterpret_cast<float*>(buf);
   float* sV = sI + kChunk * ld;
   float* sgS = sV + kChunk * ld;
