@@ -7,6 +7,7 @@ mkdir -p "$root/build"
 ${CXX:-g++} -O3 -std=c++17 -fPIC -pthread -Wall -Wextra -I "$root/native" "$@" \
   "$root/benchmarks/native/fractional_harness.cc" \
   "$root/native/cpu/fractional_cpu.cc" \
+  "$root/native/cpu/cpu_allocator.cc" \
   "$root/native/cpu/parallel.cc" \
   "$root/native/cpu/peak_fma.cc" \
   -o "$root/build/fractional_harness"
