@@ -52,6 +52,13 @@ SoeApprox build_soe_terms(SoeMethod method, const std::vector<double>& alphas, c
 int64_t soe_auto_L0(SoeMethod method, const std::vector<double>& alphas, const std::vector<double>& weights, double h,
                     int64_t Lmax, double tol);
 
+// The same approximation on fewer nodes (native/fractional_soe_compress.cc): a geometric node grid over
+// [1/Lmax, 10^1.25/L0] plus the zero node, with every weight vector (c, dc_dalpha, dc_dweight) refit by weighted
+// least squares to fine's sums, to relative error tol (the measure of README-soe.md) at lags L0..Lmax; the
+// smallest such grid from an estimate upward, or fine itself when none is smaller. weights: the terms' w_m,
+// as given to the builder. Build fine at a tighter tol (its error adds to tol's).
+SoeApprox compress_soe(const SoeApprox& fine, const std::vector<double>& weights, double tol);
+
 // The approximations at one lag L0 <= L <= Lmax (for tests): K_L, dK_L/dalpha_m, dK_L/dw_m.
 double soe_eval(const SoeApprox& a, int64_t L);
 double soe_eval_dalpha(const SoeApprox& a, size_t term, int64_t L);

@@ -7,5 +7,6 @@ mkdir -p "$root/build"
 ${CXX:-g++} -O2 -std=c++17 -Wall -Wextra -I "$root/native" "$@" \
   "$root/benchmarks/native/soe_check.cc" \
   "$root/native/fractional_soe.cc" \
+  "$root/native/fractional_soe_compress.cc" \
   -o "$root/build/soe_check"
 echo "built $root/build/soe_check"

@@ -190,9 +190,11 @@ struct CaseResult {
 };
 
 // One layer (terms alphas/weights) of one method: SOE against the references at all sampled lags.
+// compress > 0: the trapezoid set at tol, refit on fewer nodes to compress (fsnn::compress_soe).
 CaseResult check_case(SoeMethod m, const std::vector<double>& alphas, const std::vector<double>& weights, double h,
-                      int64_t L0_in, int64_t Lmax, double tol) {
-  const SoeApprox soe = fsnn::build_soe_terms(m, alphas, weights, h, L0_in, Lmax, tol);
+                      int64_t L0_in, int64_t Lmax, double tol, double compress = 0) {
+  const SoeApprox fine = fsnn::build_soe_terms(m, alphas, weights, h, L0_in, Lmax, tol);
+  const SoeApprox soe = compress > 0 ? fsnn::compress_soe(fine, weights, compress) : fine;
   const auto Ls = sample_lags(soe.L0, Lmax, 4096);
   const std::vector<int64_t> first{m == SoeMethod::Pred ? 1 : 0};
   const size_t n = Ls.size();
@@ -224,8 +226,8 @@ CaseResult check_case(SoeMethod m, const std::vector<double>& alphas, const std:
 }
 
 void report_case(SoeMethod m, const std::vector<double>& alphas, const std::vector<double>& weights, double h,
-                 int64_t L0, int64_t Lmax, double tol) {
-  const CaseResult r = check_case(m, alphas, weights, h, L0, Lmax, tol);
+                 int64_t L0, int64_t Lmax, double tol, double compress = 0) {
+  const CaseResult r = check_case(m, alphas, weights, h, L0, Lmax, tol, compress);
   std::string a, w;
   for (size_t t = 0; t < alphas.size(); ++t) {
     a += (t ? "," : "") + std::to_string(alphas[t]).substr(0, 5);
@@ -233,7 +235,8 @@ void report_case(SoeMethod m, const std::vector<double>& alphas, const std::vect
   }
   const bool ok = r.errK <= 1e-7 && r.errdK <= 1e-7 && r.refAgree <= 1e-8;
   if (!ok) ++failures;
-  std::printf("case %-4s %-11s %-8s %-4g %3zu %3lld %.2e %.2e %.2e %s\n", method_name(m), a.c_str(), w.c_str(), h,
+  std::printf("%s %-4s %-11s %-8s %-4g %s%3zu %3lld %.2e %.2e %.2e %s\n", compress > 0 ? "cmpr" : "case", method_name(m),
+              a.c_str(), w.c_str(), h, compress > 0 ? (std::to_string(Lmax) + std::string(9 - std::min<size_t>(9, std::to_string(Lmax).size()), ' ') + " ").c_str() : "",
               r.Q, (long long)r.L0, r.errK, r.errdK, r.refAgree, ok ? "ok" : "FAIL");
   std::fflush(stdout);
 }
@@ -388,6 +391,19 @@ int main(int argc, char** argv) {
         std::printf("qtab %-4s %-7.0e %-9lld %3zu %3lld %.2e %.2e %s\n", method_name(m), t, (long long)Lm, r.Q,
                     (long long)r.L0, r.errK, r.errdK, ok ? "ok" : "FAIL");
       }
+    }
+  }
+  // The sets the fast history runs on (native/fractional_history.cc): the trapezoid set at 1e-10, compressed
+  // to 3e-8 (fsnn::compress_soe), L0 = 4, Lmax a power of two as there (4096, 65536) and 1e7.
+  std::printf("compressed sets (trapezoid 1e-10 refit to 3e-8, L0 4); pass: errK, errdK <= 1e-7\n");
+  std::printf("     method alpha       weight   h     Lmax      Q  L0   errK     errdK    refs\n");
+  for (SoeMethod m : methods) {
+    for (int64_t Lm : {int64_t(4096), int64_t(65536), Lmax}) {
+      for (double h : {1.0, 0.1}) {
+        for (double a : alphas) report_case(m, {a}, {1.0}, h, 4, Lm, 1e-10, 3e-8);
+      }
+      report_case(m, {0.3, 0.8}, {1.0, 0.5}, 1.0, 4, Lm, 1e-10, 3e-8);
+      report_case(m, {0.5, 0.99, 1.0}, {1.0, -0.25, 0.5}, 1.0, 4, Lm, 1e-10, 3e-8);
     }
   }
   std::printf("recurrence v_{k+1} = (f_k - sum K_L v_{k+1-L}) / K_0: errV = max|v_soe - v| / max|v|, "

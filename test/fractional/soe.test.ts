@@ -78,6 +78,25 @@ describe('SOE kernel history (native/fractional_soe.cc)', () => {
       expect(c.L0).toBeGreaterThanOrEqual(2);
     }
 
+    // The compressed sets the fast history runs on (compress_soe: trapezoid 1e-10 refit to 3e-8, L0 4):
+    // 'cmpr method alphas weights h Lmax Q L0 errK errdK refs status'.
+    const cmpr = out
+      .split('\n')
+      .filter((l) => l.startsWith('cmpr '))
+      .map((l) => l.trim().split(/\s+/));
+    expect(cmpr.length).toBe(3 * 3 * (2 * 7 + 2));
+    for (const f of cmpr) {
+      const [Lmax, Q, L0, errK, errdK, refs] = [5, 6, 7, 8, 9, 10].map((i) => Number(f[i]));
+      const label = f.slice(0, 6).join(' ');
+      expect([label, f[11]]).toEqual([label, 'ok']);
+      expect(L0).toBe(4);
+      expect(errK).toBeLessThanOrEqual(1e-7);
+      expect(errdK).toBeLessThanOrEqual(1e-7);
+      expect(refs).toBeLessThanOrEqual(1e-8);
+      // about half the trapezoid's nodes: measured 24-25 at Lmax 4096, 31-32 at 65536, 41-44 at 1e7
+      expect(Q).toBeLessThanOrEqual(Lmax <= 4096 ? 26 : Lmax <= 65536 ? 33 : 46);
+    }
+
     const qtab = out.split('\n').filter((l) => l.startsWith('qtab '));
     expect(qtab.length).toBe(27);
     for (const line of qtab) expect(line.trim().endsWith(' ok')).toBe(true);
