@@ -12,8 +12,15 @@ export interface NativeInfo {
   blas: 'openblas' | 'builtin';
   /** Whether the addon was built with OpenBLAS. */
   openblas: boolean;
-  /** The CPU features the kernels dispatch on. */
+  /** The CPU backend in words: threads, sgemm, and the vector bodies in use. */
   cpu: string;
+  /** Whether the CPU kernels run their AVX2 + FMA bodies (x86-64 with both). */
+  avx2: boolean;
+  /**
+   * Whether the kernels with an AVX-512 body (the fast fractional history) run it: AVX-512F/DQ on the CPU and
+   * FSNN_CPU_NO_AVX512 not set to 1. It gives the same bits as the AVX2 body.
+   */
+  avx512: boolean;
   /** Whether the CUDA backend was compiled in. */
   cudaCompiled: boolean;
 }

@@ -13,6 +13,7 @@
 
 #include "cpu/cpu_allocator.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/cpu_features.h"
 #include "cpu/parallel.h"
 #include "cpu/peak_fma.h"
 #include "cuda_bridge.h"
@@ -419,6 +420,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", cpu::num_threads());
   o.Set("blas", cpu::blas_mode());
   o.Set("openblas", cpu::has_openblas());
+  o.Set("avx2", cpu::cpu_has_avx2_fma());  // the CPU bodies in use (cpu/cpu_features.h)
+  o.Set("avx512", cpu::cpu_has_avx512());
   o.Set("cpu", backend_for(Device::CPU).info());
   o.Set("cudaCompiled", cuda_bridge::compiled());
   return o;

@@ -92,7 +92,7 @@ export interface NativeAddon {
 
   /** Resizes the CPU thread pool (and OpenBLAS); returns the count in force. */
   setNumThreads(n: number): number;
-  info(): { threads: number; blas: 'openblas' | 'builtin'; openblas: boolean; cpu: string; cudaCompiled: boolean };
+  info(): { threads: number; blas: 'openblas' | 'builtin'; openblas: boolean; avx2: boolean; avx512: boolean; cpu: string; cudaCompiled: boolean };
   liveBytes(device: string): number;
   cpuMemoryStats(): { allocatedBytes: number; cachedBytes: number; peakAllocatedBytes: number };
   measurePeakGflops(threads: number, seconds: number): number;

@@ -1,6 +1,7 @@
 // What the CPU the addon runs on can do, for the kernels that pick an AVX2 + FMA body at run time (the
 // addon is built without -march, so those bodies carry a function-level target attribute instead).
 #pragma once
+#include <cstdlib>
 
 namespace fsnn {
 namespace cpu {
@@ -11,6 +12,23 @@ inline bool cpu_has_avx2_fma() {
   static const bool has = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+// True on x86-64 CPUs (and kernels) with AVX-512F, AVX-512DQ, AVX2 and FMA, checked once (GCC's check includes
+// the kernel's ZMM state support), unless the environment sets FSNN_CPU_NO_AVX512=1: the kernels with an
+// AVX-512 body (the fast fractional history; the same bits as its AVX2 body) then run the AVX2 one.
+inline bool cpu_has_avx512() {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  static const bool has = [] {
+    __builtin_cpu_init();
+    const char* off = std::getenv("FSNN_CPU_NO_AVX512");
+    if (off && off[0] == '1') return false;
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && cpu_has_avx2_fma();
   }();
   return has;
 #else

@@ -7,6 +7,7 @@
 
 #include "cpu_allocator.h"
 #include "cpu_backend.h"
+#include "cpu_features.h"
 #include "parallel.h"
 #include "sgemm_builtin.h"
 #include "sgemm_small_k.h"
@@ -190,7 +191,8 @@ void CpuBackend::conv2d_backward_weight(const Tensor& gt, const Tensor& xt, Tens
 
 std::string CpuBackend::info() const {
   return std::string("cpu: ") + std::to_string(num_threads()) + " threads, sgemm " + blas_mode() +
-         (has_openblas() ? " (OpenBLAS built in)" : " (no BLAS found at build time)");
+         (has_openblas() ? " (OpenBLAS built in)" : " (no BLAS found at build time)") + ", vector bodies " +
+         (cpu_has_avx512() ? "AVX-512" : cpu_has_avx2_fma() ? "AVX2" : "portable");
 }
 
 }  // namespace cpu

@@ -1,6 +1,9 @@
 // CPU fractional neuron op with the fast (sum-of-exponentials) history. Equations: fractional_fast_cpu.h.
 #include "fractional_fast_cpu.h"
 #include "cpu_features.h"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"  // 64-byte vectors in inline helpers: ABI note, not an error
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +21,7 @@
 #if (defined(__x86_64__) || defined(__i386__))
 #define FSNN_FAST_X86 1
 #define FSNN_AVX2 __attribute__((target("avx2,fma")))
+#define FSNN_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 #endif
 namespace fsnn {
 namespace cpu {
@@ -53,7 +57,8 @@ FSNN_INLINE vf vset(float s) {
 // a * b + c, contracted to one vfmadd per half in the AVX2+FMA entry points (as the rest of this file's
 // arithmetic is): the fused multiply-add of surrogate_arctan_of.
 struct FmaLanes {
-  FSNN_INLINE vf operator()(const vf& a, const vf& b, const vf& c) const { return a * b + c; }
+  template <class V>
+  FSNN_INLINE V operator()(const V& a, const V& b, const V& c) const { return a * b + c; }
 };
 // 1 where x >= 0, else 0 (NaN gives 0): the spike.
 FSNN_INLINE v8 step8(const v8& x) { return (v8)((v8i)(x >= v8{}) & (v8i)(v8{1, 1, 1, 1, 1, 1, 1, 1})); }
@@ -67,20 +72,82 @@ FSNN_INLINE vf surrogate_lanes(Surrogate kind, const vf& x, float s) {
   surrogate_grad_lanes<kNB>(kind, xs, s, out);
   return {load8(out), load8(out + 8)};
 }
-// sum += x with Kahan compensation comp (the zero-decay node: a plain running sum over up to T values).
-FSNN_INLINE void kahan_add(vf& sum, vf& comp, const vf& x) {
-  const vf y = x - comp;
-  const vf t = sum + y;
-  comp = (t - sum) - y;
-  sum = t;
+// A block's 16 lanes as one 64-byte vector: one AVX-512 register (the AVX-512 body's block type). The same
+// memory layout as vf (16 consecutive floats), so the staging and the state buffers serve both.
+typedef float v16 __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+FSNN_INLINE v16 step(const v16& x) {
+  const v16 one = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  return (v16)((v16i)(x >= v16{}) & (v16i)one);
 }
-// Unaligned: load8 / store8 (vec8.h) per half.
-FSNN_INLINE vf vload(const float* p) { return {load8(p), load8(p + 8)}; }
+FSNN_INLINE float lane(const v16& x, int i) { return x[i]; }
+FSNN_INLINE v16 surrogate_lanes(Surrogate kind, const v16& x, float s) {
+  alignas(64) float xs[kNB], out[kNB];
+  std::memcpy(xs, &x, sizeof(x));
+  surrogate_grad_lanes<kNB>(kind, xs, s, out);
+  v16 r;
+  std::memcpy(&r, out, sizeof(r));
+  return r;
+}
+
+// The per-type pieces the block code is written with: broadcast, unaligned load / store, the non-finite lane mask.
+template <class V>
+FSNN_INLINE V bcast(float s);
+template <>
+FSNN_INLINE vf bcast<vf>(float s) { return vset(s); }
+template <>
+FSNN_INLINE v16 bcast<v16>(float s) {
+  // Lane 0 to all lanes: one broadcast (GCC 12 lowers a 16-element initializer list, or a vector-scalar
+  // operation, to 16 masked broadcasts).
+  return __builtin_shuffle(v16{s}, v16i{});
+}
+template <class V>
+FSNN_INLINE V vload(const float* p);
+template <>
+FSNN_INLINE vf vload<vf>(const float* p) { return {load8(p), load8(p + 8)}; }  // load8 / store8: vec8.h
+template <>
+FSNN_INLINE v16 vload<v16>(const float* p) {
+  v16 r;
+  std::memcpy(&r, p, sizeof(r));
+  return r;
+}
 FSNN_INLINE void vstore(float* p, const vf& x) {
   store8(p, x.lo);
   store8(p + 8, x.hi);
 }
-FSNN_INLINE double hsum(const vf& x) {
+FSNN_INLINE void vstore(float* p, const v16& x) { std::memcpy(p, &x, sizeof(x)); }
+template <class V>
+struct LaneMaskOf;
+template <>
+struct LaneMaskOf<vf> {
+  typedef v8i type;  // the halves' masks OR-ed together
+};
+template <>
+struct LaneMaskOf<v16> {
+  typedef v16i type;
+};
+template <class V>
+using LaneMask = typename LaneMaskOf<V>::type;
+// Lanes set where v is Inf or NaN (v - v is NaN exactly then).
+FSNN_INLINE void mark_non_finite(v8i& nf, const vf& v) { nf |= (v.lo - v.lo != v8{}) | (v.hi - v.hi != v8{}); }
+FSNN_INLINE void mark_non_finite(v16i& nf, const v16& v) { nf |= (v - v != v16{}); }
+template <class M>
+FSNN_INLINE bool any_lane(const M& m) {
+  bool any = false;
+  for (size_t i = 0; i < sizeof(M) / sizeof(int32_t); ++i) any = any || m[i] != 0;
+  return any;
+}
+
+// sum += x with Kahan compensation comp (the zero-decay node: a plain running sum over up to T values).
+template <class V>
+FSNN_INLINE void kahan_add(V& sum, V& comp, const V& x) {
+  const V y = x - comp;
+  const V t = sum + y;
+  comp = (t - sum) - y;
+  sum = t;
+}
+template <class V>
+FSNN_INLINE double hsum(const V& x) {
   double s = 0.0;
   for (int i = 0; i < kNB; ++i) s += double(lane(x, i));
   return s;
@@ -97,69 +164,28 @@ struct FastCtx {
   const float* mu;  // mu_q (mu_0 = 0)
   const v8* cq8;    // c_q and mu_q broadcast to 8 lanes (32-byte aligned): an operand in memory for the
   const v8* mu8;    // vector arithmetic, instead of a broadcast per use
+  const v16* cq16;  // the same broadcast to 16 lanes (64-byte aligned), for the AVX-512 body
+  const v16* mu16;
 };
 
 // x_k from v_k and I_k, evaluated as the exact kernel does (fractional_cpu.cc x_of).
-template <bool LIF>
-FSNN_INLINE vf x_of(const FastCtx& c, const vf& v, const vf& in) {
-  const vf xb = in / vset(c.tau) - vset(c.thr);
-  return LIF ? v * vset(c.opc) + xb : v + xb;
+template <bool LIF, class V>
+FSNN_INLINE V x_of(const FastCtx& c, const V& v, const V& in) {
+  const V xb = in / bcast<V>(c.tau) - bcast<V>(c.thr);
+  return LIF ? v * bcast<V>(c.opc) + xb : v + xb;
 }
 
-// One step of the decaying SOE states q = 1..Q-1 (the zero node S[0] is summed apart, with Kahan):
-// S_q += x - mu_q S_q; returns sum_{q>=1} c_q S_q, summed over four accumulators in a fixed order (state q
-// into accumulator (q - 1) mod 4). With kGrad, also G_q += w S_q (the adjoint's dL/dc_q). The forward and
-// the adjoint both advance this way. One state at a time (both halves), so that the eight accumulators,
-// x and the state fit in the 16 vector registers; c_q and mu_q come from memory already broadcast.
-// One state's step on one 8-lane half: s += x - mu s, acc += c s, and with kGrad g += w s.
-template <bool kGrad>
-FSNN_INLINE void soe_state_step(v8& s, const v8& x, const v8& mu, const v8& cq, v8& acc, v8& g, const v8& w) {
+// One state's step: s += x - mu s, acc += c s, and with kGrad g += w s (one 8- or 16-lane register W).
+template <bool kGrad, class W>
+FSNN_INLINE void soe_state_step(W& s, const W& x, const W& mu, const W& cq, W& acc, W& g, const W& w) {
   s += x - mu * s;
   acc += cq * s;
   if (kGrad) g += w * s;
 }
-template <bool kGrad>
-FSNN_INLINE void advance_one(const FastCtx& c, vf* S, int64_t q, const vf& x, vf* G, const vf& w, v8& alo, v8& ahi) {
-  const v8 mu = c.mu8[q], cq = c.cq8[q];
-  v8 glo{}, ghi{};
-  if (kGrad) glo = G[q].lo, ghi = G[q].hi;
-  soe_state_step<kGrad>(S[q].lo, x.lo, mu, cq, alo, glo, w.lo);
-  soe_state_step<kGrad>(S[q].hi, x.hi, mu, cq, ahi, ghi, w.hi);
-  if (kGrad) G[q].lo = glo, G[q].hi = ghi;
-}
-template <bool kGrad>
-FSNN_INLINE vf advance_soe_states(const FastCtx& c, vf* S, const vf& x, vf* G, const vf& w) {
-  const int64_t Q = c.Q;
-  v8 a0l{}, a0h{}, a1l{}, a1h{}, a2l{}, a2h{}, a3l{}, a3h{};
-  int64_t q = 1;
-  for (; q + 3 < Q; q += 4) {
-    advance_one<kGrad>(c, S, q, x, G, w, a0l, a0h);
-    advance_one<kGrad>(c, S, q + 1, x, G, w, a1l, a1h);
-    advance_one<kGrad>(c, S, q + 2, x, G, w, a2l, a2h);
-    advance_one<kGrad>(c, S, q + 3, x, G, w, a3l, a3h);
-  }
-  for (; q < Q; ++q) advance_one<kGrad>(c, S, q, x, G, w, a0l, a0h);
-  return {(a0l + a1l) + (a2l + a3l), (a0h + a1h) + (a2h + a3h)};
-}
-
-// Two consecutive steps of advance_soe_states at once (x1 then x2; with kGrad w1 then w2): each state is
-// loaded and stored once for both, and the results are the same bits as two calls (the same operations
-// on each state and each accumulator, in the same order). One half of the block at a time: two steps'
-// accumulators take eight registers per half.
-template <bool kGrad>
-FSNN_INLINE void advance_two_half(const FastCtx& c, v8* S, const v8& x1, const v8& x2, v8* G, const v8& w1, const v8& w2,
-                                  v8& out1, v8& out2) {
-  const int64_t Q = c.Q;
-  v8 a[4] = {}, b[4] = {};
-  auto one = [&](int64_t q, int r) __attribute__((always_inline)) {
-    const v8 mu = c.mu8[q], cq = c.cq8[q];
-    v8 s = S[2 * q], g{};
-    if (kGrad) g = G[2 * q];
-    soe_state_step<kGrad>(s, x1, mu, cq, a[r], g, w1);
-    soe_state_step<kGrad>(s, x2, mu, cq, b[r], g, w2);
-    S[2 * q] = s;
-    if (kGrad) G[2 * q] = g;
-  };
+// Calls one(q, r) for the decaying states q = 1..Q-1, r = (q - 1) mod 4 over whole groups of four and r = 0
+// for the rest: the accumulator state q's term goes into (every body sums them the same way).
+template <class Fn>
+FSNN_INLINE void for_each_decaying_state(int64_t Q, const Fn& one) {
   int64_t q = 1;
   for (; q + 3 < Q; q += 4) {
     one(q, 0);
@@ -168,17 +194,72 @@ FSNN_INLINE void advance_two_half(const FastCtx& c, v8* S, const v8& x1, const v
     one(q + 3, 3);
   }
   for (; q < Q; ++q) one(q, 0);
+}
+
+// One step of the decaying SOE states q = 1..Q-1 on one register W of lanes (the zero node S[0] is summed
+// apart, with Kahan): S_q += x - mu_q S_q; returns sum_{q>=1} c_q S_q over four accumulators, summed as
+// ((a0 + a1) + (a2 + a3)). With kGrad, also G_q += w S_q (the adjoint's dL/dc_q). The forward and the adjoint
+// both advance this way. State q of these lanes is at S[stride q]; c_q and mu_q come from memory already
+// broadcast (mu[q], cq[q]).
+template <bool kGrad, class W>
+FSNN_INLINE W advance_lanes(int64_t Q, const W* mu, const W* cq, W* S, W* G, int64_t stride, const W& x, const W& w) {
+  W a[4] = {};
+  for_each_decaying_state(Q, [&](int64_t q, int r) __attribute__((always_inline)) {
+    W s = S[stride * q], g{};
+    if (kGrad) g = G[stride * q];
+    soe_state_step<kGrad>(s, x, mu[q], cq[q], a[r], g, w);
+    S[stride * q] = s;
+    if (kGrad) G[stride * q] = g;
+  });
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
+// Two consecutive steps at once (x1 then x2; with kGrad w1 then w2): each state is loaded and stored once for
+// both, and the results are the same bits as two advance_lanes calls (the same operations on each state and
+// each accumulator, in the same order). The two steps' accumulators take eight registers.
+template <bool kGrad, class W>
+FSNN_INLINE void advance_lanes2(int64_t Q, const W* mu, const W* cq, W* S, W* G, int64_t stride, const W& x1,
+                                const W& x2, const W& w1, const W& w2, W& out1, W& out2) {
+  W a[4] = {}, b[4] = {};
+  for_each_decaying_state(Q, [&](int64_t q, int r) __attribute__((always_inline)) {
+    const W m = mu[q], k = cq[q];
+    W s = S[stride * q], g{};
+    if (kGrad) g = G[stride * q];
+    soe_state_step<kGrad>(s, x1, m, k, a[r], g, w1);
+    soe_state_step<kGrad>(s, x2, m, k, b[r], g, w2);
+    S[stride * q] = s;
+    if (kGrad) G[stride * q] = g;
+  });
   out1 = (a[0] + a[1]) + (a[2] + a[3]);
   out2 = (b[0] + b[1]) + (b[2] + b[3]);
+}
+
+// The block versions. A vf is {lo, hi}: viewed as v8 arrays, element 2q is state q's low half and 2q + 1 its
+// high half; each half advances on its own, so that its accumulators, x and the state fit in the 16 AVX2
+// registers. A v16 block is one AVX-512 register: the same operations per lane in the same order.
+template <bool kGrad>
+FSNN_INLINE vf advance_soe_states(const FastCtx& c, vf* S, const vf& x, vf* G, const vf& w) {
+  v8* s = reinterpret_cast<v8*>(S);
+  v8* g = reinterpret_cast<v8*>(G);
+  return {advance_lanes<kGrad>(c.Q, c.mu8, c.cq8, s, g, 2, x.lo, w.lo),
+          advance_lanes<kGrad>(c.Q, c.mu8, c.cq8, s + 1, kGrad ? g + 1 : nullptr, 2, x.hi, w.hi)};
 }
 template <bool kGrad>
 FSNN_INLINE void advance_soe_states2(const FastCtx& c, vf* S, const vf& x1, const vf& x2, vf* G, const vf& w1,
                                      const vf& w2, vf& out1, vf& out2) {
-  // A vf is {lo, hi}: viewed as v8 arrays, element 2q is state q's low half and 2q + 1 its high half.
   v8* s = reinterpret_cast<v8*>(S);
   v8* g = reinterpret_cast<v8*>(G);
-  advance_two_half<kGrad>(c, s, x1.lo, x2.lo, g, w1.lo, w2.lo, out1.lo, out2.lo);
-  advance_two_half<kGrad>(c, s + 1, x1.hi, x2.hi, kGrad ? g + 1 : nullptr, w1.hi, w2.hi, out1.hi, out2.hi);
+  advance_lanes2<kGrad>(c.Q, c.mu8, c.cq8, s, g, 2, x1.lo, x2.lo, w1.lo, w2.lo, out1.lo, out2.lo);
+  advance_lanes2<kGrad>(c.Q, c.mu8, c.cq8, s + 1, kGrad ? g + 1 : nullptr, 2, x1.hi, x2.hi, w1.hi, w2.hi, out1.hi,
+                        out2.hi);
+}
+template <bool kGrad>
+FSNN_INLINE v16 advance_soe_states(const FastCtx& c, v16* S, const v16& x, v16* G, const v16& w) {
+  return advance_lanes<kGrad>(c.Q, c.mu16, c.cq16, S, G, 1, x, w);
+}
+template <bool kGrad>
+FSNN_INLINE void advance_soe_states2(const FastCtx& c, v16* S, const v16& x1, const v16& x2, v16* G, const v16& w1,
+                                     const v16& w2, v16& out1, v16& out2) {
+  advance_lanes2<kGrad>(c.Q, c.mu16, c.cq16, S, G, 1, x1, x2, w1, w2, out1, out2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,53 +280,57 @@ int64_t bwd_state(const FastCtx& c) { return 2 * c.Q + c.L0 + ring_len(c) + 2; }
 
 // Steps k0..k1-1 of one block; row k of the staged arrays at (k - k0) * ld. nf: lanes set where a membrane
 // value was Inf or NaN (v - v is NaN exactly then).
-template <bool LIF>
+template <bool LIF, class V>
 FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, float* sV, int64_t ld, int64_t k0,
-                               int64_t k1, vf* st, v8i& nf) {
+                               int64_t k1, V* st, LaneMask<V>& nf) {
   const int64_t L0 = c.L0, Q = c.Q, mask = c.mask;
-  vf* H = st;
-  vf* ring = H + Q;
-  vf& vstate = ring[mask + 1];
-  vf& H0c = ring[mask + 2];
-  vf v = vstate;
+  V* H = st;
+  V* ring = H + Q;
+  V& vstate = ring[mask + 1];
+  V& H0c = ring[mask + 2];
+  V v = vstate;
   const float c0 = c.cq[0];
   // The far sums of steps n and n + 1 need v up to n + 1 - L0 <= n - 1 only: with n >= L0 they are
   // computed together before step n runs (advance_soe_states2), and step n + 1 then uses the second.
-  vf pending_far;
+  V pending_far{};
   bool have_pending = false;
   for (int64_t k = k0; k < k1; ++k) {
     const int64_t n = k + 1, o = (k - k0) * ld;
-    const vf in = vload(sI + o);
-    const vf s = step(x_of<LIF>(c, v, in));
+    const V in = vload<V>(sI + o);
+    const V s = step(x_of<LIF>(c, v, in));
     vstore(sS + o, s);
-    const vf f = (LIF ? in - v : in) * vset(c.inv_tau) - s * vset(c.thr_tau);
-    vf far;
+    // f = dv/tau - s thr/tau, with dv/tau rounded on its own. s thr/tau is exact (s is 0 or 1); written first,
+    // it is the product GCC fuses into the subtraction, in the two-half and the 16-lane bodies alike (fusing
+    // dv/tau instead would round differently).
+    const V s_thr = s * bcast<V>(c.thr_tau);
+    const V f = (LIF ? in - v : in) * bcast<V>(c.inv_tau) - s_thr;
+    V far;
     if (have_pending) {
       far = pending_far;
       have_pending = false;
     } else if (n >= L0 && k + 1 < k1) {
-      const vf x1 = ring[(n - L0) & mask], x2 = ring[(n + 1 - L0) & mask];
-      vf d1, d2;
+      const V x1 = ring[(n - L0) & mask], x2 = ring[(n + 1 - L0) & mask];
+      V d1, d2;
       kahan_add(H[0], H0c, x1);
-      const vf h01 = H[0];
+      const V h01 = H[0];
       kahan_add(H[0], H0c, x2);
-      advance_soe_states2<false>(c, H, x1, x2, nullptr, vf{}, vf{}, d1, d2);
-      far = vset(c0) * h01 + d1;
-      pending_far = vset(c0) * H[0] + d2;
+      advance_soe_states2<false>(c, H, x1, x2, nullptr, V{}, V{}, d1, d2);
+      far = bcast<V>(c0) * h01 + d1;
+      pending_far = bcast<V>(c0) * H[0] + d2;
       have_pending = true;
     } else {
-      vf decaying{};
+      V decaying{};
       if (n >= L0) {
-        const vf xo = ring[(n - L0) & mask];
+        const V xo = ring[(n - L0) & mask];
         kahan_add(H[0], H0c, xo);
-        decaying = advance_soe_states<false>(c, H, xo, nullptr, vf{});
+        decaying = advance_soe_states<false>(c, H, xo, nullptr, V{});
       }
-      far = vset(c0) * H[0] + decaying;
+      far = bcast<V>(c0) * H[0] + decaying;
     }
-    vf near{};
-    for (int64_t L = 1; L < L0; ++L) near += vset(c.K[L]) * ring[(n - L) & mask];  // slots before v_0 are 0
-    v = (f - near - far) * vset(c.inv_K0);
-    nf |= (v.lo - v.lo != v8{}) | (v.hi - v.hi != v8{});
+    V near{};
+    for (int64_t L = 1; L < L0; ++L) near += bcast<V>(c.K[L]) * ring[(n - L) & mask];  // slots before v_0 are 0
+    v = (f - near - far) * bcast<V>(c.inv_K0);
+    mark_non_finite(nf, v);
     ring[n & mask] = v;
     vstore(sV + o, v);
   }
@@ -255,45 +340,46 @@ FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, flo
 // Iterations j = j1..j0 (descending) of one block's adjoint. Staged rows: sI, sgS, sgI hold row j and
 // sV, sgV row j - 1 of iteration j, at (j - j0) * ld. out[0..L0-1] += gK_L, out[L0..L0+Q-1] += dL/dc_q,
 // out[L0+Q] += dL/dtau (this block's share).
-template <bool LIF>
+template <bool LIF, class V>
 FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* sV, const float* sgS,
-                                const float* sgV, float* sgI, int64_t ld, int64_t j0, int64_t j1, vf* st, double* out) {
+                                const float* sgV, float* sgI, int64_t ld, int64_t j0, int64_t j1, V* st, double* out) {
   const int64_t T = c.T, L0 = c.L0, Q = c.Q, mask = c.mask;
-  vf* P = st;
-  vf* G = P + Q;
-  vf* gk = G + Q;
-  vf* qr = gk + L0;
-  vf& tacc = qr[mask + 1];
-  vf& P0c = qr[mask + 2];
+  V* P = st;
+  V* G = P + Q;
+  V* gk = G + Q;
+  V* qr = gk + L0;
+  V& tacc = qr[mask + 1];
+  V& P0c = qr[mask + 2];
   const float c0 = c.cq[0];
-  const vf inv_tau2 = vset(c.inv_tau * c.inv_tau), thr_tau2 = vset(c.thr_tau * c.inv_tau);
-  vf pending_far;  // far sum of the next iteration, when computed together with this one
+  const V inv_tau2 = bcast<V>(c.inv_tau * c.inv_tau), thr_tau2 = bcast<V>(c.thr_tau * c.inv_tau);
+  V pending_far{};  // far sum of the next iteration, when computed together with this one
   bool have_pending = false;
   for (int64_t j = j1; j >= j0; --j) {
     const int64_t o = (j - j0) * ld;
-    const vf vj = j == 0 ? vf{} : vload(sV + o);
-    vf local{};
+    const V vj = j == 0 ? V{} : vload<V>(sV + o);
+    V local{};
     if (j < T) {  // the local terms of step j: spike surrogate, gI_j, dL/dtau
-      const vf in = vload(sI + o);
-      const vf x = x_of<LIF>(c, vj, in);
-      vf sg;
+      const V in = vload<V>(sI + o);
+      const V x = x_of<LIF>(c, vj, in);
+      V sg;
       if (c.surrogate == Surrogate::Arctan) {  // surrogate.h's arctan on all lanes at once
-        sg = surrogate_arctan_of(x, vset(1.57079632679489662f * c.scale), vset(0.5f * c.scale), vset(1.0f), FmaLanes{});
+        sg = surrogate_arctan_of(x, bcast<V>(1.57079632679489662f * c.scale), bcast<V>(0.5f * c.scale), bcast<V>(1.0f), FmaLanes{});
       } else {
         sg = surrogate_lanes(c.surrogate, x, c.scale);
       }
-      const vf a = vload(sgS + o) * sg;
-      const vf dv_tau = (LIF ? in - vj : in) * inv_tau2;
-      const vf qj = qr[j & mask];
-      vstore(sgI + o, (a + qj) * vset(c.inv_tau));
+      const V a = vload<V>(sgS + o) * sg;
+      const V dv_tau = (LIF ? in - vj : in) * inv_tau2;
+      const V qj = qr[j & mask];
+      vstore(sgI + o, (a + qj) * bcast<V>(c.inv_tau));
       // The spike s_j = step(x_j), recomputed from the same v_j and I_j by the same x_of as the forward's
       // (the same bits), instead of reading the [T, N] spike tensor back: one stream of memory less.
       tacc = qj * (step(x) * thr_tau2 - dv_tau) + (tacc - a * dv_tau);
-      local = a * vset(c.opc) + vset(c.c) * qj;
+      const V c_qj = bcast<V>(c.c) * qj;  // written first: the product fused into the sum in both bodies
+      local = a * bcast<V>(c.opc) + c_qj;
     }
     if (j >= 1) {  // u_j and q_{j-1}
-      const vf qin = qr[(j - 1 + L0) & mask];
-      vf far;
+      const V qin = qr[(j - 1 + L0) & mask];
+      V far;
       if (have_pending) {  // computed with iteration j + 1
         far = pending_far;
         have_pending = false;
@@ -302,34 +388,34 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
         // G falls between them, so G sees the same additions in the same order. (The zero node's G[0] can
         // still differ in its last bit from one iteration at a time: the compiler may fuse its
         // multiply-add in one place and not the other.)
-        const vf qin2 = qr[(j - 2 + L0) & mask];
-        const vf vj2 = vload(sV + o - ld);
+        const V qin2 = qr[(j - 2 + L0) & mask];
+        const V vj2 = vload<V>(sV + o - ld);
         kahan_add(P[0], P0c, qin);
         G[0] += vj * P[0];
-        const vf p01 = P[0];
+        const V p01 = P[0];
         kahan_add(P[0], P0c, qin2);
         G[0] += vj2 * P[0];
-        vf d1, d2;
+        V d1, d2;
         advance_soe_states2<true>(c, P, qin, qin2, G, vj, vj2, d1, d2);
-        far = vset(c0) * p01 + d1;
-        pending_far = vset(c0) * P[0] + d2;
+        far = bcast<V>(c0) * p01 + d1;
+        pending_far = bcast<V>(c0) * P[0] + d2;
         have_pending = true;
       } else {
         kahan_add(P[0], P0c, qin);
         G[0] += vj * P[0];
-        far = vset(c0) * P[0] + advance_soe_states<true>(c, P, qin, G, vj);
+        far = bcast<V>(c0) * P[0] + advance_soe_states<true>(c, P, qin, G, vj);
       }
-      vf near{};
-      for (int64_t L = 1; L < L0; ++L) near += vset(c.K[L]) * qr[(j - 1 + L) & mask];  // slots past q_{T-1} are 0
-      const vf u = (sgV ? vload(sgV + o) : vf{}) + local - near - far;
-      qr[(j - 1) & mask] = u * vset(c.inv_K0);
+      V near{};
+      for (int64_t L = 1; L < L0; ++L) near += bcast<V>(c.K[L]) * qr[(j - 1 + L) & mask];  // slots past q_{T-1} are 0
+      const V u = (sgV ? vload<V>(sgV + o) : V{}) + local - near - far;
+      qr[(j - 1) & mask] = u * bcast<V>(c.inv_K0);
       for (int64_t L = 0; L < L0; ++L) gk[L] += vj * qr[(j - 1 + L) & mask];
     }
     if (j % kFracSumChunk == 0) {  // float32 chunk sums into float64
-      for (int64_t L = 0; L < L0; ++L) out[L] -= hsum(gk[L]), gk[L] = vf{};
-      for (int64_t q = 0; q < Q; ++q) out[L0 + q] -= hsum(G[q]), G[q] = vf{};
+      for (int64_t L = 0; L < L0; ++L) out[L] -= hsum(gk[L]), gk[L] = V{};
+      for (int64_t q = 0; q < Q; ++q) out[L0 + q] -= hsum(G[q]), G[q] = V{};
       out[L0 + Q] += hsum(tacc);
-      tacc = vf{};
+      tacc = V{};
     }
   }
 }
@@ -353,18 +439,18 @@ void stage_out(const float* src, int64_t ld, int64_t r0, int64_t r1, float* X, i
 // Row stride of the staging: the slab plus one cache line, so that consecutive rows fall into different sets.
 int64_t staging_ld(int64_t W) { return W + kNB; }
 
-template <bool LIF>
+template <bool LIF, class V>
 FSNN_INLINE void forward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
   const FastCtx& c = j.c;
   const int64_t W = j.W, ld = staging_ld(W), SB = fwd_state(c), nbw = W / kNB;
   // The worker's buffer (64-byte aligned, from the allocator's cache), zeroed per slab below.
   HostScratch<float> scratch(size_t(3 * kChunk * ld / kNB + nbw * SB) * kNB);
-  vf* buf = reinterpret_cast<vf*>(scratch.data());
+  V* buf = reinterpret_cast<V*>(scratch.data());
   float* sI = reinterpret_cast<float*>(buf);
   float* sS = sI + kChunk * ld;
   float* sV = sS + kChunk * ld;
-  vf* states = buf + 3 * kChunk * ld / kNB;
-  v8i nf{};
+  V* states = buf + 3 * kChunk * ld / kNB;
+  LaneMask<V> nf{};
   for (int64_t s = s0; s < s1; ++s) {
     const int64_t n0 = s * W, nv = std::min(W, c.N - n0), nb = (nv + kNB - 1) / kNB;
     std::fill(reinterpret_cast<float*>(buf), reinterpret_cast<float*>(buf + 3 * kChunk * ld / kNB + nbw * SB), 0.0f);
@@ -372,29 +458,27 @@ FSNN_INLINE void forward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
       const int64_t k1 = std::min(c.T, k0 + kChunk);
       stage_in(j.I, c.N, n0, nv, k0, k1, sI, ld);
       for (int64_t b = 0; b < nb; ++b)
-        forward_chunk<LIF>(c, sI + b * kNB, sS + b * kNB, sV + b * kNB, ld, k0, k1, states + b * SB, nf);
+        forward_chunk<LIF, V>(c, sI + b * kNB, sS + b * kNB, sV + b * kNB, ld, k0, k1, states + b * SB, nf);
       stage_out(sS, ld, k0, k1, j.spikes, c.N, n0, nv);
       if (j.vout) stage_out(sV, ld, k0, k1, j.vout, c.N, n0, nv);
     }
   }
-  bool any = false;
-  for (int i = 0; i < 8; ++i) any = any || nf[i] != 0;
-  if (any) j.non_finite->store(true, std::memory_order_relaxed);
+  if (any_lane(nf)) j.non_finite->store(true, std::memory_order_relaxed);
 }
 
-template <bool LIF>
+template <bool LIF, class V>
 FSNN_INLINE void backward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
   const FastCtx& c = j.c;
   const int64_t T = c.T, W = j.W, ld = staging_ld(W), SB = bwd_state(c), nbw = W / kNB, PW = c.L0 + c.Q + 1;
   const int64_t CL = kChunk * ld / kNB;  // vectors per staged array
   HostScratch<float> scratch(size_t(5 * CL + nbw * SB) * kNB);  // as forward_slabs': zeroed per slab below
-  vf* buf = reinterpret_cast<vf*>(scratch.data());
+  V* buf = reinterpret_cast<V*>(scratch.data());
   float* sI = reinterpret_cast<float*>(buf);
   float* sV = sI + kChunk * ld;
   float* sgS = sV + kChunk * ld;
   float* sgV = sgS + kChunk * ld;
   float* sgI = sgV + kChunk * ld;
-  vf* states = buf + 5 * CL;
+  V* states = buf + 5 * CL;
   for (int64_t s = s0; s < s1; ++s) {
     const int64_t n0 = s * W, nv = std::min(W, c.N - n0), nb = (nv + kNB - 1) / kNB;
     std::fill(reinterpret_cast<float*>(buf), reinterpret_cast<float*>(buf + 5 * CL + nbw * SB), 0.0f);
@@ -410,7 +494,7 @@ FSNN_INLINE void backward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
       stage_in(j.V, c.N, n0, nv, b0 - 1, b1 - 1, sV + (b0 - j0) * ld, ld);
       if (j.gV) stage_in(j.gV, c.N, n0, nv, b0 - 1, b1 - 1, sgV + (b0 - j0) * ld, ld);
       for (int64_t b = 0; b < nb; ++b)
-        backward_chunk<LIF>(c, sI + b * kNB, sV + b * kNB, sgS + b * kNB, j.gV ? sgV + b * kNB : nullptr,
+        backward_chunk<LIF, V>(c, sI + b * kNB, sV + b * kNB, sgS + b * kNB, j.gV ? sgV + b * kNB : nullptr,
                             sgI + b * kNB, ld, j0, j1, states + b * SB, j.parts + (n0 / kNB + b) * PW);
       if (a1 > a0) stage_out(sgI, ld, a0, a1, j.gI, c.N, n0, nv);
     }
@@ -418,21 +502,31 @@ FSNN_INLINE void backward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
 }
 
 void forward_generic(const FastJob& j, int64_t s0, int64_t s1) {
-  if (j.c.lif) forward_slabs<true>(j, s0, s1);
-  else forward_slabs<false>(j, s0, s1);
+  if (j.c.lif) forward_slabs<true, vf>(j, s0, s1);
+  else forward_slabs<false, vf>(j, s0, s1);
 }
 void backward_generic(const FastJob& j, int64_t s0, int64_t s1) {
-  if (j.c.lif) backward_slabs<true>(j, s0, s1);
-  else backward_slabs<false>(j, s0, s1);
+  if (j.c.lif) backward_slabs<true, vf>(j, s0, s1);
+  else backward_slabs<false, vf>(j, s0, s1);
 }
 #ifdef FSNN_FAST_X86
 FSNN_AVX2 void forward_avx2(const FastJob& j, int64_t s0, int64_t s1) {
-  if (j.c.lif) forward_slabs<true>(j, s0, s1);
-  else forward_slabs<false>(j, s0, s1);
+  if (j.c.lif) forward_slabs<true, vf>(j, s0, s1);
+  else forward_slabs<false, vf>(j, s0, s1);
 }
 FSNN_AVX2 void backward_avx2(const FastJob& j, int64_t s0, int64_t s1) {
-  if (j.c.lif) backward_slabs<true>(j, s0, s1);
-  else backward_slabs<false>(j, s0, s1);
+  if (j.c.lif) backward_slabs<true, vf>(j, s0, s1);
+  else backward_slabs<false, vf>(j, s0, s1);
+}
+// The same bodies on one 16-lane register per block (v16): the same operations per lane in the same order,
+// so the same bits as the AVX2 body; twice the registers and half the instructions.
+FSNN_AVX512 void forward_avx512(const FastJob& j, int64_t s0, int64_t s1) {
+  if (j.c.lif) forward_slabs<true, v16>(j, s0, s1);
+  else forward_slabs<false, v16>(j, s0, s1);
+}
+FSNN_AVX512 void backward_avx512(const FastJob& j, int64_t s0, int64_t s1) {
+  if (j.c.lif) backward_slabs<true, v16>(j, s0, s1);
+  else backward_slabs<false, v16>(j, s0, s1);
 }
 #endif
 
@@ -466,16 +560,22 @@ FastCtx make_ctx(const char* op, const FractionalParams& p, std::vector<float>& 
   c.surrogate = p.surrogate;
   c.scale = p.scale;
   c.inv_K0 = p.T > 0 ? float(1.0 / double(float(p.K[0]))) : 1.0f;
-  store.assign(size_t(f.L0) + 16 * size_t(f.Q) + 8, 0.0f);
+  store.assign(size_t(f.L0) + 48 * size_t(f.Q) + 16, 0.0f);
   for (int64_t L = 1; L < f.L0 && L <= p.T; ++L) store[size_t(L)] = float(p.K[L]);
-  float* tables = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(store.data() + f.L0) + 31) & ~uintptr_t(31));
-  for (int64_t q = 0; q < f.Q; ++q)
-    for (int i = 0; i < 8; ++i) tables[8 * q + i] = f.c[size_t(q)], tables[8 * (f.Q + q) + i] = f.mu[size_t(q)];
+  // [Q][16] c, [Q][16] mu (64-byte aligned), then [Q][8] c, [Q][8] mu
+  float* tables = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(store.data() + f.L0) + 63) & ~uintptr_t(63));
+  float* tables8 = tables + 32 * f.Q;
+  for (int64_t q = 0; q < f.Q; ++q) {
+    for (int i = 0; i < 16; ++i) tables[16 * q + i] = f.c[size_t(q)], tables[16 * (f.Q + q) + i] = f.mu[size_t(q)];
+    for (int i = 0; i < 8; ++i) tables8[8 * q + i] = f.c[size_t(q)], tables8[8 * (f.Q + q) + i] = f.mu[size_t(q)];
+  }
   c.K = store.data();
   c.cq = f.c.data();
   c.mu = f.mu.data();
-  c.cq8 = reinterpret_cast<const v8*>(tables);
-  c.mu8 = reinterpret_cast<const v8*>(tables + 8 * f.Q);
+  c.cq16 = reinterpret_cast<const v16*>(tables);
+  c.mu16 = reinterpret_cast<const v16*>(tables + 16 * f.Q);
+  c.cq8 = reinterpret_cast<const v8*>(tables8);
+  c.mu8 = reinterpret_cast<const v8*>(tables8 + 8 * f.Q);
   return c;
 }
 
@@ -507,7 +607,9 @@ bool fractional_fast_forward(const FractionalParams& p, const float* I, float* s
   j.non_finite = &non_finite;
   j.W = slab_width(p.N);
 #ifdef FSNN_FAST_X86
-  if (cpu_has_avx2_fma())
+  if (cpu_has_avx512())
+    run_slabs(j, forward_avx512);
+  else if (cpu_has_avx2_fma())
     run_slabs(j, forward_avx2);
   else
 #endif
@@ -538,7 +640,9 @@ void fractional_fast_backward(const FractionalParams& p, const float* I, const f
   j.W = slab_width(p.N);
   j.parts = parts.data();
 #ifdef FSNN_FAST_X86
-  if (cpu_has_avx2_fma())
+  if (cpu_has_avx512())
+    run_slabs(j, backward_avx512);
+  else if (cpu_has_avx2_fma())
     run_slabs(j, backward_avx2);
   else
 #endif

@@ -1,0 +1,103 @@
+// The fast fractional history's AVX-512 body (native/cpu/fractional_fast_cpu.cc, one 16-lane register per
+// block) against its AVX2 body (two 8-lane halves), which FSNN_CPU_NO_AVX512=1 selects: the forward (spikes,
+// membrane) and every gradient must be the same bits, for both neuron kinds, every surrogate, the three
+// methods with a far history, a layer that is not a whole number of blocks and T across several chunks.
+// Each body runs in its own child process on the raw addon.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { native } from '../../lib/native-info';
+
+const root = path.resolve(__dirname, '../..');
+
+interface Case {
+  method: string;
+  kind: string;
+  surrogate: string;
+  alphas: number[];
+  weights: number[];
+  T: number;
+  N: number;
+  I: number[];
+  gS: number[];
+  gV: number[];
+}
+
+function uniform(n: number, seed: number, lo: number, hi: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return lo + (hi - lo) * (s / 2 ** 32);
+  });
+}
+
+const cases: Case[] = [];
+let seed = 1;
+for (const kind of ['lif', 'if'])
+  for (const surrogate of ['arctan', 'sigmoid', 'gaussian', 'piecewise_linear']) {
+    const [T, N] = [300, 111];
+    cases.push({
+      method: 'l1', kind, surrogate, alphas: [0.3, 0.7], weights: [1, 0.5], T, N,
+      I: uniform(T * N, seed++, 0, kind === 'lif' ? 2.2 : 0.9), gS: uniform(T * N, seed++, -0.5, 0.5), gV: uniform(T * N, seed++, -0.05, 0.05),
+    });
+  }
+for (const [method, alphas, weights] of [['gl', [0.4, 0.9], [1, 0.25]], ['pred', [0.6], [1]]] as const) {
+  const [T, N] = [200, 40];
+  cases.push({
+    method, kind: 'lif', surrogate: 'arctan', alphas: [...alphas], weights: [...weights], T, N,
+    I: uniform(T * N, seed++, 0, 2.2), gS: uniform(T * N, seed++, -0.5, 0.5), gV: uniform(T * N, seed++, -0.05, 0.05),
+  });
+}
+
+// The child: forward and backward of every case through the addon; prints the results as JSON.
+const script = `
+  const n = require(${JSON.stringify(path.join(root, 'native', 'loader.js'))}).loadAddon(${JSON.stringify(root)}).addon;
+  const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+  const A = (x) => x == null ? null : Array.from(x.toFloat32Array ? x.toFloat32Array() : x);
+  const out = cases.map((c) => {
+    const t = (a) => n.fromFloat32(Float32Array.from(a), [c.T, c.N], 'cpu');
+    const alphas = Float64Array.from(c.alphas), weights = Float64Array.from(c.weights);
+    const params = { kind: c.kind, tau: 1.7, threshold: 1, surrogate: c.surrogate, scale: 2, memory: c.T + 1, history: 'fast' };
+    const I = t(c.I);
+    const [s, v] = n.runKernel('fractionalForward', [I], { method: c.method, alphas, weights, h: 1, ...params, saveTrace: true });
+    const g = n.fractionalBackward(I, v, s, t(c.gS), t(c.gV), c.method, alphas, weights, 1, params,
+      { alpha: true, weight: true, tauScale: 1.3, inputChecked: true });
+    return { s: A(s), v: A(v), gI: A(g.gI), gAlpha: A(g.gAlpha), gWeight: A(g.gWeight), gTau: A(g.gTau) };
+  });
+  process.stdout.write(JSON.stringify({ info: n.info(), out }));`;
+
+function run(env: Record<string, string>): { info: { avx512: boolean; avx2: boolean }; out: Record<string, number[]>[] } {
+  const r = spawnSync(process.execPath, ['-e', script], {
+    cwd: root, input: JSON.stringify(cases), env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 << 20,
+  });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+describe("history 'fast': the AVX-512 body gives the AVX2 body's bits", () => {
+  test('spikes, membrane and all gradients, LIF/IF x 4 surrogates (l1), gl and pred', () => {
+    if (!native.info().avx512) {
+      console.log('SKIPPED: this CPU (or FSNN_CPU_NO_AVX512=1) runs no AVX-512 body; both runs would be the AVX2 one');
+      return;
+    }
+    const wide = run({ FSNN_CPU_NO_AVX512: '0' });
+    const narrow = run({ FSNN_CPU_NO_AVX512: '1' });
+    expect(wide.info.avx512).toBe(true);
+    expect(narrow.info.avx512).toBe(false);
+    expect(narrow.info.avx2).toBe(true);
+    cases.forEach((c, i) => {
+      for (const key of ['s', 'v', 'gI', 'gAlpha', 'gWeight', 'gTau']) {
+        const label = `${c.method} ${c.kind} ${c.surrogate} ${key}`;
+        const a = wide.out[i][key], b = narrow.out[i][key];
+        expect(a).not.toBeNull();
+        let differ = 0;
+        for (let j = 0; j < a.length; ++j) if (!Object.is(a[j], b[j])) ++differ;
+        expect([label, a.length, differ]).toEqual([label, b.length, 0]);
+      }
+    });
+    // the cases exercise the spiking path: some spikes, not all
+    const spikes = wide.out[0].s.reduce((x, y) => x + y, 0);
+    expect(spikes).toBeGreaterThan(0);
+    expect(spikes).toBeLessThan(cases[0].T * cases[0].N);
+  }, 120000);
+});
