@@ -33,10 +33,14 @@ struct FmaFloat {
   FSNN_HD float operator()(float a, float b, float c) const { return fmaf(a, b, c); }
 };
 
+// The arctan surrogate's k = pi/2 s and h = s/2, rounded to float.
+FSNN_HD inline float surrogate_arctan_k(float s) { return 1.57079632679489662f * s; }
+FSNN_HD inline float surrogate_arctan_h(float s) { return 0.5f * s; }
+
 FSNN_HD inline float surrogate_arctan(float x, float s) {
   // 1 + a^2 as one fused multiply-add, written out so that every compiler (nvcc, GCC with or without
   // FMA contraction, the CUDA emulator) rounds it the same way.
-  return surrogate_arctan_of(x, 1.57079632679489662f * s, 0.5f * s, 1.0f, FmaFloat{});
+  return surrogate_arctan_of(x, surrogate_arctan_k(s), surrogate_arctan_h(s), 1.0f, FmaFloat{});
 }
 
 FSNN_HD inline float surrogate_sigmoid(float x, float s) {

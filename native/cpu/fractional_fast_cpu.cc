@@ -157,6 +157,9 @@ struct FastCtx {
   int64_t T, N, L0, Q, mask;  // mask + 1: ring length, a power of two >= L0 + 1
   bool lif;
   float tau, inv_tau, thr, thr_tau, opc, c, inv_K0;
+  // Products of the above, formed once here (float, as the loops formed them): in memory they are broadcast
+  // operands of the vector arithmetic, where a scalar computed in the loop would need a broadcast per use.
+  float inv_tau2, thr_tau2, arctan_k, arctan_h;
   Surrogate surrogate;
   float scale;
   const float* K;   // K[L], L = 1..L0-1 (0 for L > T); K[0] unused
@@ -351,7 +354,7 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
   V& tacc = qr[mask + 1];
   V& P0c = qr[mask + 2];
   const float c0 = c.cq[0];
-  const V inv_tau2 = bcast<V>(c.inv_tau * c.inv_tau), thr_tau2 = bcast<V>(c.thr_tau * c.inv_tau);
+  const V inv_tau2 = bcast<V>(c.inv_tau2), thr_tau2 = bcast<V>(c.thr_tau2);
   V pending_far{};  // far sum of the next iteration, when computed together with this one
   bool have_pending = false;
   for (int64_t j = j1; j >= j0; --j) {
@@ -363,7 +366,7 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
       const V x = x_of<LIF>(c, vj, in);
       V sg;
       if (c.surrogate == Surrogate::Arctan) {  // surrogate.h's arctan on all lanes at once
-        sg = surrogate_arctan_of(x, bcast<V>(1.57079632679489662f * c.scale), bcast<V>(0.5f * c.scale), bcast<V>(1.0f), FmaLanes{});
+        sg = surrogate_arctan_of(x, bcast<V>(c.arctan_k), bcast<V>(c.arctan_h), bcast<V>(1.0f), FmaLanes{});
       } else {
         sg = surrogate_lanes(c.surrogate, x, c.scale);
       }
@@ -559,6 +562,10 @@ FastCtx make_ctx(const char* op, const FractionalParams& p, std::vector<float>& 
   c.lif = lif;
   c.surrogate = p.surrogate;
   c.scale = p.scale;
+  c.inv_tau2 = c.inv_tau * c.inv_tau;
+  c.thr_tau2 = c.thr_tau * c.inv_tau;
+  c.arctan_k = surrogate_arctan_k(c.scale);
+  c.arctan_h = surrogate_arctan_h(c.scale);
   c.inv_K0 = p.T > 0 ? float(1.0 / double(float(p.K[0]))) : 1.0f;
   store.assign(size_t(f.L0) + 48 * size_t(f.Q) + 16, 0.0f);
   for (int64_t L = 1; L < f.L0 && L <= p.T; ++L) store[size_t(L)] = float(p.K[L]);
