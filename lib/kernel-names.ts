@@ -18,7 +18,7 @@ export const KERNEL_ENUMS = {
 } as const;
 
 /** Every kernel, in declaration order. */
-export const KERNEL_NAMES: readonly KernelName[] = ['full', 'reshape', 'clone', 'to', 'copy', 'fill', 'axpy', 'unary', 'binary', 'where', 'reduce', 'reduceWithIndices', 'matmul', 'spikeMatmul', 'spikeMatmulWeightGrad', 'permute', 'slice', 'sliceBackward', 'concat', 'indexSelect', 'indexAdd', 'gather', 'scatterAdd', 'softmax', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'random', 'bernoulliSteps', 'fractionalForward', 'adamStep', 'sgdStep'];
+export const KERNEL_NAMES: readonly KernelName[] = ['full', 'reshape', 'clone', 'to', 'copy', 'fill', 'axpy', 'unary', 'binary', 'where', 'reduce', 'reduceWithIndices', 'matmul', 'spikeMatmul', 'spikeMatmulWeightGrad', 'linear', 'linearWeightBiasGrad', 'permute', 'slice', 'sliceBackward', 'concat', 'indexSelect', 'indexAdd', 'gather', 'scatterAdd', 'softmax', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'random', 'bernoulliSteps', 'fractionalForward', 'adamStep', 'sgdStep'];
 
 /** How a kernel writes: 'pure' (new outputs), 'inplace' (its first input), 'random' (cannot be replayed). */
 export const KERNEL_KINDS: { readonly [N in KernelName]: 'pure' | 'inplace' | 'random' } = {
@@ -37,6 +37,8 @@ export const KERNEL_KINDS: { readonly [N in KernelName]: 'pure' | 'inplace' | 'r
   matmul: 'pure',
   spikeMatmul: 'pure',
   spikeMatmulWeightGrad: 'pure',
+  linear: 'pure',
+  linearWeightBiasGrad: 'pure',
   permute: 'pure',
   slice: 'pure',
   sliceBackward: 'pure',
@@ -77,6 +79,8 @@ export const KERNEL_INPUTS: { readonly [N in KernelName]: readonly string[] } = 
   matmul: ['a', 'b'],
   spikeMatmul: ['x', 'w'],
   spikeMatmulWeightGrad: ['g', 'x'],
+  linear: ['x', 'w', 'bias'],
+  linearWeightBiasGrad: ['g', 'x'],
   permute: ['x'],
   slice: ['x'],
   sliceBackward: ['grad'],

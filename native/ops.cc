@@ -442,6 +442,33 @@ Tensor spike_matmul_weight_grad(const Tensor& g, const Tensor& x, SpikePath path
   return out;
 }
 
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  for (const Tensor* t : {&x, &w, &bias}) check_float("linear", *t);
+  check_same_device("linear", {&x, &w, &bias});
+  if (x.shape.size() != 2 || w.shape.size() != 2 || bias.shape.size() != 1 || x.shape[1] != w.shape[1] ||
+      bias.shape[0] != w.shape[0])
+    fail("linear: x [M, K], w [N, K] and bias [N] do not fit: got ", x.describe(), ", ", w.describe(), " and ",
+         bias.describe());
+  Tensor out = empty_for("linear", {x.shape[0], w.shape[0]}, x.device);
+  if (out.numel() > 0 && x.device == Device::CPU && x.storage->backend->linear_one_pass(x, w, bias, out)) return out;
+  return binary(BinaryOp::Add, matmul(x, w, false, true), bias);
+}
+
+std::pair<Tensor, Tensor> linear_weight_bias_grad(const Tensor& g, const Tensor& x) {
+  check_float("linearWeightBiasGrad", g);
+  check_float("linearWeightBiasGrad", x);
+  check_same_device("linearWeightBiasGrad", {&g, &x});
+  if (g.shape.size() != 2 || x.shape.size() != 2 || g.shape[0] != x.shape[0])
+    fail("linearWeightBiasGrad: g [M, N] and x [M, K] must be 2-D with the same rows, got ", g.describe(), " and ",
+         x.describe());
+  if (x.device != Device::CPU || x.shape[1] > kLinearGradOnePassMaxK || g.shape[0] == 0)
+    return {matmul(g, x, true, false), reduce(ReduceOp::Sum, g, {0}, false).first};
+  Tensor gw = empty_for("linearWeightBiasGrad", {g.shape[1], x.shape[1]}, x.device);
+  Tensor gb = empty_for("linearWeightBiasGrad", {g.shape[1]}, x.device);
+  if (gb.numel() > 0) x.storage->backend->linear_weight_bias_grad(g, x, gw, gb);
+  return {std::move(gw), std::move(gb)};
+}
+
 Tensor permute(const Tensor& x, const std::vector<int64_t>& perm_in) {
   check_float("permute", x);
   const int64_t nd = x.dim();
@@ -1010,6 +1037,11 @@ FSNN_KERNEL_ENTRY(reduceWithIndices) {
 FSNN_KERNEL_ENTRY(matmul) { return {ops::matmul(*in[0], *in[1], a.transA, a.transB)}; }
 FSNN_KERNEL_ENTRY(spikeMatmul) { return {ops::spike_matmul(*in[0], *in[1], a.path)}; }
 FSNN_KERNEL_ENTRY(spikeMatmulWeightGrad) { return {ops::spike_matmul_weight_grad(*in[0], *in[1], a.path)}; }
+FSNN_KERNEL_ENTRY(linear) { return {ops::linear(*in[0], *in[1], *in[2])}; }
+FSNN_KERNEL_ENTRY(linearWeightBiasGrad) {
+  auto r = ops::linear_weight_bias_grad(*in[0], *in[1]);
+  return {std::move(r.first), std::move(r.second)};
+}
 FSNN_KERNEL_ENTRY(permute) { return {ops::permute(*in[0], a.perm)}; }
 FSNN_KERNEL_ENTRY(slice) { return {ops::slice(*in[0], a.dim, a.start, a.end, a.step)}; }
 FSNN_KERNEL_ENTRY(sliceBackward) { return {ops::slice_backward(*in[0], a.inputShape, a.dim, a.start, a.end, a.step)}; }

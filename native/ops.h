@@ -38,6 +38,14 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transA, bool transB);
 Tensor spike_matmul(const Tensor& x, const Tensor& w, SpikePath path);
 // g [M, N] transposed times x [M, K] (a spike tensor): [N, K]; off the CPU the dense matmul.
 Tensor spike_matmul_weight_grad(const Tensor& g, const Tensor& x, SpikePath path);
+// A linear layer's output x [M, K] w^T + bias, w [N, K], bias [N]: the product and the add, or one pass where
+// the device has one (the CPU for K <= 16: the bias added to each rounded product, the same bits).
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
+// A linear layer's weight and bias gradients, g [M, N] and its input x [M, K]: {g^T x [N, K], g summed over
+// its rows [N]}. With few input features (K <= kLinearGradOnePassMaxK) on the CPU, one pass over g in float64
+// (the products are memory-bound there); otherwise the matmul and the column sum (the same bits as those ops).
+constexpr int64_t kLinearGradOnePassMaxK = 4;
+std::pair<Tensor, Tensor> linear_weight_bias_grad(const Tensor& g, const Tensor& x);
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& perm);
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step);

@@ -132,6 +132,8 @@ export interface ReduceWithIndicesAttrs { op: ReduceOp; dims?: number[]; keepdim
 export interface MatmulAttrs { transA?: boolean; transB?: boolean }
 export interface SpikeMatmulAttrs { path?: SpikePath }
 export interface SpikeMatmulWeightGradAttrs { path?: SpikePath }
+export interface LinearAttrs { }
+export interface LinearWeightBiasGradAttrs { }
 export interface PermuteAttrs { perm: number[] }
 export interface SliceAttrs { dim: number; start?: number; end: number; step?: number }
 export interface SliceBackwardAttrs { inputShape: number[]; dim: number; start?: number; end: number; step?: number }
@@ -171,6 +173,8 @@ export interface Kernels {
   matmul: { inputs: [a: NativeHandle, b: NativeHandle]; attrs: MatmulAttrs; output: NativeHandle };
   spikeMatmul: { inputs: [x: NativeHandle, w: NativeHandle]; attrs: SpikeMatmulAttrs; output: NativeHandle };
   spikeMatmulWeightGrad: { inputs: [g: NativeHandle, x: NativeHandle]; attrs: SpikeMatmulWeightGradAttrs; output: NativeHandle };
+  linear: { inputs: [x: NativeHandle, w: NativeHandle, bias: NativeHandle]; attrs: LinearAttrs; output: NativeHandle };
+  linearWeightBiasGrad: { inputs: [g: NativeHandle, x: NativeHandle]; attrs: LinearWeightBiasGradAttrs; output: [NativeHandle, NativeHandle] };
   permute: { inputs: [x: NativeHandle]; attrs: PermuteAttrs; output: NativeHandle };
   slice: { inputs: [x: NativeHandle]; attrs: SliceAttrs; output: NativeHandle };
   sliceBackward: { inputs: [grad: NativeHandle]; attrs: SliceBackwardAttrs; output: NativeHandle };

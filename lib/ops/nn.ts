@@ -106,9 +106,33 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const lead = x.shape.slice(0, -1);
   return composite([x, weight, bias], () => {
     const x2 = x.ndim === 2 ? x : reshape(x, [-1, inF]);
-    let y = isSpikes(x2) ? spikeMatmul(x2, weight) : matmul(x2, weight, { transB: true });
-    if (bias) y = ew.add(y, bias);
+    let y: Tensor;
+    if (!isSpikes(x2) && bias && bias.ndim === 1 && bias.shape[0] === weight.shape[0]) {
+      y = denseLinear(x2, weight, bias);
+    } else {
+      y = isSpikes(x2) ? spikeMatmul(x2, weight) : matmul(x2, weight, { transB: true });
+      if (bias) y = ew.add(y, bias);
+    }
     return x.ndim === 2 ? y : reshape(y, [...lead, weight.shape[0]]);
+  });
+}
+
+/**
+ * x [M, K] W^T + b as one kernel and one autograd node. On the CPU with few input features (K <= 16) the
+ * output is written in one pass ('linear': the bias added to each rounded product), and the weight and bias
+ * gradients come from one pass over the output gradient (linearWeightBiasGrad, K <= 4), where the product
+ * and the add, or the product and the bias's column sum, would each stream all of it.
+ */
+function denseLinear(x2: Tensor, weight: Tensor, bias: Tensor): Tensor {
+  const y = wrap(runKernel('linear', [x2.handle, weight.handle, bias.handle], {}));
+  return record(y, 'linear', [x2, weight, bias], (g) => {
+    const gx = x2.requiresGrad ? wrap(runKernel('matmul', [g.handle, weight.handle], { transA: false, transB: false })) : null;
+    if (weight.requiresGrad && bias.requiresGrad) {
+      const [gw, gb] = runKernel('linearWeightBiasGrad', [g.handle, x2.handle], {});
+      return [gx, wrap(gw), wrap(gb)];
+    }
+    const gw = weight.requiresGrad ? wrap(runKernel('matmul', [g.handle, x2.handle], { transA: true, transB: false })) : null;
+    return [gx, gw, bias.requiresGrad ? sumTo(g, bias.shape) : null];
   });
 }
 

@@ -189,6 +189,14 @@ void CpuBackend::conv2d_backward_weight(const Tensor& gt, const Tensor& xt, Tens
     }
 }
 
+// x [M, K] w^T + bias in one pass over the output for K <= kSmallK (sgemm_small_k's bias row); false otherwise.
+bool CpuBackend::linear_one_pass(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) {
+  const int64_t M = x.shape[0], K = x.shape[1], N = w.shape[0];
+  if (K < 1 || K > kSmallK) return false;
+  sgemm_small_k(false, true, M, N, K, 1.0f, x.data(), K, w.data(), K, 0.0f, out.data(), N, bias.data());
+  return true;
+}
+
 std::string CpuBackend::info() const {
   return std::string("cpu: ") + std::to_string(num_threads()) + " threads, sgemm " + blas_mode() +
          (has_openblas() ? " (OpenBLAS built in)" : " (no BLAS found at build time)") + ", vector bodies " +

@@ -21,6 +21,7 @@ struct Job {
   int64_t ldb;
   float* C;
   int64_t ldc;
+  const float* bias;  // N floats or null
 };
 
 // Rows i0..i1-1 of C. Each output is one float32 sum over k = 0..K-1 in order, the same in every lane
@@ -50,6 +51,7 @@ inline __attribute__((always_inline)) void rows_body(const Job& j, int64_t i0, i
       for (int q = 0; q < 4; ++q) {
         v8 r = *accs[q] * j.alpha;
         if (j.beta != 0.0f) r += j.beta * load8(c + n + 8 * q);
+        if (j.bias) r = r + load8(j.bias + n + 8 * q);
         store8(c + n + 8 * q, r);
       }
     }
@@ -58,13 +60,15 @@ inline __attribute__((always_inline)) void rows_body(const Job& j, int64_t i0, i
       for (int64_t k = 0; k < K; ++k) acc = v8{a[k], a[k], a[k], a[k], a[k], a[k], a[k], a[k]} * load8(j.B + k * j.ldb + n) + acc;
       acc *= j.alpha;
       if (j.beta != 0.0f) acc += j.beta * load8(c + n);
+      if (j.bias) acc = acc + load8(j.bias + n);
       store8(c + n, acc);
     }
     for (; n < N; ++n) {
       float acc = 0.0f;
       for (int64_t k = 0; k < K; ++k) acc = a[k] * j.B[k * j.ldb + n] + acc;
       acc *= j.alpha;
-      c[n] = j.beta != 0.0f ? acc + j.beta * c[n] : acc;
+      acc = j.beta != 0.0f ? acc + j.beta * c[n] : acc;
+      c[n] = j.bias ? acc + j.bias[n] : acc;
     }
   }
 }
@@ -90,7 +94,7 @@ RowsFn rows_for(int64_t K) {
 }  // namespace
 
 void sgemm_small_k(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-                   const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+                   const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
   if (M <= 0 || N <= 0) return;
   std::vector<float> packed;
   if (transB) {  // op(B)[k][n] = B[n * ldb + k] -> K x N contiguous
@@ -100,7 +104,7 @@ void sgemm_small_k(bool transA, bool transB, int64_t M, int64_t N, int64_t K, fl
     B = packed.data();
     ldb = N;
   }
-  const Job j{N, K, alpha, beta, A, transA ? 1 : lda, transA ? lda : 1, B, ldb, C, ldc};
+  const Job j{N, K, alpha, beta, A, transA ? 1 : lda, transA ? lda : 1, B, ldb, C, ldc, bias};
   const RowsFn rows = rows_for(K);
   // About 64K outputs per chunk: small products stay on the calling thread.
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / N);

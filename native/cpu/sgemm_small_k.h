@@ -12,9 +12,11 @@ namespace cpu {
 
 constexpr int64_t kSmallK = 16;
 
-// K must be in [1, kSmallK]. When beta == 0, C is written without being read.
+// K must be in [1, kSmallK]. When beta == 0, C is written without being read. bias (N floats, optional):
+// c_ij = alpha sum_k a_ik b_kj + beta c_ij + bias_j. With alpha = 1 and beta = 0 (a linear layer in one pass)
+// that is the product rounded, then the bias added: the same bits as the product followed by an add.
 void sgemm_small_k(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-                   const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+                   const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias = nullptr);
 
 }  // namespace cpu
 }  // namespace fsnn
