@@ -1,5 +1,6 @@
 // Column sums in float64: the one summation order of a reduction over a leading dimension on the CPU
-// (CpuBackend::reduce), which the fractional op's static-input gradient must reproduce bit for bit.
+// (CpuBackend::reduce, linearWeightBiasGrad's bias gradient), which the fractional op's static-input
+// gradient must reproduce bit for bit.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -9,19 +10,36 @@
 namespace fsnn {
 namespace cpu {
 
-//   dst[j] = float(scale * sum_{r < R} src[r * ld + j]),  j < n:  float64, r ascending
+// The order (one for every reduction over a leading dimension on the CPU):
+//   S_j = sum over blocks b = 0, 1, .. of B_bj, added in b order to 0,   B_bj = sum_{r in block b} src[r * ld + j]
+// in float64, rows ascending within a block of kSumRowBlock rows; dst[j] = float(scale * S_j). Up to
+// kSumRowBlock rows that is the plain ascending sum. The blocks let a long reduction split its rows over the
+// threads (CpuBackend::reduce) with the same bits as this sequential form: threads given column ranges of
+// the same rows stream memory at half the rate of threads given row ranges.
+constexpr int64_t kSumRowBlock = 8192;
+constexpr int64_t kSumColRun = 512;  // accumulators per pass, in L1
+
+// acc[j] (+)= the rows r0..r1-1 of columns 0..m-1 (m <= kSumColRun), float64, rows ascending.
+inline __attribute__((always_inline)) void add_rows_f64(const float* src, int64_t ld, int64_t r0, int64_t r1,
+                                                        int64_t m, double* acc) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = src + r * ld;
+    for (int64_t j = 0; j < m; ++j) acc[j] += row[j];
+  }
+}
+
 inline __attribute__((always_inline)) void sum_columns_f64_body(const float* src, int64_t ld, int64_t R, int64_t n,
                                                                 double scale, float* dst) {
-  constexpr int64_t kRun = 512;  // accumulators per pass, in L1
-  double acc[kRun];
-  for (int64_t j0 = 0; j0 < n; j0 += kRun) {
-    const int64_t m = std::min(kRun, n - j0);
-    std::fill(acc, acc + m, 0.0);
-    for (int64_t r = 0; r < R; ++r) {
-      const float* row = src + r * ld + j0;
-      for (int64_t j = 0; j < m; ++j) acc[j] += row[j];
+  double total[kSumColRun], block[kSumColRun];
+  for (int64_t j0 = 0; j0 < n; j0 += kSumColRun) {
+    const int64_t m = std::min(kSumColRun, n - j0);
+    std::fill(total, total + m, 0.0);
+    for (int64_t r0 = 0; r0 < R; r0 += kSumRowBlock) {
+      std::fill(block, block + m, 0.0);
+      add_rows_f64(src + j0, ld, r0, std::min(R, r0 + kSumRowBlock), m, block);
+      for (int64_t j = 0; j < m; ++j) total[j] += block[j];
     }
-    for (int64_t j = 0; j < m; ++j) dst[j0 + j] = static_cast<float>(acc[j] * scale);
+    for (int64_t j = 0; j < m; ++j) dst[j0 + j] = static_cast<float>(total[j] * scale);
   }
 }
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -37,6 +55,26 @@ __attribute__((target("avx2,fma"))) inline void sum_columns_f64_avx2(const float
   sum_columns_f64_body(src, ld, R, n, scale, dst);
 }
 #endif
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx512f,avx512dq,avx2,fma"))) inline void add_rows_f64_avx512(const float* src, int64_t ld,
+                                                                                      int64_t r0, int64_t r1,
+                                                                                      int64_t m, double* acc) {
+  add_rows_f64(src, ld, r0, r1, m, acc);
+}
+__attribute__((target("avx2,fma"))) inline void add_rows_f64_avx2(const float* src, int64_t ld, int64_t r0, int64_t r1,
+                                                                  int64_t m, double* acc) {
+  add_rows_f64(src, ld, r0, r1, m, acc);
+}
+#endif
+// add_rows_f64 with the widest registers the CPU has (the same bits).
+inline void add_rows_f64_any(const float* src, int64_t ld, int64_t r0, int64_t r1, int64_t m, double* acc) {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_has_avx512()) return add_rows_f64_avx512(src, ld, r0, r1, m, acc);
+  if (cpu_has_avx2_fma()) return add_rows_f64_avx2(src, ld, r0, r1, m, acc);
+#endif
+  add_rows_f64(src, ld, r0, r1, m, acc);
+}
+
 inline void sum_columns_f64(const float* src, int64_t ld, int64_t R, int64_t n, double scale, float* dst) {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_has_avx512()) return sum_columns_f64_avx512(src, ld, R, n, scale, dst);

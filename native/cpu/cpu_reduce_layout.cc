@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "column_sum.h"
+#include "cpu_allocator.h"
 #include "cpu_backend.h"
 #include "parallel.h"
 
@@ -27,8 +28,8 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Ten
   int32_t* idx = indices ? indices->idata() : nullptr;
   const int64_t R = pl.reduce, In = pl.inner;
   if (pl.outer <= 0 || In <= 0) return;
-  // Few outputs and long columns (a bias gradient over T x B rows): split the columns over the threads too,
-  // in runs of at least 128 (narrower runs read too little of each row to stream well).
+  // Few outputs and long columns (a max or min over T x B rows; long sums are split by rows above): split
+  // the columns over the threads too, in runs of at least 128 (narrower runs read too little of each row).
   int64_t cols = std::min(In, kReduceCols);
   if (pl.outer * ((In + cols - 1) / cols) < num_threads() && R * In >= (int64_t(1) << 20))
     cols = std::max<int64_t>(128, ((In + num_threads() - 1) / num_threads() + 15) / 16 * 16);
@@ -37,6 +38,30 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Ten
   const bool is_sum = op == ReduceOp::Sum || op == ReduceOp::Mean;
   const double scale = op == ReduceOp::Mean ? 1.0 / static_cast<double>(R) : 1.0;
   const bool is_max = op == ReduceOp::Max;
+  if (is_sum && pl.outer == 1 && R > kSumRowBlock) {
+    // A long sum over the leading dimension (a bias gradient over T x B rows): the row blocks of
+    // column_sum.h's order go to the threads, each block's float64 sums into its own row of partials, and
+    // the partials are added in block order: the same bits as sum_columns_f64.
+    const int64_t blocks = (R + kSumRowBlock - 1) / kSumRowBlock, cruns = (In + kSumColRun - 1) / kSumColRun;
+    HostScratch<double> part(size_t(blocks * In));
+    double* P = part.data();
+    parallel_for(blocks * cruns, 1, [&](int64_t w0, int64_t w1) {
+      for (int64_t w = w0; w < w1; ++w) {
+        const int64_t b = w / cruns, c0 = (w % cruns) * kSumColRun, m = std::min(kSumColRun, In - c0);
+        double* acc = P + b * In + c0;
+        std::fill(acc, acc + m, 0.0);
+        add_rows_f64_any(x + c0, In, b * kSumRowBlock, std::min(R, (b + 1) * kSumRowBlock), m, acc);
+      }
+    });
+    parallel_for(In, 4096, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j) {
+        double total = 0.0;
+        for (int64_t b = 0; b < blocks; ++b) total += P[b * In + j];
+        o[j] = static_cast<float>(total * scale);
+      }
+    });
+    return;
+  }
   parallel_for(pl.outer * runs, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R * cols)), [&](int64_t w0, int64_t w1) {
     float best[kReduceCols];
     int32_t best_i[kReduceCols];

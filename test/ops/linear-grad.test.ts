@@ -46,6 +46,30 @@ describe('linearWeightBiasGrad', () => {
     });
   }
 
+  test('past 8,192 rows: the sums follow column_sum.h\'s order exactly (float64 blocks of 8,192 rows, added in order), as the reduction over dim 0 does', () => {
+    const [M, N, K] = [20000, 37, 2];
+    const gv = uniform(M * N, 5), xv = uniform(M * K, 6);
+    const g = tensor(gv, [M, N]), x = tensor(xv, [M, K]);
+    const [gwH, gbH] = runKernel('linearWeightBiasGrad', [g.handle, x.handle], {});
+    const blocked = (term: (i: number, j: number) => number) => Float32Array.from({ length: N }, (_, j) => {
+      let total = 0;
+      for (let r0 = 0; r0 < M; r0 += 8192) {
+        let block = 0;
+        for (let i = r0; i < Math.min(M, r0 + 8192); ++i) block += term(i, j);
+        total += block;
+      }
+      return total;
+    });
+    const wantB = blocked((i, j) => gv[i * N + j]);
+    expect(Array.from(wrap(gbH).toFloat32Array())).toEqual(Array.from(wantB));
+    expect(Array.from(g.sum(0).toFloat32Array())).toEqual(Array.from(wantB));
+    const gw = wrap(gwH).toFloat32Array();
+    for (let k = 0; k < K; ++k) {
+      const want = blocked((i, j) => gv[i * N + j] * xv[i * K + k]);
+      expect(Array.from({ length: N }, (_, j) => gw[j * K + k])).toEqual(Array.from(want));
+    }
+  });
+
   test('rows that differ, or a 1-D operand, are errors that name the shapes', () => {
     const g = tensor(uniform(12, 1), [4, 3]);
     expect(() => runKernel('linearWeightBiasGrad', [g.handle, tensor(uniform(10, 2), [5, 2]).handle], {})).toThrow(/same rows.*\[4,3\].*\[5,2\]/);
