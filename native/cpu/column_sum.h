@@ -28,34 +28,9 @@ inline __attribute__((always_inline)) void add_rows_f64(const float* src, int64_
   }
 }
 
-inline __attribute__((always_inline)) void sum_columns_f64_body(const float* src, int64_t ld, int64_t R, int64_t n,
-                                                                double scale, float* dst) {
-  double total[kSumColRun], block[kSumColRun];
-  for (int64_t j0 = 0; j0 < n; j0 += kSumColRun) {
-    const int64_t m = std::min(kSumColRun, n - j0);
-    std::fill(total, total + m, 0.0);
-    for (int64_t r0 = 0; r0 < R; r0 += kSumRowBlock) {
-      std::fill(block, block + m, 0.0);
-      add_rows_f64(src + j0, ld, r0, std::min(R, r0 + kSumRowBlock), m, block);
-      for (int64_t j = 0; j < m; ++j) total[j] += block[j];
-    }
-    for (int64_t j = 0; j < m; ++j) dst[j0 + j] = static_cast<float>(total[j] * scale);
-  }
-}
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 // The same loop compiled for wider registers (8 or 4 doubles per add instead of 2): each column's sum is the
 // same additions in the same order, so the same bits.
-__attribute__((target("avx512f,avx512dq,avx2,fma"))) inline void sum_columns_f64_avx512(const float* src, int64_t ld,
-                                                                                         int64_t R, int64_t n,
-                                                                                         double scale, float* dst) {
-  sum_columns_f64_body(src, ld, R, n, scale, dst);
-}
-__attribute__((target("avx2,fma"))) inline void sum_columns_f64_avx2(const float* src, int64_t ld, int64_t R, int64_t n,
-                                                                     double scale, float* dst) {
-  sum_columns_f64_body(src, ld, R, n, scale, dst);
-}
-#endif
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 __attribute__((target("avx512f,avx512dq,avx2,fma"))) inline void add_rows_f64_avx512(const float* src, int64_t ld,
                                                                                       int64_t r0, int64_t r1,
                                                                                       int64_t m, double* acc) {
@@ -66,7 +41,7 @@ __attribute__((target("avx2,fma"))) inline void add_rows_f64_avx2(const float* s
   add_rows_f64(src, ld, r0, r1, m, acc);
 }
 #endif
-// add_rows_f64 with the widest registers the CPU has (the same bits).
+// add_rows_f64 with the widest registers the CPU has.
 inline void add_rows_f64_any(const float* src, int64_t ld, int64_t r0, int64_t r1, int64_t m, double* acc) {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_has_avx512()) return add_rows_f64_avx512(src, ld, r0, r1, m, acc);
@@ -75,12 +50,19 @@ inline void add_rows_f64_any(const float* src, int64_t ld, int64_t r0, int64_t r
   add_rows_f64(src, ld, r0, r1, m, acc);
 }
 
+// The order above, sequentially.
 inline void sum_columns_f64(const float* src, int64_t ld, int64_t R, int64_t n, double scale, float* dst) {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  if (cpu_has_avx512()) return sum_columns_f64_avx512(src, ld, R, n, scale, dst);
-  if (cpu_has_avx2_fma()) return sum_columns_f64_avx2(src, ld, R, n, scale, dst);
-#endif
-  sum_columns_f64_body(src, ld, R, n, scale, dst);
+  double total[kSumColRun], block[kSumColRun];
+  for (int64_t j0 = 0; j0 < n; j0 += kSumColRun) {
+    const int64_t m = std::min(kSumColRun, n - j0);
+    std::fill(total, total + m, 0.0);
+    for (int64_t r0 = 0; r0 < R; r0 += kSumRowBlock) {
+      std::fill(block, block + m, 0.0);
+      add_rows_f64_any(src + j0, ld, r0, std::min(R, r0 + kSumRowBlock), m, block);
+      for (int64_t j = 0; j < m; ++j) total[j] += block[j];
+    }
+    for (int64_t j = 0; j < m; ++j) dst[j0 + j] = static_cast<float>(total[j] * scale);
+  }
 }
 
 }  // namespace cpu
