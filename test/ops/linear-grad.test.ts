@@ -9,6 +9,7 @@ import { linear } from '../../lib/ops/nn';
 import { matmul } from '../../lib/ops/linalg';
 import { Tensor } from '../../lib/tensor';
 import { wrap } from '../../lib/ops/util';
+import { testDevice } from '../helpers/device';
 
 function uniform(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -32,7 +33,7 @@ describe('linearWeightBiasGrad', () => {
   for (const [M, N, K] of [[1000, 300, 1], [777, 10, 2], [513, 1, 4], [64, 257, 3], [300, 40, 5], [200, 33, 16], [1, 5, 1]]) {
     test(`g [${M}, ${N}], x [${M}, ${K}]: g^T x against float64, the bias gradient bit for bit the sum over dim 0`, () => {
       const gv = uniform(M * N, M + N), xv = uniform(M * K, 7 * K + 1);
-      const g = tensor(gv, [M, N]), x = tensor(xv, [M, K]);
+      const g = tensor(gv, [M, N], { device: 'cpu' }), x = tensor(xv, [M, K], { device: 'cpu' });
       const [gwH, gbH] = runKernel('linearWeightBiasGrad', [g.handle, x.handle], {});
       const gw = wrap(gwH), gb = wrap(gbH);
       expect(gw.shape).toEqual([N, K]);
@@ -49,7 +50,7 @@ describe('linearWeightBiasGrad', () => {
   test('past 8,192 rows: the sums follow column_sum.h\'s order exactly (float64 blocks of 8,192 rows, added in order), as the reduction over dim 0 does', () => {
     const [M, N, K] = [20000, 37, 2];
     const gv = uniform(M * N, 5), xv = uniform(M * K, 6);
-    const g = tensor(gv, [M, N]), x = tensor(xv, [M, K]);
+    const g = tensor(gv, [M, N], { device: 'cpu' }), x = tensor(xv, [M, K], { device: 'cpu' });
     const [gwH, gbH] = runKernel('linearWeightBiasGrad', [g.handle, x.handle], {});
     const blocked = (term: (i: number, j: number) => number) => Float32Array.from({ length: N }, (_, j) => {
       let total = 0;
@@ -68,6 +69,17 @@ describe('linearWeightBiasGrad', () => {
       const want = blocked((i, j) => gv[i * N + j] * xv[i * K + k]);
       expect(Array.from({ length: N }, (_, j) => gw[j * K + k])).toEqual(Array.from(want));
     }
+  });
+
+  test(`on the suite's device (${testDevice}; off the CPU the matmul and the sum): the same gradients`, () => {
+    const [M, N, K] = [3000, 40, 2];
+    const gv = uniform(M * N, 21), xv = uniform(M * K, 22);
+    const g = tensor(gv, [M, N]), x = tensor(xv, [M, K]);
+    const [gwH, gbH] = runKernel('linearWeightBiasGrad', [g.handle, x.handle], {});
+    const want = new Float64Array(N * K);
+    for (let i = 0; i < M; ++i) for (let j = 0; j < N; ++j) for (let k = 0; k < K; ++k) want[j * K + k] += gv[i * N + j] * xv[i * K + k];
+    expect(maxRelErr(wrap(gwH).toFloat32Array(), want)).toBeLessThan(1e-5);
+    expect(Array.from(wrap(gbH).toFloat32Array())).toEqual(Array.from(g.sum(0).toFloat32Array()));
   });
 
   test('rows that differ, or a 1-D operand, are errors that name the shapes', () => {
