@@ -165,10 +165,8 @@ struct FastCtx {
   const float* K;   // K[L], L = 1..L0-1 (0 for L > T); K[0] unused
   const float* cq;  // c_q
   const float* mu;  // mu_q (mu_0 = 0)
-  const v8* cq8;    // c_q and mu_q broadcast to 8 lanes (32-byte aligned): an operand in memory for the
-  const v8* mu8;    // vector arithmetic, instead of a broadcast per use
-  const v16* cq16;  // the same broadcast to 16 lanes (64-byte aligned), for the AVX-512 body
-  const v16* mu16;
+  const v16* cq16;  // c_q and mu_q broadcast to 16 lanes (64-byte aligned): an operand in memory for the
+  const v16* mu16;  // vector arithmetic, instead of a broadcast per use (the AVX2 body reads their halves)
 };
 
 // x_k from v_k and I_k, evaluated as the exact kernel does (fractional_cpu.cc x_of).
@@ -203,14 +201,14 @@ FSNN_INLINE void for_each_decaying_state(int64_t Q, const Fn& one) {
 // apart, with Kahan): S_q += x - mu_q S_q; returns sum_{q>=1} c_q S_q over four accumulators, summed as
 // ((a0 + a1) + (a2 + a3)). With kGrad, also G_q += w S_q (the adjoint's dL/dc_q). The forward and the adjoint
 // both advance this way. State q of these lanes is at S[stride q]; c_q and mu_q come from memory already
-// broadcast (mu[q], cq[q]).
+// broadcast, at the same stride (mu[stride q], cq[stride q]).
 template <bool kGrad, class W>
 FSNN_INLINE W advance_lanes(int64_t Q, const W* mu, const W* cq, W* S, W* G, int64_t stride, const W& x, const W& w) {
   W a[4] = {};
   for_each_decaying_state(Q, [&](int64_t q, int r) __attribute__((always_inline)) {
     W s = S[stride * q], g{};
     if (kGrad) g = G[stride * q];
-    soe_state_step<kGrad>(s, x, mu[q], cq[q], a[r], g, w);
+    soe_state_step<kGrad>(s, x, mu[stride * q], cq[stride * q], a[r], g, w);
     S[stride * q] = s;
     if (kGrad) G[stride * q] = g;
   });
@@ -224,7 +222,7 @@ FSNN_INLINE void advance_lanes2(int64_t Q, const W* mu, const W* cq, W* S, W* G,
                                 const W& x2, const W& w1, const W& w2, W& out1, W& out2) {
   W a[4] = {}, b[4] = {};
   for_each_decaying_state(Q, [&](int64_t q, int r) __attribute__((always_inline)) {
-    const W m = mu[q], k = cq[q];
+    const W m = mu[stride * q], k = cq[stride * q];
     W s = S[stride * q], g{};
     if (kGrad) g = G[stride * q];
     soe_state_step<kGrad>(s, x1, m, k, a[r], g, w1);
@@ -238,21 +236,25 @@ FSNN_INLINE void advance_lanes2(int64_t Q, const W* mu, const W* cq, W* S, W* G,
 
 // The block versions. A vf is {lo, hi}: viewed as v8 arrays, element 2q is state q's low half and 2q + 1 its
 // high half; each half advances on its own, so that its accumulators, x and the state fit in the 16 AVX2
-// registers. A v16 block is one AVX-512 register: the same operations per lane in the same order.
+// registers. The 16-lane tables, viewed the same way, give each half its broadcast c_q and mu_q at 2q. A v16
+// block is one AVX-512 register: the same operations per lane in the same order.
+FSNN_INLINE const v8* halves(const v16* t) { return reinterpret_cast<const v8*>(t); }
 template <bool kGrad>
 FSNN_INLINE vf advance_soe_states(const FastCtx& c, vf* S, const vf& x, vf* G, const vf& w) {
   v8* s = reinterpret_cast<v8*>(S);
   v8* g = reinterpret_cast<v8*>(G);
-  return {advance_lanes<kGrad>(c.Q, c.mu8, c.cq8, s, g, 2, x.lo, w.lo),
-          advance_lanes<kGrad>(c.Q, c.mu8, c.cq8, s + 1, kGrad ? g + 1 : nullptr, 2, x.hi, w.hi)};
+  const v8 *mu = halves(c.mu16), *cq = halves(c.cq16);
+  return {advance_lanes<kGrad>(c.Q, mu, cq, s, g, 2, x.lo, w.lo),
+          advance_lanes<kGrad>(c.Q, mu, cq, s + 1, kGrad ? g + 1 : nullptr, 2, x.hi, w.hi)};
 }
 template <bool kGrad>
 FSNN_INLINE void advance_soe_states2(const FastCtx& c, vf* S, const vf& x1, const vf& x2, vf* G, const vf& w1,
                                      const vf& w2, vf& out1, vf& out2) {
   v8* s = reinterpret_cast<v8*>(S);
   v8* g = reinterpret_cast<v8*>(G);
-  advance_lanes2<kGrad>(c.Q, c.mu8, c.cq8, s, g, 2, x1.lo, x2.lo, w1.lo, w2.lo, out1.lo, out2.lo);
-  advance_lanes2<kGrad>(c.Q, c.mu8, c.cq8, s + 1, kGrad ? g + 1 : nullptr, 2, x1.hi, x2.hi, w1.hi, w2.hi, out1.hi,
+  const v8 *mu = halves(c.mu16), *cq = halves(c.cq16);
+  advance_lanes2<kGrad>(c.Q, mu, cq, s, g, 2, x1.lo, x2.lo, w1.lo, w2.lo, out1.lo, out2.lo);
+  advance_lanes2<kGrad>(c.Q, mu, cq, s + 1, kGrad ? g + 1 : nullptr, 2, x1.hi, x2.hi, w1.hi, w2.hi, out1.hi,
                         out2.hi);
 }
 template <bool kGrad>
@@ -567,22 +569,17 @@ FastCtx make_ctx(const char* op, const FractionalParams& p, std::vector<float>& 
   c.arctan_k = surrogate_arctan_k(c.scale);
   c.arctan_h = surrogate_arctan_h(c.scale);
   c.inv_K0 = p.T > 0 ? float(1.0 / double(float(p.K[0]))) : 1.0f;
-  store.assign(size_t(f.L0) + 48 * size_t(f.Q) + 16, 0.0f);
+  store.assign(size_t(f.L0) + 32 * size_t(f.Q) + 16, 0.0f);
   for (int64_t L = 1; L < f.L0 && L <= p.T; ++L) store[size_t(L)] = float(p.K[L]);
-  // [Q][16] c, [Q][16] mu (64-byte aligned), then [Q][8] c, [Q][8] mu
+  // [Q][16] c, then [Q][16] mu (64-byte aligned)
   float* tables = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(store.data() + f.L0) + 63) & ~uintptr_t(63));
-  float* tables8 = tables + 32 * f.Q;
-  for (int64_t q = 0; q < f.Q; ++q) {
+  for (int64_t q = 0; q < f.Q; ++q)
     for (int i = 0; i < 16; ++i) tables[16 * q + i] = f.c[size_t(q)], tables[16 * (f.Q + q) + i] = f.mu[size_t(q)];
-    for (int i = 0; i < 8; ++i) tables8[8 * q + i] = f.c[size_t(q)], tables8[8 * (f.Q + q) + i] = f.mu[size_t(q)];
-  }
   c.K = store.data();
   c.cq = f.c.data();
   c.mu = f.mu.data();
   c.cq16 = reinterpret_cast<const v16*>(tables);
   c.mu16 = reinterpret_cast<const v16*>(tables + 16 * f.Q);
-  c.cq8 = reinterpret_cast<const v8*>(tables8);
-  c.mu8 = reinterpret_cast<const v8*>(tables8 + 8 * f.Q);
   return c;
 }
 
