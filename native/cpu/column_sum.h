@@ -50,6 +50,14 @@ inline void add_rows_f64_any(const float* src, int64_t ld, int64_t r0, int64_t r
   add_rows_f64(src, ld, r0, r1, m, acc);
 }
 
+// S_j from its blocks' sums B_bj at p[b * stride] (b < blocks), added in block order to 0: the last step of the
+// order above, for the forms that sum the blocks apart (on different threads).
+inline double add_block_sums(const double* p, int64_t blocks, int64_t stride) {
+  double total = 0.0;
+  for (int64_t b = 0; b < blocks; ++b) total += p[b * stride];
+  return total;
+}
+
 // The order above, sequentially.
 inline void sum_columns_f64(const float* src, int64_t ld, int64_t R, int64_t n, double scale, float* dst) {
   double total[kSumColRun], block[kSumColRun];

@@ -21,7 +21,8 @@ inline bool cpu_has_avx2_fma() {
 
 // True on x86-64 CPUs (and kernels) with AVX-512F, AVX-512DQ, AVX2 and FMA, checked once (GCC's check includes
 // the kernel's ZMM state support), unless the environment sets FSNN_CPU_NO_AVX512=1: the kernels with an
-// AVX-512 body (the fast fractional history; the same bits as its AVX2 body) then run the AVX2 one.
+// AVX-512 body (the fast fractional history, the column sums, the linear weight+bias gradient; each the same
+// bits as its AVX2 body) then run the AVX2 one.
 inline bool cpu_has_avx512() {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   static const bool has = [] {

@@ -54,11 +54,7 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Ten
       }
     });
     parallel_for(In, 4096, [&](int64_t j0, int64_t j1) {
-      for (int64_t j = j0; j < j1; ++j) {
-        double total = 0.0;
-        for (int64_t b = 0; b < blocks; ++b) total += P[b * In + j];
-        o[j] = static_cast<float>(total * scale);
-      }
+      for (int64_t j = j0; j < j1; ++j) o[j] = static_cast<float>(add_block_sums(P + j, blocks, In) * scale);
     });
     return;
   }

@@ -90,14 +90,8 @@ void CpuBackend::linear_weight_bias_grad(const Tensor& gt, const Tensor& xt, Ten
   float* gb = grad_b.data();
   parallel_for(N, 1024, [&](int64_t j0, int64_t j1) {
     for (int64_t j = j0; j < j1; ++j) {
-      double tb = 0.0;
-      for (int64_t b = 0; b < blocks; ++b) tb += P[b * stride + j];
-      gb[j] = static_cast<float>(tb);
-      for (int64_t k = 0; k < K; ++k) {
-        double tw = 0.0;
-        for (int64_t b = 0; b < blocks; ++b) tw += P[b * stride + N + k * N + j];
-        gw[j * K + k] = static_cast<float>(tw);
-      }
+      gb[j] = static_cast<float>(add_block_sums(P + j, blocks, stride));
+      for (int64_t k = 0; k < K; ++k) gw[j * K + k] = static_cast<float>(add_block_sums(P + N + k * N + j, blocks, stride));
     }
   });
 }
