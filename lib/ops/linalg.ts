@@ -3,7 +3,7 @@ import { runKernel } from '../kernels/run-kernel';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
 import { sumTo } from './broadcast';
-import { assertTensor, wrap } from './util';
+import { assertTensor, mm, wrap } from './util';
 
 /** Transposes applied to the operands of matmul (without copying them). */
 export interface MatmulOptions {
@@ -13,7 +13,6 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
-const mm = (a: Tensor, b: Tensor, transA: boolean, transB: boolean) => wrap(runKernel('matmul', [a.handle, b.handle], { transA, transB }));
 
 /** C = op(A) · op(B), op = transpose of the last two dims where asked. */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {

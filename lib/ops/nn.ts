@@ -11,7 +11,7 @@ import { isSpikes, spikesIf } from './spike-marks';
 import { gather, reshape } from './layout';
 import { sumTo } from './broadcast';
 import { mean, sum } from './reduce';
-import { assertTensor, composite, normalizeDim, wrap } from './util';
+import { assertTensor, composite, mm, normalizeDim, wrap } from './util';
 import { isInt32Array } from '../typed-arrays';
 import { intPair } from '../shape';
 
@@ -126,12 +126,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 function denseLinear(x2: Tensor, weight: Tensor, bias: Tensor): Tensor {
   const y = wrap(runKernel('linear', [x2.handle, weight.handle, bias.handle], {}));
   return record(y, 'linear', [x2, weight, bias], (g) => {
-    const gx = x2.requiresGrad ? wrap(runKernel('matmul', [g.handle, weight.handle], { transA: false, transB: false })) : null;
+    const gx = x2.requiresGrad ? mm(g, weight, false, false) : null;
     if (weight.requiresGrad && bias.requiresGrad) {
       const [gw, gb] = runKernel('linearWeightBiasGrad', [g.handle, x2.handle], {});
       return [gx, wrap(gw), wrap(gb)];
     }
-    const gw = weight.requiresGrad ? wrap(runKernel('matmul', [g.handle, x2.handle], { transA: true, transB: false })) : null;
+    const gw = weight.requiresGrad ? mm(g, x2, true, false) : null;
     return [gx, gw, bias.requiresGrad ? sumTo(g, bias.shape) : null];
   });
 }

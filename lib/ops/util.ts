@@ -7,6 +7,9 @@ import { Tensor } from '../tensor';
 
 export const wrap = (h: NativeHandle): Tensor => new Tensor(h);
 
+/** op(A) · op(B), op = transpose where asked, without an autograd node (matmul and the backward rules use it). */
+export const mm = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => wrap(runKernel('matmul', [a.handle, b.handle], { transA, transB }));
+
 /** The second operand of an elementwise op: a tensor (broadcast) or a number. */
 export type Operand = Tensor | number;
 
