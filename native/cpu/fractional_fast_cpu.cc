@@ -277,6 +277,26 @@ FSNN_INLINE void advance_soe_states2(const FastCtx& c, v16* S, const v16& x1, co
 constexpr int64_t kChunk = 64;    // time steps per staged chunk
 constexpr int64_t kMaxSlab = 256; // neurons per slab (at most)
 
+// Prefetches that overlap a block's memory traffic with its arithmetic: while the block computes staged row i
+// of a chunk, the cache line of its 16 lanes in row i of the next chunk's inputs is fetched (the next stage_in
+// then copies from the cache, not from memory), and so is the line of row i of this chunk's outputs (the
+// stage_out after the chunk then writes to lines already owned). A worker's chunk otherwise waits for memory
+// with its arithmetic idle, and then computes with the memory idle. Null rows are skipped.
+struct RowPrefetch {
+  static constexpr int kMaxIn = 4, kMaxOut = 2;
+  const float* in[kMaxIn] = {};  // this block's lanes in the first row of the next chunk
+  float* out[kMaxOut] = {};      // this block's lanes in the first row of this chunk
+  int64_t in_rows = 0;           // rows of the next chunk (0: none)
+  int64_t stride = 0;            // row stride of the [T, N] arrays (N)
+};
+FSNN_INLINE void prefetch_row(const RowPrefetch& pf, int64_t i) {
+  if (i < pf.in_rows)
+    for (const float* p : pf.in)
+      if (p) __builtin_prefetch(p + i * pf.stride, 0, 3);
+  for (float* p : pf.out)
+    if (p) __builtin_prefetch(p + i * pf.stride, 1, 3);
+}
+
 int64_t ring_len(const FastCtx& c) { return c.mask + 1; }
 // Forward state per block: H [Q] (H[0]: the zero node's sum), ring [R], v [1], the zero node's compensation [1].
 int64_t fwd_state(const FastCtx& c) { return c.Q + ring_len(c) + 2; }
@@ -287,7 +307,7 @@ int64_t bwd_state(const FastCtx& c) { return 2 * c.Q + c.L0 + ring_len(c) + 2; }
 // value was Inf or NaN (v - v is NaN exactly then).
 template <bool LIF, class V>
 FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, float* sV, int64_t ld, int64_t k0,
-                               int64_t k1, V* st, LaneMask<V>& nf) {
+                               int64_t k1, V* st, LaneMask<V>& nf, const RowPrefetch& pf) {
   const int64_t L0 = c.L0, Q = c.Q, mask = c.mask;
   V* H = st;
   V* ring = H + Q;
@@ -301,6 +321,7 @@ FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, flo
   bool have_pending = false;
   for (int64_t k = k0; k < k1; ++k) {
     const int64_t n = k + 1, o = (k - k0) * ld;
+    prefetch_row(pf, k - k0);
     const V in = vload<V>(sI + o);
     const V s = step(x_of<LIF>(c, v, in));
     vstore(sS + o, s);
@@ -347,7 +368,8 @@ FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, flo
 // out[L0+Q] += dL/dtau (this block's share).
 template <bool LIF, class V>
 FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* sV, const float* sgS,
-                                const float* sgV, float* sgI, int64_t ld, int64_t j0, int64_t j1, V* st, double* out) {
+                                const float* sgV, float* sgI, int64_t ld, int64_t j0, int64_t j1, V* st, double* out,
+                                const RowPrefetch& pf) {
   const int64_t T = c.T, L0 = c.L0, Q = c.Q, mask = c.mask;
   V* P = st;
   V* G = P + Q;
@@ -364,6 +386,7 @@ FSNN_INLINE void backward_chunk(const FastCtx& c, const float* sI, const float* 
     const V vj = j == 0 ? V{} : vload<V>(sV + o);
     V local{};
     if (j < T) {  // the local terms of step j: spike surrogate, gI_j, dL/dtau
+      prefetch_row(pf, j - j0);
       const V in = vload<V>(sI + o);
       const V x = x_of<LIF>(c, vj, in);
       V sg;
@@ -462,8 +485,16 @@ FSNN_INLINE void forward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
     for (int64_t k0 = 0; k0 < c.T; k0 += kChunk) {
       const int64_t k1 = std::min(c.T, k0 + kChunk);
       stage_in(j.I, c.N, n0, nv, k0, k1, sI, ld);
-      for (int64_t b = 0; b < nb; ++b)
-        forward_chunk<LIF, V>(c, sI + b * kNB, sS + b * kNB, sV + b * kNB, ld, k0, k1, states + b * SB, nf);
+      for (int64_t b = 0; b < nb; ++b) {
+        RowPrefetch pf;
+        const int64_t at = n0 + b * kNB;
+        pf.stride = c.N;
+        pf.in_rows = std::min(c.T, k1 + kChunk) - k1;
+        if (pf.in_rows > 0) pf.in[0] = j.I + k1 * c.N + at;
+        pf.out[0] = j.spikes + k0 * c.N + at;
+        if (j.vout) pf.out[1] = j.vout + k0 * c.N + at;
+        forward_chunk<LIF, V>(c, sI + b * kNB, sS + b * kNB, sV + b * kNB, ld, k0, k1, states + b * SB, nf, pf);
+      }
       stage_out(sS, ld, k0, k1, j.spikes, c.N, n0, nv);
       if (j.vout) stage_out(sV, ld, k0, k1, j.vout, c.N, n0, nv);
     }
@@ -498,9 +529,23 @@ FSNN_INLINE void backward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
       }
       stage_in(j.V, c.N, n0, nv, b0 - 1, b1 - 1, sV + (b0 - j0) * ld, ld);
       if (j.gV) stage_in(j.gV, c.N, n0, nv, b0 - 1, b1 - 1, sgV + (b0 - j0) * ld, ld);
-      for (int64_t b = 0; b < nb; ++b)
+      // The next chunk, iterations [nj0, j0 - 1]: rows nj0.. of I and gS, and from max(nj0 - 1, 0) of V and gV.
+      const int64_t nj0 = std::max<int64_t>(0, j0 - kChunk), vrow = std::max<int64_t>(nj0 - 1, 0);
+      for (int64_t b = 0; b < nb; ++b) {
+        RowPrefetch pf;
+        const int64_t at = n0 + b * kNB;
+        pf.stride = c.N;
+        pf.in_rows = j0 - nj0;
+        if (pf.in_rows > 0) {
+          pf.in[0] = j.I + nj0 * c.N + at;
+          pf.in[1] = j.gS + nj0 * c.N + at;
+          pf.in[2] = j.V + vrow * c.N + at;
+          if (j.gV) pf.in[3] = j.gV + vrow * c.N + at;
+        }
+        pf.out[0] = j.gI + j0 * c.N + at;
         backward_chunk<LIF, V>(c, sI + b * kNB, sV + b * kNB, sgS + b * kNB, j.gV ? sgV + b * kNB : nullptr,
-                            sgI + b * kNB, ld, j0, j1, states + b * SB, j.parts + (n0 / kNB + b) * PW);
+                               sgI + b * kNB, ld, j0, j1, states + b * SB, j.parts + (n0 / kNB + b) * PW, pf);
+      }
       if (a1 > a0) stage_out(sgI, ld, a0, a1, j.gI, c.N, n0, nv);
     }
   }
