@@ -97,6 +97,12 @@ class Backend {
     (void)p;
     return false;
   }
+  // Whether fractional_backward folds the linear layer before the neuron into its pass (p.linear_fold,
+  // fractional_op.h). When not, ops writes gI and reduces it with the layer's input.
+  virtual bool fractional_folds_linear(const FractionalParams& p) const {
+    (void)p;
+    return false;
+  }
   virtual void fractional_backward(const FractionalParams& p, const Tensor& I, const Tensor& v, const Tensor& spikes,
                                    const Tensor& gS, const Tensor* gV, Tensor& gI, Tensor& gK, Tensor& gTau) = 0;
   // The chain from those pairs to the op's parameters, on the same device (no host wait):

@@ -378,7 +378,8 @@ Napi::Value FractionalFastInfo(const Napi::CallbackInfo& info) {
 }
 
 // fractionalBackward(I, v, spikes, gS, gV | null, method, alphas, weights, h, params,
-//                    { alpha, weight, tauScale?, pairs?, inputChecked? }) -> { gI, gAlpha, gWeight, gTau (null when not asked), gK?, gTauPair? }
+//                    { alpha, weight, tauScale?, pairs?, inputChecked?, linearInput? })
+//   -> { gI (null with linearInput), gAlpha, gWeight, gTau (null when not asked), gLinearWeight?, gLinearBias?, gK?, gTauPair? }
 Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   const char* op = "fractionalNeuron.backward";
   Tensor& I = T(info, 0, op);
@@ -397,12 +398,18 @@ Napi::Value FractionalBackward(const Napi::CallbackInfo& info) {
   const FractionalHistory history =
       hv.IsString() ? fractional_history_from_name(hv.As<Napi::String>().Utf8Value()) : FractionalHistory::Auto;
   const int64_t steps = IntField(params, "steps", 0, op);  // as given to the forward (kernel attribute; 0: none)
+  const Napi::Value lx = w.Get("linearInput");  // the linear layer's input x [M, K] (ops.h), or absent
+  const Tensor* linear_x = lx.IsNull() || lx.IsUndefined() ? nullptr : &tensor_of(lx, op);
   ops::FractionalGrads g = ops::fractional_backward(I, T(info, 1, op), T(info, 2, op), T(info, 3, op), OptT(info, 4, op),
-                                                    spec, NeuronOptions(params, op), want, history, steps);
+                                                    spec, NeuronOptions(params, op), want, history, steps, linear_x);
   Napi::Env env = info.Env();
   auto opt = [&](Tensor& t) -> Napi::Value { return t.storage ? W(info, std::move(t)) : env.Null(); };
   Napi::Object out = Napi::Object::New(env);
-  out.Set("gI", W(info, std::move(g.gI)));
+  out.Set("gI", opt(g.gI));
+  if (linear_x) {
+    out.Set("gLinearWeight", W(info, std::move(g.gLinearWeight)));
+    out.Set("gLinearBias", W(info, std::move(g.gLinearBias)));
+  }
   out.Set("gAlpha", opt(g.gAlpha));
   out.Set("gWeight", opt(g.gWeight));
   out.Set("gTau", opt(g.gTau));

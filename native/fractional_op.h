@@ -50,6 +50,19 @@ constexpr int kFracChainLanes = 256;
 // whichever is faster for T and method (resolved in fractional_history.cc).
 enum class FractionalHistory : int { Exact = 0, Fast = 1, Auto = 2 };
 struct FractionalFastHistory;  // fractional_history.h
+struct Tensor;                 // tensor.h
+
+// The backward's fold of the linear layer before the neuron (FractionalParams::linear_fold): I is that layer's
+// output, I = x W^T + b over I's last dimension F, with x [T N / F, K] (neuron n at step t reads row
+// t N / F + floor(n / F)), and instead of dL/dI the backward writes the layer's weight and bias gradients
+//   gW[f][k] = sum over (t, n) with n mod F = f of dL/dI_{t,n} x[t N / F + n / F][k],   gB[f] = the same sum of dL/dI_{t,n},
+// summed in float64 (per neuron over its steps, then over n / F ascending), so that dL/dI [T, N] is never
+// written and read back. gW [F, K] and gB [F] are float32 tensors on I's device.
+struct FractionalLinearFold {
+  const Tensor* x = nullptr;
+  Tensor* gW = nullptr;
+  Tensor* gB = nullptr;
+};
 
 struct FractionalParams {
   int64_t T = 0;          // time steps
@@ -69,6 +82,8 @@ struct FractionalParams {
   // the backward's gI is then dL/dI = sum_k dL/dI_k [N], summed in float64 in ascending k (as a sum over
   // dim 0 of the repeated gradient is). Only where Backend::fractional_static_input(p) says so.
   bool static_input = false;
+  // Set (the backward only, where Backend::fractional_folds_linear(p) says so): the fold above; gI is not written.
+  const FractionalLinearFold* linear_fold = nullptr;
 };
 
 }  // namespace fsnn

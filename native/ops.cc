@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 namespace fsnn {
 
@@ -925,7 +926,8 @@ FractionalResult fractional_forward(const Tensor& I, const FractionalKernelSpec&
 
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
                                     const Tensor* gV, const FractionalKernelSpec& kernel, FractionalParams p,
-                                    const FractionalGradRequest& want, FractionalHistory history, int64_t steps) {
+                                    const FractionalGradRequest& want, FractionalHistory history, int64_t steps,
+                                    const Tensor* linear_x) {
   const char* op = "fractionalNeuron.backward";
   const FractionalSetup s = fractional_setup(op, I, kernel, history, p, steps);
   const FractionalKernel* k = s.kernel.get();
@@ -944,12 +946,37 @@ FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tens
       fail(op, ": ", all[i]->describe(), " does not match the ", p.T, " steps of the input current ", I.describe());
   if (!std::isfinite(want.tau_scale)) fail(op, ": the tau gradient scale ", want.tau_scale, " is not finite");
   FractionalGrads g;
-  g.gI = empty(Iop.shape, I.device);
+  int64_t F = 0;  // the linear layer's outputs (I's last dimension)
+  if (linear_x) {
+    check_float(op, *linear_x, "linear layer input");
+    check_same_device(op, {&I, linear_x});
+    F = I.shape.back();
+    if (steps > 0) fail(op, ": a linear layer's input cannot be folded into a static input's backward");
+    if (linear_x->dim() != 2 || linear_x->shape[0] * F != I.numel())
+      fail(op, ": the linear layer input ", linear_x->describe(), " must be [rows, K] with rows x ", F,
+           " = the current's ", I.numel(), " values (", I.describe(), ")");
+  }
+  const bool fold = linear_x && I.storage->backend->fractional_folds_linear(p);
+  FractionalLinearFold lf;
+  if (fold) {
+    g.gLinearWeight = empty({F, linear_x->shape[1]}, I.device);
+    g.gLinearBias = empty({F}, I.device);
+    lf.x = linear_x;
+    lf.gW = &g.gLinearWeight;
+    lf.gB = &g.gLinearBias;
+    p.linear_fold = &lf;
+  } else {
+    g.gI = empty(Iop.shape, I.device);
+  }
   // dL/dK_0..K_T (exact), or dL/dK_0..K_{L0-1} then dL/dc_q (fast; the chain tables match).
   Tensor gK = empty({2, s.fast ? s.fast->width() : p.T + 1}, I.device);
   Tensor gTau = empty({2}, I.device);
   I.storage->backend->fractional_backward(p, Iop, v, spikes, gS, gV, g.gI, gK, gTau);
   if (repeat) g.gI = reduce(ReduceOp::Sum, g.gI, {0}, true).first;  // dL/dI = sum_k dL/dI_k
+  if (linear_x && !fold) {  // the layer's gradients from dL/dI, formed in full
+    std::tie(g.gLinearWeight, g.gLinearBias) = linear_weight_bias_grad(reshape(g.gI, {linear_x->shape[0], F}), *linear_x);
+    g.gI = Tensor{};
+  }
   // The chain next to the sums, on I's device: gAlpha_m = sum_L dL/dK_L dK_L/dalpha_m,
   // gWeight_m = sum_L dL/dK_L dK_L/dw_m, gTau = dL/dtau tau_scale (float64 products and sums).
   const double* dAlpha = s.fast ? s.fast->dAlpha.data() : k->dAlpha.data();

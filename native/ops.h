@@ -106,16 +106,22 @@ struct FractionalGradRequest {
   bool input_checked = false;
 };
 struct FractionalGrads {
-  Tensor gI;  // the shape of I (with steps > 0, the static input's sum over the steps)
+  Tensor gI;  // the shape of I (with steps > 0, the static input's sum over the steps); empty with linear_x
+  Tensor gLinearWeight, gLinearBias;  // with linear_x: the linear layer's [F, K] and [F] (fractional_backward)
   Tensor gAlpha, gWeight, gTau;  // float32, on I's device; empty when not requested (and for euler: no terms)
   Tensor gK;        // when pairs: [2, T + 1] float32 hi/lo pairs of dL/dK_L (Backend::fractional_backward);
                     // with the fast history [2, L0 + Q]: dL/dK_L (L < L0), then dL/dc_q (fractional_history.h)
   Tensor gTauPair;  // when pairs: [2] hi/lo of dL/dtau
 };
+// linear_x: I is the output of a linear layer I = x W^T + b over I's last dimension F, x [M, K] with M F = I's
+// numel; then the layer's weight and bias gradients (dL/dI summed against x and over the rows) come back
+// instead of gI. The backend folds them into its own pass where it can (Backend::fractional_folds_linear,
+// fractional_op.h), else gI is formed and reduced by linear_weight_bias_grad.
 FractionalGrads fractional_backward(const Tensor& I, const Tensor& v, const Tensor& spikes, const Tensor& gS,
                                     const Tensor* gV, const FractionalKernelSpec& kernel, FractionalParams p,
                                     const FractionalGradRequest& want,
-                                    FractionalHistory history = FractionalHistory::Exact, int64_t steps = 0);
+                                    FractionalHistory history = FractionalHistory::Exact, int64_t steps = 0,
+                                    const Tensor* linear_x = nullptr);
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* vmax, const AdamParams& p);
 void sgd_step(Tensor& param, const Tensor& grad, Tensor* buf, const SgdParams& p);

@@ -32,9 +32,17 @@ export interface FractionalGradRequest {
   alpha: boolean; weight: boolean; tauScale?: number | null; pairs?: boolean;
   /** I is the current of the forward this backward follows, which found it finite: no second scan. */
   inputChecked?: boolean;
+  /**
+   * I = x W^T + b is a linear layer's output over its last dim F, and this is x as rows [M, K] (M F = I's
+   * numel): the layer's weight and bias gradients come back (gLinearWeight [F, K], gLinearBias [F]) in place
+   * of gI, folded into the neuron's own pass where the device can (native/fractional_op.h).
+   */
+  linearInput?: NativeHandle | null;
 }
 export interface FractionalNativeGrads {
-  gI: NativeHandle; gAlpha: NativeHandle | null; gWeight: NativeHandle | null; gTau: NativeHandle | null;
+  /** dL/dI; null when linearInput was given. */
+  gI: NativeHandle | null; gAlpha: NativeHandle | null; gWeight: NativeHandle | null; gTau: NativeHandle | null;
+  gLinearWeight?: NativeHandle; gLinearBias?: NativeHandle;
   gK?: NativeHandle; gTauPair?: NativeHandle;
 }
 

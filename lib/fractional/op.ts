@@ -15,6 +15,7 @@ import { FractionalMethod, float64Values } from './kernel';
 import { checkMemoryWindow } from './memory-window';
 import { dTauDTheta, tauFromTheta } from './tau';
 import { markSpikes } from '../ops/spike-marks';
+import { linearOrigin } from '../ops/linear-marks';
 
 /** Neuron model: 'lif' (leaky integrate-and-fire) or 'if' (integrate-and-fire, no leak). */
 export type NeuronKind = 'lif' | 'if';
@@ -105,7 +106,9 @@ function shaped(h: NativeHandle, shape: readonly number[]): Tensor {
 /**
  * Runs one neuron layer: I [T, B, ...] -> spikes [T, B, ...] (and the membrane trace on request).
  * alpha and weight hold the layer's orders and term weights ([terms]); they receive gradients when they
- * require grad. For method 'euler' they are ignored.
+ * require grad. For method 'euler' they are ignored. When I is linear()'s output x W^T + b and x needs no
+ * gradient, the backward hands W and b their gradients itself (on the CPU's fast history, inside its own pass),
+ * so that dL/dI [T, B, F] is never written and read back.
  */
 export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor | null, opts: FractionalNeuronOptions = {}): FractionalNeuronResult {
   if (!I || !I.__isTensor) throw new TypeError('fractionalNeuron: the input current must be a Tensor [T, B, ...]');
@@ -143,7 +146,13 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
     history,
     ...(steps === undefined ? {} : { steps }),
   };
-  const inputs = [I, euler ? null : alpha, euler ? null : weight, theta];
+  // I = x W^T + b from linear() with x needing no gradient, and nothing else reads dL/dI here: the backward
+  // returns the layer's weight and bias gradients in place of dL/dI (linear-marks.ts). Every other consumer of
+  // I still reaches the layer through I's own node, so the two contributions add up as before.
+  const origin = linearOrigin(I);
+  const fold = origin && I.requiresGrad && !origin.x.requiresGrad && !I.retainsGrad && steps === undefined ? origin : null;
+  const orders = [euler ? null : alpha, euler ? null : weight, theta];
+  const inputs = fold ? [fold.weight, fold.bias, ...orders] : [I, ...orders];
   const needGrad = needsGrad(inputs);
   const save = needGrad || !!opts.returnTrace;
   const [spikesHandle, traceHandle] = runKernel('fractionalForward', [I.handle], { method, alphas, weights, h, ...params, saveTrace: save });
@@ -158,9 +167,14 @@ export function fractionalNeuron(I: Tensor, alpha: Tensor | null, weight: Tensor
     const g = native.fractionalBackward(I.handle, trace!.handle, spikes.handle, gSpikes.handle, gV ? gV.handle : null,
       method, alphas, weights, h, params,
       // inputChecked: the forward above scanned I (through its membrane) and found it finite.
-      { alpha: wantAlpha, weight: wantWeight, tauScale: theta?.requiresGrad ? dTauDTheta(tau0, thetaValue) : null, inputChecked: true });
+      { alpha: wantAlpha, weight: wantWeight, tauScale: theta?.requiresGrad ? dTauDTheta(tau0, thetaValue) : null, inputChecked: true,
+        linearInput: fold ? fold.x.handle : null });
+    const inputGrads = fold
+      ? [fold.weight.requiresGrad ? wrap(g.gLinearWeight!) : (g.gLinearWeight!.dispose(), null),
+        fold.bias.requiresGrad ? wrap(g.gLinearBias!) : (g.gLinearBias!.dispose(), null)]
+      : [wrap(g.gI!)];
     return [
-      wrap(g.gI),
+      ...inputGrads,
       g.gAlpha ? shaped(g.gAlpha, alpha!.shape) : null,
       g.gWeight ? shaped(g.gWeight, weight!.shape) : null,
       g.gTau ? shaped(g.gTau, theta!.shape) : null,

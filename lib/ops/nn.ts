@@ -8,6 +8,7 @@ import { reserve } from '../random/generator';
 import * as ew from './elementwise';
 import { matmul, spikeMatmul } from './linalg';
 import { isSpikes, spikesIf } from './spike-marks';
+import { markLinearOutput } from './linear-marks';
 import { gather, reshape } from './layout';
 import { sumTo } from './broadcast';
 import { mean, sum } from './reduce';
@@ -107,13 +108,16 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   return composite([x, weight, bias], () => {
     const x2 = x.ndim === 2 ? x : reshape(x, [-1, inF]);
     let y: Tensor;
-    if (!isSpikes(x2) && bias && bias.ndim === 1 && bias.shape[0] === weight.shape[0]) {
-      y = denseLinear(x2, weight, bias);
+    const oneNode = !isSpikes(x2) && !!bias && bias.ndim === 1 && bias.shape[0] === weight.shape[0];
+    if (oneNode) {
+      y = denseLinear(x2, weight, bias!);
     } else {
       y = isSpikes(x2) ? spikeMatmul(x2, weight) : matmul(x2, weight, { transB: true });
       if (bias) y = ew.add(y, bias);
     }
-    return x.ndim === 2 ? y : reshape(y, [...lead, weight.shape[0]]);
+    const out = x.ndim === 2 ? y : reshape(y, [...lead, weight.shape[0]]);
+    // A neuron fed by this output may fold the weight and bias gradients into its backward (linear-marks.ts).
+    return oneNode && out.requiresGrad ? markLinearOutput(out, { x: x2, weight, bias: bias! }) : out;
   });
 }
 

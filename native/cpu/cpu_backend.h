@@ -21,6 +21,7 @@ class CpuBackend final : public Backend {
   FSNN_BACKEND_OPS
   // The exact-history kernels (fractional_cpu.h) read a static input in place.
   bool fractional_static_input(const FractionalParams& p) const override { return !p.predictor && !p.fast; }
+  bool fractional_folds_linear(const FractionalParams& p) const override { return p.fast && !p.predictor && !p.static_input; }
 };
 
 // Row-major C = alpha op(A) op(B) + beta C through OpenBLAS or the built-in kernel (see blas_mode()).

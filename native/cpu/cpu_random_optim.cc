@@ -1,4 +1,5 @@
 // CPU random numbers (Philox, philox.h), fused optimizer steps, and the fractional op's dispatch.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -219,7 +220,21 @@ void CpuBackend::fractional_backward(const FractionalParams& p, const Tensor& I,
   if (p.predictor)
     cpu::fractional_pred_backward(p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr,
                                   gI.data(), gk.data(), &gtau);
-  else if (p.fast)
+  else if (p.fast && p.linear_fold) {
+    // The linear layer's sums in float64, rounded once into its gradients (fractional_folds_linear).
+    const FractionalLinearFold& lf = *p.linear_fold;
+    cpu::LinearFoldSums fold;
+    fold.x = lf.x->data();
+    fold.K = lf.x->shape[1];
+    fold.F = lf.gB->numel();
+    std::vector<double> gw(size_t(fold.F * fold.K)), gb(size_t(fold.F));
+    fold.gW = gw.data();
+    fold.gB = gb.data();
+    cpu::fractional_fast_backward(p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr, nullptr,
+                                  gk.data(), &gtau, &fold);
+    std::transform(gw.begin(), gw.end(), lf.gW->data(), [](double d) { return static_cast<float>(d); });
+    std::transform(gb.begin(), gb.end(), lf.gB->data(), [](double d) { return static_cast<float>(d); });
+  } else if (p.fast)
     cpu::fractional_fast_backward(p, I.data(), v.data(), spikes.data(), gS.data(), gV ? gV->data() : nullptr,
                                   gI.data(), gk.data(), &gtau);
   else

@@ -455,6 +455,8 @@ struct FastJob {
   std::atomic<bool>* non_finite;  // forward: set when a membrane value was Inf or NaN
   int64_t W;      // slab width (a multiple of kNB)
   double* parts;  // backward: [blocks][L0 + Q + 1]
+  const LinearFoldSums* fold;  // backward: fold the linear layer before the neuron instead of writing gI
+  double* fold_acc;            // with fold: [K + 1][N] per-neuron float64 sums (row 0: of dL/dI; 1 + k: of dL/dI x_k)
 };
 
 // Rows r0..r1-1 of X [T, N] at neurons n0..n0+nv-1 into dst [r1 - r0][ld] (the padding lanes stay as they are).
@@ -464,6 +466,31 @@ void stage_in(const float* X, int64_t N, int64_t n0, int64_t nv, int64_t r0, int
 void stage_out(const float* src, int64_t ld, int64_t r0, int64_t r1, float* X, int64_t N, int64_t n0, int64_t nv) {
   for (int64_t r = r0; r < r1; ++r) std::memcpy(X + r * N + n0, src + (r - r0) * ld, size_t(nv) * sizeof(float));
 }
+// The fold (fractional_fast_cpu.h): staged rows r0..r1-1 of dL/dI at neurons n0..n0+nv-1 into the per-neuron
+// sums, acc[0][n] += g and acc[1 + k][n] += g x[r N / F + n / F][k] (a product of two floats is exact in
+// float64, so the sums are the same with or without a fused multiply-add).
+FSNN_INLINE void fold_rows(const FastJob& j, const float* src, int64_t ld, int64_t r0, int64_t r1, int64_t n0,
+                           int64_t nv) {
+  const LinearFoldSums& f = *j.fold;
+  const int64_t N = j.c.N, K = f.K, F = f.F, per_row = N / F;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* g = src + (r - r0) * ld;
+    for (int64_t n = n0; n < n0 + nv;) {  // runs of neurons that read the same row of x
+      const int64_t b = n / F, end = std::min(n0 + nv, (b + 1) * F), m = end - n;
+      const float* xr = f.x + (r * per_row + b) * K;
+      const float* gn = g + (n - n0);
+      double* acc = j.fold_acc + n;
+      for (int64_t i = 0; i < m; ++i) acc[i] += double(gn[i]);
+      for (int64_t k = 0; k < K; ++k) {
+        const double xk = xr[k];
+        double* a = acc + (1 + k) * N;
+        for (int64_t i = 0; i < m; ++i) a[i] += double(gn[i]) * xk;
+      }
+      n = end;
+    }
+  }
+}
+
 // Row stride of the staging: the slab plus one cache line, so that consecutive rows fall into different sets.
 int64_t staging_ld(int64_t W) { return W + kNB; }
 
@@ -542,11 +569,14 @@ FSNN_INLINE void backward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
           pf.in[2] = j.V + vrow * c.N + at;
           if (j.gV) pf.in[3] = j.gV + vrow * c.N + at;
         }
-        pf.out[0] = j.gI + j0 * c.N + at;
+        if (j.gI) pf.out[0] = j.gI + j0 * c.N + at;
         backward_chunk<LIF, V>(c, sI + b * kNB, sV + b * kNB, sgS + b * kNB, j.gV ? sgV + b * kNB : nullptr,
                                sgI + b * kNB, ld, j0, j1, states + b * SB, j.parts + (n0 / kNB + b) * PW, pf);
       }
-      if (a1 > a0) stage_out(sgI, ld, a0, a1, j.gI, c.N, n0, nv);
+      if (a1 > a0) {
+        if (j.fold) fold_rows(j, sgI, ld, a0, a1, n0, nv);
+        else stage_out(sgI, ld, a0, a1, j.gI, c.N, n0, nv);
+      }
     }
   }
 }
@@ -667,7 +697,8 @@ bool fractional_fast_forward(const FractionalParams& p, const float* I, float* s
 }
 
 void fractional_fast_backward(const FractionalParams& p, const float* I, const float* v, const float* spikes,
-                              const float* gS, const float* gV, float* gI, double* gK, double* gTau) {
+                              const float* gS, const float* gV, float* gI, double* gK, double* gTau,
+                              const LinearFoldSums* fold) {
   std::vector<float> store;
   FastJob j{};
   j.c = make_ctx("fractional_fast_backward", p, store);
@@ -675,9 +706,20 @@ void fractional_fast_backward(const FractionalParams& p, const float* I, const f
   const int64_t W = j.c.L0 + j.c.Q;
   std::fill(gK, gK + W, 0.0);
   if (gTau) *gTau = 0.0;
+  if (fold && fold->gW && fold->gB) {
+    std::fill(fold->gW, fold->gW + fold->F * fold->K, 0.0);
+    std::fill(fold->gB, fold->gB + fold->F, 0.0);
+  }
   if (p.T == 0 || p.N == 0) return;
-  if (!I || !v || !spikes || !gS || !gI)
+  if (!I || !v || !spikes || !gS || (!gI && !fold))
     fail("fractional_fast_backward: I, v, spikes, gS and gI must not be null (v is the trace saved by the forward)");
+  std::vector<double> fold_acc;
+  if (fold) {
+    if (!fold->x || !fold->gW || !fold->gB || fold->K < 1 || fold->F < 1 || p.N % fold->F != 0)
+      fail("fractional_fast_backward: the linear fold needs x, gW, gB, K >= 1 and F dividing N (got K ", fold->K,
+           ", F ", fold->F, ", N ", p.N, ")");
+    fold_acc.assign(size_t((fold->K + 1) * p.N), 0.0);
+  }
   const int64_t nblocks = (p.N + kNB - 1) / kNB;
   std::vector<double> parts(size_t(nblocks * (W + 1)), 0.0);
   j.I = I;
@@ -688,6 +730,8 @@ void fractional_fast_backward(const FractionalParams& p, const float* I, const f
   j.gI = gI;
   j.W = slab_width(p.N);
   j.parts = parts.data();
+  j.fold = fold;
+  j.fold_acc = fold ? fold_acc.data() : nullptr;
 #ifdef FSNN_FAST_X86
   if (cpu_has_avx512())
     run_slabs(j, backward_avx512);
@@ -703,6 +747,17 @@ void fractional_fast_backward(const FractionalParams& p, const float* I, const f
     tau += src[W];
   }
   if (gTau) *gTau = tau;
+  if (fold) {  // the per-neuron sums over n / F ascending
+    const int64_t N = p.N, K = fold->K, F = fold->F;
+    for (int64_t f = 0; f < F; ++f) {
+      for (int64_t r = 0; r <= K; ++r) {
+        double sum = 0.0;
+        for (int64_t n = f; n < N; n += F) sum += fold_acc[size_t(r * N + n)];
+        if (r == 0) fold->gB[f] = sum;
+        else fold->gW[f * K + r - 1] = sum;
+      }
+    }
+  }
 }
 
 }  // namespace cpu

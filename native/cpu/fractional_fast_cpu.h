@@ -33,10 +33,22 @@ namespace cpu {
 // (checked as it is computed, so that the caller needs no separate scan of v).
 bool fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v);
 
-// Its adjoint. Writes gI [T, N] (spikes is checked but not read: each spike is recomputed from v and I); gK [L0 + Q]: dL/dK_L for L < L0, then dL/dc_q (summed over neurons:
-// float32 chunks of kFracSumChunk steps per neuron, then float64 in block order); *gTau when non-null.
+// The fold of the linear layer before the neuron (../fractional_op.h, FractionalLinearFold), on host arrays:
+// x [T N / F, K]; gW [F * K] and gB [F] receive the float64 sums (each neuron's over its steps, then over
+// n / F ascending: the same at any thread count).
+struct LinearFoldSums {
+  const float* x = nullptr;
+  int64_t K = 0, F = 0;
+  double* gW = nullptr;
+  double* gB = nullptr;
+};
+
+// Its adjoint. Writes gI [T, N] (spikes is checked but not read: each spike is recomputed from v and I), or with
+// fold the layer's sums instead (gI may then be null); gK [L0 + Q]: dL/dK_L for L < L0, then dL/dc_q (summed
+// over neurons: float32 chunks of kFracSumChunk steps per neuron, then float64 in block order); *gTau when non-null.
 void fractional_fast_backward(const FractionalParams& p, const float* I, const float* v, const float* spikes,
-                              const float* gS, const float* gV, float* gI, double* gK, double* gTau);
+                              const float* gS, const float* gV, float* gI, double* gK, double* gTau,
+                              const LinearFoldSums* fold = nullptr);
 
 }  // namespace cpu
 }  // namespace fsnn
