@@ -27,6 +27,13 @@ struct Storage {
   // Bumped by every in-place write (copy_, fill_, add_, optimizer steps): who captured this storage
   // (an inference program) can tell that its values changed.
   std::atomic<uint64_t> version{0};
+  // Set where an op wrote this storage as spikes (values exactly 0 or 1) and recorded them as bits too: bit e
+  // (of 64-bit word e / 64) is set where element e is 1. Valid only while version == spike_bits_version (an
+  // in-place write makes it stale). The spike-sparse products (cpu/spike_matmul.cc) read their active
+  // inputs from it instead of scanning 32 bits per element.
+  std::shared_ptr<const uint64_t> spike_bits;  // ceil(numel / 64) words
+  int64_t spike_bits_words = 0;
+  uint64_t spike_bits_version = 0;
   Storage(Backend* b, void* p, size_t n) : backend(b), ptr(p), bytes(n) {}
   ~Storage();
   Storage(const Storage&) = delete;
@@ -69,6 +76,14 @@ struct Tensor {
     return std::string(device_name(device)) + (dtype == DType::Int32 ? " int32 " : " ") + format_shape(shape);
   }
 };
+
+// t's spike bits (Storage::spike_bits) when they are current and cover its elements, else null.
+inline const uint64_t* spike_bits_of(const Tensor& t) {
+  const Storage* st = t.storage.get();
+  if (!st || !st->spike_bits || st->spike_bits_version != st->version.load()) return nullptr;
+  if (st->spike_bits_words * 64 < t.numel()) return nullptr;
+  return st->spike_bits.get();
+}
 
 // Row-major strides of a shape (in elements).
 inline Shape contiguous_strides(const Shape& s) {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "../error.h"
@@ -20,6 +21,7 @@
 #define FSNN_INLINE inline __attribute__((always_inline))
 #if (defined(__x86_64__) || defined(__i386__))
 #define FSNN_FAST_X86 1
+#include <immintrin.h>
 #define FSNN_AVX2 __attribute__((target("avx2,fma")))
 #define FSNN_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 #endif
@@ -89,6 +91,7 @@ FSNN_INLINE v16 surrogate_lanes(Surrogate kind, const v16& x, float s) {
   std::memcpy(&r, out, sizeof(r));
   return r;
 }
+
 
 // The per-type pieces the block code is written with: broadcast, unaligned load / store, the non-finite lane mask.
 template <class V>
@@ -325,6 +328,7 @@ FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, flo
     const V in = vload<V>(sI + o);
     const V s = step(x_of<LIF>(c, v, in));
     vstore(sS + o, s);
+
     // f = dv/tau - s thr/tau, with dv/tau rounded on its own. s thr/tau is exact (s is 0 or 1); written first,
     // it is the product GCC fuses into the subtraction, in the two-half and the 16-lane bodies alike (fusing
     // dv/tau instead would round differently).
@@ -453,6 +457,7 @@ struct FastJob {
   const float *I, *V, *gS, *gV;
   float *spikes, *vout, *gI;
   std::atomic<bool>* non_finite;  // forward: set when a membrane value was Inf or NaN
+  uint16_t* spike_bits;           // forward (AVX-512 body): the spikes as bits, 16 per block and step, or null
   int64_t W;      // slab width (a multiple of kNB)
   double* parts;  // backward: [blocks][L0 + Q + 1]
   const LinearFoldSums* fold;  // backward: fold the linear layer before the neuron instead of writing gI
@@ -494,6 +499,21 @@ FSNN_INLINE void fold_rows(const FastJob& j, const float* src, int64_t ld, int64
 // Row stride of the staging: the slab plus one cache line, so that consecutive rows fall into different sets.
 int64_t staging_ld(int64_t W) { return W + kNB; }
 
+#ifdef FSNN_FAST_X86
+// The staged spikes of rows k0..k1-1 (neurons n0..n0+nv-1, nv a multiple of 16) as bits: halfword
+// (k N + n) / 16 holds neurons n..n+15 of step k, bit i set where spike n + i is 1 (Storage::spike_bits).
+FSNN_AVX512 void pack_spike_bits(const float* sS, int64_t ld, int64_t k0, int64_t k1, int64_t n0, int64_t nv, int64_t N,
+                                 uint16_t* bits) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t k = k0; k < k1; ++k) {
+    const float* row = sS + (k - k0) * ld;
+    uint16_t* out = bits + (k * N + n0) / kNB;
+    for (int64_t i = 0; i < nv; i += kNB)
+      out[i / kNB] = static_cast<uint16_t>(_mm512_cmp_ps_mask(_mm512_loadu_ps(row + i), zero, _CMP_NEQ_OQ));
+  }
+}
+#endif
+
 template <bool LIF, class V>
 FSNN_INLINE void forward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
   const FastCtx& c = j.c;
@@ -522,6 +542,10 @@ FSNN_INLINE void forward_slabs(const FastJob& j, int64_t s0, int64_t s1) {
         if (j.vout) pf.out[1] = j.vout + k0 * c.N + at;
         forward_chunk<LIF, V>(c, sI + b * kNB, sS + b * kNB, sV + b * kNB, ld, k0, k1, states + b * SB, nf, pf);
       }
+#ifdef FSNN_FAST_X86
+      if constexpr (std::is_same<V, v16>::value)
+        if (j.spike_bits) pack_spike_bits(sS, ld, k0, k1, n0, nv, c.N, j.spike_bits);
+#endif
       stage_out(sS, ld, k0, k1, j.spikes, c.N, n0, nv);
       if (j.vout) stage_out(sV, ld, k0, k1, j.vout, c.N, n0, nv);
     }
@@ -673,7 +697,9 @@ void run_slabs(const FastJob& j, const Fn& fn) {
 
 }  // namespace
 
-bool fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v) {
+bool fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v, uint16_t* spike_bits,
+                             bool* bits_written) {
+  if (bits_written) *bits_written = false;
   std::vector<float> store;
   FastJob j{};
   j.c = make_ctx("fractional_fast_forward", p, store);
@@ -686,8 +712,13 @@ bool fractional_fast_forward(const FractionalParams& p, const float* I, float* s
   j.non_finite = &non_finite;
   j.W = slab_width(p.N);
 #ifdef FSNN_FAST_X86
-  if (cpu_has_avx512())
+  if (cpu_has_avx512()) {
+    if (spike_bits && p.N % kNB == 0) {
+      j.spike_bits = spike_bits;
+      if (bits_written) *bits_written = true;
+    }
     run_slabs(j, forward_avx512);
+  }
   else if (cpu_has_avx2_fma())
     run_slabs(j, forward_avx2);
   else

@@ -111,9 +111,40 @@ int64_t active_list_generic(const float* x, int64_t K, int32_t* idx) {
   return n;
 }
 
+// x's spikes as bits (Storage::spike_bits), or none: where given, the rows' active inputs are read from them
+// (64 per word instead of one per float) and each active value is 1, which it is in x (the same products).
+struct SpikeBits {
+  const uint64_t* words = nullptr;
+  int64_t nwords = 0;
+  std::vector<float> ones;  // K ones: the active values, read where x would be
+};
+
+// Bits e..e+63 (bit i of the result is bit e + i; those past the last word read as 0).
+inline uint64_t bits_at(const SpikeBits& sb, int64_t e) {
+  const int64_t w = e >> 6, sh = e & 63;
+  uint64_t word = sb.words[w] >> sh;
+  if (sh != 0 && w + 1 < sb.nwords) word |= sb.words[w + 1] << (64 - sh);
+  return word;
+}
+
+// idx[0, n) = the k in [0, K) whose bit e0 + k is set, ascending; returns n (active_list_generic's list).
+int64_t active_list_bits(const SpikeBits& sb, int64_t e0, int64_t K, int32_t* idx) {
+  int64_t n = 0;
+  for (int64_t k0 = 0; k0 < K; k0 += 64) {
+    uint64_t word = bits_at(sb, e0 + k0);
+    if (K - k0 < 64) word &= (uint64_t{1} << (K - k0)) - 1;
+    while (word != 0) {
+      idx[n++] = static_cast<int32_t>(k0 + __builtin_ctzll(word));
+      word &= word - 1;
+    }
+  }
+  return n;
+}
+
 // out[m, :N] = sum over the list of x[m, k] * wT[k, :]
-void forward_rows_generic(const float* x, int64_t K, const float* wT, int64_t Np, int64_t N, float* out,
-                          int64_t m0, int64_t m1) {
+void forward_rows_generic(const float* x, const SpikeBits& sb, int64_t K, const float* wT, int64_t Np, int64_t N,
+                          float* out, int64_t m0, int64_t m1) {
+  (void)sb;  // the portable body scans x
   std::vector<int32_t> idx(static_cast<size_t>(K + 8));
   std::vector<float> acc(static_cast<size_t>(Np));
   for (int64_t m = m0; m < m1; ++m) {
@@ -130,7 +161,9 @@ void forward_rows_generic(const float* x, int64_t K, const float* wT, int64_t Np
 }
 
 // acc [K, Np] += x[m, k] * gP[m, :] over rows m0..m1 and their active k.
-void weight_rows_generic(const float* x, int64_t K, const float* gP, int64_t Np, int64_t m0, int64_t m1, float* acc) {
+void weight_rows_generic(const float* x, const SpikeBits& sb, int64_t K, const float* gP, int64_t Np, int64_t m0,
+                         int64_t m1, float* acc) {
+  (void)sb;  // the portable body scans x
   std::vector<int32_t> idx(static_cast<size_t>(K + 8));
   for (int64_t m = m0; m < m1; ++m) {
     const float* xm = x + m * K;
@@ -187,6 +220,29 @@ __attribute__((target("avx2,fma,popcnt"))) int64_t active_list_avx2(const float*
   return n;
 }
 
+// active_list_bits' list from the bits a byte at a time, through the same left-pack table as the float scan
+// (x's row as 1/32 of the bytes). idx must hold K + 8 entries.
+__attribute__((target("avx2,fma,popcnt"))) int64_t active_list_bits_avx2(const SpikeBits& sb, int64_t e0, int64_t K,
+                                                                        int32_t* idx) {
+  int64_t n = 0, k0 = 0;
+  for (; k0 + 64 <= K; k0 += 64) {
+    const uint64_t word = bits_at(sb, e0 + k0);
+    for (int byte = 0; byte < 8; ++byte) {
+      const unsigned mask = static_cast<unsigned>(word >> (8 * byte)) & 0xffu;
+      const __m256i lanes = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPack.v[mask])));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n),
+                          _mm256_add_epi32(lanes, _mm256_set1_epi32(static_cast<int>(k0 + 8 * byte))));
+      n += __builtin_popcount(mask);
+    }
+  }
+  if (k0 < K) {  // the last K mod 64 inputs
+    const int64_t t = active_list_bits(sb, e0 + k0, K - k0, idx + n);
+    for (int64_t i = n; i < n + t; ++i) idx[i] += static_cast<int32_t>(k0);
+    n += t;
+  }
+  return n;
+}
+
 // The compare of active_list_avx2, summed: each active lane subtracts -1 from its count.
 __attribute__((target("avx2,fma,popcnt"))) int64_t count_active_avx2(const float* x, int64_t K) {
   const __m256 zero = _mm256_setzero_ps();
@@ -207,14 +263,15 @@ __attribute__((target("avx2,fma,popcnt"))) int64_t count_active_avx2(const float
 // NV > 0: Np = 8 NV, S sets of NV accumulators in registers, S active entries per step; NV == 0: any
 // Np, one set accumulated in memory.
 template <int NV, int S>
-__attribute__((target("avx2,fma,popcnt"))) void forward_rows_avx2(const float* x, int64_t K, const float* wT, int64_t Np,
-                                                                   int64_t N, float* out, int64_t m0, int64_t m1) {
+__attribute__((target("avx2,fma,popcnt"))) void forward_rows_avx2(const float* x, const SpikeBits& sb, int64_t K,
+                                                                   const float* wT, int64_t Np, int64_t N, float* out,
+                                                                   int64_t m0, int64_t m1) {
   std::vector<int32_t> idx(static_cast<size_t>(K + 8));
   std::vector<float> mem(static_cast<size_t>(Np));
   alignas(32) float tmp[32];
   for (int64_t m = m0; m < m1; ++m) {
-    const float* xm = x + m * K;
-    const int64_t n = active_list_avx2(xm, K, idx.data());
+    const float* xm = sb.words ? sb.ones.data() : x + m * K;  // the active values
+    const int64_t n = sb.words ? active_list_bits_avx2(sb, m * K, K, idx.data()) : active_list_avx2(xm, K, idx.data());
     if constexpr (NV > 0) {
       __m256 acc[S][NV];
       for (int s = 0; s < S; ++s)
@@ -251,12 +308,13 @@ __attribute__((target("avx2,fma,popcnt"))) void forward_rows_avx2(const float* x
 
 // NV > 0: Np = 8 NV, the row of g held in registers; NV == 0: any Np.
 template <int NV>
-__attribute__((target("avx2,fma,popcnt"))) void weight_rows_avx2(const float* x, int64_t K, const float* gP, int64_t Np,
-                                                                  int64_t m0, int64_t m1, float* acc) {
+__attribute__((target("avx2,fma,popcnt"))) void weight_rows_avx2(const float* x, const SpikeBits& sb, int64_t K,
+                                                                  const float* gP, int64_t Np, int64_t m0, int64_t m1,
+                                                                  float* acc) {
   std::vector<int32_t> idx(static_cast<size_t>(K + 8));
   for (int64_t m = m0; m < m1; ++m) {
-    const float* xm = x + m * K;
-    const int64_t n = active_list_avx2(xm, K, idx.data());
+    const float* xm = sb.words ? sb.ones.data() : x + m * K;  // the active values
+    const int64_t n = sb.words ? active_list_bits_avx2(sb, m * K, K, idx.data()) : active_list_avx2(xm, K, idx.data());
     const float* gm = gP + m * Np;
     if constexpr (NV > 0) {
       __m256 gv[NV];
@@ -417,8 +475,20 @@ int64_t count_active(const float* x, int64_t K) {
   return n;
 }
 
-using ForwardRows = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t);
-using WeightRows = void (*)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*);
+using ForwardRows = void (*)(const float*, const SpikeBits&, int64_t, const float*, int64_t, int64_t, float*, int64_t,
+                             int64_t);
+using WeightRows = void (*)(const float*, const SpikeBits&, int64_t, const float*, int64_t, int64_t, int64_t, float*);
+
+// x's bits where they are current (spike_bits_of), for the row bodies above.
+SpikeBits spike_bits_for(const Tensor& xt, int64_t K) {
+  SpikeBits sb;
+  if (const uint64_t* w = spike_bits_of(xt)) {
+    sb.words = w;
+    sb.nwords = xt.storage->spike_bits_words;
+    sb.ones.assign(static_cast<size_t>(K), 1.0f);
+  }
+  return sb;
+}
 
 ForwardRows forward_rows_for(int64_t Np) {
 #ifdef FSNN_SPIKE_X86
@@ -474,8 +544,9 @@ void CpuBackend::spike_matmul(const Tensor& xt, const Tensor& wt, SpikePath path
   for (int64_t j = 0; j < N; ++j)
     for (int64_t k = 0; k < K; ++k) wT[k * Np + j] = w[j * K + k];
   const ForwardRows rows = forward_rows_for(Np);
+  const SpikeBits sb = spike_bits_for(xt, K);
   // About 64k entries of x per task, so small products stay on one thread.
-  parallel_for(M, std::max<int64_t>(1, (1 << 16) / K), [&](int64_t m0, int64_t m1) { rows(x, K, wT.data(), Np, N, o, m0, m1); });
+  parallel_for(M, std::max<int64_t>(1, (1 << 16) / K), [&](int64_t m0, int64_t m1) { rows(x, sb, K, wT.data(), Np, N, o, m0, m1); });
 }
 
 void CpuBackend::spike_matmul_weight_grad(const Tensor& gt, const Tensor& xt, SpikePath path, Tensor& grad_w) {
@@ -508,9 +579,10 @@ void CpuBackend::spike_matmul_weight_grad(const Tensor& gt, const Tensor& xt, Sp
   const int64_t chunk = std::max<int64_t>(256, (M + 7) / 8), chunks = (M + chunk - 1) / chunk;
   std::vector<float> acc(static_cast<size_t>(chunks * K * Np), 0.f);
   // Products under about 256k entries of x run on one thread (the same chunks, so the same sums).
+  const SpikeBits sb = spike_bits_for(xt, K);
   parallel_for(chunks, M * K < (1 << 18) ? chunks : 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c)
-      rows(x, K, gP.data(), Np, c * chunk, std::min(M, (c + 1) * chunk), acc.data() + c * K * Np);
+      rows(x, sb, K, gP.data(), Np, c * chunk, std::min(M, (c + 1) * chunk), acc.data() + c * K * Np);
   });
   parallel_for(K, std::max<int64_t>(16, (1 << 16) / (chunks * Np)), [&](int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; ++k)
