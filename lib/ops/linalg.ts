@@ -13,7 +13,6 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
-
 /** C = op(A) · op(B), op = transpose of the last two dims where asked. */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   assertTensor(a, 'matmul');

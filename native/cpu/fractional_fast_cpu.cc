@@ -14,6 +14,7 @@
 
 #include "../error.h"
 #include "../surrogate.h"
+#include "column_sum.h"
 #include "cpu_allocator.h"
 #include "parallel.h"
 #include "vec8.h"
@@ -91,7 +92,6 @@ FSNN_INLINE v16 surrogate_lanes(Surrogate kind, const v16& x, float s) {
   std::memcpy(&r, out, sizeof(r));
   return r;
 }
-
 
 // The per-type pieces the block code is written with: broadcast, unaligned load / store, the non-finite lane mask.
 template <class V>
@@ -328,7 +328,6 @@ FSNN_INLINE void forward_chunk(const FastCtx& c, const float* sI, float* sS, flo
     const V in = vload<V>(sI + o);
     const V s = step(x_of<LIF>(c, v, in));
     vstore(sS + o, s);
-
     // f = dv/tau - s thr/tau, with dv/tau rounded on its own. s thr/tau is exact (s is 0 or 1); written first,
     // it is the product GCC fuses into the subtraction, in the two-half and the 16-lane bodies alike (fusing
     // dv/tau instead would round differently).
@@ -778,15 +777,11 @@ void fractional_fast_backward(const FractionalParams& p, const float* I, const f
     tau += src[W];
   }
   if (gTau) *gTau = tau;
-  if (fold) {  // the per-neuron sums over n / F ascending
+  if (fold) {  // the per-neuron sums over n / F ascending: neurons f, f + F, ... in order (column_sum.h)
     const int64_t N = p.N, K = fold->K, F = fold->F;
     for (int64_t f = 0; f < F; ++f) {
-      for (int64_t r = 0; r <= K; ++r) {
-        double sum = 0.0;
-        for (int64_t n = f; n < N; n += F) sum += fold_acc[size_t(r * N + n)];
-        if (r == 0) fold->gB[f] = sum;
-        else fold->gW[f * K + r - 1] = sum;
-      }
+      fold->gB[f] = add_block_sums(fold_acc.data() + f, N / F, F);
+      for (int64_t k = 0; k < K; ++k) fold->gW[f * K + k] = add_block_sums(fold_acc.data() + (1 + k) * N + f, N / F, F);
     }
   }
 }
