@@ -207,17 +207,16 @@ int64_t CpuBackend::fractional_forward(const FractionalParams& p, const Tensor& 
     // The fast kernels check the membrane as they compute it: a scan only to find where it went wrong. The
     // spikes are also kept as bits where the kernel records them (Storage::spike_bits).
     // (From the allocator's cache; the kernel writes every halfword but those past T N / 16 in the last word.)
-    const int64_t words = p.N % 16 == 0 ? (p.T * p.N + 63) / 64 : 0;
+    const int64_t words = cpu::fractional_fast_records_spike_bits(p) ? (p.T * p.N + 63) / 64 : 0;
     std::shared_ptr<uint64_t> bits;
     if (words > 0) {
       const size_t bytes = size_t(words) * sizeof(uint64_t);
       bits.reset(static_cast<uint64_t*>(host_allocate(bytes)), [bytes](uint64_t* b) { host_deallocate(b, bytes); });
       bits.get()[words - 1] = 0;
     }
-    bool written = false;
     const bool finite = cpu::fractional_fast_forward(p, I.data(), spikes.data(), v ? v->data() : nullptr,
-                                                     reinterpret_cast<uint16_t*>(bits.get()), &written);
-    if (written) {
+                                                     reinterpret_cast<uint16_t*>(bits.get()));
+    if (bits) {
       spikes.storage->spike_bits = std::move(bits);
       spikes.storage->spike_bits_words = words;
       spikes.storage->spike_bits_version = spikes.storage->version.load();

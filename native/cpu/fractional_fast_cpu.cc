@@ -696,9 +696,18 @@ void run_slabs(const FastJob& j, const Fn& fn) {
 
 }  // namespace
 
-bool fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v, uint16_t* spike_bits,
-                             bool* bits_written) {
-  if (bits_written) *bits_written = false;
+bool fractional_fast_records_spike_bits(const FractionalParams& p) {
+#ifdef FSNN_FAST_X86
+  return cpu_has_avx512() && p.N % kNB == 0;
+#else
+  (void)p;
+  return false;
+#endif
+}
+
+bool fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v, uint16_t* spike_bits) {
+  if (spike_bits && !fractional_fast_records_spike_bits(p))
+    fail("fractional_fast_forward: spike bits asked of a body that does not record them (fractional_fast_records_spike_bits)");
   std::vector<float> store;
   FastJob j{};
   j.c = make_ctx("fractional_fast_forward", p, store);
@@ -712,13 +721,9 @@ bool fractional_fast_forward(const FractionalParams& p, const float* I, float* s
   j.W = slab_width(p.N);
 #ifdef FSNN_FAST_X86
   if (cpu_has_avx512()) {
-    if (spike_bits && p.N % kNB == 0) {
-      j.spike_bits = spike_bits;
-      if (bits_written) *bits_written = true;
-    }
+    j.spike_bits = spike_bits;
     run_slabs(j, forward_avx512);
-  }
-  else if (cpu_has_avx2_fma())
+  } else if (cpu_has_avx2_fma())
     run_slabs(j, forward_avx2);
   else
 #endif

@@ -31,11 +31,12 @@ namespace cpu {
 // Forward with the fast history p.fast (non-null; p.memory must be T + 1). I, spikes, v as
 // fractional_forward in fractional_cpu.h (v may be null). Returns whether every membrane value was finite
 // (checked as it is computed, so that the caller needs no separate scan of v).
-// spike_bits (optional, T N / 16 halfwords): where the body in use records them (the AVX-512 one, N a multiple
-// of 16), the spikes as bits too, bit e set where spikes[e] is 1 (Storage::spike_bits); *bits_written says
-// whether it did.
+// spike_bits (T N / 16 halfwords; only where fractional_fast_records_spike_bits(p)): the spikes as bits too,
+// bit e set where spikes[e] is 1 (Storage::spike_bits).
 bool fractional_fast_forward(const FractionalParams& p, const float* I, float* spikes, float* v,
-                             uint16_t* spike_bits = nullptr, bool* bits_written = nullptr);
+                             uint16_t* spike_bits = nullptr);
+// Whether the forward can record its spikes as bits: its AVX-512 body does, for N a multiple of 16.
+bool fractional_fast_records_spike_bits(const FractionalParams& p);
 
 // The fold of the linear layer before the neuron (../fractional_op.h, FractionalLinearFold), on host arrays:
 // x [T N / F, K]; gW [F * K] and gB [F] receive the float64 sums (each neuron's over its steps, then over
