@@ -10,6 +10,8 @@
 // Method 'pred' (FractionalParams::predictor): pred_fast_forward_kernel / pred_fast_backward_kernel run the
 // CPU's per-neuron body (native/fractional_pred_fast_neuron.h) per thread, then the same column sums.
 // The small tables (K_1..K_{L0-1}, c_q, mu_q) go up once per call.
+// Each thread's global loads run AHEAD steps ahead of their use (see "Loads" below): with one thread per
+// neuron a layer has few warps per SM (B = 64 x 256 neurons: 2), so nothing else hides a load's latency.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -50,8 +52,8 @@ __device__ __forceinline__ float x_of(const FastConsts& c, float v, float in) {
 //          shift register (ShiftWindow);
 //   QM = 0 (any Q <= kFastMaxQ, L0 < kFastMaxRing; or FSNN_CUDA_FAST_GENERIC=1): runtime loops over
 //          thread-local arrays, and the near window is a ring (RingWindow).
-// Either way the small tables are read from shared memory, the next step's inputs are loaded a step
-// ahead, and the operations and their order are the same (so are the results).
+// Either way the small tables are read from shared memory, the inputs come through load_ahead below,
+// and the operations and their order are the same (so are the results).
 constexpr int kRegLags = 8;
 
 // f(i) for i in [LO, n): a runtime loop (M = 0), or unrolled up to M with the guard i < n.
@@ -114,6 +116,33 @@ constexpr int kStates = QM == 0 ? kFastMaxQ : QM;
 template <int QM, int LM>
 constexpr int kLags = QM == 0 ? kFastMaxRing : LM;
 
+// ---- Loads ---------------------------------------------------------------------------------------------
+// body(it, load(it)) for it = 0 .. count - 1, where load(it) is issued AHEAD iterations before its use:
+// slot d of buf holds the inputs of the next iteration congruent to d mod AHEAD, and is refilled as soon
+// as it is read. The loop over d unrolls, so buf stays in registers. A DRAM load takes several hundred
+// cycles and a step of the recurrence about a hundred, so one step ahead (AHEAD = 1) leaves most of a
+// load's latency exposed. Only the time of the loads changes with AHEAD, never the arithmetic.
+template <int AHEAD, class In, class Load, class Body>
+__device__ __forceinline__ void load_ahead(int64_t count, Load load, Body body) {
+  In buf[AHEAD];
+#pragma unroll
+  for (int d = 0; d < AHEAD; ++d) buf[d] = d < count ? load(int64_t(d)) : In{};
+  for (int64_t g = 0; g < count; g += AHEAD) {
+#pragma unroll
+    for (int d = 0; d < AHEAD; ++d) {
+      const int64_t it = g + d;
+      if (it < count) {
+        const In in = buf[d];
+        if (it + AHEAD < count) buf[d] = load(it + AHEAD);
+        body(it, in);
+      }
+    }
+  }
+}
+// The depths built (FSNN_CUDA_FAST_AHEAD picks one for both kernels; else the defaults below).
+constexpr int kAheadDepths[] = {1, 4, 8};
+constexpr int kForwardAhead = 8, kBackwardAhead = 4;
+
 // The tables into shared memory: K [lags] (0 past L0), c [states], mu [states] (0 past Q).
 template <int QM, int LM>
 __device__ __forceinline__ void load_tables(const FastConsts& c, const float* __restrict__ tab, float* sk, float* scq,
@@ -127,7 +156,7 @@ __device__ __forceinline__ void load_tables(const FastConsts& c, const float* __
 }
 
 // ---- The kernels --------------------------------------------------------------------------------------
-template <int QM, int LM>
+template <int QM, int LM, int AHEAD>
 __global__ void __launch_bounds__(kFastThreads) frac_fast_forward_kernel(FastConsts c, const float* __restrict__ I,
                                                                          float* __restrict__ spikes, float* V,
                                                                          const float* __restrict__ tab) {
@@ -143,37 +172,42 @@ __global__ void __launch_bounds__(kFastThreads) frac_fast_forward_kernel(FastCon
   Window<QM, LM, 1> w;  // w.at(j) = v_{step-1-j}
   w.init(0, c.mask);
   float comp = 0.0f, v = 0.0f;  // Kahan compensation of the zero node H[0]
-  float in_next = I[n];  // T >= 1 here
-  for (int64_t k = 0; k < c.T; ++k) {
-    const int64_t step = k + 1, i = k * c.N + n;
-    const float in = in_next;
-    if (step < c.T) in_next = I[i + c.N];
-    const float s = spike_fn(x_of(c, v, in));
-    spikes[i] = s;
-    const float f = (c.lif ? in - v : in) * c.inv_tau - s * c.thr_tau;
-    float far = 0.0f;
-    if (step >= c.L0) {
-      const float xo = w.oldest(c.L0);  // v_{step-L0}, leaving the near window
-      const float y = xo - comp, t = H[0] + y;
-      comp = (t - H[0]) - y;
-      H[0] = t;
-      for_upto<QU, 1>(c.Q, [&](int64_t q) {
-        float h = H[q];
-        h += xo - smu[q] * h;
-        H[q] = h;
-        far += scq[q] * h;
+  load_ahead<AHEAD, float>(
+      c.T, [&](int64_t k) { return I[k * c.N + n]; },
+      [&](int64_t k, float in) {
+        const int64_t step = k + 1, i = k * c.N + n;
+        const float s = spike_fn(x_of(c, v, in));
+        spikes[i] = s;
+        const float f = (c.lif ? in - v : in) * c.inv_tau - s * c.thr_tau;
+        float far = 0.0f;
+        if (step >= c.L0) {
+          const float xo = w.oldest(c.L0);  // v_{step-L0}, leaving the near window
+          const float y = xo - comp, t = H[0] + y;
+          comp = (t - H[0]) - y;
+          H[0] = t;
+          for_upto<QU, 1>(c.Q, [&](int64_t q) {
+            float h = H[q];
+            h += xo - smu[q] * h;
+            H[q] = h;
+            far += scq[q] * h;
+          });
+        }
+        far += scq[0] * H[0];
+        float near = 0.0f;
+        for_upto<LU, 1>(c.L0, [&](int64_t L) { near += sk[L] * w.at(L - 1); });
+        v = (f - near - far) * c.inv_K0;
+        w.push(v);
+        if (V) V[i] = v;
       });
-    }
-    far += scq[0] * H[0];
-    float near = 0.0f;
-    for_upto<LU, 1>(c.L0, [&](int64_t L) { near += sk[L] * w.at(L - 1); });
-    v = (f - near - far) * c.inv_K0;
-    w.push(v);
-    if (V) V[i] = v;
-  }
 }
 
-template <int QM, int LM>
+// The inputs of reverse-time step j: v_j (V row j - 1; 0 at j = 0), gV's row j - 1 (j >= 1), and for
+// j < T the rows j of I, gS and the spikes.
+struct BackwardInputs {
+  float v, in, gs, sp, gv;
+};
+
+template <int QM, int LM, int AHEAD>
 __global__ void __launch_bounds__(kFastThreads)
     frac_fast_backward_kernel(FastConsts c, const float* __restrict__ I, const float* __restrict__ V,
                               const float* __restrict__ Sp, const float* __restrict__ gS, const float* __restrict__ gV,
@@ -195,31 +229,34 @@ __global__ void __launch_bounds__(kFastThreads)
   z.init(T, c.mask);
   float comp = 0.0f, tacc = 0.0f;
   const float inv_tau2 = c.inv_tau * c.inv_tau, thr_tau2 = c.thr_tau * c.inv_tau;
-  // The inputs of step j: v_j (V row j - 1; 0 at j = 0), and for j < T the row j of I, gS, Sp; for
-  // j >= 1 the row j - 1 of gV.
-  float cv = V[(T - 1) * N + n], cin = 0.0f, cgs = 0.0f, csp = 0.0f, cgv = gV ? gV[(T - 1) * N + n] : 0.0f;
-  for (int64_t j = T; j >= 0; --j) {
-    float nv = 0.0f, nin = 0.0f, ngs = 0.0f, nsp = 0.0f, ngv = 0.0f;
-    if (j >= 1) {  // step j - 1's inputs, loaded a step ahead
-      const int64_t r = (j - 1) * N + n;
-      nin = I[r];
-      ngs = gS[r];
-      nsp = Sp[r];
-      if (j >= 2) {
-        nv = V[r - N];
-        if (gV) ngv = gV[r - N];
-      }
+  const auto load = [&](int64_t it) {  // iteration it is step j = T - it
+    const int64_t j = T - it;
+    BackwardInputs r{};
+    if (j < T) {
+      const int64_t i = j * N + n;
+      r.in = I[i];
+      r.gs = gS[i];
+      r.sp = Sp[i];
     }
-    const float vj = cv;
+    if (j >= 1) {
+      const int64_t i = (j - 1) * N + n;
+      r.v = V[i];
+      if (gV) r.gv = gV[i];
+    }
+    return r;
+  };
+  load_ahead<AHEAD, BackwardInputs>(T + 1, load, [&](int64_t it, const BackwardInputs& in) {
+    const int64_t j = T - it;
+    const float vj = in.v;
     float local = 0.0f;
     if (j < T) {
       const int64_t i = j * N + n;
-      const float x = x_of(c, vj, cin);
-      const float a = cgs * surrogate_grad(c.surrogate, x, c.scale);
-      const float dv_tau = (c.lif ? cin - vj : cin) * inv_tau2;
+      const float x = x_of(c, vj, in.in);
+      const float a = in.gs * surrogate_grad(c.surrogate, x, c.scale);
+      const float dv_tau = (c.lif ? in.in - vj : in.in) * inv_tau2;
       const float qj = z.at(0);
       gI[i] = (a + qj) * c.inv_tau;
-      tacc = qj * (csp * thr_tau2 - dv_tau) + (tacc - a * dv_tau);
+      tacc = qj * (in.sp * thr_tau2 - dv_tau) + (tacc - a * dv_tau);
       local = a * c.opc + c.c * qj;
     }
     if (j >= 1) {
@@ -239,7 +276,7 @@ __global__ void __launch_bounds__(kFastThreads)
       far += scq[0] * P[0];
       float near = 0.0f;
       for_upto<LU, 1>(L0, [&](int64_t L) { near += sk[L] * z.at(L - 1); });
-      const float u = cgv + local - near - far;
+      const float u = in.gv + local - near - far;
       const float qnew = u * c.inv_K0;
       gk[0] += vj * qnew;
       for_upto<LU, 1>(L0, [&](int64_t L) { gk[L] += vj * z.at(L - 1); });
@@ -251,8 +288,7 @@ __global__ void __launch_bounds__(kFastThreads)
       out[c.W] += double(tacc);
       tacc = 0.0f;
     }
-    cv = nv, cin = nin, cgs = ngs, csp = nsp, cgv = ngv;
-  }
+  });
 }
 
 // Column i of sums [srows][W + 1] (stage 1's runs of neurons), summed in order, as a float32 hi/lo pair:
@@ -375,23 +411,47 @@ int register_width(const FastConsts& c) {
   return 0;
 }
 
-// The kernel pair for c: the register form of the smallest width that holds Q (32, 48, 64), or QM = 0.
-template <int QM>
-void launch_fast(const FastConsts& c, unsigned blocks, cudaStream_t st, const float* I, float* S, float* V, const float* tab) {
-  launch(frac_fast_forward_kernel<QM, kRegLags>, blocks, kFastThreads, 0, st, c, I, S, V, tab);
+// FSNN_CUDA_FAST_AHEAD = 1, 4 or 8: the steps both kernels load ahead, read at every launch (so that one
+// process can measure the depths against each other); unset: kForwardAhead and kBackwardAhead.
+int ahead_override() {
+  const char* e = std::getenv("FSNN_CUDA_FAST_AHEAD");
+  if (!e || !*e) return 0;
+  for (int d : kAheadDepths)
+    if (std::strspn(e, "0123456789") == std::strlen(e) && std::strtol(e, nullptr, 10) == d) return d;
+  fail("fractionalNeuron: FSNN_CUDA_FAST_AHEAD=", e,
+       " is not a depth the fast-history kernels are built for; use 1, 4 or 8, or unset it for the defaults (forward ",
+       kForwardAhead, ", backward ", kBackwardAhead, ")");
 }
-template <int QM>
+
+// The kernel pair for c: the register form of the smallest width that holds Q (32, 48, 64), or QM = 0;
+// loading AHEAD steps ahead.
+template <int QM, int AHEAD>
+void launch_fast(const FastConsts& c, unsigned blocks, cudaStream_t st, const float* I, float* S, float* V, const float* tab) {
+  launch(frac_fast_forward_kernel<QM, kRegLags, AHEAD>, blocks, kFastThreads, 0, st, c, I, S, V, tab);
+}
+template <int QM, int AHEAD>
 void launch_fast(const FastConsts& c, unsigned blocks, cudaStream_t st, const float* I, const float* V, const float* Sp,
                  const float* gS, const float* gV, float* gI, const float* tab, double* part) {
-  launch(frac_fast_backward_kernel<QM, kRegLags>, blocks, kFastThreads, 0, st, c, I, V, Sp, gS, gV, gI, tab, part);
+  launch(frac_fast_backward_kernel<QM, kRegLags, AHEAD>, blocks, kFastThreads, 0, st, c, I, V, Sp, gS, gV, gI, tab, part);
 }
+template <int QM, class... A>
+void launch_depth(const FastConsts& c, int ahead, A... args) {
+  static_assert(sizeof(kAheadDepths) == 3 * sizeof(int), "the switch below lists every depth");
+  switch (ahead) {
+    case 1: return launch_fast<QM, 1>(c, args...);
+    case 4: return launch_fast<QM, 4>(c, args...);
+    default: return launch_fast<QM, 8>(c, args...);
+  }
+}
+// fallback_ahead: the depth when FSNN_CUDA_FAST_AHEAD is unset (kForwardAhead or kBackwardAhead).
 template <class... A>
-void launch_width(const FastConsts& c, A... args) {
+void launch_width(const FastConsts& c, int fallback_ahead, A... args) {
+  const int o = ahead_override(), ahead = o ? o : fallback_ahead;
   switch (register_width(c)) {
-    case 32: return launch_fast<32>(c, args...);
-    case 48: return launch_fast<48>(c, args...);
-    case 64: return launch_fast<64>(c, args...);
-    default: return launch_fast<0>(c, args...);
+    case 32: return launch_depth<32>(c, ahead, args...);
+    case 48: return launch_depth<48>(c, ahead, args...);
+    case 64: return launch_depth<64>(c, ahead, args...);
+    default: return launch_depth<0>(c, ahead, args...);
   }
 }
 }  // namespace
@@ -413,7 +473,7 @@ void fractional_fast_forward(const FractionalParams& p, const Tensor& I, Tensor&
   CudaBackend& b = the_backend();
   DeviceTemp d_tab(tab.data(), tab.size() * sizeof(float));
   const unsigned blocks = unsigned((p.N + kFastThreads - 1) / kFastThreads);
-  launch_width(c, blocks, b.stream(), I.data(), spikes.data(), v ? v->data() : static_cast<float*>(nullptr),
+  launch_width(c, kForwardAhead, blocks, b.stream(), I.data(), spikes.data(), v ? v->data() : static_cast<float*>(nullptr),
                (const float*)d_tab.as<float>());
   check_launch("fractionalNeuron forward (fast history)");
 }
@@ -444,7 +504,7 @@ void fractional_fast_backward(const FractionalParams& p, const Tensor& I, const 
   DeviceTemp d_tab(tab.data(), tab.size() * sizeof(float));
   DeviceTemp part(size_t(p.N) * size_t(c.W + 1) * sizeof(double));
   const unsigned blocks = unsigned((p.N + kFastThreads - 1) / kFastThreads);
-  launch_width(c, blocks, b.stream(), I.data(), v.data(), spikes.data(), gS.data(),
+  launch_width(c, kBackwardAhead, blocks, b.stream(), I.data(), v.data(), spikes.data(), gS.data(),
                gV ? gV->data() : static_cast<const float*>(nullptr), gI.data(), (const float*)d_tab.as<float>(),
                part.as<double>());
   check_launch("fractionalNeuron backward (fast history, reverse time)");

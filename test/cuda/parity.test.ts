@@ -454,6 +454,32 @@ describeGpu('fractional neuron op on cuda against the cpu backend', () => {
         throw new Error(`forced kernel, ${c.name}: spikes differing ${c.spikeDiffs}, v ${c.v}, dI ${c.gI}, dK ${c.gK}, dtau ${c.gTau}`);
     }
   });
+
+  // The fast-history kernels load their inputs AHEAD steps before use (cuda_fractional_fast.cu: 8 in the
+  // forward, 4 in the adjoint unless FSNN_CUDA_FAST_AHEAD picks 1, 4 or 8). Only the time of the loads may
+  // change with the depth: every output's bits must be the same at each depth; another value is an error.
+  test('fast history: the same bits at every load depth (FSNN_CUDA_FAST_AHEAD), and a clear error for an unbuilt one', () => {
+    const compiled = __filename.endsWith('.js');
+    const child = require('path').join(__dirname, compiled ? 'fast-ahead.child.js' : 'fast-ahead.child.ts');
+    const run = (ahead: string | undefined) => {
+      const env = { ...process.env };
+      if (ahead === undefined) delete env.FSNN_CUDA_FAST_AHEAD;
+      else env.FSNN_CUDA_FAST_AHEAD = ahead;
+      const stdout: string = require('child_process').execFileSync(process.execPath, [...(compiled ? [] : ['-r', 'ts-node/register/transpile-only']), child], { env, encoding: 'utf8', timeout: 600000 });
+      return JSON.parse(stdout.trim().split('\n').pop()!) as { ahead: string | null; cuda: boolean; cases: { T: number; digests?: string[]; error?: string }[] };
+    };
+    const base = run(undefined);
+    expect(base.cuda).toBe(true);
+    expect(base.cases.map((c) => c.T)).toEqual([1, 3, 8, 13, 203]);
+    for (const c of base.cases) expect(c.digests).toHaveLength(5);
+    for (const ahead of ['1', '4', '8']) {
+      const r = run(ahead);
+      expect(r.ahead).toBe(ahead);
+      expect(r.cases).toEqual(base.cases);
+    }
+    const bad = run('5');
+    expect(bad.cases[0].error).toMatch(/FSNN_CUDA_FAST_AHEAD=5 .*use 1, 4 or 8/);
+  });
 });
 
 // ---- goldens on cuda -----------------------------------------------------------------------------
