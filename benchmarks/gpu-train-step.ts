@@ -15,9 +15,10 @@
 //   FSNN_BENCH_HISTORY=fast  the fractional history of configs A-F: exact, fast or auto (default: the
 //                            wrapper's, auto, which is the exact history on CUDA); Ffast and G always
 //                            run the fast history
-import { cuda, nn, LIFNeuron, SNNWrapper, optim, ops, tensor, tidy } from '../lib';
+import { cuda } from '../lib';
+import { build, CONFIGS, timeSynced } from './gpu-configs';
 import { native } from '../lib/native';
-import { machine, median, table } from './common';
+import { machine, table } from './common';
 import type { FractionalNativeGrads } from '../types/native';
 import { fractionalForwardRaw, HISTORIES, type FractionalHistory } from '../lib/fractional/op';
 
@@ -25,32 +26,6 @@ import { fractionalForwardRaw, HISTORIES, type FractionalHistory } from '../lib/
 const disposeGrads = (g: FractionalNativeGrads) => [g.gI, g.gAlpha, g.gWeight, g.gTau].forEach((h) => h?.dispose());
 /** The backward as a training step with learnable alpha runs it: with the chain to alpha and the weight. */
 const GRADS = { alpha: true, weight: true };
-
-interface Config {
-  name: string;
-  T: number;
-  B: number;
-  sizes: [number, number, number];
-  alpha: number[] | number[][];
-  coefficient?: number[][];
-  method: 'l1' | 'gl';
-  anchor: number | null;  // spikeDE seconds per step on an H200, quoted from issue 9 (not measured here)
-  target: number;         // ms per step
-  cpu: boolean;
-  history?: FractionalHistory;  // this config's own history (else FSNN_BENCH_HISTORY)
-}
-
-const CONFIGS: Config[] = [
-  { name: 'A', T: 16, B: 256, sizes: [784, 512, 10], alpha: [0.3, 0.8], method: 'l1', anchor: 0.119, target: 2, cpu: true },
-  { name: 'B', T: 64, B: 256, sizes: [784, 512, 10], alpha: [0.3, 0.8], method: 'l1', anchor: 0.773, target: 5, cpu: true },
-  { name: 'C', T: 64, B: 256, sizes: [784, 512, 10], alpha: [[0.3, 0.5, 0.7], [0.4, 0.6, 0.8]], coefficient: [[1, 0.5, 0.2], [1, 0.3, 0.1]], method: 'gl', anchor: 0.648, target: 5, cpu: true },
-  { name: 'D', T: 256, B: 256, sizes: [784, 512, 10], alpha: [0.3, 0.8], method: 'l1', anchor: 9.15, target: 15, cpu: true },
-  { name: 'E', T: 512, B: 64, sizes: [1, 256, 10], alpha: [0.3, 0.8], method: 'l1', anchor: 31.9, target: 10, cpu: true },
-  { name: 'F', T: 4096, B: 64, sizes: [1, 256, 10], alpha: [0.3, 0.8], method: 'l1', anchor: null, target: 200, cpu: false },
-  // Issue 11's GPU targets for the fast (sum-of-exponentials) history: F in 'fast', and T = 65,536.
-  { name: 'Ffast', T: 4096, B: 64, sizes: [1, 256, 10], alpha: [0.3, 0.8], method: 'l1', anchor: null, target: 20, cpu: false, history: 'fast' },
-  { name: 'G', T: 65536, B: 64, sizes: [1, 256, 10], alpha: [0.3, 0.8], method: 'l1', anchor: null, target: 250, cpu: false, history: 'fast' },
-];
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 const STEPS = Number(env('FSNN_BENCH_STEPS', '20'));
@@ -69,61 +44,6 @@ function rnd(): number {
   return seed / 4294967296;
 }
 
-function build(c: Config, device: 'cpu' | 'cuda') {
-  const [i, h, o] = c.sizes;
-  const model = new nn.Sequential(new nn.Linear(i, h), new LIFNeuron({ tau: 2 }), new nn.Linear(h, o), new LIFNeuron({ tau: 2 }));
-  const net = new SNNWrapper(model, {
-    alpha: c.alpha,
-    alphaMode: c.coefficient ? undefined : 'per_layer',
-    multiCoefficient: c.coefficient,
-    learnAlpha: true,
-    learnCoefficient: !!c.coefficient,
-  }).to(device);
-  const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
-  const xd = new Float32Array(c.T * c.B * i);
-  for (let k = 0; k < xd.length; k++) xd[k] = rnd() < 0.3 ? 1 : 0;  // spike-encoded input
-  const x = tensor(xd, [c.T, c.B, i], { device });
-  const labels = new Int32Array(c.B).map(() => Math.floor(rnd() * o));
-  const step = () => {
-    opt.zeroGrad();
-    tidy(() => {
-      const out = net.forward(x, undefined, { method: c.method, history: c.history ?? HISTORY });
-      const loss = ops.crossEntropy(out.mean(0), labels);
-      loss.backward();
-    });
-    opt.step();
-  };
-  return { step, dispose: () => x.dispose() };
-}
-
-/** Median ms of `reps` synchronized steps after `warm` warm-up steps. */
-function timeSteps(step: () => void, reps: number, warm: number, device: 'cpu' | 'cuda'): number {
-  const sync = () => (device === 'cuda' ? cuda.synchronize() : undefined);
-  for (let k = 0; k < warm; k++) step();
-  sync();
-  const ts: number[] = [];
-  for (let k = 0; k < reps; k++) {
-    const t0 = process.hrtime.bigint();
-    step();
-    sync();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(ts);
-}
-
-function timeOp(fn: () => void, reps = 5): number {
-  fn();
-  cuda.synchronize();
-  const ts: number[] = [];
-  for (let k = 0; k < reps; k++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    cuda.synchronize();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(ts);
-}
-
 const SPIKEDE_NOTE = 'spikeDE anchor s: spikeDE seconds per step on an NVIDIA H200, quoted from issue 9\'s table ' +
   '(another run, outside this project, undated there; not measured by this benchmark, so no ratio is given).';
 
@@ -139,7 +59,7 @@ function main(): void {
 
   // Device copy bandwidth (read + write) for reference: 1 GiB device-to-device clone.
   const big = native.runKernel('full', [], { shape: [256 * MiB], value: 1, device: 'cuda' });
-  const copyMs = timeOp(() => native.runKernel('clone', [big]).dispose(), 5);
+  const copyMs = timeSynced(() => native.runKernel('clone', [big]).dispose(), 5);
   const copyGBs = (2 * big.byteSize) / (copyMs / 1e3) / 1e9;
   big.dispose();
 
@@ -149,7 +69,7 @@ function main(): void {
     if (!WANT.includes(c.name)) continue;
     cuda.emptyCache();
     cuda.resetPeakMemoryStats();
-    const g = build(c, 'cuda');
+    const g = build(c, 'cuda', HISTORY);
     let gpuMs = NaN;
     let reps = 0;
     let allocs = '';
@@ -163,7 +83,7 @@ function main(): void {
       }
       reps = SECONDS > 0 ? Math.max(3, Math.min(STEPS, Math.floor((SECONDS * 1e3) / Math.max(lastMs, 1e-3)))) : STEPS;
       const a0 = cuda.memoryStats().numAllocs;
-      gpuMs = timeSteps(g.step, reps, 0, 'cuda');
+      gpuMs = timeSynced(g.step, reps, 0, 'cuda');
       allocs = String(cuda.memoryStats().numAllocs - a0);
     } catch (e) {
       console.log(`config ${c.name} failed on the GPU: ${(e as Error).message}`);
@@ -172,8 +92,8 @@ function main(): void {
     g.dispose();
     let cpuMs = NaN;
     if (RUN_CPU && c.cpu) {
-      const h = build(c, 'cpu');
-      cpuMs = timeSteps(h.step, CPU_STEPS, 1, 'cpu');
+      const h = build(c, 'cpu', HISTORY);
+      cpuMs = timeSynced(h.step, CPU_STEPS, 1, 'cpu');
       h.dispose();
     }
     const row = [
@@ -198,12 +118,12 @@ function main(): void {
     const I = native.fromFloat32(Id, [c.T, N], 'cuda');
     const saved = fractionalForwardRaw(I, ...K, params, true);
     const gS = native.runKernel('full', [], { shape: [c.T, N], value: 0.01, device: 'cuda' });
-    const fwdMs = timeOp(() => {
+    const fwdMs = timeSynced(() => {
       const r = fractionalForwardRaw(I, ...K, params, true);
       r.spikes.dispose();
       r.v?.dispose();
     });
-    const bwdMs = timeOp(() => disposeGrads(native.fractionalBackward(I, saved.v!, saved.spikes, gS, null, ...K, params, GRADS)));
+    const bwdMs = timeSynced(() => disposeGrads(native.fractionalBackward(I, saved.v!, saved.spikes, gS, null, ...K, params, GRADS)));
     // Minimal DRAM traffic: forward reads I, writes spikes and v; backward reads I, v, spikes, gS and
     // writes dI, and (exact history) writes q, then the dK correlation reads q and v once more.
     const arr = c.T * N * 4;

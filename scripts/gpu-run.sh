@@ -7,7 +7,9 @@
 #   1. bootstrap (unpack node and the app, load the addon) and probes (driver, CUDA, cuBLAS, sanitizer)
 #   2. smoke: scripts/cuda-smoke.js under CUDA_LAUNCH_BLOCKING=1
 #   3. parity: test/cuda/parity with FSNN_CUDA_ALLOC=poison
-#   4. bench: benchmarks/gpu-train-step (GPU rows, configs A-F, Ffast, G)
+#   4. bench: benchmarks/gpu-train-step (GPU rows, configs A-F, Ffast, G); profile: where the Ffast and G
+#      steps' time goes and the step at each load depth of the fast-history kernels
+#      (benchmarks/gpu-step-profile); ncu: Nsight Compute's warp-stall sections on those kernels alone
 #   5. memcheck (FSNN_CUDA_ALLOC=exact) on the smoke script and on parity
 #   6. racecheck and synccheck on the smoke script
 #   7. suite: a CUDA subset of the jest suite with FSNN_DEVICE=cuda
@@ -78,6 +80,14 @@ if os.environ.get("FSNN_GPU_PRESENT") == "1":
 print(f"SKIPPED: libcublas.so.13 {where}; there is no GPU here either\n  " + "\n  ".join(tried))
 EOF
     ;;
+  __ncu)  # __ncu NCU NODE: the warp-state sections of the fast-history kernels, run alone
+    out=$("$2" --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats \
+      -k 'regex:frac_fast_(forward|backward)' "$3" benchmarks/gpu-step-profile.js --kernels 2>&1); rc=$?
+    if echo "$out" | grep -q ERR_NVGPUCTRPERM; then
+      echo "SKIPPED: ncu may not read this GPU's performance counters here (ERR_NVGPUCTRPERM)"; echo "$out" | tail -n 5; exit 0
+    fi
+    echo "$out"; exit $rc
+    ;;
 esac
 
 # ---- the runner ------------------------------------------------------------------------------------
@@ -100,7 +110,7 @@ group_of() {
   case $1 in
     bootstrap | driver | cuda | cublas | sanitizer) echo probes ;;
     smoke | parity) echo tests ;;
-    bench) echo bench ;;
+    bench | profile | ncu) echo bench ;;
     memcheck* | racecheck | synccheck) echo sanitizer ;;
     *) echo suite ;;  # suite, nccl
   esac
@@ -187,6 +197,18 @@ summary() {
     elif grep -qE '^row ' "$LOGS/bench.log"; then grep -E '^(gpu:|row )' "$LOGS/bench.log"
     else echo "(no rows: see the bench step's note and bench.log)"; fi
   fi
+  if [ -f "$LOGS/profile.log" ]; then
+    echo
+    echo "profile (benchmarks/gpu-step-profile):"
+    sed -n '/^ops /,/^$/p' "$LOGS/profile.log"
+    if grep -q '^step time by' "$LOGS/profile.log"; then sed -n '/^step time by/,/^$/p' "$LOGS/profile.log"
+    else grep -E '^depth ' "$LOGS/profile.log"; fi
+  fi
+  if [ -f "$LOGS/ncu.log" ]; then
+    echo
+    echo "ncu (the fast-history kernels alone, T = 4,096; full report in bench.log):"
+    grep -E 'frac_fast_[a-z]+_kernel|Duration|Registers Per Thread|Achieved Occupancy|Issued Warp Per Scheduler|Warp Cycles Per Issued Instruction|spends .* cycles|SKIPPED' "$LOGS/ncu.log" | cut -c1-220 | head -n 60
+  fi
 }
 
 # ---- 1. bootstrap and probes -------------------------------------------------------------------------
@@ -223,6 +245,13 @@ fi
 step smoke 60 "cuda smoke|FAIL" gpu env CUDA_LAUNCH_BLOCKING=1 "$NODE" scripts/cuda-smoke.js
 step parity 120 "^Tests:" gpu env FSNN_CUDA_ALLOC=poison "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
 step bench 150 "^row G|^row F|failed" gpu env FSNN_BENCH_CPU=0 FSNN_BENCH_SECONDS=12 "$NODE" benchmarks/gpu-train-step.js
+step profile 120 "^depth G|^depth Ffast|failed" gpu env FSNN_PROFILE_STEPS=5 "$NODE" benchmarks/gpu-step-profile.js
+NCU=$(command -v ncu 2>/dev/null || ls -d /usr/local/cuda*/bin/ncu 2>/dev/null | tail -n 1)
+if [ -z "$NCU" ] && [ -z "$GPU_REASON" ]; then
+  skip ncu "SKIPPED: ncu not found (PATH, /usr/local/cuda*/bin)"
+else
+  step ncu 120 "frac_fast_|SKIPPED" gpu bash "$SELF" __ncu "${NCU:-ncu}" "$NODE"
+fi
 step memcheck-smoke 90 "ERROR SUMMARY" san env FSNN_CUDA_ALLOC=exact "$SAN" --tool memcheck --error-exitcode 99 --leak-check no "$NODE" scripts/cuda-smoke.js
 # (API errors not reported here: parity's out-of-memory test asks cudaMalloc for 64 TiB on purpose.)
 step memcheck-parity 100 "ERROR SUMMARY|^Tests:" san env FSNN_CUDA_ALLOC=exact "$SAN" --tool memcheck --error-exitcode 99 --leak-check no --report-api-errors no "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
