@@ -58,6 +58,28 @@ inline double add_block_sums(const double* p, int64_t blocks, int64_t stride) {
   return total;
 }
 
+// out[k] = the float64 sum of src[k * stride + r] over r = 0 .. len - 1, ascending, for k < count: the
+// order above for one column (ld = stride), used where the reduced elements are contiguous (inner = 1:
+// a sum over the last dimension, or a whole tensor's row blocks). One sum is one chain of dependent adds,
+// so eight rows go side by side, each in its own accumulator; each row's adds and their order, and so
+// its bits, are those of add_rows_f64 with m = 1.
+inline void sum_rows_f64(const float* src, int64_t stride, int64_t len, int64_t count, double* out) {
+  constexpr int kSide = 8;
+  int64_t k = 0;
+  for (; k + kSide <= count; k += kSide) {
+    const float* p = src + k * stride;
+    double a[kSide] = {};
+    for (int64_t r = 0; r < len; ++r)
+      for (int l = 0; l < kSide; ++l) a[l] += p[l * stride + r];
+    for (int l = 0; l < kSide; ++l) out[k + l] = a[l];
+  }
+  for (; k < count; ++k) {
+    double a = 0.0;
+    for (int64_t r = 0; r < len; ++r) a += src[k * stride + r];
+    out[k] = a;
+  }
+}
+
 // The order above, sequentially.
 inline void sum_columns_f64(const float* src, int64_t ld, int64_t R, int64_t n, double scale, float* dst) {
   double total[kSumColRun], block[kSumColRun];

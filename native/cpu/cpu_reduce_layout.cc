@@ -16,6 +16,48 @@ namespace {
 constexpr int64_t kGrain = 1 << 14;
 }
 
+namespace {
+// o[k] = float(scale * S_k), S_k the column_sum.h order over the contiguous row x[k * R .. k * R + R - 1],
+// for k < outer (a reduction with inner = 1: over the last dimension, or a whole tensor as outer = 1).
+// Rows are summed eight side by side (sum_rows_f64), so the adds of different rows overlap. Long rows
+// (outer = 1 included) are split into their blocks of kSumRowBlock, which are summed side by side on all
+// threads and then added in block order; for outer = 1 that is the one way the threads share a row.
+void reduce_contiguous_sums(const float* x, int64_t outer, int64_t R, double scale, float* o) {
+  const int64_t blocks = std::max<int64_t>(1, (R + kSumRowBlock - 1) / kSumRowBlock);
+  if (blocks == 1) {
+    parallel_for(outer, std::max<int64_t>(8, kGrain / std::max<int64_t>(1, R)), [&](int64_t k0, int64_t k1) {
+      double s[64];
+      for (int64_t k = k0; k < k1; k += 64) {
+        const int64_t m = std::min<int64_t>(64, k1 - k);
+        sum_rows_f64(x + k * R, R, R, m, s);
+        for (int64_t i = 0; i < m; ++i) o[k + i] = static_cast<float>((0.0 + s[i]) * scale);
+      }
+    });
+    return;
+  }
+  // B[k][b]: block b of row k (the last block of a row may be shorter).
+  const int64_t full = R / kSumRowBlock, tail = R - full * kSumRowBlock;
+  HostScratch<double> part(size_t(outer * blocks));
+  double* B = part.data();
+  parallel_for(outer * full, 8, [&](int64_t w0, int64_t w1) {
+    double s[8];
+    for (int64_t w = w0; w < w1;) {  // runs of up to 8 full blocks of one row
+      const int64_t k = w / full, b = w % full, m = std::min({int64_t(8), w1 - w, full - b});
+      sum_rows_f64(x + k * R + b * kSumRowBlock, kSumRowBlock, kSumRowBlock, m, s);
+      for (int64_t i = 0; i < m; ++i) B[k * blocks + b + i] = s[i];
+      w += m;
+    }
+  });
+  if (tail)
+    parallel_for(outer, 8, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k) sum_rows_f64(x + k * R + full * kSumRowBlock, 0, tail, 1, B + k * blocks + full);
+    });
+  parallel_for(outer, 4096, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) o[k] = static_cast<float>(add_block_sums(B + k * blocks, blocks, 1) * scale);
+  });
+}
+}  // namespace
+
 // out[o, i] = reduce_r x[o, r, i]; sums accumulate in double for accuracy.
 // Work items are (o, a run of up to kReduceCols columns): a reduction over the leading dimension
 // (outer = 1, as the bias gradients and a static input's sum over T are) still spreads over the threads,
@@ -38,6 +80,10 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Ten
   const bool is_sum = op == ReduceOp::Sum || op == ReduceOp::Mean;
   const double scale = op == ReduceOp::Mean ? 1.0 / static_cast<double>(R) : 1.0;
   const bool is_max = op == ReduceOp::Max;
+  if (is_sum && In == 1) {
+    reduce_contiguous_sums(x, pl.outer, R, scale, o);
+    return;
+  }
   if (is_sum && pl.outer == 1 && R > kSumRowBlock) {
     // A long sum over the leading dimension (a bias gradient over T x B rows): the row blocks of
     // column_sum.h's order go to the threads, each block's float64 sums into its own row of partials, and

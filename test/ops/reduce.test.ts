@@ -185,4 +185,41 @@ describe('large sizes (multi-threaded kernels)', () => {
       expect(bad.slice(0, 5)).toEqual([]);
     }
   });
+
+  test('sums over contiguous elements (the last dim, a whole tensor) keep the one order, bit for bit', () => {
+    // The order of native/cpu/column_sum.h: float64, ascending within blocks of 8192, the block sums added
+    // in order to 0. The CPU sums these rows eight side by side (sum_rows_f64) and splits long ones into
+    // their blocks over the threads; neither may change a bit. Rows: 300 of 257 (not a multiple of eight
+    // rows), 13 of 3 x 8192 + 100 (blocks and a short last one), 3 of 8192 (one full block), and whole
+    // tensors of 5 x 8192 + 17 and 7 elements.
+    const blocked = (x: Float32Array, off: number, R: number) => {
+      let total = 0;
+      for (let b = 0; b < R; b += 8192) {
+        let block = 0;
+        for (let r = b; r < Math.min(R, b + 8192); r++) block += x[off + r];
+        total += block;
+      }
+      return total;
+    };
+    for (const [shape, whole] of [[[300, 257], false], [[13, 3 * 8192 + 100], false], [[3, 8192], false], [[5 * 8192 + 17], true], [[7], true]] as [number[], boolean][]) {
+      const n = shape.reduce((p, d) => p * d, 1), R = shape[shape.length - 1];
+      const x = Float32Array.from(randomData(n, 7 + shape.length + R % 97));
+      const rows = whole ? 1 : n / R, len = whole ? n : R;
+      // +2^60 and -2^60 in each row: the float64 sum loses the small values added between them, so a sum in
+      // any other order (reversed, pairwise, blocks regrouped) gives another result.
+      for (let k = 0; k < rows; k++) {
+        x[k * len + Math.floor(len / 3)] = 2 ** 60;
+        x[k * len + Math.floor((2 * len) / 3)] = -(2 ** 60);
+      }
+      const X = tensor(x, shape, { device: 'cpu' });  // the CPU's order (the CUDA backend reduces rows in its own)
+      const s = (whole ? X.sum() : X.sum(-1)).toFloat32Array(), m = (whole ? X.mean() : X.mean(-1)).toFloat32Array();
+      const bad: string[] = [];
+      for (let k = 0; k < rows; k++) {
+        const acc = blocked(x, k * len, len);
+        if (!Object.is(s[k], Math.fround(acc)) || !Object.is(m[k], Math.fround(acc * (1 / len))))
+          bad.push(`${shape} row ${k}: sum ${s[k]} vs ${Math.fround(acc)}, mean ${m[k]} vs ${Math.fround(acc / len)}`);
+      }
+      expect(bad.slice(0, 5)).toEqual([]);
+    }
+  });
 });
