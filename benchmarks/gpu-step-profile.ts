@@ -1,8 +1,9 @@
 // npm run bench:gpu-profile — where the fast-history training step's GPU time goes (configs Ffast and G
 // of gpu-configs.ts: SNN 1-256-10, B = 64, T = 4,096 and 65,536), to direct the next optimization:
-//   1. depths: the step at each load depth of the fast-history kernels (cuda_fractional_fast.cu,
-//      FSNN_CUDA_FAST_AHEAD: the defaults, then 1, 4 and 8; median of FSNN_PROFILE_STEPS steps after 2
-//      warm-up steps), all in this one process, one depth after the other;
+//   1. variants: the step with the defaults, then at each load depth of the fast-history kernels
+//      (cuda_fractional_fast.cu, FSNN_CUDA_FAST_AHEAD = 1, 4, 8) and without the split along K of the
+//      weight gradients' products (cuda_blas.cu, FSNN_CUDA_SPLITK=0); median of FSNN_PROFILE_STEPS steps
+//      after 2 warm-up steps, all in this one process, one variant after the other;
 //   2. ops: one step (the defaults) with cuda.synchronize() after every call into the addon, and the time
 //      summed per kernel name, largest first, with its share of that step. Each synchronize adds a
 //      launch's latency (a few microseconds) to every call, so the shares are of a slightly slower step;
@@ -22,12 +23,19 @@ import { table } from './common';
 
 const STEPS = Number(process.env.FSNN_PROFILE_STEPS ?? '5');
 const WANT = (process.env.FSNN_PROFILE_CONFIGS ?? 'Ffast,G').split(',');
-const DEPTHS: (string | undefined)[] = [undefined, '1', '4', '8'];
+const KNOBS = ['FSNN_CUDA_FAST_AHEAD', 'FSNN_CUDA_SPLITK'] as const;
+const VARIANTS: { label: string; env: Partial<Record<(typeof KNOBS)[number], string>> }[] = [
+  { label: 'defaults (loads 8 ahead forward, 4 backward; split-K)', env: {} },
+  ...['1', '4', '8'].map((d) => ({ label: `FSNN_CUDA_FAST_AHEAD=${d}`, env: { FSNN_CUDA_FAST_AHEAD: d } })),
+  { label: 'FSNN_CUDA_SPLITK=0', env: { FSNN_CUDA_SPLITK: '0' } },
+];
 
-function setDepth(d: string | undefined): void {
-  // A plain node process: process.env writes the real environment, which the addon reads at each launch.
-  if (d === undefined) delete process.env.FSNN_CUDA_FAST_AHEAD;
-  else process.env.FSNN_CUDA_FAST_AHEAD = d;
+function setKnobs(env: Partial<Record<(typeof KNOBS)[number], string>>): void {
+  // A plain node process: process.env writes the real environment, which the addon reads at each call.
+  for (const k of KNOBS) {
+    if (env[k] === undefined) delete process.env[k];
+    else process.env[k] = env[k];
+  }
 }
 
 /** Per-name ms of one step with a synchronize after each addon call, and the step's total ms. */
@@ -84,18 +92,18 @@ function main(): void {
   }
   if (process.argv.includes('--kernels')) return kernelsAlone();
   console.log(`gpu: ${cuda.deviceName(0)}; steps: median of ${STEPS} after 2 warm-up`);
-  const depthRows: (string | number)[][] = [['cfg', 'load depth (FSNN_CUDA_FAST_AHEAD)', 'step ms', 'target ms']];
+  const variantRows: (string | number)[][] = [['cfg', 'variant', 'step ms', 'target ms']];
   for (const c of CONFIGS.filter((k) => WANT.includes(k.name))) {
     cuda.emptyCache();
     const g = build(c, 'cuda');
     try {
-      for (const d of DEPTHS) {
-        setDepth(d);
+      for (const v of VARIANTS) {
+        setKnobs(v.env);
         const ms = timeSynced(g.step, STEPS, 2);
-        depthRows.push([c.name, d ?? 'defaults (forward 8, backward 4)', ms.toFixed(2), c.target]);
-        console.log(`depth ${c.name} ${d ?? 'defaults'}: ${ms.toFixed(2)} ms`);
+        variantRows.push([c.name, v.label, ms.toFixed(2), c.target]);
+        console.log(`variant ${c.name} ${v.label}: ${ms.toFixed(2)} ms`);
       }
-      setDepth(undefined);
+      setKnobs({});
       const { total, ops } = opProfile(g.step);
       const rows: (string | number)[][] = [['op', 'ms', '% of step']];
       let named = 0;
@@ -109,12 +117,12 @@ function main(): void {
     } catch (e) {
       console.log(`config ${c.name} failed: ${(e as Error).message}`);
     } finally {
-      setDepth(undefined);
+      setKnobs({});
       g.dispose();
     }
   }
-  console.log('\nstep time by the fast-history kernels\' load depth:');
-  console.log(table(depthRows));
+  console.log('\nstep time by variant:');
+  console.log(table(variantRows));
 }
 
 main();

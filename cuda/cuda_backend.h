@@ -171,6 +171,10 @@ class CudaBackend final : public Backend {
             int64_t strideC, int64_t batch);
 
  private:
+  // Contiguous C [M, N] = op(A) op(B) as S partial products over chunks of K, added in a fixed order
+  // (cuda_blas.cu: for a long K and a small C).
+  void gemm_split_k(bool transA, bool transB, int64_t M, int64_t N, int64_t K, int64_t S, const float* A, int64_t lda,
+                    const float* B, int64_t ldb, float* C);
   int device_;
   cudaStream_t stream_;
   int sm_count_ = 0;

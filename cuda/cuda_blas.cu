@@ -4,13 +4,19 @@
 // Row-major C = op(A) op(B) is computed as the column-major product C^T = op(B)^T op(A)^T: the operands
 // swap places and keep their transpose flags. Batches with uniform offsets (including stride 0 for a
 // broadcast operand) go to cublasSgemmStridedBatched in one call; others loop over the plan's offsets.
+// A single product with a long K and a small C (a weight gradient over T x B rows: C [10, 256] or
+// [256, 1] from K = 4.2M rows) is split along K (split_k_chunks): one strided-batched call computes
+// the chunks' partial products, and a fixed-order kernel adds them.
 #include <atomic>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 
 #include "cublas_loader.h"
 #include "cuda_backend.h"
+#include "launch.h"
 
 namespace fsnn {
 namespace cuda {
@@ -135,6 +141,46 @@ void CudaBackend::gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K
   }
 }
 
+namespace {
+// C[j] = sum over s < S of P[s * MN + j], s ascending, accumulated in float64 (one thread per element).
+__global__ void add_split_k_partials(const float* __restrict__ P, int64_t S, int64_t MN, float* __restrict__ C) {
+  const int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (j >= MN) return;
+  double s = 0.0;
+  for (int64_t r = 0; r < S; ++r) s += double(P[r * MN + j]);
+  C[j] = float(s);
+}
+
+// How many chunks of K a single M x N x K product is computed in: 1 (no split) unless K is long and C
+// small, when cuBLAS has only C's few tiles to spread over the SMs and each walks all of K. Chunks of
+// kSplitKRows rows, at most kSplitKMaxChunks. FSNN_CUDA_SPLITK=0 turns the split off (read at each
+// call, so that a benchmark can compare both in one process); any other value but 'auto' is an error.
+constexpr int64_t kSplitKMinK = int64_t(1) << 16, kSplitKMaxC = int64_t(1) << 16;
+constexpr int64_t kSplitKRows = 8192, kSplitKMaxChunks = 512;
+int64_t split_k_chunks(int64_t M, int64_t N, int64_t K) {
+  const char* e = std::getenv("FSNN_CUDA_SPLITK");
+  if (e && *e && std::strcmp(e, "auto") != 0) {
+    if (std::strcmp(e, "0") == 0) return 1;
+    fail("matmul: FSNN_CUDA_SPLITK=", e, " is not understood; use 0 (no split along K) or auto, or unset it");
+  }
+  if (K < kSplitKMinK || M * N > kSplitKMaxC) return 1;
+  return std::min(kSplitKMaxChunks, K / kSplitKRows);
+}
+}  // namespace
+
+// C = op(A) op(B) (one product, C contiguous) as S partial products over chunks of K, then their sum.
+void CudaBackend::gemm_split_k(bool transA, bool transB, int64_t M, int64_t N, int64_t K, int64_t S, const float* A,
+                               int64_t lda, const float* B, int64_t ldb, float* C) {
+  const int64_t Kc = K / S, tail = K - S * Kc, parts = S + (tail > 0 ? 1 : 0), MN = M * N;
+  // Chunk s starts at row s * Kc of K: in A at s * Kc columns (rows if A is transposed), likewise B.
+  const int64_t sA = Kc * (transA ? lda : 1), sB = Kc * (transB ? 1 : ldb);
+  DeviceTemp P(size_t(parts * MN) * sizeof(float));
+  gemm(transA, transB, M, N, Kc, 1.f, A, lda, sA, B, ldb, sB, 0.f, P.as<float>(), N, MN, S);
+  if (tail) gemm(transA, transB, M, N, tail, 1.f, A + S * sA, lda, 0, B + S * sB, ldb, 0, 0.f, P.as<float>() + S * MN, N, 0, 1);
+  launch(add_split_k_partials, unsigned((MN + 255) / 256), 256, 0, stream_, (const float*)P.as<float>(), parts, MN, C);
+  check_launch("matmul (sum of the split-K partial products)");
+}
+
 void CudaBackend::matmul(const Tensor& a, const Tensor& b, Tensor& out, const MatmulPlan& p) {
   const int64_t batch = p.batch;
   if (batch == 0 || p.M == 0 || p.N == 0) return;
@@ -147,6 +193,9 @@ void CudaBackend::matmul(const Tensor& a, const Tensor& b, Tensor& out, const Ma
   const int64_t sb = batch > 1 ? p.b_offsets[1] - p.b_offsets[0] : 0;
   for (int64_t i = 0; i < batch && uniform; ++i)
     if (p.a_offsets[i] != p.a_offsets[0] + i * sa || p.b_offsets[i] != p.b_offsets[0] + i * sb) uniform = false;
+  const int64_t chunks = batch == 1 ? split_k_chunks(p.M, p.N, p.K) : 1;
+  if (chunks > 1) return gemm_split_k(p.transA, p.transB, p.M, p.N, p.K, chunks, A + p.a_offsets[0], p.lda,
+                                      B + p.b_offsets[0], p.ldb, C);
   if (uniform) {
     gemm(p.transA, p.transB, p.M, p.N, p.K, 1.f, A + p.a_offsets[0], p.lda, sa, B + p.b_offsets[0], p.ldb, sb, 0.f, C,
          p.N, sc, batch);

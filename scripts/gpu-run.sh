@@ -8,8 +8,9 @@
 #   2. smoke: scripts/cuda-smoke.js under CUDA_LAUNCH_BLOCKING=1
 #   3. parity: test/cuda/parity with FSNN_CUDA_ALLOC=poison
 #   4. bench: benchmarks/gpu-train-step (GPU rows, configs A-F, Ffast, G); profile: where the Ffast and G
-#      steps' time goes and the step at each load depth of the fast-history kernels
-#      (benchmarks/gpu-step-profile); ncu: Nsight Compute's warp-stall sections on those kernels alone
+#      steps' time goes, and the steps at each load depth of the fast-history kernels and without the
+#      split-K products (benchmarks/gpu-step-profile); ncu: Nsight Compute's warp-stall sections on the
+#      fast-history kernels alone
 #   5. memcheck (FSNN_CUDA_ALLOC=exact) on the smoke script and on parity
 #   6. racecheck and synccheck on the smoke script
 #   7. suite: a CUDA subset of the jest suite with FSNN_DEVICE=cuda
@@ -202,7 +203,7 @@ summary() {
     echo "profile (benchmarks/gpu-step-profile):"
     sed -n '/^ops /,/^$/p' "$LOGS/profile.log"
     if grep -q '^step time by' "$LOGS/profile.log"; then sed -n '/^step time by/,/^$/p' "$LOGS/profile.log"
-    else grep -E '^depth ' "$LOGS/profile.log"; fi
+    else grep -E '^variant ' "$LOGS/profile.log"; fi
   fi
   if [ -f "$LOGS/ncu.log" ]; then
     echo
@@ -245,7 +246,7 @@ fi
 step smoke 60 "cuda smoke|FAIL" gpu env CUDA_LAUNCH_BLOCKING=1 "$NODE" scripts/cuda-smoke.js
 step parity 120 "^Tests:" gpu env FSNN_CUDA_ALLOC=poison "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
 step bench 150 "^row G|^row F|failed" gpu env FSNN_BENCH_CPU=0 FSNN_BENCH_SECONDS=12 "$NODE" benchmarks/gpu-train-step.js
-step profile 120 "^depth G|^depth Ffast|failed" gpu env FSNN_PROFILE_STEPS=5 "$NODE" benchmarks/gpu-step-profile.js
+step profile 120 "^variant G|^variant Ffast|failed" gpu env FSNN_PROFILE_STEPS=5 "$NODE" benchmarks/gpu-step-profile.js
 NCU=$(command -v ncu 2>/dev/null || ls -d /usr/local/cuda*/bin/ncu 2>/dev/null | tail -n 1)
 if [ -z "$NCU" ] && [ -z "$GPU_REASON" ]; then
   skip ncu "SKIPPED: ncu not found (PATH, /usr/local/cuda*/bin)"

@@ -205,6 +205,19 @@ describeGpu('cuda op table against the cpu backend', () => {
     expect(() => cuda.setMatmulPrecision('fp16' as 'tf32')).toThrow(/highest|tf32/);
   });
 
+  test('matmul with a long K and a small product (a weight gradient over many rows): split along K, matches the cpu', () => {
+    // K >= 2^16 and M N <= 2^16: cuda_blas.cu computes K in chunks (one strided-batched call, plus the
+    // rows left over) and adds the partial products in order. Each transpose layout; K with and without a tail.
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[70001, 10], [70001, 37], true, false], [[10, 81920], [81920, 3], false, false],
+      [[5, 65536], [7, 65536], false, true], [[65537, 1], [256, 65537], true, true],
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      const Kd = ta ? sa[0] : sa[1];
+      both(([a, b]) => K('matmul', [a, b], { transA: ta, transB: tb }), [rand(sa), rand(sb)], 2e-6 * Math.sqrt(Kd) + 1e-6, `matmul ${sa} ${sb} ${ta} ${tb}`);
+    }
+  });
+
   test('layout: permute (incl. transposes), slice / sliceBackward, concat, indexSelect / indexAdd, gather / scatterAdd', () => {
     const x = rand([4, 6, 5, 3]);
     for (const perm of [[1, 0, 2, 3], [0, 1, 3, 2], [3, 2, 1, 0], [0, 2, 1, 3], [2, 3, 0, 1], [0, 1, 2, 3], [1, 2, 3, 0]])
