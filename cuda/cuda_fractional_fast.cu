@@ -68,6 +68,39 @@ __device__ __forceinline__ void for_upto(int64_t n, F f) {
   }
 }
 
+// one(q, r) for the decaying states q = 1 .. Q - 1, with r = (q - 1) mod 4 over whole groups of four and
+// r = 0 for the rest: the accumulator that state q's term goes into. The CPU kernel's order
+// (native/cpu/fractional_fast_cpu.cc, for_each_decaying_state); the four sums are then added as
+// ((a0 + a1) + (a2 + a3)). Four chains of Q / 4 multiply-adds instead of one of Q: a step's latency, which
+// bounds these kernels, shrinks with them. QU > 0: unrolled up to QU states (q < QU only), Q <= QU.
+template <int QU, class Fn>
+__device__ __forceinline__ void for_each_decaying_state(int64_t Q, Fn one) {
+  if constexpr (QU == 0) {
+    int64_t q = 1;
+    for (; q + 3 < Q; q += 4) {
+      one(q, 0);
+      one(q + 1, 1);
+      one(q + 2, 2);
+      one(q + 3, 3);
+    }
+    for (; q < Q; ++q) one(q, 0);
+  } else {
+#pragma unroll
+    for (int q = 1; q < QU; q += 4) {
+      if (q + 3 < Q) {  // (q + k < QU: true whenever this runs; it keeps the unrolled indices in bounds)
+        one(q, 0);
+        if (q + 1 < QU) one(q + 1, 1);
+        if (q + 2 < QU) one(q + 2, 2);
+        if (q + 3 < QU) one(q + 3, 3);
+      } else {  // the rest (at most three), into accumulator 0
+        if (q < Q) one(q, 0);
+        if (q + 1 < QU && q + 1 < Q) one(q + 1, 0);
+        if (q + 2 < QU && q + 2 < Q) one(q + 2, 0);
+      }
+    }
+  }
+}
+
 // The near window, at(m) = the value m steps back from the newest (m = 0: the newest), and push(x),
 // after which x is the newest. DIR = +1 walks time forward (the forward), -1 backward (the adjoint).
 template <int DIR>
@@ -185,12 +218,14 @@ __global__ void __launch_bounds__(kFastThreads) frac_fast_forward_kernel(FastCon
           const float y = xo - comp, t = H[0] + y;
           comp = (t - H[0]) - y;
           H[0] = t;
-          for_upto<QU, 1>(c.Q, [&](int64_t q) {
+          float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+          for_each_decaying_state<QU>(c.Q, [&](int64_t q, int r) {
             float h = H[q];
             h += xo - smu[q] * h;
             H[q] = h;
-            far += scq[q] * h;
+            a[r] += scq[q] * h;
           });
+          far = (a[0] + a[1]) + (a[2] + a[3]);
         }
         far += scq[0] * H[0];
         float near = 0.0f;
@@ -265,14 +300,15 @@ __global__ void __launch_bounds__(kFastThreads)
       comp = (t - P[0]) - y;
       P[0] = t;
       G[0] += vj * P[0];
-      float far = 0.0f;
-      for_upto<QU, 1>(Q, [&](int64_t q) {
+      float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for_each_decaying_state<QU>(Q, [&](int64_t q, int r) {
         float p = P[q];
         p += qin - smu[q] * p;
         P[q] = p;
-        far += scq[q] * p;
+        a[r] += scq[q] * p;
         G[q] += vj * p;
       });
+      float far = (a[0] + a[1]) + (a[2] + a[3]);
       far += scq[0] * P[0];
       float near = 0.0f;
       for_upto<LU, 1>(L0, [&](int64_t L) { near += sk[L] * z.at(L - 1); });
