@@ -208,7 +208,7 @@ summary() {
   if [ -f "$LOGS/ncu.log" ]; then
     echo
     echo "ncu (the fast-history kernels alone, T = 4,096; full report in bench.log):"
-    grep -E 'frac_fast_[a-z]+_kernel|Duration|Registers Per Thread|Achieved Occupancy|Issued Warp Per Scheduler|Warp Cycles Per Issued Instruction|spends .* cycles|SKIPPED' "$LOGS/ncu.log" | cut -c1-220 | head -n 60
+    grep -E 'frac_fast_[a-z]+_kernel|Duration|Registers Per Thread|Achieved Occupancy|Issued Warp Per Scheduler|Warp Cycles Per Issued Instruction|spends .* cycles|SKIPPED' "$LOGS/ncu.log" | cut -c1-160 | head -n 40
   fi
 }
 

@@ -28,27 +28,10 @@ inline __attribute__((always_inline)) void add_rows_f64(const float* src, int64_
   }
 }
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-// The same loop compiled for wider registers (8 or 4 doubles per add instead of 2): each column's sum is the
-// same additions in the same order, so the same bits.
-__attribute__((target("avx512f,avx512dq,avx2,fma"))) inline void add_rows_f64_avx512(const float* src, int64_t ld,
-                                                                                      int64_t r0, int64_t r1,
-                                                                                      int64_t m, double* acc) {
-  add_rows_f64(src, ld, r0, r1, m, acc);
-}
-__attribute__((target("avx2,fma"))) inline void add_rows_f64_avx2(const float* src, int64_t ld, int64_t r0, int64_t r1,
-                                                                  int64_t m, double* acc) {
-  add_rows_f64(src, ld, r0, r1, m, acc);
-}
-#endif
-// add_rows_f64 with the widest registers the CPU has.
-inline void add_rows_f64_any(const float* src, int64_t ld, int64_t r0, int64_t r1, int64_t m, double* acc) {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  if (cpu_has_avx512()) return add_rows_f64_avx512(src, ld, r0, r1, m, acc);
-  if (cpu_has_avx2_fma()) return add_rows_f64_avx2(src, ld, r0, r1, m, acc);
-#endif
-  add_rows_f64(src, ld, r0, r1, m, acc);
-}
+// add_rows_f64 with the widest registers the CPU has (8 or 4 doubles per add instead of 2): each column's sum
+// is the same additions in the same order, so the same bits.
+FSNN_CPU_DISPATCH(add_rows_f64_any, (const float* src, int64_t ld, int64_t r0, int64_t r1, int64_t m, double* acc),
+                  (src, ld, r0, r1, m, acc), add_rows_f64)
 
 // S_j from its blocks' sums B_bj at p[b * stride] (b < blocks), added in block order to 0: the last step of the
 // order above, for the forms that sum the blocks apart (on different threads).

@@ -39,3 +39,24 @@ inline bool cpu_has_avx512() {
 
 }  // namespace cpu
 }  // namespace fsnn
+
+// FSNN_CPU_DISPATCH(name, params, args, body) defines `void name params`, which runs `body args` compiled
+// for AVX-512, for AVX2 + FMA and portably, picking the widest the CPU has (cpu_has_avx512, then
+// cpu_has_avx2_fma). body must be always_inline, so that each copy is compiled for its target. The same
+// source runs in each: the wider copies do the same operations in wider registers, so they give the same bits
+// wherever body's order of operations does not depend on the vector width.
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define FSNN_CPU_DISPATCH(name, params, args, body)                                     \
+  __attribute__((target("avx512f,avx512dq,avx2,fma"))) inline void name##_avx512 params { \
+    body args;                                                                          \
+  }                                                                                     \
+  __attribute__((target("avx2,fma"))) inline void name##_avx2 params { body args; }      \
+  inline void name params {                                                             \
+    if (::fsnn::cpu::cpu_has_avx512()) return name##_avx512 args;                       \
+    if (::fsnn::cpu::cpu_has_avx2_fma()) return name##_avx2 args;                       \
+    body args;                                                                          \
+  }
+#else
+#define FSNN_CPU_DISPATCH(name, params, args, body) \
+  inline void name params { body args; }
+#endif

@@ -42,27 +42,11 @@ inline __attribute__((always_inline)) void weight_bias_block_body(const float* g
   std::copy(acc_b, acc_b + n, pb);
   for (int64_t k = 0; k < K; ++k) std::copy(acc_w[k], acc_w[k] + n, pw + k * N);
 }
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx512f,avx512dq,avx2,fma"))) void weight_bias_block_avx512(const float* g, int64_t N,
-                                                                                   const float* x, int64_t K,
-                                                                                   int64_t r0, int64_t r1, int64_t c0,
-                                                                                   int64_t n, double* pb, double* pw) {
-  weight_bias_block_body(g, N, x, K, r0, r1, c0, n, pb, pw);
-}
-__attribute__((target("avx2,fma"))) void weight_bias_block_avx2(const float* g, int64_t N, const float* x, int64_t K,
-                                                                int64_t r0, int64_t r1, int64_t c0, int64_t n,
-                                                                double* pb, double* pw) {
-  weight_bias_block_body(g, N, x, K, r0, r1, c0, n, pb, pw);
-}
-#endif
-void weight_bias_block(const float* g, int64_t N, const float* x, int64_t K, int64_t r0, int64_t r1, int64_t c0,
-                       int64_t n, double* pb, double* pw) {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  if (cpu_has_avx512()) return weight_bias_block_avx512(g, N, x, K, r0, r1, c0, n, pb, pw);
-  if (cpu_has_avx2_fma()) return weight_bias_block_avx2(g, N, x, K, r0, r1, c0, n, pb, pw);
-#endif
-  weight_bias_block_body(g, N, x, K, r0, r1, c0, n, pb, pw);
-}
+// The body with the widest registers the CPU has: the same additions of exact products in the same order.
+FSNN_CPU_DISPATCH(weight_bias_block,
+                  (const float* g, int64_t N, const float* x, int64_t K, int64_t r0, int64_t r1, int64_t c0, int64_t n,
+                   double* pb, double* pw),
+                  (g, N, x, K, r0, r1, c0, n, pb, pw), weight_bias_block_body)
 
 }  // namespace
 
