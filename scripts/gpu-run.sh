@@ -9,12 +9,13 @@
 #   3. parity: test/cuda/parity with FSNN_CUDA_ALLOC=poison
 #   4. bench: benchmarks/gpu-train-step (GPU rows, configs A-F, Ffast, G); profile: where the Ffast and G
 #      steps' time goes, and the steps at each load depth of the fast-history kernels and without the
-#      split-K products (benchmarks/gpu-step-profile); ncu: Nsight Compute's warp-stall sections on the
-#      fast-history kernels alone
+#      split-K products (benchmarks/gpu-step-profile)
 #   5. memcheck (FSNN_CUDA_ALLOC=exact) on the smoke script and on parity
 #   6. racecheck and synccheck on the smoke script
 #   7. suite: a CUDA subset of the jest suite with FSNN_DEVICE=cuda
 #   8. nccl: scripts/nccl-check.js, one process (NCCL from the CUDA image or Python's nvidia/nccl/lib)
+#   9. crossover: where the fast history overtakes the exact one on the GPU (benchmarks/history-crossover);
+#      ncu: Nsight Compute's warp-state sections on the fast-history kernels alone
 # A step whose tool the machine refuses (no GPU, no compute-sanitizer, "Device not supported") ends
 # as SKIP with the reason. Writes at most 8 files, each capped at 4 MB, to $OUT: summary.txt (the
 # step table and the benchmark table), manifest.txt and one log per group of steps. Exit status 1
@@ -111,7 +112,7 @@ group_of() {
   case $1 in
     bootstrap | driver | cuda | cublas | sanitizer) echo probes ;;
     smoke | parity) echo tests ;;
-    bench | profile | ncu) echo bench ;;
+    bench | profile | crossover | ncu) echo bench ;;
     memcheck* | racecheck | synccheck) echo sanitizer ;;
     *) echo suite ;;  # suite, nccl
   esac
@@ -205,6 +206,11 @@ summary() {
     if grep -q '^step time by' "$LOGS/profile.log"; then sed -n '/^step time by/,/^$/p' "$LOGS/profile.log"
     else grep -E '^variant ' "$LOGS/profile.log"; fi
   fi
+  if [ -f "$LOGS/crossover.log" ]; then
+    echo
+    echo "crossover (benchmarks/history-crossover on cuda, [T, 64, 256]: one fractionalNeuron forward + backward):"
+    grep -E '^(row |fast is faster)' "$LOGS/crossover.log"
+  fi
   if [ -f "$LOGS/ncu.log" ]; then
     echo
     echo "ncu (the fast-history kernels alone, T = 4,096; full report in bench.log):"
@@ -247,12 +253,6 @@ step smoke 60 "cuda smoke|FAIL" gpu env CUDA_LAUNCH_BLOCKING=1 "$NODE" scripts/c
 step parity 120 "^Tests:" gpu env FSNN_CUDA_ALLOC=poison "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
 step bench 150 "^row G|^row F|failed" gpu env FSNN_BENCH_CPU=0 FSNN_BENCH_SECONDS=12 "$NODE" benchmarks/gpu-train-step.js
 step profile 120 "^variant G|^variant Ffast|failed" gpu env FSNN_PROFILE_STEPS=5 "$NODE" benchmarks/gpu-step-profile.js
-NCU=$(command -v ncu 2>/dev/null || ls -d /usr/local/cuda*/bin/ncu 2>/dev/null | tail -n 1)
-if [ -z "$NCU" ] && [ -z "$GPU_REASON" ]; then
-  skip ncu "SKIPPED: ncu not found (PATH, /usr/local/cuda*/bin)"
-else
-  step ncu 120 "frac_fast_|SKIPPED" gpu bash "$SELF" __ncu "${NCU:-ncu}" "$NODE"
-fi
 step memcheck-smoke 90 "ERROR SUMMARY" san env FSNN_CUDA_ALLOC=exact "$SAN" --tool memcheck --error-exitcode 99 --leak-check no "$NODE" scripts/cuda-smoke.js
 # (API errors not reported here: parity's out-of-memory test asks cudaMalloc for 64 TiB on purpose.)
 step memcheck-parity 100 "ERROR SUMMARY|^Tests:" san env FSNN_CUDA_ALLOC=exact "$SAN" --tool memcheck --error-exitcode 99 --leak-check no --report-api-errors no "$NODE" "$JEST_BIN" "${JEST[@]}" --runInBand test/cuda/parity
@@ -261,6 +261,13 @@ step synccheck 45 "ERROR SUMMARY" san "$SAN" --tool synccheck --error-exitcode 9
 # shellcheck disable=SC2086
 step suite 120 "^Tests:" gpu env FSNN_DEVICE=cuda "$NODE" "$JEST_BIN" "${JEST[@]}" --maxWorkers=4 $SUITE
 step nccl 40 "^\\{|NCCL|Error" gpu "$NODE" scripts/nccl-check.js
+step crossover 90 "^fast is faster|^row|failed" gpu env FSNN_BENCH_DEVICE=cuda FSNN_BENCH_B=64 FSNN_BENCH_TS=64,128,256,512,1024,2048 "$NODE" benchmarks/history-crossover.js
+NCU=$(command -v ncu 2>/dev/null || ls -d /usr/local/cuda*/bin/ncu 2>/dev/null | tail -n 1)
+if [ -z "$NCU" ] && [ -z "$GPU_REASON" ]; then
+  skip ncu "SKIPPED: ncu not found (PATH, /usr/local/cuda*/bin)"
+else
+  step ncu 120 "frac_fast_|SKIPPED" gpu bash "$SELF" __ncu "${NCU:-ncu}" "$NODE"
+fi
 
 publish
 echo

@@ -17,7 +17,7 @@ const bundler = require('../../scripts/gpu-bundle.js') as {
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BUNDLE = path.join(ROOT, '.gpu-bundle');
-const GPU_STEPS = ['smoke', 'parity', 'bench', 'profile', 'ncu', 'memcheck-smoke', 'memcheck-parity', 'racecheck', 'synccheck', 'suite', 'nccl'];
+const GPU_STEPS = ['smoke', 'parity', 'bench', 'profile', 'crossover', 'ncu', 'memcheck-smoke', 'memcheck-parity', 'racecheck', 'synccheck', 'suite', 'nccl'];
 const HIDDEN = new Set(['node', 'nodejs', 'npm', 'npx', 'corepack', 'nvidia-smi']);
 
 function whyNot(): string | null {
