@@ -97,6 +97,9 @@ class Backend {
     (void)p;
     return false;
   }
+  // From how many steps T history 'auto' runs the fast history on this device (its measured crossover;
+  // fractional_history.h); 0: not measured here, so 'auto' runs the exact history.
+  virtual int64_t fast_history_from_t() const { return 0; }
   // Whether fractional_backward folds the linear layer before the neuron into its pass (p.linear_fold,
   // fractional_op.h). When not, ops writes gI and reduces it with the layer's input.
   virtual bool fractional_folds_linear(const FractionalParams& p) const {

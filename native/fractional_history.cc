@@ -100,13 +100,13 @@ std::shared_ptr<const FractionalFastHistory> cached_fractional_fast_history(cons
 }
 
 FractionalHistory resolve_fractional_history(FractionalHistory history, FractionalMethod method, int64_t T,
-                                             int64_t memory, bool crossover_measured, const char* op) {
+                                             int64_t memory, int64_t fast_from_t, const char* op) {
   if (history == FractionalHistory::Exact) return history;
   const bool has_far = method == FractionalMethod::L1 || method == FractionalMethod::Trap || method == FractionalMethod::GL ||
                        method == FractionalMethod::Pred;
   if (history == FractionalHistory::Auto)
-    return has_far && crossover_measured && memory >= T + 1 && T >= kFastHistoryFromT ? FractionalHistory::Fast
-                                                                                    : FractionalHistory::Exact;
+    return has_far && fast_from_t > 0 && memory >= T + 1 && T >= fast_from_t ? FractionalHistory::Fast
+                                                                             : FractionalHistory::Exact;
   if (method == FractionalMethod::Euler) return FractionalHistory::Exact;  // K_L = 0 for L >= 2: nothing to approximate
   if (!has_far)
     fail(op, ": history 'fast' is not implemented for method '", fractional_method_name(method),

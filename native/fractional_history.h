@@ -32,7 +32,8 @@ constexpr double kFastHistoryTol = 3e-8;
 constexpr double kFastHistoryFineTol = 1e-10;
 constexpr int64_t kFastHistoryL0 = 4;  // lags 0..3 exact (the near window)
 
-// 'auto' takes the fast history from this many steps on (l1, gl and pred on the CPU; euler has no far history
+// 'auto' takes the fast history from this many steps on (l1, gl and pred on the CPU: CpuBackend's
+// fast_history_from_t; the CUDA backend's crossover is not measured yet, so 'auto' runs exact there; euler has no far history
 // and always runs exact). Measured by `npm run bench:history-crossover` (one fractionalNeuron forward + backward,
 // [T, 16, 256] LIF, alpha [0.3, 0.8], median ms, AMD EPYC x2 shared with other jobs, load average ~9):
 //   T       64    128    192    256    384    512   1024
@@ -68,10 +69,10 @@ std::shared_ptr<const FractionalFastHistory> cached_fractional_fast_history(cons
 constexpr size_t kFastHistoryCacheSize = 16;
 
 // What a call runs: Exact or Fast (never Auto). memory is the window M (M >= T + 1: full history).
-// crossover_measured: kFastHistoryFromT holds for the device (the CPU); elsewhere 'auto' runs exact (the GPU's
-// exact kernel is much faster; its crossover is not measured yet) and 'fast' must be asked for. Throws,
+// fast_from_t: the device's crossover (Backend::fast_history_from_t); 0 (not measured: the GPU so far, whose
+// exact kernel is much faster) makes 'auto' run exact, and 'fast' must be asked for. Throws,
 // naming the fix, for 'fast' with a memory window. op names the caller in errors.
 FractionalHistory resolve_fractional_history(FractionalHistory history, FractionalMethod method, int64_t T,
-                                             int64_t memory, bool crossover_measured, const char* op);
+                                             int64_t memory, int64_t fast_from_t, const char* op);
 
 }  // namespace fsnn

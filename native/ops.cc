@@ -897,7 +897,7 @@ FractionalSetup fractional_setup(const char* op, const Tensor& I, FractionalKern
   if (p.memory > p.T + 1) p.memory = p.T + 1;
   p.K = s.kernel->K.data();
   p.predictor = fractional_method_is_predictor(spec.method);
-  if (resolve_fractional_history(history, spec.method, p.T, p.memory, I.device == Device::CPU, op) ==
+  if (resolve_fractional_history(history, spec.method, p.T, p.memory, I.storage->backend->fast_history_from_t(), op) ==
       FractionalHistory::Fast) {
     s.fast = cached_fractional_fast_history(spec);
     p.fast = s.fast.get();

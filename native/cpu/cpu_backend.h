@@ -2,6 +2,7 @@
 // (FSNN_BLAS=builtin forces the built-in sgemm at run time), everything else written here.
 #pragma once
 #include "../backend.h"
+#include "../fractional_history.h"
 
 namespace fsnn {
 namespace cpu {
@@ -21,6 +22,7 @@ class CpuBackend final : public Backend {
   FSNN_BACKEND_OPS
   // The exact-history kernels (fractional_cpu.h) read a static input in place.
   bool fractional_static_input(const FractionalParams& p) const override { return !p.predictor && !p.fast; }
+  int64_t fast_history_from_t() const override { return kFastHistoryFromT; }
   bool fractional_folds_linear(const FractionalParams& p) const override { return p.fast && !p.predictor && !p.static_input; }
 };
 
