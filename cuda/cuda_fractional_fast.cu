@@ -22,6 +22,7 @@
 #include "cuda_backend.h"
 #include "cuda_fractional_fast.h"
 #include "launch.h"
+#include "../native/fractional_fast_order.h"
 #include "../native/fractional_pred_fast_neuron.h"
 #include "../native/surrogate.h"
 
@@ -65,39 +66,6 @@ __device__ __forceinline__ void for_upto(int64_t n, F f) {
 #pragma unroll
     for (int i = LO; i < M; ++i)
       if (i < n) f(i);
-  }
-}
-
-// one(q, r) for the decaying states q = 1 .. Q - 1, with r = (q - 1) mod 4 over whole groups of four and
-// r = 0 for the rest: the accumulator that state q's term goes into. The CPU kernel's order
-// (native/cpu/fractional_fast_cpu.cc, for_each_decaying_state); the four sums are then added as
-// ((a0 + a1) + (a2 + a3)). Four chains of Q / 4 multiply-adds instead of one of Q: a step's latency, which
-// bounds these kernels, shrinks with them. QU > 0: unrolled up to QU states (q < QU only), Q <= QU.
-template <int QU, class Fn>
-__device__ __forceinline__ void for_each_decaying_state(int64_t Q, Fn one) {
-  if constexpr (QU == 0) {
-    int64_t q = 1;
-    for (; q + 3 < Q; q += 4) {
-      one(q, 0);
-      one(q + 1, 1);
-      one(q + 2, 2);
-      one(q + 3, 3);
-    }
-    for (; q < Q; ++q) one(q, 0);
-  } else {
-#pragma unroll
-    for (int q = 1; q < QU; q += 4) {
-      if (q + 3 < Q) {  // (q + k < QU: true whenever this runs; it keeps the unrolled indices in bounds)
-        one(q, 0);
-        if (q + 1 < QU) one(q + 1, 1);
-        if (q + 2 < QU) one(q + 2, 2);
-        if (q + 3 < QU) one(q + 3, 3);
-      } else {  // the rest (at most three), into accumulator 0
-        if (q < Q) one(q, 0);
-        if (q + 1 < QU && q + 1 < Q) one(q + 1, 0);
-        if (q + 2 < QU && q + 2 < Q) one(q + 2, 0);
-      }
-    }
   }
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../error.h"
+#include "../fractional_fast_order.h"
 #include "../surrogate.h"
 #include "column_sum.h"
 #include "cpu_allocator.h"
@@ -185,19 +186,6 @@ FSNN_INLINE void soe_state_step(W& s, const W& x, const W& mu, const W& cq, W& a
   s += x - mu * s;
   acc += cq * s;
   if (kGrad) g += w * s;
-}
-// Calls one(q, r) for the decaying states q = 1..Q-1, r = (q - 1) mod 4 over whole groups of four and r = 0
-// for the rest: the accumulator state q's term goes into (every body sums them the same way).
-template <class Fn>
-FSNN_INLINE void for_each_decaying_state(int64_t Q, const Fn& one) {
-  int64_t q = 1;
-  for (; q + 3 < Q; q += 4) {
-    one(q, 0);
-    one(q + 1, 1);
-    one(q + 2, 2);
-    one(q + 3, 3);
-  }
-  for (; q < Q; ++q) one(q, 0);
 }
 
 // One step of the decaying SOE states q = 1..Q-1 on one register W of lanes (the zero node S[0] is summed
