@@ -14,9 +14,7 @@ namespace cpu {
 
 namespace {
 constexpr int64_t kGrain = 1 << 14;
-}
 
-namespace {
 // o[k] = float(scale * S_k), S_k the column_sum.h order over the contiguous row x[k * R .. k * R + R - 1],
 // for k < outer (a reduction with inner = 1: over the last dimension, or a whole tensor as outer = 1).
 // Rows are summed eight side by side (sum_rows_f64), so the adds of different rows overlap. Long rows

@@ -6,13 +6,10 @@ import { createHash } from 'crypto';
 import { native } from '../../lib/native';
 import type { FractionalNativeParams, NativeHandle } from '../../types/native';
 import { fractionalForwardRaw } from '../../lib/fractional/op';
+import { randomData } from '../helpers/gradcheck';
 
 let seed = 8675309;
-const rnd = () => {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  return seed / 4294967296;
-};
-const data = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rnd());
+const data = (n: number, lo: number, hi: number) => Float32Array.from(randomData(n, seed++, lo, hi));
 const digest = (h: NativeHandle) => {
   const a = h.toFloat32Array();
   return createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
