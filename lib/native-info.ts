@@ -14,11 +14,12 @@ export interface NativeInfo {
   openblas: boolean;
   /** The CPU backend in words: threads, sgemm, and the vector bodies in use. */
   cpu: string;
-  /** Whether the CPU kernels run their AVX2 + FMA bodies (x86-64 with both). */
+  /** Whether the CPU kernels run their AVX2 + FMA bodies: x86-64 with both, and FSNN_CPU_NO_AVX2 not set to 1. */
   avx2: boolean;
   /**
-   * Whether the kernels with an AVX-512 body (the fast fractional history) run it: AVX-512F/DQ on the CPU and
-   * FSNN_CPU_NO_AVX512 not set to 1. It gives the same bits as the AVX2 body.
+   * Whether the kernels with an AVX-512 body (the fast fractional history, the column sums, the linear
+   * weight+bias gradient, max/min) run it: AVX-512F/DQ and AVX2 in use, and FSNN_CPU_NO_AVX512 not set to 1.
+   * It gives the same bits as the AVX2 body.
    */
   avx512: boolean;
   /** Whether the CUDA backend was compiled in. */

@@ -6,11 +6,14 @@
 namespace fsnn {
 namespace cpu {
 
-// True on x86-64 CPUs with AVX2 and FMA (checked once); false elsewhere.
+// True on x86-64 CPUs with AVX2 and FMA (checked once), unless the environment sets FSNN_CPU_NO_AVX2=1: every
+// kernel then runs its portable body (as on a CPU without AVX2; tests compare those bodies); false elsewhere.
 inline bool cpu_has_avx2_fma() {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   static const bool has = [] {
     __builtin_cpu_init();
+    const char* off = std::getenv("FSNN_CPU_NO_AVX2");
+    if (off && off[0] == '1') return false;
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }();
   return has;
@@ -56,7 +59,22 @@ inline bool cpu_has_avx512() {
     if (::fsnn::cpu::cpu_has_avx2_fma()) return name##_avx2 args;                       \
     body args;                                                                          \
   }
+// FSNN_CPU_DISPATCH_LANES: the same, for a body templated on its vector width in floats, body<W>: 16 in the
+// AVX-512 copy, 8 in the AVX2 one and 4 in the portable one (GCC lowers a GNU vector wider than the target's
+// registers poorly).
+#define FSNN_CPU_DISPATCH_LANES(name, params, args, body)                                         \
+  __attribute__((target("avx512f,avx512dq,avx2,fma"))) inline void name##_avx512 params {       \
+    body<16> args;                                                                              \
+  }                                                                                             \
+  __attribute__((target("avx2,fma"))) inline void name##_avx2 params { body<8> args; }           \
+  inline void name params {                                                                     \
+    if (::fsnn::cpu::cpu_has_avx512()) return name##_avx512 args;                               \
+    if (::fsnn::cpu::cpu_has_avx2_fma()) return name##_avx2 args;                               \
+    body<4> args;                                                                               \
+  }
 #else
 #define FSNN_CPU_DISPATCH(name, params, args, body) \
   inline void name params { body args; }
+#define FSNN_CPU_DISPATCH_LANES(name, params, args, body) \
+  inline void name params { body<4> args; }
 #endif

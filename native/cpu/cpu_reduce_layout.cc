@@ -1,4 +1,7 @@
 // CPU reductions and layout ops (permute, slice, concat blocks, index select/add, gather/scatter).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"  // vectors returned by inline helpers: an ABI note, not an error
+#endif
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -7,6 +10,7 @@
 #include "column_sum.h"
 #include "cpu_allocator.h"
 #include "cpu_backend.h"
+#include "cpu_features.h"
 #include "parallel.h"
 
 namespace fsnn {
@@ -54,6 +58,144 @@ void reduce_contiguous_sums(const float* x, int64_t outer, int64_t R, double sca
     for (int64_t k = k0; k < k1; ++k) o[k] = static_cast<float>(add_block_sums(B + k * blocks, blocks, 1) * scale);
   });
 }
+
+// The running extremum of n columns over rows r0..r1-1 (row r at base + r * ld), in best / best_i:
+//   better = (v > b for max, v < b for min) or (v is NaN and b is not);  if better: b = v, i = r
+// So NaN propagates (as in PyTorch: the first NaN stays) and a tie keeps the earlier row. The compare runs on
+// order keys (extremum_key): one integer compare per element. W columns at a time (one vector register) are
+// held over a block of rows (about 64 KB of x), then stored; the last n % W columns go one at a time.
+template <int W>
+struct LaneVec {
+  typedef float f __attribute__((vector_size(4 * W)));
+  typedef int32_t i __attribute__((vector_size(4 * W)));
+};
+// The order key of float x as an int32: k(x) = x's sign times its bit magnitude, so that k(a) < k(b) exactly
+// when a < b (and k(-0) = k(+0)); a NaN gets INT32_MAX for a max and INT32_MIN for a min, past every number.
+template <bool kMax, class I>
+inline __attribute__((always_inline)) I extremum_key(const I& bits) {
+  const I mag = bits & 0x7fffffff, neg = bits >> 31;
+  const I nan = (0x7f800000 - mag) >> 31;  // all ones where mag > Inf's
+  const I plain = (mag ^ neg) - neg;
+  return (plain & ~nan) | (nan & (kMax ? INT32_MAX : INT32_MIN));
+}
+inline int32_t float_bits(float x) {
+  int32_t b;
+  std::memcpy(&b, &x, sizeof(b));
+  return b;
+}
+template <bool kMax, int W>
+inline __attribute__((always_inline)) void extremum_rows(const float* base, int64_t ld, int64_t r0, int64_t r1,
+                                                         int64_t n, float* best, int32_t* best_i) {
+  typedef typename LaneVec<W>::f F;
+  typedef typename LaneVec<W>::i I;
+  const int64_t block = std::max<int64_t>(16, 16384 / std::max<int64_t>(1, n));
+  for (int64_t rb = r0; rb < r1; rb += block) {
+    const int64_t re = std::min(r1, rb + block);
+    const int64_t nv = n - n % W;
+    for (int64_t i = 0; i < nv; i += W) {
+      F b;
+      I bi;
+      std::memcpy(&b, best + i, sizeof(b));
+      std::memcpy(&bi, best_i + i, sizeof(bi));
+      I bk = extremum_key<kMax>((I)b);
+      for (int64_t r = rb; r < re; ++r) {
+        F v;
+        std::memcpy(&v, base + r * ld + i, sizeof(v));
+        const I vk = extremum_key<kMax>((I)v);
+        const I better = kMax ? vk > bk : vk < bk;  // all ones where better
+        // Blends as bit masks: GCC 12 lowers a vector ?: through scalars.
+        b = (F)(((I)v & better) | ((I)b & ~better));
+        bk = (vk & better) | (bk & ~better);
+        bi = (static_cast<int32_t>(r) & better) | (bi & ~better);
+      }
+      std::memcpy(best + i, &b, sizeof(b));
+      std::memcpy(best_i + i, &bi, sizeof(bi));
+    }
+    for (int64_t i = nv; i < n; ++i) {
+      int32_t bk = extremum_key<kMax>(float_bits(best[i]));
+      for (int64_t r = rb; r < re; ++r) {
+        const float v = base[r * ld + i];
+        const int32_t vk = extremum_key<kMax>(float_bits(v));
+        if (kMax ? vk > bk : vk < bk) best[i] = v, best_i[i] = static_cast<int32_t>(r), bk = vk;
+      }
+    }
+  }
+}
+template <int W>
+inline __attribute__((always_inline)) void max_rows_w(const float* base, int64_t ld, int64_t r0, int64_t r1,
+                                                      int64_t n, float* best, int32_t* best_i) {
+  extremum_rows<true, W>(base, ld, r0, r1, n, best, best_i);
+}
+template <int W>
+inline __attribute__((always_inline)) void min_rows_w(const float* base, int64_t ld, int64_t r0, int64_t r1,
+                                                      int64_t n, float* best, int32_t* best_i) {
+  extremum_rows<false, W>(base, ld, r0, r1, n, best, best_i);
+}
+FSNN_CPU_DISPATCH_LANES(max_rows, (const float* base, int64_t ld, int64_t r0, int64_t r1, int64_t n, float* best, int32_t* best_i),
+                        (base, ld, r0, r1, n, best, best_i), max_rows_w)
+FSNN_CPU_DISPATCH_LANES(min_rows, (const float* base, int64_t ld, int64_t r0, int64_t r1, int64_t n, float* best, int32_t* best_i),
+                        (base, ld, r0, r1, n, best, best_i), min_rows_w)
+
+// Whether candidate (v, i) replaces (b, j) as the element a scan in index order keeps: the lowest-index NaN
+// if there is one, else the extreme value at its lowest index. Candidates may come in any order.
+bool replaces(bool is_max, float v, int64_t i, float b, int64_t j) {
+  const bool vn = v != v, bn = b != b;
+  if (vn || bn) return vn && (!bn || i < j);
+  return (is_max ? v > b : v < b) || (v == b && i < j);
+}
+
+// The extremum of each contiguous row x[k * R .. k * R + R - 1] (a max or min over the last dimension, or of a
+// whole tensor as outer = 1), and its index: the element and index an index-order scan with extremum_rows'
+// rule keeps. A row is cut into blocks of up to kBlock elements (a long row's blocks go to all the threads);
+// a block is read as [rows, 16] and scanned by extremum_rows across its 16 lanes, and the lanes' results, the
+// block's tail and then the blocks are merged by replaces().
+void reduce_contiguous_extrema(bool is_max, const float* x, int64_t outer, int64_t R, float* o, int32_t* idx) {
+  constexpr int64_t kLanes = 16, kBlock = int64_t(1) << 16;
+  const int64_t blocks = (R + kBlock - 1) / kBlock;
+  HostScratch<float> part_v(size_t(outer * blocks));
+  HostScratch<int64_t> part_i(size_t(outer * blocks));
+  float* pv = part_v.data();
+  int64_t* pi = part_i.data();
+  parallel_for(outer * blocks, std::max<int64_t>(1, kGrain / std::min(R, kBlock)), [&](int64_t w0, int64_t w1) {
+    alignas(64) float best[kLanes];
+    alignas(64) int32_t best_i[kLanes];
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t k = w / blocks, b0 = (w % blocks) * kBlock, len = std::min(kBlock, R - b0);
+      const float* src = x + k * R + b0;
+      const int64_t rows = len / kLanes;
+      float v = src[0];
+      int64_t vi = 0, tail = 1;  // the block's element to keep, and where its scalar scan starts
+      if (rows >= 2) {
+        std::memcpy(best, src, sizeof(best));
+        std::fill(best_i, best_i + kLanes, 0);
+        if (is_max)
+          max_rows(src, kLanes, 1, rows, kLanes, best, best_i);
+        else
+          min_rows(src, kLanes, 1, rows, kLanes, best, best_i);
+        v = best[0], vi = int64_t(best_i[0]) * kLanes;  // lane l's element of row r is element r * 16 + l
+        for (int64_t l = 1; l < kLanes; ++l) {
+          const int64_t li = int64_t(best_i[l]) * kLanes + l;
+          if (replaces(is_max, best[l], li, v, vi)) v = best[l], vi = li;
+        }
+        tail = rows * kLanes;
+      }
+      for (int64_t r = tail; r < len; ++r)
+        if (replaces(is_max, src[r], r, v, vi)) v = src[r], vi = r;
+      pv[w] = v;
+      pi[w] = b0 + vi;
+    }
+  });
+  parallel_for(outer, 4096, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      float v = pv[k * blocks];
+      int64_t vi = pi[k * blocks];
+      for (int64_t b = 1; b < blocks; ++b)
+        if (replaces(is_max, pv[k * blocks + b], pi[k * blocks + b], v, vi)) v = pv[k * blocks + b], vi = pi[k * blocks + b];
+      o[k] = v;
+      if (idx) idx[k] = static_cast<int32_t>(vi);
+    }
+  });
+}
 }  // namespace
 
 // out[o, i] = reduce_r x[o, r, i]; sums accumulate in double for accuracy.
@@ -80,6 +222,10 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Ten
   const bool is_max = op == ReduceOp::Max;
   if (is_sum && In == 1) {
     reduce_contiguous_sums(x, pl.outer, R, scale, o);
+    return;
+  }
+  if (!is_sum && In == 1) {
+    reduce_contiguous_extrema(is_max, x, pl.outer, R, o, idx);
     return;
   }
   if (is_sum && pl.outer == 1 && R > kSumRowBlock) {
@@ -117,19 +263,10 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& xt, const ReducePlan& pl, Ten
         best[i] = base[i];
         best_i[i] = 0;
       }
-      for (int64_t r = 1; r < R; ++r) {
-        const float* row = base + r * In;
-        for (int64_t i = 0; i < n; ++i) {
-          const float v = row[i];
-          // NaN propagates (as in PyTorch): once best is NaN it stays.
-          const bool better = is_max ? (v > best[i] || (std::isnan(v) && !std::isnan(best[i])))
-                                     : (v < best[i] || (std::isnan(v) && !std::isnan(best[i])));
-          if (better) {
-            best[i] = v;
-            best_i[i] = static_cast<int32_t>(r);
-          }
-        }
-      }
+      if (is_max)
+        max_rows(base, In, 1, R, n, best, best_i);
+      else
+        min_rows(base, In, 1, R, n, best, best_i);
       for (int64_t i = 0; i < n; ++i) {
         dst[i] = best[i];
         if (idx) idx[ou * In + c0 + i] = best_i[i];

@@ -223,3 +223,99 @@ describe('large sizes (multi-threaded kernels)', () => {
     }
   });
 });
+
+describe('max / min on each CPU vector body (AVX-512, AVX2, portable) against an index-order scan', () => {
+  // Values from a small set (ties everywhere, -0 beside +0), with +-Inf and NaNs of both signs placed sparsely:
+  // the result must be the element a scan in index order keeps (the first NaN, else the first extreme). The
+  // shapes cover the contiguous path (a row read as [rows, 16] lanes plus a tail; rows of one and of several
+  // 65,536-element blocks; a whole tensor) and the column path (runs of columns that are and are not whole
+  // vectors). Each body runs in a child process on the raw addon, selected by FSNN_CPU_NO_AVX512 / _NO_AVX2.
+  const cases: { shape: number[]; dim: number; data: Float32Array }[] = [];
+  const pool = [-3, -2, -1, -0, 0, 1, 2, 3];
+  let s = 97;
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const negNaN = new Float32Array(new Uint32Array([0xffc00001]).buffer)[0];
+  const make = (shape: number[], dim: number, nanRate: number, infRate: number, values = pool) => {
+    const n = shape.reduce((p, d) => p * d, 1);
+    const data = Float32Array.from({ length: n }, () => {
+      const u = next();
+      if (u < nanRate) return u < nanRate / 2 ? NaN : negNaN;
+      if (u < nanRate + infRate) return u < nanRate + infRate / 2 ? Infinity : -Infinity;
+      return values[Math.floor(next() * values.length)];
+    });
+    cases.push({ shape, dim, data });
+  };
+  make([9, 20], 1, 0.02, 0.02);        // rows shorter than two lane rows: scalar only
+  make([37, 45], 1, 0.01, 0.02);       // two lane rows and a tail of 13
+  make([4, 70003], 1, 0.00002, 0);     // two blocks per row, NaN in some rows only
+  make([1, 200003], 1, 0, 0.00001);    // one row over four blocks: ties across blocks
+  make([3000, 37], 0, 0.0005, 0.001);  // columns: 37 = 2 x 16 + 5 (and 4 x 8 + 5, 9 x 4 + 1)
+  make([20000, 5], 0, 0.0001, 0);      // fewer columns than a vector
+  make([70, 300], 0, 0.01, 0.01);
+  make([5, 33, 19], 1, 0.003, 0.003);  // an outer and an inner dim
+  make([150001], 0, 0.00001, 0);       // a whole tensor
+  make([40, 333], 1, 0, 0, [-0, 0]);   // only zeros: the first zero's sign, for max and min alike
+  make([333, 40], 0, 0, 0, [-0, 0]);
+
+  const script = `
+    const n = require(${JSON.stringify(require('path').resolve(__dirname, '../../native/loader.js'))}).loadAddon(${JSON.stringify(require('path').resolve(__dirname, '../..'))}).addon;
+    const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+    const out = cases.map((c) => {
+      const b = Buffer.from(c.bits, 'base64');
+      const x = n.fromFloat32(new Float32Array(b.buffer, b.byteOffset, b.length / 4), c.shape, 'cpu');
+      const r = {};
+      for (const op of ['max', 'min']) {
+        const [v, i] = n.runKernel('reduceWithIndices', [x], { op, dims: [c.dim], keepdim: false });
+        r[op] = { v: Array.from(v.toFloat32Array(), (y) => Number.isFinite(y) && !Object.is(y, -0) ? y : String(Object.is(y, -0) ? '-0' : y)), i: Array.from(i.toInt32Array()) };
+      }
+      return r;
+    });
+    process.stdout.write(JSON.stringify({ info: n.info(), out }));`;
+  const run = (env: Record<string, string>) => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const r = require('child_process').spawnSync(process.execPath, ['-e', script], {
+      // the exact float32 bits (NaN payloads and -0 included), which JSON numbers would not carry
+      input: JSON.stringify(cases.map((c) => ({ shape: c.shape, dim: c.dim, bits: Buffer.from(c.data.buffer).toString('base64') }))),
+      env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 << 20,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return JSON.parse(r.stdout) as { info: { avx2: boolean; avx512: boolean }; out: Record<string, { v: (number | string)[]; i: number[] }>[] };
+  };
+  // a result as the child reports it: finite numbers as numbers, -0, +-Infinity and NaN as strings (JSON has none)
+  const key = (y: number) => (Number.isFinite(y) && !Object.is(y, -0) ? y : String(Object.is(y, -0) ? '-0' : y));
+
+  test('values and indices, every body the CPU has', () => {
+    const bodies = [run({}), run({ FSNN_CPU_NO_AVX512: '1' }), run({ FSNN_CPU_NO_AVX2: '1' })];
+    expect(bodies[2].info.avx2).toBe(false);  // the knob reached the addon: the portable bodies ran
+    expect(bodies[1].info.avx512).toBe(false);
+    cases.forEach((c, ci) => {
+      const { shape, dim } = c;
+      const x = c.data;
+      const outer = shape.slice(0, dim).reduce((p, d) => p * d, 1), R = shape[dim], inner = x.length / outer / R;
+      for (const op of ['max', 'min'] as const) {
+        const want = { v: [] as (number | string)[], i: [] as number[] };
+        for (let o = 0; o < outer; o++)
+          for (let j = 0; j < inner; j++) {
+            let best = x[o * R * inner + j], bi = 0;
+            for (let r = 1; r < R; r++) {
+              const v = x[(o * R + r) * inner + j];
+              if ((op === 'max' ? v > best : v < best) || (Number.isNaN(v) && !Number.isNaN(best))) { best = v; bi = r; }
+            }
+            want.v.push(key(best));
+            want.i.push(bi);
+          }
+        bodies.forEach((b, bi) => {
+          const got = b.out[ci][op];
+          const label = `[${shape}] dim ${dim} ${op} body ${['default', 'no-avx512', 'portable'][bi]}`;
+          const bad = want.i.flatMap((_, k) => (got.v[k] === want.v[k] && got.i[k] === want.i[k] ? [] : [`${k}: ${got.v[k]}@${got.i[k]} vs ${want.v[k]}@${want.i[k]}`]));
+          expect([label, bad.slice(0, 4)]).toEqual([label, []]);
+        });
+      }
+    });
+    // the data does exercise NaN and -0 results
+    const all = bodies[0].out.flatMap((r) => [...r.max.v, ...r.min.v]);
+    expect(all).toContain('NaN');
+    expect(all).toContain('-0');
+  });
+});
