@@ -1,5 +1,5 @@
 // Reductions over any dims (keepdim).
-import type { ReduceOp } from '../../types/native';
+import type { NativeHandle, ReduceOp } from '../../types/native';
 import { runKernel } from '../kernels/run-kernel';
 import { record } from '../autograd/node';
 import { Tensor } from '../tensor';
@@ -17,10 +17,12 @@ function keptShape(shape: readonly number[], dims: number[]): number[] {
   return shape.map((d, i) => (dims.includes(i) ? 1 : d));
 }
 
-function reduceOp(op: ReduceOp, name: string, x: Tensor, dims: number | number[] | undefined, keepdim: boolean): Tensor {
+// computed: the reduction's result when the caller already has it (maxWithIndices), so it is not run twice.
+function reduceOp(op: ReduceOp, name: string, x: Tensor, dims: number | number[] | undefined, keepdim: boolean,
+  computed?: NativeHandle): Tensor {
   assertTensor(x, name);
   const d = normDims(x, dims, name);
-  const out = wrap(runKernel('reduce', [x.handle], { op, dims: d, keepdim }));
+  const out = wrap(computed ?? runKernel('reduce', [x.handle], { op, dims: d, keepdim }));
   return record(out, name, [x], (g) => {
     const gk = wrap(runKernel('reshape', [g.handle], { shape: keptShape(x.shape, d) }));
     if (op === 'sum') return [expandTo(gk, x.shape)];
@@ -41,7 +43,7 @@ function reduceOp(op: ReduceOp, name: string, x: Tensor, dims: number | number[]
 export const sum = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp('sum', 'sum', x, dims, keepdim);
 /** Mean over `dims` (all dimensions when left out). */
 export const mean = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp('mean', 'mean', x, dims, keepdim);
-/** Maximum over `dims` (all dimensions when left out); the gradient goes to the first maximum. */
+/** Maximum over `dims` (all dimensions when left out); the gradient is shared evenly among tied maxima (as torch.amax). */
 export const max = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp('max', 'max', x, dims, keepdim);
 /** Minimum over `dims` (all dimensions when left out). */
 export const min = (x: Tensor, dims?: number | number[], keepdim = false) => reduceOp('min', 'min', x, dims, keepdim);
@@ -53,11 +55,10 @@ export function maxWithIndices(x: Tensor, dim: number, keepdim = false): {
   /** Where they are (int32). */
   indices: Tensor;
 } {
+  assertTensor(x, 'max');
   const d = normalizeDim(dim, x.ndim, 'max');
-  const values = max(x, d, keepdim);
   const [v, idx] = runKernel('reduceWithIndices', [x.handle], { op: 'max', dims: [d], keepdim });
-  v.dispose();
-  return { values, indices: wrap(idx) };
+  return { values: reduceOp('max', 'max', x, d, keepdim, v), indices: wrap(idx) };
 }
 
 /** Index of the maximum along dim (over all elements, flattened, when dim is omitted); int32. */
