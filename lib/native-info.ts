@@ -19,7 +19,8 @@ export interface NativeInfo {
   /**
    * Whether the kernels with an AVX-512 body (the fast fractional history, the column sums, the linear
    * weight+bias gradient, max/min) run it: AVX-512F/DQ and AVX2 in use, and FSNN_CPU_NO_AVX512 not set to 1.
-   * It gives the same bits as the AVX2 body.
+   * It gives the same bits as the AVX2 body, except the fast history's dL/dI in its last bits at a few
+   * elements in 10^5.
    */
   avx512: boolean;
   /** Whether the CUDA backend was compiled in. */

@@ -2,6 +2,8 @@
 // block) against its AVX2 body (two 8-lane halves), which FSNN_CPU_NO_AVX512=1 selects: the forward (spikes,
 // membrane) and every gradient must be the same bits, for both neuron kinds, every surrogate, the three
 // methods with a far history, a layer that is not a whole number of blocks and T across several chunks.
+// One exception, measured: in a larger layer, dL/dI differs in its last bits at a few elements in 10^5 (GCC
+// fuses one of the adjoint's multiply-adds in one body and not in the other); the last case bounds that.
 // Each body runs in its own child process on the raw addon.
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -19,7 +21,7 @@ interface Case {
   N: number;
   I: number[];
   gS: number[];
-  gV: number[];
+  gV: number[] | null;
 }
 
 function uniform(n: number, seed: number, lo: number, hi: number): number[] {
@@ -48,6 +50,15 @@ for (const [method, alphas, weights] of [['gl', [0.4, 0.9], [1, 0.25]], ['pred',
   });
 }
 
+// Larger, one term, no dL/dv: here a few of the 524,288 dL/dI values differ in their last bits between the
+// bodies (3 on a Zen 5); everything else is the same bits.
+const looseGI = cases.length;
+{
+  const [T, N] = [512, 1024];
+  const I = uniform(T * N, seed++, 0, 2.2);
+  cases.push({ method: 'l1', kind: 'lif', surrogate: 'arctan', alphas: [0.3], weights: [1], T, N, I, gS: I.map((x) => 0.1 * x - 0.1), gV: null });
+}
+
 // The child: forward and backward of every case through the addon; prints the results as JSON.
 const script = `
   const n = require(${JSON.stringify(path.join(root, 'native', 'loader.js'))}).loadAddon(${JSON.stringify(root)}).addon;
@@ -59,7 +70,7 @@ const script = `
     const params = { kind: c.kind, tau: 1.7, threshold: 1, surrogate: c.surrogate, scale: 2, memory: c.T + 1, history: 'fast' };
     const I = t(c.I);
     const [s, v] = n.runKernel('fractionalForward', [I], { method: c.method, alphas, weights, h: 1, ...params, saveTrace: true });
-    const g = n.fractionalBackward(I, v, s, t(c.gS), t(c.gV), c.method, alphas, weights, 1, params,
+    const g = n.fractionalBackward(I, v, s, t(c.gS), c.gV ? t(c.gV) : null, c.method, alphas, weights, 1, params,
       { alpha: true, weight: true, tauScale: 1.3, inputChecked: true });
     return { s: A(s), v: A(v), gI: A(g.gI), gAlpha: A(g.gAlpha), gWeight: A(g.gWeight), gTau: A(g.gTau) };
   });
@@ -90,9 +101,19 @@ describe("history 'fast': the AVX-512 body gives the AVX2 body's bits", () => {
         const label = `${c.method} ${c.kind} ${c.surrogate} ${key}`;
         const a = wide.out[i][key], b = narrow.out[i][key];
         expect(a).not.toBeNull();
-        let differ = 0;
-        for (let j = 0; j < a.length; ++j) if (!Object.is(a[j], b[j])) ++differ;
-        expect([label, a.length, differ]).toEqual([label, b.length, 0]);
+        let differ = 0, maxUlps = 0;
+        const bitsOf = (x: number) => new Int32Array(Float32Array.of(x).buffer)[0];
+        for (let j = 0; j < a.length; ++j)
+          if (!Object.is(a[j], b[j])) {
+            ++differ;
+            maxUlps = Math.max(maxUlps, Math.abs(bitsOf(a[j]) - bitsOf(b[j])));
+          }
+        if (i === looseGI && key === 'gI') {
+          // at most 4 units in the last place, at no more than 1 element in 10^4
+          expect([label, a.length, differ <= a.length * 1e-4, maxUlps <= 4]).toEqual([label, b.length, true, true]);
+        } else {
+          expect([label, a.length, differ]).toEqual([label, b.length, 0]);
+        }
       }
     });
     // the cases exercise the spiking path: some spikes, not all
