@@ -12,7 +12,8 @@
 // movemask and a left-pack table, no branch; else a branch-free scalar compaction), then one row of
 // w^T (forward) or of g (weight grad), N floats padded to Np = N rounded up to 8, is added per active
 // entry: into accumulators held in registers for Np <= 32 (several sets, so the adds do not wait on
-// each other), else in memory. With AVX2 and Np > 32, outputs go in 64-column chunks held in eight
+// each other), else in memory. With AVX-512, the forward over bit spikes at Np = 16 (9 to 16 outputs: a
+// 10-class readout) compresses each 16 bits into the list and sums one 16-float register per set. With AVX2 and Np > 32, outputs go in 64-column chunks held in eight
 // registers instead: the forward sums each row's active w^T rows chunk by chunk; the weight grad builds
 // per input column k the list of rows m with x[m, k] != 0 and sums x[m, k] g[m, chunk] over it.
 // Deterministic for any thread count: each output row (forward) is summed by one thread in index
@@ -306,6 +307,45 @@ __attribute__((target("avx2,fma,popcnt"))) void forward_rows_avx2(const float* x
   }
 }
 
+// forward_rows_avx2<2, 4> (Np = 16) for bit spikes on AVX-512: each row's active list by compressing its bits
+// 16 at a time, and the 16 outputs in one register per set instead of two. The same sums in the same order
+// (entry i into set i mod 4 over whole groups of four, the rest into set 0, then set 0 + 1, + 2, + 3; each
+// active value is 1, so the AVX2 body's multiply-add by it is this add), so the same bits.
+__attribute__((target("avx512f,avx512dq,avx2,fma,popcnt"))) void forward_rows_bits16_avx512(
+    const float* x, const SpikeBits& sb, int64_t K, const float* wT, int64_t Np, int64_t N, float* out, int64_t m0,
+    int64_t m1) {
+  (void)x;
+  (void)Np;
+  std::vector<int32_t> idx(static_cast<size_t>(K + 16));
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __mmask16 out_mask = static_cast<__mmask16>((1u << N) - 1);
+  for (int64_t m = m0; m < m1; ++m) {
+    int64_t n = 0;
+    for (int64_t k0 = 0; k0 < K; k0 += 64) {
+      uint64_t word = bits_at(sb, m * K + k0);
+      if (K - k0 < 64) word &= (uint64_t{1} << (K - k0)) - 1;
+      for (int64_t c = 0; c < 64 && k0 + c < K; c += 16) {
+        const __mmask16 mask = static_cast<__mmask16>(word >> c);
+        const __m512i ks = _mm512_maskz_compress_epi32(mask, _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(k0 + c))));
+        _mm512_storeu_si512(idx.data() + n, ks);
+        n += __builtin_popcount(static_cast<unsigned>(mask));
+      }
+    }
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const int32_t* list = idx.data();
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      a0 = _mm512_add_ps(a0, _mm512_loadu_ps(wT + int64_t(list[i]) * 16));
+      a1 = _mm512_add_ps(a1, _mm512_loadu_ps(wT + int64_t(list[i + 1]) * 16));
+      a2 = _mm512_add_ps(a2, _mm512_loadu_ps(wT + int64_t(list[i + 2]) * 16));
+      a3 = _mm512_add_ps(a3, _mm512_loadu_ps(wT + int64_t(list[i + 3]) * 16));
+    }
+    for (; i < n; ++i) a0 = _mm512_add_ps(a0, _mm512_loadu_ps(wT + int64_t(list[i]) * 16));
+    a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), a3);
+    _mm512_mask_storeu_ps(out + m * N, out_mask, a0);
+  }
+}
+
 // NV > 0: Np = 8 NV, the row of g held in registers; NV == 0: any Np.
 template <int NV>
 __attribute__((target("avx2,fma,popcnt"))) void weight_rows_avx2(const float* x, const SpikeBits& sb, int64_t K,
@@ -543,8 +583,11 @@ void CpuBackend::spike_matmul(const Tensor& xt, const Tensor& wt, SpikePath path
 #endif
   for (int64_t j = 0; j < N; ++j)
     for (int64_t k = 0; k < K; ++k) wT[k * Np + j] = w[j * K + k];
-  const ForwardRows rows = forward_rows_for(Np);
   const SpikeBits sb = spike_bits_for(xt, K);
+  ForwardRows rows = forward_rows_for(Np);
+#ifdef FSNN_SPIKE_X86
+  if (sb.words && Np == 16 && has_avx2_fma() && cpu_has_avx512()) rows = forward_rows_bits16_avx512;
+#endif
   // About 64k entries of x per task, so small products stay on one thread.
   parallel_for(M, std::max<int64_t>(1, (1 << 16) / K), [&](int64_t m0, int64_t m1) { rows(x, sb, K, wT.data(), Np, N, o, m0, m1); });
 }
