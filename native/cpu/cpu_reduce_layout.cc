@@ -136,12 +136,12 @@ FSNN_CPU_DISPATCH_LANES(max_rows, (const float* base, int64_t ld, int64_t r0, in
 FSNN_CPU_DISPATCH_LANES(min_rows, (const float* base, int64_t ld, int64_t r0, int64_t r1, int64_t n, float* best, int32_t* best_i),
                         (base, ld, r0, r1, n, best, best_i), min_rows_w)
 
-// Whether candidate (v, i) replaces (b, j) as the element a scan in index order keeps: the lowest-index NaN
-// if there is one, else the extreme value at its lowest index. Candidates may come in any order.
+// Whether candidate (v, i) replaces (b, j) as the element a scan in index order keeps: the better order key
+// (extremum_key: NaN past every number), and of equal keys the lower index. Candidates may come in any order.
 bool replaces(bool is_max, float v, int64_t i, float b, int64_t j) {
-  const bool vn = v != v, bn = b != b;
-  if (vn || bn) return vn && (!bn || i < j);
-  return (is_max ? v > b : v < b) || (v == b && i < j);
+  const int32_t vk = is_max ? extremum_key<true>(float_bits(v)) : extremum_key<false>(float_bits(v));
+  const int32_t bk = is_max ? extremum_key<true>(float_bits(b)) : extremum_key<false>(float_bits(b));
+  return (is_max ? vk > bk : vk < bk) || (vk == bk && i < j);
 }
 
 // The extremum of each contiguous row x[k * R .. k * R + R - 1] (a max or min over the last dimension, or of a
