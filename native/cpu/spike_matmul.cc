@@ -13,7 +13,8 @@
 // w^T (forward) or of g (weight grad), N floats padded to Np = N rounded up to 8, is added per active
 // entry: into accumulators held in registers for Np <= 32 (several sets, so the adds do not wait on
 // each other), else in memory. With AVX-512, the forward over bit spikes at Np = 16 (9 to 16 outputs: a
-// 10-class readout) compresses each 16 bits into the list and sums one 16-float register per set. With AVX2 and Np > 32, outputs go in 64-column chunks held in eight
+// 10-class readout) compresses each 16 bits into the list and sums one 16-float register per set. With
+// AVX2 and Np > 32, outputs go in 64-column chunks held in eight
 // registers instead: the forward sums each row's active w^T rows chunk by chunk; the weight grad builds
 // per input column k the list of rows m with x[m, k] != 0 and sums x[m, k] g[m, chunk] over it.
 // Deterministic for any thread count: each output row (forward) is summed by one thread in index
@@ -21,9 +22,7 @@
 // partial sums in chunk order, or (Np > 32) sums each output over m in order in slabs of 512 rows.
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
-#include <string>
 #include <vector>
 
 #include "cpu_allocator.h"
@@ -180,13 +179,10 @@ void weight_rows_generic(const float* x, const SpikeBits& sb, int64_t K, const f
 
 // ---- AVX2 bodies --------------------------------------------------------------------------------
 #ifdef FSNN_SPIKE_X86
-// FSNN_SPIKE_GENERIC=1 (read once) forces the portable bodies, so tests cover them on AVX2 machines.
+// The AVX2 bodies also need popcnt. FSNN_CPU_NO_AVX2=1 (cpu_features.h) selects the portable bodies, so tests
+// cover them on AVX2 machines.
 bool has_avx2_fma() {
-  static const bool yes = [] {
-    const char* generic = std::getenv("FSNN_SPIKE_GENERIC");
-    if (generic && std::string(generic) == "1") return false;
-    return cpu_has_avx2_fma() && __builtin_cpu_supports("popcnt");
-  }();
+  static const bool yes = cpu_has_avx2_fma() && __builtin_cpu_supports("popcnt");
   return yes;
 }
 

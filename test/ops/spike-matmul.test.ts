@@ -2,13 +2,12 @@
 // float64 triple loop, with each path forced (FSNN_SPIKE_MATMUL=sparse|dense) and chosen by the firing
 // rate (auto), at rates from 0 % to 100 %; the spike marks that route linear() to it; the goldens'
 // spikes and gradients with either path forced; InferenceRunner's recorded program; bad input.
-import { spawnSync } from 'child_process';
-import * as path from 'path';
 import { getDefaultDevice, InferenceRunner, LIFNeuron, manualSeed, nn, noGrad, ops, randn, SNNWrapper, tensor, Tensor } from '../../lib';
 import * as kernels from '../../lib/kernels/run-kernel';
 import { spikeMatmul, spikeMatmulPath } from '../../lib/ops/linalg';
 import { isSpikes, markSpikes } from '../../lib/ops/spike-marks';
 import { native } from '../../lib/native';
+import { runAddonChild } from '../helpers/addon-child';
 import { buildGoldenNet, flat, GOLDEN_TOL, loadGoldens, relErr } from '../helpers/goldens';
 
 const PATHS = ['sparse', 'dense', 'auto'] as const;
@@ -176,28 +175,20 @@ describe('spikeMatmul scratch memory', () => {
   });
 });
 
-describe('the portable bodies (FSNN_SPIKE_GENERIC=1, in a child process)', () => {
+describe('the portable bodies (FSNN_CPU_NO_AVX2=1, in a child process)', () => {
   test('both products on the sparse path against the float64 product, every accumulator layout', () => {
     const cases = [[40, 37, 3], [33, 64, 16], [9, 21, 24], [17, 80, 40], [3, 5, 1]].map(([M, K, N], i) => ({
       M, K, N, x: Array.from(spikes(M, K, 0.3, i + 40)), w: Array.from(uniform(N * K, i + 50)), g: Array.from(uniform(M * N, i + 60)),
     }));
-    const root = path.resolve(__dirname, '../..');
     const script = `
-      const n = require(${JSON.stringify(path.join(root, 'native', 'loader.js'))}).loadAddon(${JSON.stringify(root)}).addon;
-      const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
       const A = (h) => Array.from(h.toFloat32Array());
-      const out = cases.map((c) => {
+      const out = input.map((c) => {
         const x = n.fromFloat32(Float32Array.from(c.x), [c.M, c.K], 'cpu'), w = n.fromFloat32(Float32Array.from(c.w), [c.N, c.K], 'cpu');
         const g = n.fromFloat32(Float32Array.from(c.g), [c.M, c.N], 'cpu');
         return [A(n.runKernel('spikeMatmul', [x, w], { path: 'sparse' })), A(n.runKernel('spikeMatmulWeightGrad', [g, x], { path: 'sparse' }))];
       });
       process.stdout.write(JSON.stringify(out));`;
-    const r = spawnSync(process.execPath, ['-e', script], {
-      cwd: root, input: JSON.stringify(cases), env: { ...process.env, FSNN_SPIKE_GENERIC: '1' }, encoding: 'utf8', maxBuffer: 64 << 20,
-    });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout) as number[][][];
+    const out = runAddonChild<number[][][]>(script, cases, { FSNN_CPU_NO_AVX2: '1' });
     cases.forEach((c, i) => {
       const x = Float32Array.from(c.x), w = Float32Array.from(c.w), g = Float32Array.from(c.g);
       expect(relErr(out[i][0], xwT(x, w, c.M, c.K, c.N))).toBeLessThan(1e-6);
