@@ -5,11 +5,8 @@
 // One exception, measured: in a larger layer, dL/dI differs in its last bits at a few elements in 10^5 (GCC
 // fuses one of the adjoint's multiply-adds in one body and not in the other); the last case bounds that.
 // Each body runs in its own child process on the raw addon.
-import { spawnSync } from 'child_process';
-import * as path from 'path';
 import { native } from '../../lib/native-info';
-
-const root = path.resolve(__dirname, '../..');
+import { runAddonChild } from '../helpers/addon-child';
 
 interface Case {
   method: string;
@@ -61,10 +58,8 @@ const looseGI = cases.length;
 
 // The child: forward and backward of every case through the addon; prints the results as JSON.
 const script = `
-  const n = require(${JSON.stringify(path.join(root, 'native', 'loader.js'))}).loadAddon(${JSON.stringify(root)}).addon;
-  const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
   const A = (x) => x == null ? null : Array.from(x.toFloat32Array ? x.toFloat32Array() : x);
-  const out = cases.map((c) => {
+  const out = input.map((c) => {
     const t = (a) => n.fromFloat32(Float32Array.from(a), [c.T, c.N], 'cpu');
     const alphas = Float64Array.from(c.alphas), weights = Float64Array.from(c.weights);
     const params = { kind: c.kind, tau: 1.7, threshold: 1, surrogate: c.surrogate, scale: 2, memory: c.T + 1, history: 'fast' };
@@ -77,12 +72,7 @@ const script = `
   process.stdout.write(JSON.stringify({ info: n.info(), out }));`;
 
 function run(env: Record<string, string>): { info: { avx512: boolean; avx2: boolean }; out: Record<string, number[]>[] } {
-  const r = spawnSync(process.execPath, ['-e', script], {
-    cwd: root, input: JSON.stringify(cases), env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 << 20,
-  });
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return JSON.parse(r.stdout);
+  return runAddonChild(script, cases, env);
 }
 
 describe("history 'fast': the AVX-512 body gives the AVX2 body's bits", () => {

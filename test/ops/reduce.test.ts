@@ -1,6 +1,7 @@
 // Reductions: sum/mean/max/min over single, multiple (contiguous and not), and all dims, keepdim,
 // max/argmax indices; forward against JS references and gradient checks.
 import { ops, tensor, Tensor } from '../../lib';
+import { runAddonChild } from '../helpers/addon-child';
 import { distinctData, expectGradcheck, randomData } from '../helpers/gradcheck';
 
 type Red = 'sum' | 'mean' | 'max' | 'min';
@@ -257,32 +258,34 @@ describe('max / min on each CPU vector body (AVX-512, AVX2, portable) against an
   make([40, 333], 1, 0, 0, [-0, 0]);   // only zeros: the first zero's sign, for max and min alike
   make([333, 40], 0, 0, 0, [-0, 0]);
 
+  // The child gets and returns the exact float32 bits (NaN payloads and -0 included), which JSON numbers would
+  // not carry.
+  const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
   const script = `
-    const n = require(${JSON.stringify(require('path').resolve(__dirname, '../../native/loader.js'))}).loadAddon(${JSON.stringify(require('path').resolve(__dirname, '../..'))}).addon;
-    const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
-    const out = cases.map((c) => {
-      const b = Buffer.from(c.bits, 'base64');
-      const x = n.fromFloat32(new Float32Array(b.buffer, b.byteOffset, b.length / 4), c.shape, 'cpu');
+    const f32 = (s) => { const b = Buffer.from(s, 'base64'); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); };
+    const out = input.map((c) => {
+      const x = n.fromFloat32(f32(c.bits), c.shape, 'cpu');
       const r = {};
       for (const op of ['max', 'min']) {
         const [v, i] = n.runKernel('reduceWithIndices', [x], { op, dims: [c.dim], keepdim: false });
-        r[op] = { v: Array.from(v.toFloat32Array(), (y) => Number.isFinite(y) && !Object.is(y, -0) ? y : String(Object.is(y, -0) ? '-0' : y)), i: Array.from(i.toInt32Array()) };
+        const vs = v.toFloat32Array();
+        r[op] = { v: Buffer.from(vs.buffer, vs.byteOffset, vs.byteLength).toString('base64'), i: Array.from(i.toInt32Array()) };
       }
       return r;
     });
     process.stdout.write(JSON.stringify({ info: n.info(), out }));`;
   const run = (env: Record<string, string>) => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const r = require('child_process').spawnSync(process.execPath, ['-e', script], {
-      // the exact float32 bits (NaN payloads and -0 included), which JSON numbers would not carry
-      input: JSON.stringify(cases.map((c) => ({ shape: c.shape, dim: c.dim, bits: Buffer.from(c.data.buffer).toString('base64') }))),
-      env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 << 20,
-    });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    return JSON.parse(r.stdout) as { info: { avx2: boolean; avx512: boolean }; out: Record<string, { v: (number | string)[]; i: number[] }>[] };
+    const r = runAddonChild<{ info: { avx2: boolean; avx512: boolean }; out: Record<string, { v: string; i: number[] }>[] }>(
+      script, cases.map((c) => ({ shape: c.shape, dim: c.dim, bits: b64(c.data) })), env);
+    return {
+      info: r.info,
+      out: r.out.map((o) => Object.fromEntries(Object.entries(o).map(([op, { v, i }]) => {
+        const bytes = Buffer.from(v, 'base64');
+        return [op, { v: Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), key), i }];
+      }))),
+    };
   };
-  // a result as the child reports it: finite numbers as numbers, -0, +-Infinity and NaN as strings (JSON has none)
+  // a value as the test compares it: finite numbers as numbers, -0, +-Infinity and NaN as strings
   const key = (y: number) => (Number.isFinite(y) && !Object.is(y, -0) ? y : String(Object.is(y, -0) ? '-0' : y));
 
   test('values and indices, every body the CPU has', () => {
